@@ -1,0 +1,83 @@
+# swack: make, make test, make demo, make bench, make install
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/sbin
+MANDIR := $(PREFIX)/share/man/man8
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+OUT := build
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=gnu11 -Wall -Wextra -I$(OUT) -Ibpf -Iuser
+LDLIBS := -lbpf -lelf -ldw -lz -lcap
+# Debian's usdt.bpf.h reaches asm/errno.h, which lives under the multiarch dir.
+BPF_CFLAGS := -target bpf -g -O2 -Wall -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf \
+	-I/usr/include/$(MULTIARCH)
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+MODEL_OBJS := $(OUT)/user/model.o $(OUT)/user/event.o
+MANPAGES := $(wildcard docs/*.8)
+
+.PHONY: all test demo bench install clean deps unit
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/fixtures/qemu-system-nosyms
+
+$(OUT) $(OUT)/user:
+	mkdir -p $@
+
+$(OUT)/vmlinux.h: | $(OUT)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/swack.h $(OUT)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/swack.h $(SKELS) | $(OUT)/user
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/swack: $(USER_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUT)/test_model: tests/unit/test_model.c $(MODEL_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
+
+$(OUT)/fixtures/qemu-system-nosyms: tests/fixtures/nosyms.c
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -s $< -o $@
+
+deps:
+	scripts/deps.sh
+
+unit: $(OUT)/test_model
+	$(OUT)/test_model
+
+# The README's two commands: each installs what it needs first.
+test: deps
+	$(MAKE) all
+	tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	tests/bench/run.sh
+
+install: $(OUT)/swack
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 0755 $(OUT)/swack $(DESTDIR)$(BINDIR)/swack
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/
+
+clean:
+	rm -rf $(OUT)

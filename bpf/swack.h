@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The event ABI shared by the BPF programs and user space.  Every probe, of
+ * whatever kind, emits one struct swack_event into one ring buffer; the same
+ * record is what a recording stores, so its layout is versioned.
+ */
+#ifndef SWACK_H
+#define SWACK_H
+
+#define SWACK_ABI_VERSION 1
+#define SWACK_DEV_LEN 32
+#define SWACK_STR_LEN 48
+#define SWACK_NARGS 6
+#define SWACK_MAX_PIDS 1024
+
+/* What happened.  Numbers are part of the recording format: append only. */
+enum swack_kind {
+	SWACK_EV_NONE = 0,
+	SWACK_EV_MIG_STATE = 1,     /* a0 old, a1 new (raw enum), str new name (USDT) */
+	SWACK_EV_PENDING = 2,       /* a0 precopy, a1 compatible, a2 postcopy, a3 threshold or ~0 */
+	SWACK_EV_DIRTY_SYNC = 3,    /* one dirty-bitmap sync (QMP dirty-sync-count) */
+	SWACK_EV_SWITCHOVER = 4,    /* decision to switch over; a0 pending bytes */
+	SWACK_EV_TRANSFERRED = 5,   /* a0 bytes, a1 time ms, a2 bw bytes/ms, a3 avail bw, a4 threshold */
+	SWACK_EV_VM_STOP = 6,       /* vCPUs about to stop; a0 target run state */
+	SWACK_EV_VM_STOPPED = 7,    /* vCPUs stopped */
+	SWACK_EV_VM_START = 8,      /* vCPUs about to resume */
+	SWACK_EV_VM_RESUMED = 9,   /* vCPUs running again */
+	SWACK_EV_RUNSTATE = 10,     /* a0 old, a1 new (raw), str new name (USDT) */
+	SWACK_EV_SAVE_SETUP = 11,   /* source: savevm setup */
+	SWACK_EV_SAVE_COMPLETE = 12,/* source: final save begins (flag END: done, a0 ret) */
+	SWACK_EV_LOAD_BEGIN = 13,   /* destination: loadvm begins */
+	SWACK_EV_LOAD_END = 14,     /* destination: loadvm done; a0 ret */
+	SWACK_EV_CHECKPOINT = 15,   /* str checkpoint name */
+	SWACK_EV_VMSTATE_SAVE = 16, /* dev idstr, str type, a0 instance, a1 downtime us */
+	SWACK_EV_VMSTATE_LOAD = 17, /* as above */
+	SWACK_EV_ACK_NEEDED = 18,   /* destination: a0 devices that must approve */
+	SWACK_EV_ACK_APPROVE = 19,  /* destination: a0 remaining (or ~0), str approver */
+	SWACK_EV_ACK_RECEIVED = 20, /* source: a0 pending after decrement or ~0 */
+	SWACK_EV_SWITCHOVER_START = 21,
+	SWACK_EV_COMPLETION_STOP = 22, /* migration_completion_vm_stop; a0 ret */
+	SWACK_EV_EXEC = 23,         /* a process exec'd; str comm */
+	SWACK_EV_EXIT = 24,         /* a watched process exited */
+	SWACK_EV_MAX
+};
+
+/* Who emitted it: the attach method, so a reader knows what to trust. */
+enum swack_origin {
+	SWACK_ORIGIN_UPROBE = 1,
+	SWACK_ORIGIN_USDT = 2,
+	SWACK_ORIGIN_KERNEL = 3,
+};
+
+enum swack_role {
+	SWACK_ROLE_UNKNOWN = 0,
+	SWACK_ROLE_SRC = 1,
+	SWACK_ROLE_DST = 2,
+};
+
+/* flags */
+#define SWACK_F_EXACT   (1u << 0)   /* PENDING: exact query (vs estimate) */
+#define SWACK_F_END     (1u << 1)   /* event marks the end of a span */
+#define SWACK_F_NOOP    (1u << 2)   /* MIG_STATE: compare-and-set would fail */
+#define SWACK_F_NOTHRESH (1u << 3)  /* PENDING: threshold not known here */
+
+struct swack_event {
+	__u64 ts;          /* CLOCK_MONOTONIC, ns (bpf_ktime_get_ns) */
+	__u32 pid;         /* tgid */
+	__u32 tid;
+	__u16 kind;        /* enum swack_kind */
+	__u8 role;         /* enum swack_role, as BPF knew it */
+	__u8 origin;       /* enum swack_origin */
+	__u32 flags;
+	__u64 tx_bytes;    /* TCP bytes the process had sent when the event fired */
+	__u64 a[SWACK_NARGS];
+	char dev[SWACK_DEV_LEN];
+	char str[SWACK_STR_LEN];
+};
+
+/* Per-process configuration written by user space before attaching. */
+struct swack_proc {
+	__u8 role;         /* learned role, updated by the probes */
+	__u8 pad[7];
+};
+
+#endif /* SWACK_H */

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Bad input: each case gives one clear line on stderr and a non-zero exit.
+set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
+
+# run_err NAME REGEX CMD...: exit status 1, one stderr line matching REGEX.
+run_err() {
+	local name=$1 re=$2 out rc
+	shift 2
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	expect_eq "$name: exit status" 1 "$rc"
+	expect_eq "$name: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
+	expect_match "$name: message" "$re" "$out"
+}
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+
+run_err "not root" "^swack trace: missing capability CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE: run swack as root" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$SWACK" trace -d 1
+run_err "one capability missing" "^swack trace: missing capability CAP_SYS_PTRACE:" \
+	setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace "$SWACK" trace -d 1
+
+nopid=4000000
+while kill -0 "$nopid" 2>/dev/null; do nopid=$((nopid + 1)); done
+run_err "no such pid" "^swack trace: no process with pid $nopid$" "$SWACK" trace -p "$nopid" -d 1
+
+sleep 60 & pids+=($!)
+run_err "not QEMU" "^swack trace: pid $! \(sleep\) is not a QEMU system emulator" \
+	"$SWACK" trace -p $! -d 1
+
+"$SWACK_ROOT/build/fixtures/qemu-system-nosyms" & pids+=($!)
+run_err "no probes or symbols" \
+	"^swack trace: pid $!: .*qemu-system-nosyms has neither QEMU USDT probes nor QEMU function symbols" \
+	"$SWACK" trace -p $! -d 1
+
+out=$("$SWACK" trace -p abc 2>&1)
+expect_eq "bad pid syntax: exit status" 64 "$?"
+expect_match "bad pid syntax: message" "invalid pid 'abc'" "$out"
+
+# Without tracefs (private mount namespace): swack mounts it and says so.
+out=$(unshare -m sh -c 'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null;
+	"$0" trace -v -d 0.5 2>&1 | grep "^swack:"; grep -c " /sys/kernel/tracing tracefs" /proc/mounts' "$SWACK")
+expect_match "tracefs unmounted: mounted for the user" "swack: mounted tracefs at /sys/kernel/tracing" "$out"
+expect_match "tracefs unmounted: mount exists afterwards" "1$" "$out"
+
+# ... and when it cannot mount it, a clear error.
+run_err "tracefs cannot be mounted" "^swack trace: tracefs is not mounted and mounting it failed \(Operation not permitted\)" \
+	unshare -m sh -c 'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null;
+	exec setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin "$0" trace -d 1' "$SWACK"
+
+# A kernel without BTF, shown by hiding /sys/kernel/btf in a mount namespace.
+run_err "kernel without BTF" "^swack trace: kernel without BTF \(/sys/kernel/btf/vmlinux: No such file or directory\)" \
+	unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" trace -d 1' "$SWACK"

@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Assertions for the integration tests.  Each check prints "ok" or "not ok"
+# with what was expected, and appends to $SWACK_RESULTS, which tests/run.sh
+# counts for its closing line.
+: "${SWACK_RESULTS:=/dev/null}"
+SWACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SWACK=$SWACK_ROOT/build/swack
+
+_record() {
+	echo "$1 $2" >>"$SWACK_RESULTS"
+	if [[ $1 == pass ]]; then echo "ok - $2"; else echo "not ok - $2"; fi
+}
+
+pass() { _record pass "$1"; }
+fail() { _record fail "$1: $2"; }
+
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+	if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+# expect_match NAME REGEX TEXT
+expect_match() {
+	if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1" "'$3' does not match /$2/"; fi
+}
+
+# expect_cmp NAME A OP B   (numbers; OP: -lt -le -eq -ge -gt, or awk expression)
+expect_num() {
+	if awk -v a="$2" -v b="$4" "BEGIN { exit !(a $3 b) }"; then
+		pass "$1"
+	else
+		fail "$1" "expected $2 $3 $4"
+	fi
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of the model: event sequences in, figures out.  No BPF. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "model.h"
+#include "event.h"
+
+#define MS 1000000ull
+#define SRC 100
+#define DST 200
+
+struct done_log {
+	int calls;
+	const struct mig *src, *dst;
+};
+
+static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
+{
+	struct done_log *log = ctx;
+
+	log->calls++;
+	log->src = src;
+	log->dst = dst;
+}
+
+static struct swack_event ev(uint32_t pid, uint64_t ts_ms, int kind, int role)
+{
+	struct swack_event e = { .pid = pid, .tid = pid, .ts = ts_ms * MS,
+				 .kind = kind, .role = role };
+	return e;
+}
+
+static void feed_state(struct model *m, uint32_t pid, uint64_t ts, const char *state,
+		       uint64_t tx)
+{
+	struct swack_event e = ev(pid, ts, SWACK_EV_MIG_STATE, 0);
+
+	snprintf(e.str, sizeof(e.str), "%s", state);
+	e.tx_bytes = tx;
+	model_feed(m, &e);
+}
+
+static void feed(struct model *m, uint32_t pid, uint64_t ts, int kind, uint64_t tx)
+{
+	struct swack_event e = ev(pid, ts, kind, 0);
+
+	e.tx_bytes = tx;
+	model_feed(m, &e);
+}
+
+static void feed_pending(struct model *m, uint64_t ts, uint64_t pre, uint64_t thresh)
+{
+	struct swack_event e = ev(SRC, ts, SWACK_EV_PENDING, SWACK_ROLE_SRC);
+
+	e.a[0] = pre;
+	e.a[3] = thresh;
+	model_feed(m, &e);
+}
+
+/* A 7.2-shaped precopy migration: 3 syncs, stop at 1000 ms, resume at 1012 ms. */
+static void play_72(struct model *m)
+{
+	feed_state(m, SRC, 0, "setup", 0);
+	feed_state(m, DST, 1, "active", 0);
+	feed(m, DST, 1, SWACK_EV_LOAD_BEGIN, 0);
+	feed(m, SRC, 2, SWACK_EV_SAVE_SETUP, 0);
+	feed(m, SRC, 3, SWACK_EV_DIRTY_SYNC, 0);
+	feed_state(m, SRC, 3, "active", 0);
+	feed_pending(m, 4, 500000000, 40000000);
+	feed(m, SRC, 500, SWACK_EV_DIRTY_SYNC, 20000000);
+	feed_pending(m, 990, 30000000, 40000000);
+	feed(m, SRC, 1000, SWACK_EV_VM_STOP, 40000000);
+	feed(m, SRC, 1001, SWACK_EV_VM_STOPPED, 40000000);
+	feed(m, SRC, 1002, SWACK_EV_DIRTY_SYNC, 40000000);
+	feed(m, DST, 1010, SWACK_EV_LOAD_END, 0);
+	feed(m, DST, 1011, SWACK_EV_VM_START, 0);
+	feed_state(m, SRC, 1009, "completed", 70000000);
+	feed(m, DST, 1012, SWACK_EV_VM_RESUMED, 0);
+	feed_state(m, DST, 1013, "completed", 0);
+}
+
+static void test_pair_by_time(void **state)
+{
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	play_72(&m);
+	assert_int_equal(log.calls, 1);
+	assert_non_null(log.src);
+	assert_non_null(log.dst);
+	assert_int_equal(log.src->pid, SRC);
+	assert_int_equal(log.dst->pid, DST);
+	assert_int_equal(log.src->iterations, 3);
+	assert_int_equal(log.src->queries, 2);
+	assert_int_equal(mig_bytes(log.src), 70000000);
+	assert_int_equal(mig_qemu_downtime_ns(log.src), 9 * MS);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 12 * MS);
+	assert_int_equal(mig_total_ns(log.src), 1009 * MS);
+	assert_int_equal(log.src->t_switchover, 990 * MS);
+	assert_int_equal(log.src->bw, 20000000ull * 1000 / 502);
+	model_free(&m);
+}
+
+static void test_waits_for_destination(void **state)
+{
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	feed(&m, DST, 1, SWACK_EV_LOAD_BEGIN, 0);
+	feed(&m, SRC, 2, SWACK_EV_SAVE_SETUP, 0);
+	feed(&m, SRC, 10, SWACK_EV_VM_STOP, 0);
+	feed_state(&m, SRC, 20, "completed", 0);
+	/* The destination is still loading: no summary yet. */
+	assert_int_equal(log.calls, 0);
+	feed(&m, DST, 30, SWACK_EV_VM_RESUMED, 0);
+	feed_state(&m, DST, 31, "completed", 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 20 * MS);
+	model_free(&m);
+}
+
+static void test_source_alone(void **state)
+{
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	feed(&m, SRC, 1, SWACK_EV_SAVE_SETUP, 0);
+	feed(&m, SRC, 5, SWACK_EV_VM_STOP, 0);
+	feed_state(&m, SRC, 8, "completed", 1000);
+	assert_int_equal(log.calls, 1);
+	assert_null(log.dst);
+	assert_int_equal(mig_guest_downtime_ns(log.src, NULL), -1);
+	assert_int_equal(mig_qemu_downtime_ns(log.src), 3 * MS);
+	assert_int_equal(mig_bytes(log.src), 1000);
+	model_free(&m);
+}
+
+static void test_failed_and_noop(void **state)
+{
+	struct done_log log = { 0 };
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	feed(&m, SRC, 1, SWACK_EV_SAVE_SETUP, 0);
+	e = ev(SRC, 2, SWACK_EV_MIG_STATE, SWACK_ROLE_SRC);
+	snprintf(e.str, sizeof(e.str), "completed");
+	e.flags = SWACK_F_NOOP;
+	model_feed(&m, &e);
+	assert_int_equal(log.calls, 0);
+	assert_int_equal(m.head->nstates, 1);
+	feed_state(&m, SRC, 3, "failed", 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.src->state, MS_FAILED);
+	assert_int_equal(mig_qemu_downtime_ns(log.src), -1);
+	model_free(&m);
+}
+
+static void test_explicit_pair_and_second_migration(void **state)
+{
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	play_72(&m);
+	/* The same source migrates again, to a destination paired by TCP. */
+	feed_state(&m, SRC, 2000, "setup", 70000000);
+	feed(&m, SRC, 2001, SWACK_EV_SAVE_SETUP, 70000000);
+	feed_state(&m, 300, 2002, "active", 0);
+	feed(&m, 300, 2002, SWACK_EV_LOAD_BEGIN, 0);
+	model_pair(&m, SRC, 300);
+	feed(&m, SRC, 2500, SWACK_EV_VM_STOP, 90000000);
+	feed_state(&m, SRC, 2510, "completed", 100000000);
+	assert_int_equal(log.calls, 1);
+	feed(&m, 300, 2520, SWACK_EV_VM_RESUMED, 0);
+	feed_state(&m, 300, 2521, "completed", 0);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.src->seq, 2);
+	assert_int_equal(log.dst->pid, 300);
+	assert_int_equal(mig_bytes(log.src), 30000000);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 20 * MS);
+	assert_int_equal(m.nmigs, 4);
+	model_free(&m);
+}
+
+static void test_usdt_figures(void **state)
+{
+	struct done_log log = { 0 };
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	e = ev(SRC, 100, SWACK_EV_TRANSFERRED, SWACK_ROLE_SRC);
+	e.a[0] = 123456789;
+	e.a[2] = 40000; /* bytes per ms */
+	model_feed(&m, &e);
+	e = ev(SRC, 200, SWACK_EV_CHECKPOINT, SWACK_ROLE_SRC);
+	snprintf(e.str, sizeof(e.str), "src-downtime-start");
+	model_feed(&m, &e);
+	e.ts = 207 * MS;
+	snprintf(e.str, sizeof(e.str), "src-downtime-end");
+	model_feed(&m, &e);
+	feed_state(&m, SRC, 210, "completed", 0);
+	model_flush(&m);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(mig_bytes(log.src), 123456789);
+	assert_int_equal(log.src->bw, 40000000);
+	assert_int_equal(mig_qemu_downtime_ns(log.src), 7 * MS);
+	model_free(&m);
+}
+
+static void test_flush_reports_open(void **state)
+{
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	feed(&m, SRC, 1, SWACK_EV_SAVE_SETUP, 0);
+	/* Events that open nothing are ignored. */
+	feed(&m, 999, 1, SWACK_EV_VM_RESUMED, 0);
+	assert_int_equal(m.nmigs, 1);
+	model_flush(&m);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.src->state, MS_SETUP);
+	model_flush(&m);
+	assert_int_equal(log.calls, 1);
+	model_free(&m);
+}
+
+static void test_state_names(void **state)
+{
+	(void)state;
+	assert_int_equal(mstate_from_name("completed"), MS_COMPLETED);
+	assert_int_equal(mstate_from_name("postcopy-device"), MS_POSTCOPY);
+	assert_int_equal(mstate_from_name("wait-unplug"), MS_OTHER);
+	assert_string_equal(mstate_name(MS_PRE_SWITCHOVER), "pre-switchover");
+	assert_true(mstate_terminal(MS_CANCELLED));
+	assert_false(mstate_terminal(MS_CANCELLING));
+}
+
+static void test_event_text_and_json(void **state)
+{
+	struct swack_event e = ev(SRC, 1500, SWACK_EV_PENDING, SWACK_ROLE_SRC);
+	char buf[512];
+	FILE *f;
+
+	(void)state;
+	e.tid = 101;
+	e.a[0] = 7;
+	e.a[2] = 9;
+	e.a[3] = 100;
+	e.a[4] = ~0ULL;
+	e.flags = SWACK_F_EXACT;
+	f = fmemopen(buf, sizeof(buf), "w");
+	event_print_text(f, &e, 500 * MS);
+	fclose(f);
+	assert_string_equal(buf, "    1.000000     100/101     src pending            precopy=7 "
+			    "compat=0 postcopy=9 threshold=100 exact\n");
+	snprintf(e.str, sizeof(e.str), "a\"b");
+	e.kind = SWACK_EV_CHECKPOINT;
+	f = fmemopen(buf, sizeof(buf), "w");
+	event_print_json(f, &e);
+	fclose(f);
+	assert_string_equal(buf, "{\"ts\":1500000000,\"pid\":100,\"tid\":101,\"role\":\"src\","
+			    "\"event\":\"checkpoint\",\"name\":\"a\\\"b\",\"flags\":1,"
+			    "\"tx_bytes\":0}\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pair_by_time),
+		cmocka_unit_test(test_waits_for_destination),
+		cmocka_unit_test(test_source_alone),
+		cmocka_unit_test(test_failed_and_noop),
+		cmocka_unit_test(test_explicit_pair_and_second_migration),
+		cmocka_unit_test(test_usdt_figures),
+		cmocka_unit_test(test_flush_reports_open),
+		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_event_text_and_json),
+	};
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}

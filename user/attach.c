@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attach logic, kept apart from output logic.  One table says which program
+ * goes on which symbol or USDT probe for which generation; the generation is
+ * read off what the binary offers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <linux/types.h>
+#include "swack.skel.h"
+#include "attach.h"
+#include "binfile.h"
+#include "swack.h"
+
+#define G_SYM (1u << GEN_SYM_72 | 1u << GEN_SYM_8 | 1u << GEN_SYM_111)
+#define G_USDT (1u << GEN_USDT | 1u << GEN_USDT_81 | 1u << GEN_USDT_111)
+#define G_ALL (G_SYM | G_USDT)
+
+struct uprobe_spec {
+	const char *sym;
+	const char *prog;
+	bool ret;
+	unsigned gens;
+};
+
+/* Uprobes by symbol: the only way into builds without USDT (Debian, Ubuntu). */
+static const struct uprobe_spec uprobes[] = {
+	{ "migrate_set_state", "up_migrate_set_state", false, G_SYM },
+	{ "qemu_savevm_state_pending", "up_pending_72", false, 1u << GEN_SYM_72 },
+	{ "qemu_savevm_state_pending", "up_pending_ret", true, 1u << GEN_SYM_72 },
+	{ "qemu_savevm_state_pending_estimate", "up_pending_estimate", false, 1u << GEN_SYM_8 },
+	{ "qemu_savevm_state_pending_estimate", "up_pending_ret", true, 1u << GEN_SYM_8 },
+	{ "qemu_savevm_state_pending_exact", "up_pending_exact", false, 1u << GEN_SYM_8 },
+	{ "qemu_savevm_state_pending_exact", "up_pending_ret", true, 1u << GEN_SYM_8 },
+	{ "memory_global_dirty_log_sync", "up_dirty_sync", false, G_SYM },
+	{ "vm_stop_force_state", "up_vm_stop_force_state", false, G_ALL },
+	{ "vm_stop_force_state", "up_vm_stop_force_state_ret", true, G_SYM },
+	{ "vm_start", "up_vm_start", false, G_SYM },
+	{ "vm_start", "up_vm_start_ret", true, G_SYM },
+	{ "runstate_set", "up_runstate_set", false, G_SYM },
+	{ "qemu_savevm_state_setup", "up_save_setup", false, G_SYM },
+	{ "qemu_savevm_state_complete_precopy", "up_save_complete", false, G_SYM },
+	{ "qemu_savevm_state_complete_precopy", "up_save_complete_ret", true, G_SYM },
+	{ "qemu_loadvm_state", "up_load_begin", false, G_SYM },
+	{ "qemu_loadvm_state", "up_load_end", true, G_SYM },
+};
+
+struct usdt_spec {
+	const char *probe;
+	const char *prog;
+	unsigned gens;
+};
+
+static const struct usdt_spec usdts[] = {
+	{ "migrate_set_state", "usdt_migrate_set_state", G_USDT },
+	{ "migrate_pending_estimate", "usdt_pending_estimate", G_USDT },
+	{ "migrate_pending_exact", "usdt_pending_exact", G_USDT },
+	{ "migration_bitmap_sync_start", "usdt_dirty_sync", G_USDT },
+	{ "migration_thread_low_pending", "usdt_low_pending", G_USDT },
+	{ "migrate_transferred", "usdt_transferred", G_USDT },
+	{ "migration_completion_vm_stop", "usdt_completion_vm_stop", G_USDT },
+	{ "loadvm_state_switchover_ack_needed", "usdt_ack_needed", G_USDT },
+	{ "loadvm_approve_switchover", "usdt_approve_count", 1u << GEN_USDT_81 },
+	{ "loadvm_approve_switchover", "usdt_approve_name", 1u << GEN_USDT_111 },
+	{ "loadvm_approve_switchover_legacy", "usdt_approve_legacy", 1u << GEN_USDT_111 },
+	{ "source_return_path_thread_switchover_acked", "usdt_acked", G_USDT },
+	{ "savevm_send_switchover_start", "usdt_switchover_start", G_USDT },
+	{ "vmstate_downtime_checkpoint", "usdt_checkpoint", G_USDT },
+	{ "vmstate_downtime_save", "usdt_vmstate_save", G_USDT },
+	{ "vmstate_downtime_load", "usdt_vmstate_load", G_USDT },
+	{ "runstate_set", "usdt_runstate_set", G_USDT },
+	{ "vm_state_notify", "usdt_vm_state_notify", G_USDT },
+};
+
+/* Fallback names where the process's own QAPI tables cannot be read (7.2). */
+static const char *const mig_names_72[] = {
+	"none", "setup", "cancelling", "cancelled", "active", "postcopy-active",
+	"postcopy-paused", "postcopy-recover", "completed", "failed", "colo",
+	"pre-switchover", "device", "wait-unplug",
+};
+static const char *const run_names_72[] = {
+	"debug", "inmigrate", "internal-error", "io-error", "paused", "postmigrate",
+	"prelaunch", "finish-migrate", "restore-vm", "running", "save-vm",
+	"shutdown", "suspended", "watchdog", "guest-panicked", "colo",
+};
+
+const char *gen_name(enum qemu_gen g)
+{
+	static const char *const names[] = {
+		[GEN_NONE] = "unknown",
+		[GEN_SYM_72] = "QEMU <=7.2 (symbols)",
+		[GEN_SYM_8] = "QEMU 8.0-11.0 (symbols)",
+		[GEN_SYM_111] = "QEMU 11.1+ (symbols)",
+		[GEN_USDT] = "QEMU dtrace build before 8.1 (USDT)",
+		[GEN_USDT_81] = "QEMU 8.1-11.0 (USDT, legacy switchover-ack)",
+		[GEN_USDT_111] = "QEMU 11.1+ (USDT, per-device switchover-ack)",
+	};
+	return names[g];
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t errlen)
+{
+	struct bpf_program *kprogs[4];
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	a->verbose = verbose;
+	a->log = log;
+	libbpf_set_print(verbose ? verbose_print : silent_print);
+	a->skel = swack_bpf__open_and_load();
+	if (!a->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot load the BPF programs: %s (rerun with -v for the "
+			 "verifier log)", strerror(errno));
+		return ret;
+	}
+	kprogs[0] = a->skel->progs.sendmsg_enter;
+	kprogs[1] = a->skel->progs.sendmsg_exit;
+	kprogs[2] = a->skel->progs.handle_exec;
+	kprogs[3] = a->skel->progs.handle_exit;
+	for (int i = 0; i < 4; i++) {
+		a->kernel_links[i] = bpf_program__attach(kprogs[i]);
+		if (!a->kernel_links[i]) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot attach kernel program %s: %s",
+				 bpf_program__name(kprogs[i]), strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void attach_close(struct attacher *a)
+{
+	for (int i = 0; i < a->ntargets; i++)
+		for (int k = 0; k < a->targets[i].nlinks; k++)
+			bpf_link__destroy(a->targets[i].links[k]);
+	for (int i = 0; i < 4; i++)
+		bpf_link__destroy(a->kernel_links[i]);
+	free(a->targets);
+	swack_bpf__destroy(a->skel);
+	memset(a, 0, sizeof(*a));
+}
+
+struct target *attach_target(struct attacher *a, pid_t pid)
+{
+	for (int i = 0; i < a->ntargets; i++)
+		if (a->targets[i].pid == pid)
+			return &a->targets[i];
+	return NULL;
+}
+
+static enum qemu_gen gen_from_usdt(const struct elf_info *info)
+{
+	const struct usdt_note *acked =
+		elf_find_note(info, "source_return_path_thread_switchover_acked");
+
+	if (!info->nnotes || !elf_find_note(info, "migrate_set_state"))
+		return GEN_NONE;
+	if (elf_find_note(info, "loadvm_approve_switchover_legacy") ||
+	    elf_find_note(info, "qemu_savevm_query_pending") ||
+	    (acked && acked->nargs == 1))
+		return GEN_USDT_111;
+	if (elf_find_note(info, "loadvm_state_switchover_ack_needed"))
+		return GEN_USDT_81;
+	return GEN_USDT;
+}
+
+static const char *const gen_syms[] = {
+	"qemu_savevm_query_pending_iter", "qemu_savevm_state_pending_estimate",
+	"qemu_savevm_state_pending",
+};
+
+static enum qemu_gen gen_from_syms(const struct sym_loc *locs)
+{
+	if (locs[0].offset)
+		return GEN_SYM_111;
+	if (locs[1].offset)
+		return GEN_SYM_8;
+	if (locs[2].offset)
+		return GEN_SYM_72;
+	return GEN_NONE;
+}
+
+static void add_missing(struct target *t, const char *what)
+{
+	size_t len = strlen(t->missing);
+
+	snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s", len ? ", " : "", what);
+}
+
+static void add_link(struct target *t, struct bpf_link *l, const char *what)
+{
+	if (!l || t->nlinks >= TARGET_MAX_LINKS) {
+		add_missing(t, what);
+		bpf_link__destroy(l);
+		return;
+	}
+	t->links[t->nlinks++] = l;
+}
+
+static void attach_uprobes(struct attacher *a, struct target *t, const char *exe,
+			   const struct sym_loc *locs)
+{
+	for (size_t i = 0; i < sizeof(uprobes) / sizeof(uprobes[0]); i++) {
+		const struct uprobe_spec *u = &uprobes[i];
+		struct bpf_program *p;
+
+		if (!(u->gens & (1u << t->gen)))
+			continue;
+		if (!locs[i].offset) {
+			add_missing(t, u->sym);
+			continue;
+		}
+		p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
+		add_link(t, bpf_program__attach_uprobe(p, u->ret, t->pid, exe, locs[i].offset),
+			 u->sym);
+	}
+}
+
+static void attach_usdts(struct attacher *a, struct target *t, const char *exe,
+			 const struct elf_info *info)
+{
+	char what[256];
+
+	for (size_t i = 0; i < sizeof(usdts) / sizeof(usdts[0]); i++) {
+		const struct usdt_spec *u = &usdts[i];
+		const struct usdt_note *n = elf_find_note(info, u->probe);
+		struct bpf_program *p;
+
+		if (!(u->gens & (1u << t->gen)))
+			continue;
+		if (!n) {
+			snprintf(what, sizeof(what), "qemu:%s", u->probe);
+			add_missing(t, what);
+			continue;
+		}
+		if (!n->parsable) {
+			snprintf(what, sizeof(what), "qemu:%s (argument spec '%s' not decodable "
+				 "by libbpf)", u->probe, n->args);
+			add_missing(t, what);
+			continue;
+		}
+		p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
+		snprintf(what, sizeof(what), "qemu:%s", u->probe);
+		add_link(t, bpf_program__attach_usdt(p, t->pid, exe, "qemu", u->probe, NULL),
+			 what);
+	}
+}
+
+static void copy_table(struct name_table *t, const char *const *names, int n)
+{
+	t->n = n;
+	for (int i = 0; i < n; i++)
+		snprintf(t->names[i], PROC_ENUM_LEN, "%s", names[i]);
+}
+
+static void read_names(struct target *t, uint64_t mig_vaddr, uint64_t run_vaddr)
+{
+	uint64_t base = proc_exe_base(t->pid);
+
+	if (!mig_vaddr || proc_read_enum(t->pid, base + mig_vaddr, &t->mig_names))
+		copy_table(&t->mig_names, mig_names_72, 14);
+	if (!run_vaddr || proc_read_enum(t->pid, base + run_vaddr, &t->run_names))
+		copy_table(&t->run_names, run_names_72, 16);
+}
+
+#define NSYMS (sizeof(uprobes) / sizeof(uprobes[0]))
+
+/* Symbol look-ups: the uprobe table, then generation markers, then enum tables. */
+static int resolve_all(const char *exe, struct sym_loc *locs, struct elf_info *info,
+		       char *err, size_t errlen)
+{
+	const char *names[NSYMS + 5];
+
+	for (size_t i = 0; i < NSYMS; i++)
+		names[i] = uprobes[i].sym;
+	for (size_t i = 0; i < 3; i++)
+		names[NSYMS + i] = gen_syms[i];
+	names[NSYMS + 3] = "MigrationStatus_lookup";
+	names[NSYMS + 4] = "RunState_lookup";
+	return elf_resolve(exe, names, NSYMS + 5, locs, info, err, errlen);
+}
+
+static struct target *new_target(struct attacher *a, pid_t pid)
+{
+	struct target *t = realloc(a->targets, (a->ntargets + 1) * sizeof(*t));
+
+	if (!t)
+		return NULL;
+	a->targets = t;
+	t = &a->targets[a->ntargets++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	proc_comm(pid, t->comm, sizeof(t->comm));
+	return t;
+}
+
+static int check_pid(pid_t pid, char *err, size_t errlen)
+{
+	char comm[32] = "";
+
+	if (!proc_exists(pid)) {
+		snprintf(err, errlen, "no process with pid %d", pid);
+		return -ESRCH;
+	}
+	if (!proc_is_qemu(pid)) {
+		proc_comm(pid, comm, sizeof(comm));
+		snprintf(err, errlen, "pid %d (%s) is not a QEMU system emulator: give the pid "
+			 "of a qemu-system-* process", pid, comm);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int watch_pid(struct attacher *a, pid_t pid)
+{
+	struct swack_proc p = { 0 };
+	__u32 key = pid;
+
+	return bpf_map__update_elem(a->skel->maps.procs, &key, sizeof(key), &p, sizeof(p),
+				    BPF_ANY);
+}
+
+static void report_target(struct attacher *a, const struct target *t,
+			  const struct elf_info *info)
+{
+	fprintf(a->log, "swack: pid %d (%s): %s, %zu functions from %s, %zu USDT probes: "
+		"%d probes attached; missing: %s\n", t->pid, t->comm, gen_name(t->gen),
+		info->nsyms, info->symsrc, info->nnotes, t->nlinks,
+		t->missing[0] ? t->missing : "none");
+}
+
+int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
+{
+	struct sym_loc locs[NSYMS + 5];
+	struct elf_info info;
+	struct target *t;
+	char exe[64];
+	int ret;
+
+	if (attach_target(a, pid))
+		return 0;
+	ret = check_pid(pid, err, errlen);
+	if (ret)
+		return ret;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	ret = elf_open_info(exe, &info, err, errlen);
+	if (!ret)
+		ret = resolve_all(exe, locs, &info, err, errlen);
+	if (ret)
+		goto out;
+	t = new_target(a, pid);
+	if (!t) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	t->gen = gen_from_usdt(&info);
+	if (t->gen == GEN_NONE)
+		t->gen = gen_from_syms(&locs[NSYMS]);
+	if (t->gen == GEN_NONE) {
+		if (proc_exe_path(pid, info.path, sizeof(info.path)))
+			snprintf(info.path, sizeof(info.path), "%s", exe);
+		snprintf(err, errlen, "pid %d: %s has neither QEMU USDT probes nor QEMU function "
+			 "symbols (install its debuginfo, or use a build with symbols)", pid,
+			 info.path);
+		a->ntargets--;
+		ret = -ENOENT;
+		goto out;
+	}
+	read_names(t, locs[NSYMS + 3].vaddr, locs[NSYMS + 4].vaddr);
+	ret = watch_pid(a, pid);
+	if (ret) {
+		snprintf(err, errlen, "pid %d: cannot watch: %s", pid, strerror(-ret));
+		a->ntargets--;
+		goto out;
+	}
+	if (t->gen >= GEN_USDT)
+		attach_usdts(a, t, exe, &info);
+	attach_uprobes(a, t, exe, locs);
+	report_target(a, t, &info);
+out:
+	elf_free_info(&info);
+	return ret;
+}
+
+void attach_forget(struct attacher *a, pid_t pid)
+{
+	struct target *t = attach_target(a, pid);
+	__u32 key = pid;
+
+	if (!t)
+		return;
+	for (int k = 0; k < t->nlinks; k++)
+		bpf_link__destroy(t->links[k]);
+	bpf_map__delete_elem(a->skel->maps.procs, &key, sizeof(key), 0);
+	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);
+	*t = a->targets[--a->ntargets];
+}
+
+static void name_of(const struct name_table *t, __u64 v, char *out)
+{
+	if (v < (__u64)t->n)
+		snprintf(out, SWACK_STR_LEN, "%s", t->names[v]);
+	else
+		snprintf(out, SWACK_STR_LEN, "#%llu", (unsigned long long)v);
+}
+
+void attach_normalize(struct attacher *a, struct swack_event *e)
+{
+	struct target *t;
+
+	if (e->origin != SWACK_ORIGIN_UPROBE || e->str[0])
+		return;
+	t = attach_target(a, e->pid);
+	if (!t)
+		return;
+	if (e->kind == SWACK_EV_MIG_STATE)
+		name_of(&t->mig_names, e->a[1], e->str);
+	else if (e->kind == SWACK_EV_RUNSTATE)
+		name_of(&t->run_names, e->a[1], e->str);
+	else if (e->kind == SWACK_EV_VM_STOP)
+		name_of(&t->run_names, e->a[0], e->str);
+}

@@ -1,0 +1,12 @@
+/* Subcommands of the swack binary and the helpers they share. */
+#ifndef SWACK_COMMANDS_H
+#define SWACK_COMMANDS_H
+#include <sys/types.h>
+
+int cmd_trace(int argc, char **argv);
+
+int parse_pid(const char *s, pid_t *pid);
+unsigned long long now_ns(void);
+double now_sec(void);
+
+#endif

@@ -1,0 +1,13 @@
+/* The host's prerequisites: privilege, BTF, tracefs. */
+#ifndef SWACK_ENV_H
+#define SWACK_ENV_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* 0, or -1 with a one-line message saying what is missing and what to do. */
+int env_check_caps(char *err, size_t errlen);
+int env_check_btf(char *err, size_t errlen);
+/* Mounts tracefs where it is missing; says so through *mounted. */
+int env_ensure_tracefs(bool *mounted, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+#include "event.h"
+
+#define U(l, s) { l, s, FMT_U64 }
+#define S(l, s) { l, s, FMT_S64 }
+#define T(l, s) { l, s, FMT_STR }
+#define O(l, s) { l, s, FMT_U64_OPT }
+
+static const struct event_desc descs[SWACK_EV_MAX] = {
+	[SWACK_EV_MIG_STATE] = { "mig_state", { T("state", F_STR) } },
+	[SWACK_EV_PENDING] = { "pending", { U("precopy", F_A0), U("compat", F_A1),
+		U("postcopy", F_A2), O("threshold", F_A3), O("size", F_A4) } },
+	[SWACK_EV_DIRTY_SYNC] = { "dirty_sync", { U("tx_bytes", F_TX) } },
+	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0) } },
+	[SWACK_EV_TRANSFERRED] = { "transferred", { U("bytes", F_A0), U("time_ms", F_A1),
+		U("bw_bytes_ms", F_A2), U("avail_bw", F_A3), U("threshold", F_A4) } },
+	[SWACK_EV_VM_STOP] = { "vm_stop", { T("runstate", F_STR) } },
+	[SWACK_EV_VM_STOPPED] = { "vm_stopped", { T("reason", F_STR) } },
+	[SWACK_EV_VM_START] = { "vm_start", { { 0 } } },
+	[SWACK_EV_VM_RESUMED] = { "vm_resumed", { T("reason", F_STR) } },
+	[SWACK_EV_RUNSTATE] = { "runstate", { T("state", F_STR) } },
+	[SWACK_EV_SAVE_SETUP] = { "save_setup", { { 0 } } },
+	[SWACK_EV_SAVE_COMPLETE] = { "save_complete", { S("ret", F_A0) } },
+	[SWACK_EV_LOAD_BEGIN] = { "load_begin", { { 0 } } },
+	[SWACK_EV_LOAD_END] = { "load_end", { S("ret", F_A0) } },
+	[SWACK_EV_CHECKPOINT] = { "checkpoint", { T("name", F_STR) } },
+	[SWACK_EV_VMSTATE_SAVE] = { "vmstate_save", { T("type", F_STR), T("idstr", F_DEV),
+		U("instance", F_A0), S("downtime_us", F_A1) } },
+	[SWACK_EV_VMSTATE_LOAD] = { "vmstate_load", { T("type", F_STR), T("idstr", F_DEV),
+		U("instance", F_A0), S("downtime_us", F_A1) } },
+	[SWACK_EV_ACK_NEEDED] = { "ack_needed", { U("devices", F_A0) } },
+	[SWACK_EV_ACK_APPROVE] = { "ack_approve", { O("remaining", F_A0),
+		T("approver", F_STR) } },
+	[SWACK_EV_ACK_RECEIVED] = { "ack_received", { O("pending", F_A0) } },
+	[SWACK_EV_SWITCHOVER_START] = { "switchover_start", { { 0 } } },
+	[SWACK_EV_COMPLETION_STOP] = { "completion_vm_stop", { S("ret", F_A0) } },
+	[SWACK_EV_EXEC] = { "exec", { T("comm", F_STR) } },
+	[SWACK_EV_EXIT] = { "exit", { { 0 } } },
+};
+
+static const struct event_desc unknown = { "unknown", { U("a0", F_A0), U("a1", F_A1) } };
+
+const struct event_desc *event_desc(unsigned kind)
+{
+	if (kind >= SWACK_EV_MAX || !descs[kind].name)
+		return &unknown;
+	return &descs[kind];
+}
+
+const char *role_name(int role)
+{
+	return role == SWACK_ROLE_SRC ? "src" : role == SWACK_ROLE_DST ? "dst" : "-";
+}
+
+static __u64 field_u64(const struct swack_event *e, enum field_src src)
+{
+	return src == F_TX ? e->tx_bytes : e->a[src - F_A0];
+}
+
+static const char *field_str(const struct swack_event *e, enum field_src src)
+{
+	return src == F_DEV ? e->dev : e->str;
+}
+
+static size_t str_max(enum field_src src)
+{
+	return src == F_DEV ? SWACK_DEV_LEN : SWACK_STR_LEN;
+}
+
+void json_escape(FILE *out, const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+static void print_field(FILE *out, const struct swack_event *e, const struct field *f,
+			int json)
+{
+	__u64 v;
+
+	if (f->fmt == FMT_STR) {
+		const char *s = field_str(e, f->src);
+
+		if (!s[0])
+			return;
+		fprintf(out, json ? ",\"%s\":\"" : " %s=", f->label);
+		if (json) {
+			json_escape(out, s, str_max(f->src));
+			fputc('"', out);
+		} else {
+			fprintf(out, "%.*s", (int)str_max(f->src), s);
+		}
+		return;
+	}
+	v = field_u64(e, f->src);
+	if (f->fmt == FMT_U64_OPT && v == ~0ULL)
+		return;
+	if (f->fmt == FMT_S64)
+		fprintf(out, json ? ",\"%s\":%lld" : " %s=%lld", f->label, (long long)v);
+	else
+		fprintf(out, json ? ",\"%s\":%llu" : " %s=%llu", f->label,
+			(unsigned long long)v);
+}
+
+void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
+{
+	const struct event_desc *d = event_desc(e->kind);
+	double t = e->ts >= t0 ? (e->ts - t0) / 1e9 : 0;
+
+	fprintf(out, "%12.6f %7u/%-7u %-3s %-18s", t, e->pid, e->tid, role_name(e->role),
+		d->name);
+	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
+		print_field(out, e, &d->fields[i], 0);
+	if (e->flags & SWACK_F_EXACT)
+		fputs(" exact", out);
+	if (e->flags & SWACK_F_END)
+		fputs(" end", out);
+	if (e->flags & SWACK_F_NOOP)
+		fputs(" noop", out);
+	fputc('\n', out);
+}
+
+void event_print_json(FILE *out, const struct swack_event *e)
+{
+	const struct event_desc *d = event_desc(e->kind);
+
+	fprintf(out, "{\"ts\":%llu,\"pid\":%u,\"tid\":%u,\"role\":\"%s\",\"event\":\"%s\"",
+		(unsigned long long)e->ts, e->pid, e->tid, role_name(e->role), d->name);
+	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
+		print_field(out, e, &d->fields[i], 1);
+	fprintf(out, ",\"flags\":%u,\"tx_bytes\":%llu}\n", e->flags,
+		(unsigned long long)e->tx_bytes);
+}

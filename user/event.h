@@ -1,0 +1,32 @@
+/* Names and field layout of each event kind: one table for every output. */
+#ifndef SWACK_EVENT_H
+#define SWACK_EVENT_H
+#include <stdio.h>
+#include <linux/types.h>
+#include "swack.h"
+
+enum field_src { F_END = 0, F_A0, F_A1, F_A2, F_A3, F_A4, F_A5, F_STR, F_DEV, F_TX };
+enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_U64_OPT /* ~0 = unknown */ };
+
+struct field {
+	const char *label;
+	enum field_src src;
+	enum field_fmt fmt;
+};
+
+#define EVENT_MAX_FIELDS 6
+
+struct event_desc {
+	const char *name;
+	struct field fields[EVENT_MAX_FIELDS];
+};
+
+const struct event_desc *event_desc(unsigned kind);
+const char *role_name(int role);
+/* One line, perf-trace style; t0 is the time origin in ns. */
+void event_print_text(FILE *out, const struct swack_event *e, __u64 t0);
+void event_print_json(FILE *out, const struct swack_event *e);
+/* JSON string body with escapes, without quotes. */
+void json_escape(FILE *out, const char *s, size_t max);
+
+#endif

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "swack.skel.h"
+#include "env.h"
+#include "live.h"
+
+static void attach_new(struct live *l, pid_t pid)
+{
+	char err[512];
+
+	if (attach_pid(&l->a, pid, err, sizeof(err)) && l->a.verbose)
+		fprintf(stderr, "swack: %s\n", err);
+}
+
+/* A source going active: find the destination holding the other end. */
+static void try_pair(struct live *l, const struct swack_event *e)
+{
+	if (e->kind != SWACK_EV_MIG_STATE || e->role != SWACK_ROLE_SRC ||
+	    mstate_from_name(e->str) != MS_ACTIVE)
+		return;
+	for (int i = 0; i < l->a.ntargets; i++) {
+		pid_t q = l->a.targets[i].pid;
+
+		if (q != (pid_t)e->pid && proc_tcp_peers(e->pid, q))
+			model_pair(l->model, e->pid, q);
+	}
+}
+
+static int on_ring(void *ctx, void *data, size_t len)
+{
+	struct live *l = ctx;
+	struct swack_event e;
+
+	if (len < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	if (e.kind == SWACK_EV_EXEC) {
+		if (l->follow_new && proc_is_qemu(e.pid))
+			attach_new(l, e.pid);
+		return 0;
+	}
+	attach_normalize(&l->a, &e);
+	try_pair(l, &e);
+	if (l->on_event)
+		l->on_event(l->ctx, &e);
+	model_feed(l->model, &e);
+	if (e.kind == SWACK_EV_EXIT)
+		attach_forget(&l->a, e.pid);
+	return 0;
+}
+
+static void attach_found(pid_t pid, void *ctx)
+{
+	attach_new(ctx, pid);
+}
+
+static int preflight(char *err, size_t errlen, bool verbose)
+{
+	bool mounted;
+
+	if (env_check_caps(err, errlen) || env_check_btf(err, errlen) ||
+	    env_ensure_tracefs(&mounted, err, errlen))
+		return -1;
+	if (mounted && verbose)
+		fprintf(stderr, "swack: mounted tracefs at /sys/kernel/tracing\n");
+	return 0;
+}
+
+static int attach_requested(struct live *l, const struct live_opts *o, char *err,
+			    size_t errlen)
+{
+	for (int i = 0; i < o->npids; i++)
+		if (attach_pid(&l->a, o->pids[i], err, errlen))
+			return -1;
+	if (!o->npids && proc_scan_qemu(attach_found, l) == 0)
+		fprintf(stderr, "swack: no QEMU process yet; waiting for one to start\n");
+	return 0;
+}
+
+int live_open(struct live *l, const struct live_opts *o, struct model *m,
+	      live_event_fn fn, void *ctx, char *err, size_t errlen)
+{
+	memset(l, 0, sizeof(*l));
+	l->model = m;
+	l->on_event = fn;
+	l->ctx = ctx;
+	l->follow_new = o->npids == 0;
+	if (preflight(err, errlen, o->verbose))
+		return -1;
+	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
+		return -1;
+	l->rb = ring_buffer__new(bpf_map__fd(l->a.skel->maps.events), on_ring, l, NULL);
+	if (!l->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	if (attach_requested(l, o, err, errlen))
+		goto fail;
+	return 0;
+fail:
+	live_close(l);
+	return -1;
+}
+
+int live_poll(struct live *l, int timeout_ms)
+{
+	int n = ring_buffer__poll(l->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+unsigned long long live_lost(struct live *l)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	unsigned long long sum = 0, vals[ncpu > 0 ? ncpu : 1];
+	__u32 zero = 0;
+
+	if (ncpu <= 0 || bpf_map__lookup_elem(l->a.skel->maps.lost, &zero, sizeof(zero), vals,
+					      sizeof(vals), 0))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+void live_close(struct live *l)
+{
+	ring_buffer__free(l->rb);
+	l->rb = NULL;
+	if (l->a.skel)
+		attach_close(&l->a);
+}

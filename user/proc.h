@@ -1,0 +1,33 @@
+/* Facts about processes read from /proc. */
+#ifndef SWACK_PROC_H
+#define SWACK_PROC_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROC_ENUM_MAX 40
+#define PROC_ENUM_LEN 24
+
+struct name_table {
+	int n;
+	char names[PROC_ENUM_MAX][PROC_ENUM_LEN];
+};
+
+bool proc_exists(pid_t pid);
+int proc_comm(pid_t pid, char *buf, size_t len);
+/* True when the process runs a QEMU system emulator. */
+bool proc_is_qemu(pid_t pid);
+int proc_exe_path(pid_t pid, char *buf, size_t len);
+/* Calls fn for every QEMU process; returns how many. */
+int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx);
+/* Start of the mapping of the executable (load bias for PIE). */
+uint64_t proc_exe_base(pid_t pid);
+/* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr. */
+int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t);
+/* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
+int proc_tcp_links(pid_t pid, char keys[][64], int max);
+/* True when a and b hold the two ends of one TCP connection. */
+bool proc_tcp_peers(pid_t a, pid_t b);
+
+#endif

@@ -55,6 +55,22 @@ $(OUT)/fixtures/qemu-system-nosyms: tests/fixtures/nosyms.c
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -s $< -o $@
 
+$(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -rdynamic $< -o $@
+
+$(OUT)/bench/empty.bpf.o: tests/bench/empty.bpf.c $(OUT)/vmlinux.h
+	mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/empty.skel.h: $(OUT)/bench/empty.bpf.o
+	$(BPFTOOL) gen skeleton $< name empty_bpf > $@
+
+$(OUT)/bench/empty_uprobe: tests/bench/empty_uprobe.c $(OUT)/bench/empty.skel.h
+	$(CC) $(CFLAGS) -I$(OUT)/bench $< -o $@ -lbpf -lelf -lz
+
+BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
+
 deps:
 	scripts/deps.sh
 
@@ -71,7 +87,7 @@ demo: deps
 	scripts/demo.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BENCH_BINS)
 	tests/bench/run.sh
 
 install: $(OUT)/swack

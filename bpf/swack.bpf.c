@@ -96,6 +96,40 @@ static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
 	return e;
 }
 
+/*
+ * Waking the reader costs more than the probe itself (measured: an event
+ * with a wake-up 2.1x an empty uprobe, without 1.06x).  Frequent events wait
+ * for the reader's poll timeout unless the buffer fills; those a live view
+ * must show at once wake it.
+ */
+#define WAKE_BYTES (256 << 10)
+
+static __always_inline bool urgent(__u16 kind)
+{
+	switch (kind) {
+	case SWACK_EV_PENDING:
+	case SWACK_EV_DIRTY_SYNC:
+	case SWACK_EV_TRANSFERRED:
+	case SWACK_EV_RUNSTATE:
+	case SWACK_EV_VMSTATE_SAVE:
+	case SWACK_EV_VMSTATE_LOAD:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static __always_inline void submit(struct swack_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (urgent(e->kind))
+		flags = 0; /* the kernel wakes the reader unless it is already busy */
+	else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline void set_role(__u8 role)
 {
 	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
@@ -111,7 +145,7 @@ static __always_inline int emit_simple(__u16 kind, __u8 origin, __u64 a0)
 	if (!e)
 		return 0;
 	e->a[0] = a0;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -132,7 +166,7 @@ int BPF_KPROBE(up_migrate_set_state, int *state, int old_state, int new_state)
 		e->flags |= SWACK_F_NOOP;
 	e->a[0] = old_state;
 	e->a[1] = new_state;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -168,7 +202,7 @@ static __always_inline int pending_exit(void)
 		e->a[3] = a->threshold;
 		e->a[4] = ~0ULL;
 		e->flags = a->flags;
-		bpf_ringbuf_submit(e, 0);
+		submit(e);
 	}
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
@@ -231,7 +265,7 @@ int BPF_KRETPROBE(up_vm_stop_force_state_ret, int ret)
 		return 0;
 	e->a[0] = (__u64)(__s64)ret;
 	e->flags = SWACK_F_END;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -257,7 +291,7 @@ int BPF_KPROBE(up_runstate_set, int new_state)
 		return 0;
 	e->a[0] = ~0ULL;
 	e->a[1] = new_state;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -283,7 +317,7 @@ int BPF_KRETPROBE(up_save_complete_ret, int ret)
 		return 0;
 	e->a[0] = (__u64)(__s64)ret;
 	e->flags = SWACK_F_END;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -310,7 +344,7 @@ static __always_inline int emit_str(__u16 kind, const char *s, __u64 a0)
 		return 0;
 	e->a[0] = a0;
 	bpf_probe_read_user_str(e->str, sizeof(e->str), s);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -333,7 +367,7 @@ static __always_inline int usdt_pending(__u64 size, __u64 pre, __u64 post, __u32
 	e->a[3] = ~0ULL;
 	e->a[4] = size;
 	e->flags = flags | SWACK_F_NOTHRESH;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -375,7 +409,7 @@ int BPF_USDT(usdt_transferred, __u64 transferred, __u64 time_spent, __u64 bw,
 	e->a[2] = bw;
 	e->a[3] = avail_bw;
 	e->a[4] = size;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -453,7 +487,7 @@ static __always_inline int vmstate_time(__u16 kind, const char *type, const char
 	bpf_probe_read_user_str(e->dev, sizeof(e->dev), idstr);
 	e->a[0] = instance;
 	e->a[1] = downtime;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -483,7 +517,7 @@ int BPF_USDT(usdt_runstate_set, int cur, const char *cur_str, int new_state,
 	e->a[0] = cur;
 	e->a[1] = new_state;
 	bpf_probe_read_user_str(e->str, sizeof(e->str), new_str);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -586,7 +620,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->kind = SWACK_EV_EXEC;
 	e->origin = SWACK_ORIGIN_KERNEL;
 	__builtin_memcpy(e->str, comm, sizeof(comm));
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 

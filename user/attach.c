@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/types.h>
@@ -339,18 +340,27 @@ static int watch_pid(struct attacher *a, pid_t pid)
 				    BPF_ANY);
 }
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void report_target(struct attacher *a, const struct target *t,
-			  const struct elf_info *info)
+			  const struct elf_info *info, double ms)
 {
 	fprintf(a->log, "swack: pid %d (%s): %s, %zu functions from %s, %zu USDT probes: "
-		"%d probes attached; missing: %s\n", t->pid, t->comm, gen_name(t->gen),
-		info->nsyms, info->symsrc, info->nnotes, t->nlinks,
+		"%d probes attached in %.1f ms; missing: %s\n", t->pid, t->comm,
+		gen_name(t->gen), info->nsyms, info->symsrc, info->nnotes, t->nlinks, ms,
 		t->missing[0] ? t->missing : "none");
 }
 
 int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 {
 	struct sym_loc locs[NSYMS + 5];
+	double t0 = mono_ms();
 	struct elf_info info;
 	struct target *t;
 	char exe[64];
@@ -395,7 +405,7 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	if (t->gen >= GEN_USDT)
 		attach_usdts(a, t, exe, &info);
 	attach_uprobes(a, t, exe, locs);
-	report_target(a, t, &info);
+	report_target(a, t, &info, mono_ms() - t0);
 out:
 	elf_free_info(&info);
 	return ret;

@@ -111,7 +111,10 @@ int live_poll(struct live *l, int timeout_ms)
 {
 	int n = ring_buffer__poll(l->rb, timeout_ms);
 
-	return n == -EINTR ? 0 : n;
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* Batched events do not wake epoll: libbpf 1.1 reads nothing on timeout. */
+	return ring_buffer__consume(l->rb);
 }
 
 unsigned long long live_lost(struct live *l)

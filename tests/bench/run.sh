@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make bench: probe cost per hit against an empty uprobe on the same function,
+# measured in the same run, and attach time on Debian's QEMU binary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=build
+N=${BENCH_CALLS:-20000}
+ROUNDS=${BENCH_ROUNDS:-7}
+[[ $(id -u) -eq 0 ]] || { echo "bench: run as root" >&2; exit 1; }
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+coproc TARGET { exec "$B/fixtures/qemu-system-bench"; }
+target=$TARGET_PID
+pids+=("$target")
+read -r _ <&"${TARGET[0]}"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# measure LABEL: ROUNDS rounds of N calls; sets M_set and M_pend (median ns/call).
+measure() {
+	local r fn ns set=() pend=()
+	for ((r = 0; r < ROUNDS; r++)); do
+		echo "run $N" >&"${TARGET[1]}"
+		for _ in 1 2; do
+			read -r fn ns <&"${TARGET[0]}"
+			if [[ $fn == migrate_set_state ]]; then set+=("$ns"); else pend+=("$ns"); fi
+		done
+	done
+	M_set=$(printf '%s\n' "${set[@]}" | median)
+	M_pend=$(printf '%s\n' "${pend[@]}" | median)
+	printf '  %-28s migrate_set_state %9.1f ns   qemu_savevm_state_pending %9.1f ns\n' \
+		"$1" "$M_set" "$M_pend"
+}
+
+echo "probe cost: median of $ROUNDS rounds x $N calls, ns per call as the caller sees it"
+measure "no probe"
+base_set=$M_set base_pend=$M_pend
+
+# The baseline: empty uprobes, entry on migrate_set_state, entry+return on
+# the pending query (swack probes both ends of it).
+exec 7> >(exec "$B/bench/empty_uprobe" "$target" migrate_set_state >/dev/null)
+e1=$!
+exec 8> >(exec "$B/bench/empty_uprobe" "$target" qemu_savevm_state_pending -r >/dev/null)
+e2=$!
+pids+=("$e1" "$e2")
+sleep 1
+measure "empty uprobe"
+empty_set=$M_set empty_pend=$M_pend
+exec 7>&- 8>&-
+wait "$e1" "$e2" 2>/dev/null || true
+
+"$B/swack" trace -p "$target" >/dev/null 2>"$B/bench-trace.err" &
+sw=$!
+pids+=("$sw")
+for _ in $(seq 50); do grep -q 'probes attached' "$B/bench-trace.err" && break; sleep 0.1; done
+measure "swack trace"
+kill -INT "$sw"; wait "$sw" || true
+grep -h 'events lost' "$B/bench-trace.err" || echo "  swack trace lost no event"
+
+awk -v b="$base_set" -v e="$empty_set" -v s="$M_set" -v bp="$base_pend" -v ep="$empty_pend" \
+	-v sp="$M_pend" 'BEGIN {
+	printf "  state change, migrate_set_state (entry, 1 user read, an event that wakes the reader): %.0f ns a hit, empty uprobe %.0f ns: ratio %.2f\n", s - b, e - b, (s - b) / (e - b)
+	printf "  hot path, qemu_savevm_state_pending (entry + return, 3 user reads, a batched event): %.0f ns a hit, empty uprobes %.0f ns: ratio %.2f\n", sp - bp, ep - bp, (sp - bp) / (ep - bp)
+}'
+
+echo "attach time: Debian QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), $(nm -D --defined-only "$(command -v qemu-system-x86_64)" | wc -l) symbols in .dynsym"
+qemu-system-x86_64 -machine none -display none -nodefaults -S &
+qpid=$!
+pids+=("$qpid")
+sleep 0.5
+att=() tot=()
+for _ in 1 2 3 4 5; do
+	t0=$(date +%s%N)
+	line=$("$B/swack" trace -p "$qpid" -d 0.01 2>&1 >/dev/null | grep 'probes attached')
+	t1=$(date +%s%N)
+	att+=("$(sed -n 's/.*attached in \([0-9.]*\) ms.*/\1/p' <<<"$line")")
+	tot+=("$(( (t1 - t0) / 1000000 ))")
+done
+printf '  symbol resolution + attach of one process: median %s ms (5 runs)\n' \
+	"$(printf '%s\n' "${att[@]}" | median)"
+printf '  whole start-up of swack trace (BPF load, attach, exit): median %s ms\n' \
+	"$(printf '%s\n' "${tot[@]}" | median)"

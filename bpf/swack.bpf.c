@@ -183,27 +183,47 @@ static __always_inline int pending_enter(__u64 p0, __u64 p1, __u64 p2,
 	return 0;
 }
 
+/* QEMU 7.2 iterates while 'pending && pending >= threshold', else it
+ * switches over: the same test here turns the query into the decision. */
+static __always_inline void switchover_72(__u64 sum, __u64 threshold)
+{
+	struct swack_event *e;
+
+	if (sum && sum >= threshold)
+		return;
+	e = ev_new(SWACK_EV_SWITCHOVER, SWACK_ORIGIN_UPROBE);
+	if (!e)
+		return;
+	e->a[0] = sum;
+	e->a[1] = threshold;
+	submit(e);
+}
+
 static __always_inline int pending_exit(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending_args *a = bpf_map_lookup_elem(&pending, &tid);
 	struct swack_event *e;
+	__u64 v[3] = { 0, 0, 0 };
 	int i;
 
 	if (!a)
 		return 0;
 	set_role(SWACK_ROLE_SRC);
+	for (i = 0; i < 3; i++)
+		if (a->ptr[i])
+			bpf_probe_read_user(&v[i], sizeof(__u64), (void *)a->ptr[i]);
 	e = ev_new(SWACK_EV_PENDING, SWACK_ORIGIN_UPROBE);
 	if (e) {
 		for (i = 0; i < 3; i++)
-			if (a->ptr[i])
-				bpf_probe_read_user(&e->a[i], sizeof(__u64),
-						    (void *)a->ptr[i]);
+			e->a[i] = v[i];
 		e->a[3] = a->threshold;
 		e->a[4] = ~0ULL;
 		e->flags = a->flags;
 		submit(e);
 	}
+	if (!(a->flags & SWACK_F_NOTHRESH))
+		switchover_72(v[0] + v[1] + v[2], a->threshold);
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }

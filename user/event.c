@@ -12,7 +12,7 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_PENDING] = { "pending", { U("precopy", F_A0), U("compat", F_A1),
 		U("postcopy", F_A2), O("threshold", F_A3), O("size", F_A4) } },
 	[SWACK_EV_DIRTY_SYNC] = { "dirty_sync", { U("tx_bytes", F_TX) } },
-	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0) } },
+	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0), U("threshold", F_A1) } },
 	[SWACK_EV_TRANSFERRED] = { "transferred", { U("bytes", F_A0), U("time_ms", F_A1),
 		U("bw_bytes_ms", F_A2), U("avail_bw", F_A3), U("threshold", F_A4) } },
 	[SWACK_EV_VM_STOP] = { "vm_stop", { T("runstate", F_STR) } },
@@ -116,8 +116,9 @@ void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
 	const struct event_desc *d = event_desc(e->kind);
 	double t = e->ts >= t0 ? (e->ts - t0) / 1e9 : 0;
 
-	fprintf(out, "%12.6f %7u/%-7u %-3s %-18s", t, e->pid, e->tid, role_name(e->role),
-		d->name);
+	/* Pad the name only where fields follow: no trailing blanks. */
+	fprintf(out, d->fields[0].label || e->flags ? "%12.6f %7u/%-7u %-3s %-18s" :
+		"%12.6f %7u/%-7u %-3s %s", t, e->pid, e->tid, role_name(e->role), d->name);
 	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
 		print_field(out, e, &d->fields[i], 0);
 	if (e->flags & SWACK_F_EXACT)

@@ -162,12 +162,8 @@ static void on_pending(struct mig *g, const struct swack_event *e)
 {
 	g->queries++;
 	g->pending = e->a[0] + e->a[1] + e->a[2];
-	if (!(e->flags & SWACK_F_NOTHRESH)) {
+	if (!(e->flags & SWACK_F_NOTHRESH))
 		g->threshold = e->a[3];
-		/* 7.2 switches over when the sum falls below the threshold. */
-		if (g->pending < g->threshold && !g->t_switchover)
-			g->t_switchover = e->ts;
-	}
 }
 
 static void on_checkpoint(struct mig *g, const struct swack_event *e)

@@ -75,6 +75,7 @@ static void play_72(struct model *m)
 	feed_pending(m, 4, 500000000, 40000000);
 	feed(m, SRC, 500, SWACK_EV_DIRTY_SYNC, 20000000);
 	feed_pending(m, 990, 30000000, 40000000);
+	feed(m, SRC, 990, SWACK_EV_SWITCHOVER, 40000000);
 	feed(m, SRC, 1000, SWACK_EV_VM_STOP, 40000000);
 	feed(m, SRC, 1001, SWACK_EV_VM_STOPPED, 40000000);
 	feed(m, SRC, 1002, SWACK_EV_DIRTY_SYNC, 40000000);

@@ -149,6 +149,19 @@ static __always_inline int emit_simple(__u16 kind, __u8 origin, __u64 a0)
 	return 0;
 }
 
+/* The end of a span, with the function's return value. */
+static __always_inline int emit_end(__u16 kind, int ret)
+{
+	struct swack_event *e = ev_new(kind, SWACK_ORIGIN_UPROBE);
+
+	if (!e)
+		return 0;
+	e->a[0] = (__u64)(__s64)ret;
+	e->flags = SWACK_F_END;
+	submit(e);
+	return 0;
+}
+
 /* ---- uprobes on function symbols ---------------------------------------- */
 
 /* void migrate_set_state(int *state, int old_state, int new_state) */
@@ -279,14 +292,7 @@ int BPF_KPROBE(up_vm_stop_force_state, int state)
 SEC("uretprobe")
 int BPF_KRETPROBE(up_vm_stop_force_state_ret, int ret)
 {
-	struct swack_event *e = ev_new(SWACK_EV_VM_STOPPED, SWACK_ORIGIN_UPROBE);
-
-	if (!e)
-		return 0;
-	e->a[0] = (__u64)(__s64)ret;
-	e->flags = SWACK_F_END;
-	submit(e);
-	return 0;
+	return emit_end(SWACK_EV_VM_STOPPED, ret);
 }
 
 SEC("uprobe")
@@ -331,14 +337,7 @@ int BPF_KPROBE(up_save_complete)
 SEC("uretprobe")
 int BPF_KRETPROBE(up_save_complete_ret, int ret)
 {
-	struct swack_event *e = ev_new(SWACK_EV_SAVE_COMPLETE, SWACK_ORIGIN_UPROBE);
-
-	if (!e)
-		return 0;
-	e->a[0] = (__u64)(__s64)ret;
-	e->flags = SWACK_F_END;
-	submit(e);
-	return 0;
+	return emit_end(SWACK_EV_SAVE_COMPLETE, ret);
 }
 
 SEC("uprobe")

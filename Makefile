@@ -28,7 +28,8 @@ MANPAGES := $(wildcard docs/*.8)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUT)/swack $(OUT)/test_model $(OUT)/fixtures/qemu-system-nosyms
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/fixtures/qemu-system-nosyms \
+	$(OUT)/fixtures/qemu-system-minidebug
 
 $(OUT) $(OUT)/user:
 	mkdir -p $@
@@ -54,6 +55,13 @@ $(OUT)/test_model: tests/unit/test_model.c $(MODEL_OBJS)
 $(OUT)/fixtures/qemu-system-nosyms: tests/fixtures/nosyms.c
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -s $< -o $@
+
+$(OUT)/fixtures/qemu-syms: tests/fixtures/qemu-syms.c
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wl,--build-id $< -o $@
+
+$(OUT)/fixtures/qemu-system-minidebug: $(OUT)/fixtures/qemu-syms tests/fixtures/mksymfiles.sh
+	tests/fixtures/mksymfiles.sh $< $(@D)
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Symbol sources beyond .dynsym: MiniDebugInfo (.gnu_debugdata) and separate
+# debuginfo found by build-id.  The probes must land on the right addresses:
+# the fixture's calls must show up as events.
+set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
+F=$SWACK_ROOT/build/fixtures
+
+pids=() debugfile=
+cleanup() {
+	kill "${pids[@]}" 2>/dev/null
+	wait 2>/dev/null
+	[[ -n $debugfile ]] && rm -f "$debugfile"
+}
+trap cleanup EXIT
+
+# check_source LABEL BINARY SYMSRC-REGEX
+check_source() {
+	local label=$1 bin=$2 re=$3 out err
+	"$bin" & pids+=($!)
+	out=$("$SWACK" trace -p $! --json -d 1.5 2>"$F/trace.err")
+	err=$(cat "$F/trace.err")
+	expect_match "$label: generation and symbol source" \
+		"swack: pid $! \(qemu-system-[a-z]*\): QEMU <=7.2 \(symbols\), [0-9]+ functions from $re, 0 USDT probes: 3 probes attached" "$err"
+	expect_match "$label: migrate_set_state resolved" "^states=setup none setup none $" \
+		"states=$(jq -r 'select(.event == "mig_state") | .state' <<<"$out" | head -4 | paste -sd' ') "
+	expect_eq "$label: pending query read through its out-parameters" "4096 0 0 4096" \
+		"$(jq -r 'select(.event == "pending") | "\(.precopy) \(.compat) \(.postcopy) \(.threshold)"' <<<"$out" | head -1)"
+}
+
+expect_eq "minidebug fixture has no .symtab" 0 \
+	"$(readelf -S "$F/qemu-system-minidebug" | grep -c ' \.symtab ')"
+expect_eq "minidebug fixture has no exported QEMU symbol" 0 \
+	"$(nm -D "$F/qemu-system-minidebug" | grep -c 'migrate_set_state')"
+check_source "MiniDebugInfo" "$F/qemu-system-minidebug" "\.gnu_debugdata"
+
+id=$(readelf -n "$F/qemu-system-buildid" | sed -n 's/.*Build ID: //p')
+debugfile=/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
+mkdir -p "$(dirname "$debugfile")"
+cp "$F/buildid.debug" "$debugfile"
+check_source "build-id debuginfo" "$F/qemu-system-buildid" "debuginfo /usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug"

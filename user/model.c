@@ -229,6 +229,7 @@ static void pair_by_time(struct model *m, struct mig *dst)
 		    time_match(g, dst)) {
 			g->peer = dst;
 			dst->peer = g;
+			g->paired_by = dst->paired_by = PAIR_TIME;
 		}
 }
 
@@ -310,6 +311,7 @@ void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
 	dst->role = SWACK_ROLE_DST;
 	src->peer = dst;
 	dst->peer = src;
+	src->paired_by = dst->paired_by = PAIR_TCP;
 }
 
 void model_flush(struct model *m)

@@ -42,6 +42,7 @@ struct mig {
 	uint64_t t_save_begin, t_save_end, t_load_begin, t_load_end;
 	uint64_t t_dt_start, t_dt_end;/* QEMU's own downtime checkpoints */
 	struct mig *peer;
+	enum { PAIR_NONE, PAIR_TCP, PAIR_TIME } paired_by;
 	bool reported;
 	struct mig *next;             /* all migrations, in order of start */
 };

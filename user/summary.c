@@ -59,6 +59,8 @@ void summary_print_json(FILE *out, const struct mig *src, const struct mig *dst)
 		mstate_name(main_side(src, dst)->state));
 	side_json(out, "src", src);
 	side_json(out, "dst", dst);
+	fprintf(out, ",\"paired_by\":\"%s\"", !src || !dst ? "none" :
+		src->paired_by == PAIR_TCP ? "tcp" : "time");
 	fprintf(out, ",\"qemu_downtime_ns\":%lld,\"guest_downtime_ns\":%lld}\n",
 		src ? (long long)mig_qemu_downtime_ns(src) : -1LL,
 		(long long)mig_guest_downtime_ns(src, dst));

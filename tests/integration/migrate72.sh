@@ -39,6 +39,7 @@ sum=$(jq -c 'select(.event == "summary")' "$T")
 expect_eq "one summary" 1 "$(wc -l <<<"$sum")"
 expect_eq "summary pairs source and destination" "$src $dst" \
 	"$(jq -r '"\(.src.pid) \(.dst.pid)"' <<<"$sum")"
+expect_eq "paired through their TCP connection" tcp "$(jq -r .paired_by <<<"$sum")"
 
 syncs=$(jq -r '.ram["dirty-sync-count"]' <<<"$q")
 expect_num "several iterations" "$syncs" -ge 3

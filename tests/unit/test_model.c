@@ -107,6 +107,7 @@ static void test_pair_by_time(void **state)
 	assert_int_equal(mig_total_ns(log.src), 1009 * MS);
 	assert_int_equal(log.src->t_switchover, 990 * MS);
 	assert_int_equal(log.src->bw, 20000000ull * 1000 / 502);
+	assert_int_equal(log.src->paired_by, PAIR_TIME);
 	model_free(&m);
 }
 
@@ -195,6 +196,7 @@ static void test_explicit_pair_and_second_migration(void **state)
 	assert_int_equal(log.calls, 2);
 	assert_int_equal(log.src->seq, 2);
 	assert_int_equal(log.dst->pid, 300);
+	assert_int_equal(log.dst->paired_by, PAIR_TCP);
 	assert_int_equal(mig_bytes(log.src), 30000000);
 	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 20 * MS);
 	assert_int_equal(m.nmigs, 4);

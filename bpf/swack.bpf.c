@@ -149,6 +149,28 @@ static __always_inline int emit_simple(__u16 kind, __u8 origin, __u64 a0)
 	return 0;
 }
 
+/* One iteration ends: what it sent, in how long, at what rate. */
+static __always_inline int emit_dirty_sync(__u8 origin)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	struct swack_event *e = ev_new(SWACK_EV_DIRTY_SYNC, origin);
+
+	if (!e || !p) {
+		if (e)
+			bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	if (p->sync_ts && e->ts > p->sync_ts && e->tx_bytes >= p->sync_tx) {
+		e->a[0] = e->tx_bytes - p->sync_tx;
+		e->a[1] = e->ts - p->sync_ts;
+		e->a[2] = e->a[0] * 1000000000ULL / e->a[1];
+	}
+	p->sync_ts = e->ts;
+	p->sync_tx = e->tx_bytes;
+	submit(e);
+	return 0;
+}
+
 /* The end of a span, with the function's return value. */
 static __always_inline int emit_end(__u16 kind, int ret)
 {
@@ -280,7 +302,7 @@ int BPF_KPROBE(up_dirty_sync)
 
 	if (!p || p->role != SWACK_ROLE_SRC)
 		return 0;
-	return emit_simple(SWACK_EV_DIRTY_SYNC, SWACK_ORIGIN_UPROBE, 0);
+	return emit_dirty_sync(SWACK_ORIGIN_UPROBE);
 }
 
 SEC("uprobe")
@@ -406,7 +428,7 @@ int BPF_USDT(usdt_pending_exact, __u64 size, __u64 pre, __u64 post)
 SEC("usdt")
 int BPF_USDT(usdt_dirty_sync)
 {
-	return emit_simple(SWACK_EV_DIRTY_SYNC, SWACK_ORIGIN_USDT, 0);
+	return emit_dirty_sync(SWACK_ORIGIN_USDT);
 }
 
 SEC("usdt")

@@ -80,8 +80,6 @@ static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_
 	g->role = e->role;
 	g->t_first = e->ts;
 	g->tx_first = g->tx_last = e->tx_bytes;
-	g->sync_ts = e->ts;
-	g->sync_tx = e->tx_bytes;
 	if (m->tail)
 		m->tail->next = g;
 	else
@@ -149,13 +147,9 @@ static void set_state(struct mig *g, const struct swack_event *e)
 
 static void on_dirty_sync(struct mig *g, const struct swack_event *e)
 {
-	uint64_t dt = e->ts - g->sync_ts;
-
 	g->iterations++;
-	if (dt && e->tx_bytes > g->sync_tx)
-		g->bw = (e->tx_bytes - g->sync_tx) * 1000000000ull / dt;
-	g->sync_ts = e->ts;
-	g->sync_tx = e->tx_bytes;
+	if (e->a[1])
+		g->bw = e->a[2];
 }
 
 static void on_pending(struct mig *g, const struct swack_event *e)

@@ -36,7 +36,6 @@ struct mig {
 	uint64_t pending, threshold;  /* last pending total and threshold */
 	uint64_t tx_first, tx_last;   /* process TCP bytes at first/last event */
 	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT) */
-	uint64_t sync_ts, sync_tx;    /* at the previous dirty sync */
 	uint64_t bw;                  /* last measured, bytes per second */
 	uint64_t t_switchover, t_stop, t_stopped, t_start, t_resumed;
 	uint64_t t_save_begin, t_save_end, t_load_begin, t_load_end;

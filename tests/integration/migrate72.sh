@@ -47,6 +47,13 @@ expect_eq "iterations = QMP dirty-sync-count" "$syncs" "$(jq -r .src.iterations 
 expect_eq "dirty_sync events = QMP dirty-sync-count" "$syncs" \
 	"$(jq -r --argjson p "$src" 'select(.event == "dirty_sync" and .pid == $p) | 1' "$T" | wc -l)"
 
+syncs_json=$(jq -c --argjson p "$src" 'select(.event == "dirty_sync" and .pid == $p)' "$T")
+expect_eq "per-iteration bytes add up to the bytes sent between first and last sync" \
+	"$(jq -s 'map(.bytes) | add' <<<"$syncs_json")" \
+	"$(jq -s '.[-1].tx_bytes - .[0].tx_bytes' <<<"$syncs_json")"
+expect_eq "every iteration after the first has a bandwidth" 0 \
+	"$(jq -s '.[1:] | map(select(.ns > 0 and .bw_Bps == 0 and .bytes > 0)) | length' <<<"$syncs_json")"
+
 sw=$(jq -c --argjson p "$src" 'select(.event == "switchover" and .pid == $p)' "$T")
 expect_eq "one switchover decision" 1 "$(grep -c . <<<"$sw")"
 expect_eq "switchover: pending below the threshold" true \

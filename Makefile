@@ -28,7 +28,7 @@ MANPAGES := $(wildcard docs/*.8)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUT)/swack $(OUT)/test_model $(OUT)/fixtures/qemu-system-nosyms \
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/fixtures/qemu-system-nosyms \
 	$(OUT)/fixtures/qemu-system-minidebug
 
 $(OUT) $(OUT)/user:
@@ -79,11 +79,14 @@ $(OUT)/bench/empty_uprobe: tests/bench/empty_uprobe.c $(OUT)/bench/empty.skel.h
 
 BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
 
+$(OUT)/test_usdt_args: tests/unit/test_usdt_args.c $(OUT)/user/usdt_args.o
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
+
 deps:
 	scripts/deps.sh
 
-unit: $(OUT)/test_model
-	$(OUT)/test_model
+unit: $(OUT)/test_model $(OUT)/test_usdt_args
+	$(OUT)/test_model && $(OUT)/test_usdt_args
 
 # The README's two commands: each installs what it needs first.
 test: deps

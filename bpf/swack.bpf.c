@@ -571,6 +571,79 @@ int BPF_USDT(usdt_vm_state_notify, int running, int reason, const char *reason_s
 			reason_str, reason);
 }
 
+/* ---- USDT probes whose argument specs swack decodes itself ------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, struct swack_usdt_spec);
+} usdt_specs SEC(".maps");
+
+static __always_inline __u64 arg_value(struct pt_regs *ctx, const struct swack_usdt_arg *a)
+{
+	__u64 v = 0, base = 0;
+	__u64 size = a->size;
+	int shift;
+
+	/* Keep the bounded copy in a register the verifier has checked. */
+	asm volatile("" : "+r"(size));
+	if (size == 0 || size > 8)
+		return 0;
+	switch (a->kind) {
+	case SWACK_ARG_CONST:
+		return a->val;
+	case SWACK_ARG_REG:
+		bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + (a->reg_off & 0xff));
+		break;
+	case SWACK_ARG_REG_DEREF:
+		bpf_probe_read_kernel(&base, sizeof(base), (void *)ctx + (a->reg_off & 0xff));
+		bpf_probe_read_user(&v, size, (void *)(base + a->val));
+		break;
+	case SWACK_ARG_ABS_DEREF:
+		bpf_probe_read_user(&v, size, (void *)a->val);
+		break;
+	}
+	/* Keep the argument's own width, sign-extended where it is signed. */
+	shift = 64 - size * 8;
+	if (a->is_signed)
+		return (__u64)(((__s64)(v << shift)) >> shift);
+	return shift ? (v << shift) >> shift : v;
+}
+
+static __always_inline void put_arg(struct swack_event *e, const struct swack_usdt_arg *a,
+				    __u64 v)
+{
+	if (a->dest >= SWACK_TO_A0 && a->dest <= SWACK_TO_A5)
+		e->a[(a->dest - SWACK_TO_A0) & 7] = v;
+	else if (a->dest == SWACK_TO_STR)
+		bpf_probe_read_user_str(e->str, sizeof(e->str), (void *)v);
+	else if (a->dest == SWACK_TO_DEV)
+		bpf_probe_read_user_str(e->dev, sizeof(e->dev), (void *)v);
+}
+
+/* A plain uprobe on the probe site; the cookie names the decoded spec. */
+SEC("uprobe")
+int usdt_decoded(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct swack_usdt_spec *spec = bpf_map_lookup_elem(&usdt_specs, &cookie);
+	struct swack_event *e;
+
+	if (!spec)
+		return 0;
+	e = ev_new(spec->kind, SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	for (int i = 0; i < SWACK_USDT_MAX_ARGS; i++) {
+		if (i >= spec->nargs)
+			break;
+		put_arg(e, &spec->args[i], arg_value(ctx, &spec->args[i]));
+	}
+	submit(e);
+	return 0;
+}
+
 /* ---- kernel ---------------------------------------------------------------- */
 
 /*

@@ -84,4 +84,40 @@ struct swack_proc {
 	__u64 sync_tx;     /* and TCP bytes sent */
 };
 
+/*
+ * USDT arguments decoded by swack itself, for probes whose specs libbpf 1.1
+ * cannot parse (RIP-relative globals such as "-4@current_run_state(%rip)").
+ */
+enum swack_arg_kind {
+	SWACK_ARG_CONST = 0,     /* val */
+	SWACK_ARG_REG = 1,       /* the register at reg_off in struct pt_regs */
+	SWACK_ARG_REG_DEREF = 2, /* memory at register + val */
+	SWACK_ARG_ABS_DEREF = 3, /* memory at val (RIP-relative, resolved) */
+};
+
+/* Where an argument goes in the event. */
+enum swack_arg_dest {
+	SWACK_TO_NONE = 0, SWACK_TO_A0, SWACK_TO_A1, SWACK_TO_A2, SWACK_TO_A3,
+	SWACK_TO_A4, SWACK_TO_A5, SWACK_TO_STR, SWACK_TO_DEV,
+};
+
+#define SWACK_USDT_MAX_ARGS 12
+
+struct swack_usdt_arg {
+	__s64 val;
+	__u16 reg_off;
+	__u8 kind;       /* enum swack_arg_kind */
+	__u8 size;       /* 1, 2, 4 or 8 bytes */
+	__u8 is_signed;
+	__u8 dest;       /* enum swack_arg_dest */
+	__u8 pad[2];
+};
+
+struct swack_usdt_spec {
+	__u16 kind;      /* the event to emit */
+	__u8 nargs;
+	__u8 pad[5];
+	struct swack_usdt_arg args[SWACK_USDT_MAX_ARGS];
+};
+
 #endif /* SWACK_H */

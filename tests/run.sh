@@ -9,13 +9,15 @@ export SWACK_RESULTS
 SWACK_RESULTS=$(mktemp)
 trap 'rm -f "$SWACK_RESULTS"' EXIT
 
-unit_out=$(build/test_model 2>&1)
-echo "$unit_out"
-unit_pass=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$unit_out")
-unit_fail=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$unit_out")
-for _ in $(seq 1 "${unit_pass:-0}"); do echo "pass unit" >>"$SWACK_RESULTS"; done
-for _ in $(seq 1 "${unit_fail:-0}"); do echo "fail unit" >>"$SWACK_RESULTS"; done
-[[ -n $unit_pass || -n $unit_fail ]] || echo "fail unit: test_model did not run" >>"$SWACK_RESULTS"
+for unit in build/test_*; do
+	unit_out=$("$unit" 2>&1)
+	echo "$unit_out"
+	unit_pass=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$unit_out")
+	unit_fail=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$unit_out")
+	for _ in $(seq 1 "${unit_pass:-0}"); do echo "pass $unit" >>"$SWACK_RESULTS"; done
+	for _ in $(seq 1 "${unit_fail:-0}"); do echo "fail $unit" >>"$SWACK_RESULTS"; done
+	[[ -n $unit_pass || -n $unit_fail ]] || echo "fail $unit did not run" >>"$SWACK_RESULTS"
+done
 
 for t in tests/integration/${SWACK_TESTS:-*}.sh; do
 	echo "# $t"

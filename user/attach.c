@@ -14,6 +14,7 @@
 #include "swack.skel.h"
 #include "attach.h"
 #include "binfile.h"
+#include "usdt_args.h"
 #include "swack.h"
 
 #define G_SYM (1u << GEN_SYM_72 | 1u << GEN_SYM_8 | 1u << GEN_SYM_111)
@@ -53,27 +54,34 @@ struct usdt_spec {
 	const char *probe;
 	const char *prog;
 	unsigned gens;
+	/* Where libbpf cannot parse the spec: the event, and each argument's
+	 * place in it, for swack's own decoder.  kind 0: no fallback. */
+	__u16 kind;
+	__u8 dests[4];
 };
 
+#define USDT(probe, prog, gens) { probe, prog, gens, 0, { 0 } }
+
 static const struct usdt_spec usdts[] = {
-	{ "migrate_set_state", "usdt_migrate_set_state", G_USDT },
-	{ "migrate_pending_estimate", "usdt_pending_estimate", G_USDT },
-	{ "migrate_pending_exact", "usdt_pending_exact", G_USDT },
-	{ "migration_bitmap_sync_start", "usdt_dirty_sync", G_USDT },
-	{ "migration_thread_low_pending", "usdt_low_pending", G_USDT },
-	{ "migrate_transferred", "usdt_transferred", G_USDT },
-	{ "migration_completion_vm_stop", "usdt_completion_vm_stop", G_USDT },
-	{ "loadvm_state_switchover_ack_needed", "usdt_ack_needed", G_USDT },
-	{ "loadvm_approve_switchover", "usdt_approve_count", 1u << GEN_USDT_81 },
-	{ "loadvm_approve_switchover", "usdt_approve_name", 1u << GEN_USDT_111 },
-	{ "loadvm_approve_switchover_legacy", "usdt_approve_legacy", 1u << GEN_USDT_111 },
-	{ "source_return_path_thread_switchover_acked", "usdt_acked", G_USDT },
-	{ "savevm_send_switchover_start", "usdt_switchover_start", G_USDT },
-	{ "vmstate_downtime_checkpoint", "usdt_checkpoint", G_USDT },
-	{ "vmstate_downtime_save", "usdt_vmstate_save", G_USDT },
-	{ "vmstate_downtime_load", "usdt_vmstate_load", G_USDT },
-	{ "runstate_set", "usdt_runstate_set", G_USDT },
-	{ "vm_state_notify", "usdt_vm_state_notify", G_USDT },
+	USDT("migrate_set_state", "usdt_migrate_set_state", G_USDT),
+	USDT("migrate_pending_estimate", "usdt_pending_estimate", G_USDT),
+	USDT("migrate_pending_exact", "usdt_pending_exact", G_USDT),
+	USDT("migration_bitmap_sync_start", "usdt_dirty_sync", G_USDT),
+	USDT("migration_thread_low_pending", "usdt_low_pending", G_USDT),
+	USDT("migrate_transferred", "usdt_transferred", G_USDT),
+	USDT("migration_completion_vm_stop", "usdt_completion_vm_stop", G_USDT),
+	USDT("loadvm_state_switchover_ack_needed", "usdt_ack_needed", G_USDT),
+	USDT("loadvm_approve_switchover", "usdt_approve_count", 1u << GEN_USDT_81),
+	USDT("loadvm_approve_switchover", "usdt_approve_name", 1u << GEN_USDT_111),
+	USDT("loadvm_approve_switchover_legacy", "usdt_approve_legacy", 1u << GEN_USDT_111),
+	USDT("source_return_path_thread_switchover_acked", "usdt_acked", G_USDT),
+	USDT("savevm_send_switchover_start", "usdt_switchover_start", G_USDT),
+	USDT("vmstate_downtime_checkpoint", "usdt_checkpoint", G_USDT),
+	USDT("vmstate_downtime_save", "usdt_vmstate_save", G_USDT),
+	USDT("vmstate_downtime_load", "usdt_vmstate_load", G_USDT),
+	{ "runstate_set", "usdt_runstate_set", G_USDT, SWACK_EV_RUNSTATE,
+	  { SWACK_TO_A0, SWACK_TO_NONE, SWACK_TO_A1, SWACK_TO_STR } },
+	USDT("vm_state_notify", "usdt_vm_state_notify", G_USDT),
 };
 
 /* Fallback names where the process's own QAPI tables cannot be read (7.2). */
@@ -207,6 +215,13 @@ static void add_missing(struct target *t, const char *what)
 	snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s", len ? ", " : "", what);
 }
 
+static void add_decoded(struct target *t, const char *what)
+{
+	size_t len = strlen(t->decoded);
+
+	snprintf(t->decoded + len, sizeof(t->decoded) - len, "%s%s", len ? ", " : "", what);
+}
+
 static void add_link(struct target *t, struct bpf_link *l, const char *what)
 {
 	if (!l || t->nlinks >= TARGET_MAX_LINKS) {
@@ -236,10 +251,65 @@ static void attach_uprobes(struct attacher *a, struct target *t, const char *exe
 	}
 }
 
+struct sym_ctx {
+	const char *exe;
+	pid_t pid;
+	int pie;
+};
+
+/* Run-time address of a global named in a RIP-relative argument spec. */
+static int resolve_global(void *ctx, const char *sym, uint64_t *addr)
+{
+	struct sym_ctx *c = ctx;
+	struct elf_info scratch = { 0 };
+	struct sym_loc loc;
+	char err[256];
+
+	if (elf_resolve(c->exe, &sym, 1, &loc, &scratch, err, sizeof(err)) || !loc.vaddr)
+		return -1;
+	*addr = loc.vaddr + (c->pie ? proc_exe_base(c->pid) : 0);
+	return 0;
+}
+
+/* Every site of the probe as a plain uprobe, its semaphore raised the way
+ * libbpf does it, the decoded spec found through the attach cookie. */
+static int attach_decoded(struct attacher *a, struct target *t, const char *exe,
+			  const struct elf_info *info, const struct usdt_note *n,
+			  const struct usdt_spec *u, char *why, size_t len)
+{
+	struct sym_ctx ctx = { exe, t->pid, info->pie };
+	struct swack_usdt_spec spec = { .kind = u->kind };
+	__u64 cookie = ++a->cookies;
+
+	if (usdt_args_parse(n->args, &spec, resolve_global, &ctx, why, len))
+		return -1;
+	for (int i = 0; i < spec.nargs && i < 4; i++)
+		spec.args[i].dest = u->dests[i];
+	if (bpf_map__update_elem(a->skel->maps.usdt_specs, &cookie, sizeof(cookie), &spec,
+				 sizeof(spec), BPF_ANY)) {
+		snprintf(why, len, "cannot store its spec: %s", strerror(errno));
+		return -1;
+	}
+	for (; n; n = elf_next_note(info, n)) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie,
+			    .ref_ctr_offset = n->sem_offset);
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(a->skel->progs.usdt_decoded,
+								     t->pid, exe, n->pc_offset,
+								     &opts);
+		if (!l) {
+			snprintf(why, len, "uprobe at 0x%llx: %s",
+				 (unsigned long long)n->pc_offset, strerror(errno));
+			return -1;
+		}
+		add_link(t, l, u->probe);
+	}
+	return 0;
+}
+
 static void attach_usdts(struct attacher *a, struct target *t, const char *exe,
 			 const struct elf_info *info)
 {
-	char what[256];
+	char what[512], why[160];
 
 	for (size_t i = 0; i < sizeof(usdts) / sizeof(usdts[0]); i++) {
 		const struct usdt_spec *u = &usdts[i];
@@ -248,21 +318,20 @@ static void attach_usdts(struct attacher *a, struct target *t, const char *exe,
 
 		if (!(u->gens & (1u << t->gen)))
 			continue;
-		if (!n) {
-			snprintf(what, sizeof(what), "qemu:%s", u->probe);
-			add_missing(t, what);
-			continue;
-		}
-		if (!n->parsable) {
-			snprintf(what, sizeof(what), "qemu:%s (argument spec '%s' not decodable "
-				 "by libbpf)", u->probe, n->args);
-			add_missing(t, what);
-			continue;
-		}
-		p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
 		snprintf(what, sizeof(what), "qemu:%s", u->probe);
-		add_link(t, bpf_program__attach_usdt(p, t->pid, exe, "qemu", u->probe, NULL),
-			 what);
+		if (!n) {
+			add_missing(t, what);
+		} else if (n->parsable) {
+			p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
+			add_link(t, bpf_program__attach_usdt(p, t->pid, exe, "qemu", u->probe,
+							     NULL), what);
+		} else if (u->kind && !attach_decoded(a, t, exe, info, n, u, why, sizeof(why))) {
+			add_decoded(t, u->probe);
+		} else {
+			snprintf(what, sizeof(what), "qemu:%s (argument spec '%s' %s)", u->probe,
+				 n->args, u->kind ? why : "not decodable by libbpf 1.1");
+			add_missing(t, what);
+		}
 	}
 }
 
@@ -352,8 +421,9 @@ static void report_target(struct attacher *a, const struct target *t,
 			  const struct elf_info *info, double ms)
 {
 	fprintf(a->log, "swack: pid %d (%s): %s, %zu functions from %s, %zu USDT probes: "
-		"%d probes attached in %.1f ms; missing: %s\n", t->pid, t->comm,
+		"%d probes attached in %.1f ms%s%s; missing: %s\n", t->pid, t->comm,
 		gen_name(t->gen), info->nsyms, info->symsrc, info->nnotes, t->nlinks, ms,
+		t->decoded[0] ? "; argument specs decoded by swack: " : "", t->decoded,
 		t->missing[0] ? t->missing : "none");
 }
 

@@ -31,6 +31,7 @@ struct target {
 	struct bpf_link *links[TARGET_MAX_LINKS];
 	int nlinks;
 	char missing[512];
+	char decoded[128];   /* probes attached through swack's own spec decoder */
 };
 
 struct attacher {
@@ -39,6 +40,7 @@ struct attacher {
 	struct target *targets;
 	int ntargets;
 	bool verbose;
+	unsigned long long cookies;  /* last attach cookie handed out */
 	FILE *log;       /* the one-line attach reports */
 };
 

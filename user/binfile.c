@@ -14,6 +14,26 @@
 #include <unistd.h>
 #include "binfile.h"
 
+/* Uprobes take a file offset: find the segment holding vaddr (executable
+ * for code, any for data such as USDT semaphores). */
+static uint64_t vaddr_to_offset(Elf *elf, uint64_t vaddr, int exec)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD ||
+		    (exec && !(ph.p_flags & PF_X)))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz)
+			return vaddr - ph.p_vaddr + ph.p_offset;
+	}
+	return 0;
+}
+
 /* libbpf 1.1's x86 USDT parser knows registers, reg+offset and constants;
  * a RIP-relative global such as "-4@current_run_state(%rip)" defeats it. */
 static int spec_parsable(const char *args)
@@ -33,10 +53,15 @@ static int count_args(const char *args)
 	return n;
 }
 
-static void add_note(struct elf_info *info, const char *desc, size_t len)
+/* A note's desc: pc, .stapsdt.base address, semaphore (3 x u64), then
+ * provider, name and argument strings.  Prelinking moves the first two:
+ * the .stapsdt.base section says by how much. */
+static void add_note(struct elf_info *info, Elf *elf, uint64_t base_addr,
+		     const char *desc, size_t len)
 {
 	const char *prov = desc + 24, *name, *args;
 	struct usdt_note *n;
+	uint64_t w[3];
 
 	if (len < 27)
 		return;
@@ -52,6 +77,11 @@ static void add_note(struct elf_info *info, const char *desc, size_t len)
 	info->notes = n;
 	n = &info->notes[info->nnotes++];
 	memset(n, 0, sizeof(*n));
+	memcpy(w, desc, sizeof(w));
+	if (base_addr)
+		w[0] += base_addr - w[1];
+	n->pc_offset = vaddr_to_offset(elf, w[0], 1);
+	n->sem_offset = w[2] ? vaddr_to_offset(elf, w[2], 0) : 0;
 	snprintf(n->provider, sizeof(n->provider), "%s", prov);
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	snprintf(n->args, sizeof(n->args), "%.*s", (int)(desc + len - args), args);
@@ -59,8 +89,24 @@ static void add_note(struct elf_info *info, const char *desc, size_t len)
 	n->parsable = spec_parsable(n->args);
 }
 
+static uint64_t section_addr(Elf *elf, const char *want)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) &&
+		    !strcmp(elf_strptr(elf, shstrndx, sh.sh_name) ?: "", want))
+			return sh.sh_addr;
+	return 0;
+}
+
 static void read_notes(Elf *elf, struct elf_info *info)
 {
+	uint64_t base_addr = section_addr(elf, ".stapsdt.base");
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 
@@ -79,7 +125,8 @@ static void read_notes(Elf *elf, struct elf_info *info)
 		data = elf_getdata(scn, NULL);
 		while (data && (off = gelf_getnote(data, off, &nh, &noff, &doff)) > 0)
 			if (nh.n_type == 3)
-				add_note(info, (char *)data->d_buf + doff, nh.n_descsz);
+				add_note(info, elf, base_addr, (char *)data->d_buf + doff,
+					 nh.n_descsz);
 	}
 }
 
@@ -117,7 +164,10 @@ int elf_open_info(const char *path, struct elf_info *info, char *err, size_t err
 		snprintf(err, errlen, "%s is not an ELF file", path);
 		ret = -ENOEXEC;
 	} else {
+		GElf_Ehdr eh;
+
 		read_notes(elf, info);
+		info->pie = gelf_getehdr(elf, &eh) && eh.e_type == ET_DYN;
 		snprintf(info->symsrc, sizeof(info->symsrc), "%s",
 			 has_section(elf, ".symtab") ? ".symtab" :
 			 has_section(elf, ".gnu_debugdata") ? ".gnu_debugdata" : ".dynsym");
@@ -143,23 +193,13 @@ const struct usdt_note *elf_find_note(const struct elf_info *info, const char *n
 	return NULL;
 }
 
-/* Uprobes take a file offset: find the executable segment holding vaddr. */
-static uint64_t vaddr_to_offset(Elf *elf, uint64_t vaddr)
+const struct usdt_note *elf_next_note(const struct elf_info *info,
+				      const struct usdt_note *prev)
 {
-	size_t n;
-
-	if (elf_getphdrnum(elf, &n))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD ||
-		    !(ph.p_flags & PF_X))
-			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz)
-			return vaddr - ph.p_vaddr + ph.p_offset;
-	}
-	return 0;
+	for (const struct usdt_note *n = prev + 1; n < info->notes + info->nnotes; n++)
+		if (!strcmp(n->name, prev->name))
+			return n;
+	return NULL;
 }
 
 static const Dwfl_Callbacks dwfl_cb = {
@@ -188,7 +228,7 @@ static void match_symbols(Dwfl_Module *mod, Elf *main_elf, GElf_Addr bias,
 				continue;
 			locs[k].vaddr = addr - bias;
 			if (type == STT_FUNC)
-				locs[k].offset = vaddr_to_offset(main_elf, addr - bias);
+				locs[k].offset = vaddr_to_offset(main_elf, addr - bias, 1);
 		}
 	}
 }

@@ -12,6 +12,8 @@ struct usdt_note {
 	int nargs;
 	int parsable;          /* libbpf 1.1 can decode every argument spec */
 	char args[160];
+	uint64_t pc_offset;    /* file offset of the probe site, for a uprobe */
+	uint64_t sem_offset;   /* file offset of its semaphore, 0 if none */
 };
 
 struct elf_info {
@@ -20,12 +22,16 @@ struct elf_info {
 	size_t nnotes;
 	size_t nsyms;              /* function symbols seen, all sources */
 	char symsrc[128];          /* where they came from, for the attach line */
+	int pie;                   /* ET_DYN: addresses are relative to the load base */
 };
 
 /* Reads notes and counts symbols; 0 or -errno, with a message in err. */
 int elf_open_info(const char *path, struct elf_info *info, char *err, size_t errlen);
 void elf_free_info(struct elf_info *info);
+/* The first site of a probe; elf_next_note gives the others, then NULL. */
 const struct usdt_note *elf_find_note(const struct elf_info *info, const char *name);
+const struct usdt_note *elf_next_note(const struct elf_info *info,
+				      const struct usdt_note *prev);
 
 struct sym_loc {
 	uint64_t vaddr;    /* link-time address; 0 when absent */

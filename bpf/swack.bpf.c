@@ -434,7 +434,14 @@ int BPF_USDT(usdt_dirty_sync)
 SEC("usdt")
 int BPF_USDT(usdt_low_pending, __u64 pending_bytes)
 {
-	return emit_simple(SWACK_EV_SWITCHOVER, SWACK_ORIGIN_USDT, pending_bytes);
+	struct swack_event *e = ev_new(SWACK_EV_SWITCHOVER, SWACK_ORIGIN_USDT);
+
+	if (!e)
+		return 0;
+	e->a[0] = pending_bytes;
+	e->a[1] = ~0ULL; /* the threshold is in migrate_transferred */
+	submit(e);
+	return 0;
 }
 
 SEC("usdt")

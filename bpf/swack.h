@@ -19,8 +19,8 @@ enum swack_kind {
 	SWACK_EV_MIG_STATE = 1,     /* a0 old, a1 new (raw enum), str new name (USDT) */
 	SWACK_EV_PENDING = 2,       /* a0 precopy, a1 compatible, a2 postcopy, a3 threshold or ~0 */
 	SWACK_EV_DIRTY_SYNC = 3,    /* one dirty-bitmap sync; a0 bytes and a1 ns since the previous, a2 bytes/s */
-	SWACK_EV_SWITCHOVER = 4,    /* decision to switch over; a0 pending bytes, a1 threshold or 0 */
-	SWACK_EV_TRANSFERRED = 5,   /* a0 bytes, a1 time ms, a2 bw bytes/ms, a3 avail bw, a4 threshold */
+	SWACK_EV_SWITCHOVER = 4,    /* decision to switch over; a0 pending bytes, a1 threshold or ~0 */
+	SWACK_EV_TRANSFERRED = 5,   /* a0 bytes since the last update, a1 ms, a2 bw bytes/ms, a3 avail bw, a4 threshold */
 	SWACK_EV_VM_STOP = 6,       /* vCPUs about to stop; a0 target run state */
 	SWACK_EV_VM_STOPPED = 7,    /* vCPUs stopped */
 	SWACK_EV_VM_START = 8,      /* vCPUs about to resume */

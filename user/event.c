@@ -13,7 +13,7 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 		U("postcopy", F_A2), O("threshold", F_A3), O("size", F_A4) } },
 	[SWACK_EV_DIRTY_SYNC] = { "dirty_sync", { U("bytes", F_A0), U("ns", F_A1),
 		U("bw_Bps", F_A2), U("tx_bytes", F_TX) } },
-	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0), U("threshold", F_A1) } },
+	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0), O("threshold", F_A1) } },
 	[SWACK_EV_TRANSFERRED] = { "transferred", { U("bytes", F_A0), U("time_ms", F_A1),
 		U("bw_bytes_ms", F_A2), U("avail_bw", F_A3), U("threshold", F_A4) } },
 	[SWACK_EV_VM_STOP] = { "vm_stop", { T("runstate", F_STR) } },

@@ -182,8 +182,10 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_DIRTY_SYNC: on_dirty_sync(g, e); break;
 	case SWACK_EV_SWITCHOVER: set_once(&g->t_switchover, e->ts); break;
 	case SWACK_EV_TRANSFERRED:
-		g->qemu_bytes = e->a[0];
+		/* QEMU traces what moved since its previous rate update. */
+		g->qemu_bytes += e->a[0];
 		g->bw = e->a[2] * 1000;
+		g->threshold = e->a[4];
 		break;
 	case SWACK_EV_VM_STOP: set_once(&g->t_stop, e->ts); break;
 	case SWACK_EV_VM_STOPPED: set_once(&g->t_stopped, e->ts); break;

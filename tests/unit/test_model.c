@@ -225,8 +225,11 @@ static void test_usdt_figures(void **state)
 	model_init(&m, on_done, &log);
 	feed_state(&m, SRC, 0, "setup", 0);
 	e = ev(SRC, 100, SWACK_EV_TRANSFERRED, SWACK_ROLE_SRC);
-	e.a[0] = 123456789;
+	e.a[0] = 100000000;
 	e.a[2] = 40000; /* bytes per ms */
+	e.a[4] = 4000000;
+	model_feed(&m, &e);
+	e.a[0] = 23456789;
 	model_feed(&m, &e);
 	e = ev(SRC, 200, SWACK_EV_CHECKPOINT, SWACK_ROLE_SRC);
 	snprintf(e.str, sizeof(e.str), "src-downtime-start");
@@ -239,6 +242,7 @@ static void test_usdt_figures(void **state)
 	assert_int_equal(log.calls, 1);
 	assert_int_equal(mig_bytes(log.src), 123456789);
 	assert_int_equal(log.src->bw, 40000000);
+	assert_int_equal(log.src->threshold, 4000000);
 	assert_int_equal(mig_qemu_downtime_ns(log.src), 7 * MS);
 	model_free(&m);
 }

@@ -108,6 +108,7 @@ static __always_inline bool urgent(__u16 kind)
 {
 	switch (kind) {
 	case SWACK_EV_PENDING:
+	case SWACK_EV_QUERY_PENDING:
 	case SWACK_EV_DIRTY_SYNC:
 	case SWACK_EV_TRANSFERRED:
 	case SWACK_EV_RUNSTATE:
@@ -422,6 +423,30 @@ SEC("usdt")
 int BPF_USDT(usdt_pending_exact, __u64 size, __u64 pre, __u64 post)
 {
 	return usdt_pending(size, pre, post, SWACK_F_EXACT);
+}
+
+/* 11.1: qemu_savevm_query_pending(bool exact, bool final, uint64_t precopy,
+ *     uint64_t stopcopy, uint64_t postcopy, uint64_t total,
+ *     uint32_t switchover_ack_pending, uint32_t total_switchover_ack_pending) */
+SEC("usdt")
+int BPF_USDT(usdt_query_pending, bool exact, bool final, __u64 precopy, __u64 stopcopy,
+	     __u64 postcopy, __u64 total, __u32 ack, __u32 ack_total)
+{
+	struct swack_event *e;
+
+	set_role(SWACK_ROLE_SRC);
+	e = ev_new(SWACK_EV_QUERY_PENDING, SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[0] = precopy;
+	e->a[1] = stopcopy;
+	e->a[2] = postcopy;
+	e->a[3] = total;
+	e->a[4] = ack;
+	e->a[5] = ack_total;
+	e->flags = (exact ? SWACK_F_EXACT : 0) | (final ? SWACK_F_FINAL : 0);
+	submit(e);
+	return 0;
 }
 
 /* migration_bitmap_sync_start(void): one dirty-bitmap sync */

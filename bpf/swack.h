@@ -40,6 +40,8 @@ enum swack_kind {
 	SWACK_EV_COMPLETION_STOP = 22, /* migration_completion_vm_stop; a0 ret */
 	SWACK_EV_EXEC = 23,         /* a process exec'd; str comm */
 	SWACK_EV_EXIT = 24,         /* a watched process exited */
+	SWACK_EV_QUERY_PENDING = 25,/* 11.1: a0 precopy, a1 stopcopy, a2 postcopy, a3 total,
+				     * a4 ACKs this query asks, a5 ACKs pending in all */
 	SWACK_EV_MAX
 };
 
@@ -61,6 +63,7 @@ enum swack_role {
 #define SWACK_F_END     (1u << 1)   /* event marks the end of a span */
 #define SWACK_F_NOOP    (1u << 2)   /* MIG_STATE: compare-and-set would fail */
 #define SWACK_F_NOTHRESH (1u << 3)  /* PENDING: threshold not known here */
+#define SWACK_F_FINAL   (1u << 4)   /* QUERY_PENDING: the query at switchover */
 
 struct swack_event {
 	__u64 ts;          /* CLOCK_MONOTONIC, ns (bpf_ktime_get_ns) */

@@ -66,6 +66,7 @@ static const struct usdt_spec usdts[] = {
 	USDT("migrate_set_state", "usdt_migrate_set_state", G_USDT),
 	USDT("migrate_pending_estimate", "usdt_pending_estimate", G_USDT),
 	USDT("migrate_pending_exact", "usdt_pending_exact", G_USDT),
+	USDT("qemu_savevm_query_pending", "usdt_query_pending", 1u << GEN_USDT_111),
 	USDT("migration_bitmap_sync_start", "usdt_dirty_sync", G_USDT),
 	USDT("migration_thread_low_pending", "usdt_low_pending", G_USDT),
 	USDT("migrate_transferred", "usdt_transferred", G_USDT),

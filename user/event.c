@@ -20,7 +20,8 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_VM_STOPPED] = { "vm_stopped", { T("reason", F_STR) } },
 	[SWACK_EV_VM_START] = { "vm_start", { { 0 } } },
 	[SWACK_EV_VM_RESUMED] = { "vm_resumed", { T("reason", F_STR) } },
-	[SWACK_EV_RUNSTATE] = { "runstate", { T("state", F_STR) } },
+	[SWACK_EV_RUNSTATE] = { "runstate", { T("state", F_STR), O("old", F_A0),
+		U("new", F_A1) } },
 	[SWACK_EV_SAVE_SETUP] = { "save_setup", { { 0 } } },
 	[SWACK_EV_SAVE_COMPLETE] = { "save_complete", { S("ret", F_A0) } },
 	[SWACK_EV_LOAD_BEGIN] = { "load_begin", { { 0 } } },
@@ -38,6 +39,9 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_COMPLETION_STOP] = { "completion_vm_stop", { S("ret", F_A0) } },
 	[SWACK_EV_EXEC] = { "exec", { T("comm", F_STR) } },
 	[SWACK_EV_EXIT] = { "exit", { { 0 } } },
+	[SWACK_EV_QUERY_PENDING] = { "query_pending", { U("precopy", F_A0), U("stopcopy", F_A1),
+		U("postcopy", F_A2), U("total", F_A3), U("ack_pending", F_A4),
+		U("ack_pending_total", F_A5) } },
 };
 
 static const struct event_desc unknown = { "unknown", { U("a0", F_A0), U("a1", F_A1) } };
@@ -124,6 +128,8 @@ void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
 		print_field(out, e, &d->fields[i], 0);
 	if (e->flags & SWACK_F_EXACT)
 		fputs(" exact", out);
+	if (e->flags & SWACK_F_FINAL)
+		fputs(" final", out);
 	if (e->flags & SWACK_F_END)
 		fputs(" end", out);
 	if (e->flags & SWACK_F_NOOP)

@@ -99,6 +99,7 @@ static bool starts_migration(const struct swack_event *e)
 	case SWACK_EV_SAVE_SETUP:
 	case SWACK_EV_LOAD_BEGIN:
 	case SWACK_EV_PENDING:
+	case SWACK_EV_QUERY_PENDING:
 	case SWACK_EV_ACK_NEEDED:
 		return true;
 	default:
@@ -160,6 +161,21 @@ static void on_pending(struct mig *g, const struct swack_event *e)
 		g->threshold = e->a[3];
 }
 
+static void on_query_pending(struct mig *g, const struct swack_event *e)
+{
+	g->queries++;
+	g->pending = e->a[3];
+}
+
+/* Only a destination enters "inmigrate"; only a source "finish-migrate". */
+static void on_runstate(struct mig *g, const struct swack_event *e)
+{
+	if (!strcmp(e->str, "inmigrate"))
+		g->role = SWACK_ROLE_DST;
+	else if (!strcmp(e->str, "finish-migrate"))
+		g->role = SWACK_ROLE_SRC;
+}
+
 static void on_checkpoint(struct mig *g, const struct swack_event *e)
 {
 	if (!strcmp(e->str, "src-downtime-start"))
@@ -179,6 +195,7 @@ static void apply(struct mig *g, const struct swack_event *e)
 	switch (e->kind) {
 	case SWACK_EV_MIG_STATE: set_state(g, e); break;
 	case SWACK_EV_PENDING: on_pending(g, e); break;
+	case SWACK_EV_QUERY_PENDING: on_query_pending(g, e); break;
 	case SWACK_EV_DIRTY_SYNC: on_dirty_sync(g, e); break;
 	case SWACK_EV_SWITCHOVER: set_once(&g->t_switchover, e->ts); break;
 	case SWACK_EV_TRANSFERRED:
@@ -201,28 +218,32 @@ static void apply(struct mig *g, const struct swack_event *e)
 		break;
 	case SWACK_EV_LOAD_END: set_once(&g->t_load_end, e->ts); break;
 	case SWACK_EV_CHECKPOINT: on_checkpoint(g, e); break;
+	case SWACK_EV_RUNSTATE: on_runstate(g, e); break;
 	default: break;
 	}
 	if (!g->role && e->role)
 		g->role = e->role;
+	if (e->kind == SWACK_EV_CHECKPOINT && !g->role)
+		g->role = e->str[0] == 'd' ? SWACK_ROLE_DST : SWACK_ROLE_SRC;
 	if (e->tx_bytes > g->tx_last)
 		g->tx_last = e->tx_bytes;
 }
 
-/* A source's vCPUs stopped while this destination was loading. */
+/* A source's vCPUs stopped while this destination was loading (from its
+ * first event where the binary has no load probe, as with USDT). */
 static bool time_match(const struct mig *src, const struct mig *dst)
 {
 	uint64_t stop = src->t_stop ? src->t_stop : src->t_stopped;
+	uint64_t begin = dst->t_load_begin ? dst->t_load_begin : dst->t_first;
 
-	return stop && dst->t_load_begin && stop >= dst->t_load_begin &&
-	       (!dst->t_resumed || stop <= dst->t_resumed);
+	return stop && stop >= begin && (!dst->t_resumed || stop <= dst->t_resumed);
 }
 
 static void pair_by_time(struct model *m, struct mig *dst)
 {
 	for (struct mig *g = m->head; g && !dst->peer; g = g->next)
-		if (g->role == SWACK_ROLE_SRC && !g->peer && g->pid != dst->pid &&
-		    time_match(g, dst)) {
+		if (g->role == SWACK_ROLE_SRC && !g->peer && !g->reported &&
+		    g->pid != dst->pid && time_match(g, dst)) {
 			g->peer = dst;
 			dst->peer = g;
 			g->paired_by = dst->paired_by = PAIR_TIME;
@@ -244,8 +265,8 @@ static bool dst_done(const struct mig *g)
 static bool dst_in_flight(const struct model *m, const struct mig *src)
 {
 	for (const struct mig *g = m->head; g; g = g->next)
-		if (g->role == SWACK_ROLE_DST && g->pid != src->pid && !g->peer &&
-		    !dst_done(g))
+		if (g->role != SWACK_ROLE_SRC && g->pid != src->pid && !g->peer &&
+		    !g->reported && !dst_done(g))
 			return true;
 	return false;
 }

@@ -28,8 +28,10 @@ MANPAGES := $(wildcard docs/*.8)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/fixtures/qemu-system-nosyms \
-	$(OUT)/fixtures/qemu-system-minidebug
+FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
+	qemu-system-sim102 qemu-system-sim111)
+
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(FIXTURES)
 
 $(OUT) $(OUT)/user:
 	mkdir -p $@
@@ -62,6 +64,13 @@ $(OUT)/fixtures/qemu-syms: tests/fixtures/qemu-syms.c
 
 $(OUT)/fixtures/qemu-system-minidebug: $(OUT)/fixtures/qemu-syms tests/fixtures/mksymfiles.sh
 	tests/fixtures/mksymfiles.sh $< $(@D)
+
+# QEMU built with the dtrace backend, generation 10.2 or 11.1.  gcc at -O2:
+# runstate_set's first argument must come out RIP-relative, as in QEMU.
+QEMU_SIM := tests/fixtures/qemu-sim
+$(OUT)/fixtures/qemu-system-sim%: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h
+	mkdir -p $(@D)
+	gcc $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=$* $< -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

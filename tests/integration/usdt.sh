@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# QEMU built with the dtrace backend, played by qemu-sim (tests/fixtures/qemu-sim):
+# generation detection by probe presence and argument counts, USDT attach by
+# libbpf, swack's own decoder for the RIP-relative runstate_set argument, and
+# the model's figures for the precopy-basic scenario, on both generations.
+set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
+F=$SWACK_ROOT/build/fixtures
+S=$SWACK_ROOT/tests/fixtures/scenarios
+work=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# play GEN: both sides of precopy-basic under one `swack trace`; sets src, dst, T.
+play() {
+	local gen=$1
+	T=$work/$gen.json
+	# Each sim waits on its own pipe, opened here read-write so that nothing
+	# blocks: the pids are the sims themselves when swack looks at them.
+	mkfifo "$work/$gen.src" "$work/$gen.dst"
+	exec 7<>"$work/$gen.src" 8<>"$work/$gen.dst"
+	"$F/qemu-system-sim$gen" -q -w "$S/precopy-basic.src" <&7 >/dev/null 7<&- 8<&- &
+	src=$!
+	"$F/qemu-system-sim$gen" -q -w "$S/precopy-basic.dst" <&8 >/dev/null 7<&- 8<&- &
+	dst=$!
+	pids+=("$src" "$dst")
+	"$SWACK" trace -p "$src" -p "$dst" --json --until-done -d 30 >"$T" 2>"$work/$gen.err" &
+	local tr=$!
+	for _ in $(seq 100); do
+		[[ $(grep -c '^swack: pid' "$work/$gen.err") -ge 2 ]] && break
+		sleep 0.1
+	done
+	echo go >&7
+	echo go >&8
+	exec 7>&- 8>&-
+	wait "$tr"
+}
+
+ev() { jq -c --argjson p "$1" --arg e "$2" 'select(.pid == $p and .event == $e)' "$T"; }
+
+check_gen() {
+	local gen=$1 label=$2 pending=$3 err sum
+	play "$gen"
+	err=$(cat "$work/$gen.err")
+	expect_match "$gen: generation detected from the probes" "swack: pid $src \(qemu-system-sim\): $label" "$err"
+	expect_match "$gen: runstate_set attached through swack's decoder" \
+		"pid $src .*argument specs decoded by swack: runstate_set" "$err"
+	expect_eq "$gen: source states" "setup active device completed" \
+		"$(ev "$src" mig_state | jq -r .state | paste -sd' ')"
+	expect_eq "$gen: destination states" "setup active completed" \
+		"$(ev "$dst" mig_state | jq -r .state | paste -sd' ')"
+	# The RIP-relative first argument: the global's value, the state being left.
+	expect_eq "$gen: runstate_set decoded (old new name)" \
+		"9 7 finish-migrate|7 5 postmigrate" \
+		"$(ev "$src" runstate | jq -r '"\(.old) \(.new) \(.state)"' | paste -sd'|')"
+	expect_eq "$gen: destination runstate" "6 1 inmigrate|1 9 running" \
+		"$(ev "$dst" runstate | jq -r '"\(.old) \(.new) \(.state)"' | paste -sd'|')"
+	expect_eq "$gen: exact pending-size queries" "120000000 60000000 0" \
+		"$(ev "$src" "$pending" | jq -r 'select(.flags % 2 == 1) | .precopy' | paste -sd' ')"
+	expect_eq "$gen: checkpoints in order" \
+		"src-downtime-start src-vm-stopped src-iterable-saved src-non-iterable-saved src-downtime-end" \
+		"$(ev "$src" checkpoint | jq -r .name | paste -sd' ')"
+	expect_eq "$gen: vmstate save times" "ram:2100 timer:12 cpu:35 cpu:33 0000:00:02.0/vga:150 0000:00:03.0/virtio-net:80" \
+		"$(ev "$src" vmstate_save | jq -r '"\(.idstr):\(.downtime_us)"' | paste -sd' ')"
+	sum=$(jq -c 'select(.event == "summary")' "$T")
+	expect_eq "$gen: one summary, paired by time" "1 $src $dst time" \
+		"$(jq -rs 'length as $n | .[0] | "\($n) \(.src.pid) \(.dst.pid) \(.paired_by)"' <<<"$sum")"
+	expect_eq "$gen: iterations and bytes (sum of migrate_transferred)" "3 30000000" \
+		"$(jq -r '"\(.src.iterations) \(.src.bytes)"' <<<"$sum")"
+	local span
+	span=$(( $(ev "$src" checkpoint | jq -r 'select(.name == "src-downtime-end") | .ts') -
+		 $(ev "$src" checkpoint | jq -r 'select(.name == "src-downtime-start") | .ts') ))
+	expect_eq "$gen: QEMU's downtime = its checkpoint span" "$span" "$(jq -r .qemu_downtime_ns <<<"$sum")"
+	expect_num "$gen: checkpoint span covers the scenario's sleeps (6 ms)" "$span" ">=" 6000000
+	local guest
+	guest=$(( $(ev "$dst" vm_resumed | jq -r .ts) - $(ev "$src" vm_stopped | jq -r .ts) ))
+	expect_eq "$gen: guest-visible = source vCPU stop to destination resume" "$guest" \
+		"$(jq -r .guest_downtime_ns <<<"$sum")"
+}
+
+check_gen 102 "QEMU 8.1-11.0 \(USDT, legacy switchover-ack\)" pending
+check_gen 111 "QEMU 11.1\+ \(USDT, per-device switchover-ack\)" query_pending

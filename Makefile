@@ -21,7 +21,7 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-MODEL_OBJS := $(OUT)/user/model.o $(OUT)/user/event.o
+MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o event.o)
 MANPAGES := $(wildcard docs/*.8)
 
 .PHONY: all test demo bench install clean deps unit
@@ -29,7 +29,7 @@ MANPAGES := $(wildcard docs/*.8)
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
-	qemu-system-sim102 qemu-system-sim111)
+	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded)
 
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(FIXTURES)
 
@@ -71,6 +71,10 @@ QEMU_SIM := tests/fixtures/qemu-sim
 $(OUT)/fixtures/qemu-system-sim%: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h
 	mkdir -p $(@D)
 	gcc $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=$* $< -o $@
+
+$(OUT)/fixtures/qemu-system-degraded: tests/fixtures/usdt-degraded.c
+	mkdir -p $(@D)
+	gcc $(CFLAGS) -O2 $< -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

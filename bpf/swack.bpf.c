@@ -114,6 +114,9 @@ static __always_inline bool urgent(__u16 kind)
 	case SWACK_EV_RUNSTATE:
 	case SWACK_EV_VMSTATE_SAVE:
 	case SWACK_EV_VMSTATE_LOAD:
+	case SWACK_EV_VFIO_PENDING:
+	case SWACK_EV_VFIO_ITERATE:
+	case SWACK_EV_VFIO_OP:
 		return false;
 	default:
 		return true;
@@ -503,6 +506,7 @@ int BPF_USDT(usdt_ack_needed, unsigned int n)
 SEC("usdt")
 int BPF_USDT(usdt_approve_count, unsigned int n)
 {
+	set_role(SWACK_ROLE_DST);
 	return emit_simple(SWACK_EV_ACK_APPROVE, SWACK_ORIGIN_USDT, n);
 }
 
@@ -510,6 +514,7 @@ int BPF_USDT(usdt_approve_count, unsigned int n)
 SEC("usdt")
 int BPF_USDT(usdt_approve_name, const char *approver)
 {
+	set_role(SWACK_ROLE_DST);
 	return emit_str(SWACK_EV_ACK_APPROVE, approver, ~0ULL);
 }
 
@@ -517,6 +522,7 @@ int BPF_USDT(usdt_approve_name, const char *approver)
 SEC("usdt")
 int BPF_USDT(usdt_approve_legacy, const char *approver, unsigned int n)
 {
+	set_role(SWACK_ROLE_DST);
 	return emit_str(SWACK_EV_ACK_APPROVE, approver, n);
 }
 
@@ -601,6 +607,97 @@ int BPF_USDT(usdt_vm_state_notify, int running, int reason, const char *reason_s
 {
 	return emit_str(running ? SWACK_EV_VM_RESUMED : SWACK_EV_VM_STOPPED,
 			reason_str, reason);
+}
+
+/* ---- VFIO devices as QEMU sees them (hw/vfio/trace-events) ------------- */
+
+static __always_inline struct swack_event *vfio_event(__u16 kind, const char *name)
+{
+	struct swack_event *e = ev_new(kind, SWACK_ORIGIN_USDT);
+
+	if (e)
+		bpf_probe_read_user_str(e->dev, sizeof(e->dev), name);
+	return e;
+}
+
+static __always_inline int vfio_pending(const char *name, __u64 precopy, __u64 postcopy,
+					__u64 stopcopy, __u64 init, __u64 dirty, __u32 flags)
+{
+	struct swack_event *e = vfio_event(SWACK_EV_VFIO_PENDING, name);
+
+	if (!e)
+		return 0;
+	e->a[0] = precopy;
+	e->a[1] = postcopy;
+	e->a[2] = stopcopy;
+	e->a[3] = init;
+	e->a[4] = dirty;
+	e->flags = flags;
+	submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_vfio_pending_estimate, const char *name, __u64 precopy, __u64 postcopy,
+	     __u64 init, __u64 dirty)
+{
+	return vfio_pending(name, precopy, postcopy, ~0ULL, init, dirty, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_vfio_pending_exact, const char *name, __u64 precopy, __u64 postcopy,
+	     __u64 stopcopy, __u64 init, __u64 dirty)
+{
+	return vfio_pending(name, precopy, postcopy, stopcopy, init, dirty, SWACK_F_EXACT);
+}
+
+SEC("usdt")
+int BPF_USDT(usdt_vfio_save_iterate, const char *name, __u64 init, __u64 dirty)
+{
+	struct swack_event *e = vfio_event(SWACK_EV_VFIO_ITERATE, name);
+
+	if (!e)
+		return 0;
+	e->a[0] = init;
+	e->a[1] = dirty;
+	submit(e);
+	return 0;
+}
+
+/* vfio_migration_set_state(name, new_state, recover_state) and
+ * vfio_migration_set_device_state(name, state): the cookie says which. */
+SEC("usdt")
+int BPF_USDT(usdt_vfio_state, const char *name, const char *state)
+{
+	struct swack_event *e = vfio_event(SWACK_EV_VFIO_STATE, name);
+
+	if (!e)
+		return 0;
+	bpf_probe_read_user_str(e->str, sizeof(e->str), state);
+	e->a[0] = bpf_usdt_cookie(ctx);
+	submit(e);
+	return 0;
+}
+
+/* Every other VFIO event: (name[, x[, y]]), the cookie names the event. */
+SEC("usdt")
+int usdt_vfio_op(struct pt_regs *ctx)
+{
+	struct swack_event *e;
+	long name = 0, v = 0;
+	int n = bpf_usdt_arg_cnt(ctx);
+
+	bpf_usdt_arg(ctx, 0, &name);
+	e = vfio_event(SWACK_EV_VFIO_OP, (const char *)name);
+	if (!e)
+		return 0;
+	e->a[0] = bpf_usdt_cookie(ctx);
+	if (n > 1 && !bpf_usdt_arg(ctx, 1, &v))
+		e->a[1] = v;
+	if (n > 2 && !bpf_usdt_arg(ctx, 2, &v))
+		e->a[2] = v;
+	submit(e);
+	return 0;
 }
 
 /* ---- USDT probes whose argument specs swack decodes itself ------------- */

@@ -42,7 +42,30 @@ enum swack_kind {
 	SWACK_EV_EXIT = 24,         /* a watched process exited */
 	SWACK_EV_QUERY_PENDING = 25,/* 11.1: a0 precopy, a1 stopcopy, a2 postcopy, a3 total,
 				     * a4 ACKs this query asks, a5 ACKs pending in all */
+	SWACK_EV_VFIO_PENDING = 26, /* dev; a0 precopy, a1 postcopy, a2 stop-copy size (exact)
+				     * or ~0, a3 initial bytes, a4 dirty bytes; F_EXACT */
+	SWACK_EV_VFIO_ITERATE = 27, /* dev; a0 initial bytes, a1 dirty bytes (QEMU's estimate) */
+	SWACK_EV_VFIO_STATE = 28,   /* dev; str new state; a0 1 for the device state */
+	SWACK_EV_VFIO_OP = 29,      /* dev; a0 enum swack_vfio_op, a1 and a2 its arguments */
 	SWACK_EV_MAX
+};
+
+/* What a SWACK_EV_VFIO_OP is: the QEMU trace event it comes from. */
+enum swack_vfio_op {
+	SWACK_VFIO_SAVE_SETUP = 1,         /* a1 data buffer size */
+	SWACK_VFIO_SAVE_BLOCK,             /* a1 data size */
+	SWACK_VFIO_SAVE_COMPLETE,          /* a1 ret */
+	SWACK_VFIO_LOAD_STATE,             /* a1 data (section type) */
+	SWACK_VFIO_LOAD_DEVICE_DATA,       /* a1 bytes, a2 ret */
+	SWACK_VFIO_SAVE_THREAD_START,      /* a2 instance id (multifd device state) */
+	SWACK_VFIO_SAVE_THREAD_END,        /* a1 ret */
+	SWACK_VFIO_BUF_INCOMING,           /* a1 buffer index */
+	SWACK_VFIO_BUF_STARVED,            /* a1 buffer index the loader waits for */
+	SWACK_VFIO_BUF_LOAD_START,         /* a1 buffer index */
+	SWACK_VFIO_BUF_LOAD_END,           /* a1 buffer index */
+	SWACK_VFIO_LOAD_THREAD_START,
+	SWACK_VFIO_LOAD_THREAD_END,
+	SWACK_VFIO_OP_MAX
 };
 
 /* Who emitted it: the attach method, so a reader knows what to trust. */

@@ -54,13 +54,15 @@ struct usdt_spec {
 	const char *probe;
 	const char *prog;
 	unsigned gens;
+	__u64 cookie;   /* for programs that serve several probes */
 	/* Where libbpf cannot parse the spec: the event, and each argument's
 	 * place in it, for swack's own decoder.  kind 0: no fallback. */
 	__u16 kind;
 	__u8 dests[4];
 };
 
-#define USDT(probe, prog, gens) { probe, prog, gens, 0, { 0 } }
+#define USDT(probe, prog, gens) { probe, prog, gens, 0, 0, { 0 } }
+#define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, 0, { 0 } }
 
 static const struct usdt_spec usdts[] = {
 	USDT("migrate_set_state", "usdt_migrate_set_state", G_USDT),
@@ -80,7 +82,25 @@ static const struct usdt_spec usdts[] = {
 	USDT("vmstate_downtime_checkpoint", "usdt_checkpoint", G_USDT),
 	USDT("vmstate_downtime_save", "usdt_vmstate_save", G_USDT),
 	USDT("vmstate_downtime_load", "usdt_vmstate_load", G_USDT),
-	{ "runstate_set", "usdt_runstate_set", G_USDT, SWACK_EV_RUNSTATE,
+	USDT("vfio_state_pending_estimate", "usdt_vfio_pending_estimate", G_USDT),
+	USDT("vfio_state_pending_exact", "usdt_vfio_pending_exact", G_USDT),
+	USDT("vfio_save_iterate", "usdt_vfio_save_iterate", G_USDT),
+	{ "vfio_migration_set_state", "usdt_vfio_state", G_USDT, 0, 0, { 0 } },
+	{ "vfio_migration_set_device_state", "usdt_vfio_state", G_USDT, 1, 0, { 0 } },
+	VFIO("vfio_save_setup", SWACK_VFIO_SAVE_SETUP),
+	VFIO("vfio_save_block", SWACK_VFIO_SAVE_BLOCK),
+	VFIO("vfio_save_complete_precopy", SWACK_VFIO_SAVE_COMPLETE),
+	VFIO("vfio_load_state", SWACK_VFIO_LOAD_STATE),
+	VFIO("vfio_load_state_device_data", SWACK_VFIO_LOAD_DEVICE_DATA),
+	VFIO("vfio_save_complete_precopy_thread_start", SWACK_VFIO_SAVE_THREAD_START),
+	VFIO("vfio_save_complete_precopy_thread_end", SWACK_VFIO_SAVE_THREAD_END),
+	VFIO("vfio_load_state_device_buffer_incoming", SWACK_VFIO_BUF_INCOMING),
+	VFIO("vfio_load_state_device_buffer_starved", SWACK_VFIO_BUF_STARVED),
+	VFIO("vfio_load_state_device_buffer_load_start", SWACK_VFIO_BUF_LOAD_START),
+	VFIO("vfio_load_state_device_buffer_load_end", SWACK_VFIO_BUF_LOAD_END),
+	VFIO("vfio_load_bufs_thread_start", SWACK_VFIO_LOAD_THREAD_START),
+	VFIO("vfio_load_bufs_thread_end", SWACK_VFIO_LOAD_THREAD_END),
+	{ "runstate_set", "usdt_runstate_set", G_USDT, 0, SWACK_EV_RUNSTATE,
 	  { SWACK_TO_A0, SWACK_TO_NONE, SWACK_TO_A1, SWACK_TO_STR } },
 	USDT("vm_state_notify", "usdt_vm_state_notify", G_USDT),
 };
@@ -323,9 +343,11 @@ static void attach_usdts(struct attacher *a, struct target *t, const char *exe,
 		if (!n) {
 			add_missing(t, what);
 		} else if (n->parsable) {
+			LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = u->cookie);
+
 			p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
 			add_link(t, bpf_program__attach_usdt(p, t->pid, exe, "qemu", u->probe,
-							     NULL), what);
+							     &opts), what);
 		} else if (u->kind && !attach_decoded(a, t, exe, info, n, u, why, sizeof(why))) {
 			add_decoded(t, u->probe);
 		} else {
@@ -403,7 +425,7 @@ static int check_pid(pid_t pid, char *err, size_t errlen)
 
 static int watch_pid(struct attacher *a, pid_t pid)
 {
-	struct swack_proc p = { 0 };
+	struct swack_proc p = { .role = proc_incoming(pid) ? SWACK_ROLE_DST : 0 };
 	__u32 key = pid;
 
 	return bpf_map__update_elem(a->skel->maps.procs, &key, sizeof(key), &p, sizeof(p),

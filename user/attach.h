@@ -21,7 +21,7 @@ enum qemu_gen {
 	GEN_USDT_111,    /* per-device reusable switchover-ack: 11.1+ */
 };
 
-#define TARGET_MAX_LINKS 48
+#define TARGET_MAX_LINKS 64
 
 struct target {
 	pid_t pid;
@@ -30,7 +30,7 @@ struct target {
 	struct name_table mig_names, run_names;
 	struct bpf_link *links[TARGET_MAX_LINKS];
 	int nlinks;
-	char missing[512];
+	char missing[2048];
 	char decoded[128];   /* probes attached through swack's own spec decoder */
 };
 

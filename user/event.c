@@ -39,6 +39,14 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_COMPLETION_STOP] = { "completion_vm_stop", { S("ret", F_A0) } },
 	[SWACK_EV_EXEC] = { "exec", { T("comm", F_STR) } },
 	[SWACK_EV_EXIT] = { "exit", { { 0 } } },
+	[SWACK_EV_VFIO_PENDING] = { "vfio_pending", { T("dev", F_DEV), U("initial", F_A3),
+		U("dirty", F_A4), O("stopcopy", F_A2), U("precopy", F_A0), U("postcopy", F_A1) } },
+	[SWACK_EV_VFIO_ITERATE] = { "vfio_iterate", { T("dev", F_DEV), U("initial", F_A0),
+		U("dirty", F_A1) } },
+	[SWACK_EV_VFIO_STATE] = { "vfio_state", { T("dev", F_DEV), T("state", F_STR),
+		U("device", F_A0) } },
+	[SWACK_EV_VFIO_OP] = { "vfio", { T("dev", F_DEV), { "op", F_A0, FMT_VFIO_OP },
+		S("arg1", F_A1), S("arg2", F_A2) } },
 	[SWACK_EV_QUERY_PENDING] = { "query_pending", { U("precopy", F_A0), U("stopcopy", F_A1),
 		U("postcopy", F_A2), U("total", F_A3), U("ack_pending", F_A4),
 		U("ack_pending_total", F_A5) } },
@@ -51,6 +59,26 @@ const struct event_desc *event_desc(unsigned kind)
 	if (kind >= SWACK_EV_MAX || !descs[kind].name)
 		return &unknown;
 	return &descs[kind];
+}
+
+const char *vfio_op_name(unsigned op)
+{
+	static const char *const names[SWACK_VFIO_OP_MAX] = {
+		[SWACK_VFIO_SAVE_SETUP] = "save_setup",
+		[SWACK_VFIO_SAVE_BLOCK] = "save_block",
+		[SWACK_VFIO_SAVE_COMPLETE] = "save_complete_precopy",
+		[SWACK_VFIO_LOAD_STATE] = "load_state",
+		[SWACK_VFIO_LOAD_DEVICE_DATA] = "load_device_data",
+		[SWACK_VFIO_SAVE_THREAD_START] = "save_thread_start",
+		[SWACK_VFIO_SAVE_THREAD_END] = "save_thread_end",
+		[SWACK_VFIO_BUF_INCOMING] = "buffer_incoming",
+		[SWACK_VFIO_BUF_STARVED] = "buffer_starved",
+		[SWACK_VFIO_BUF_LOAD_START] = "buffer_load_start",
+		[SWACK_VFIO_BUF_LOAD_END] = "buffer_load_end",
+		[SWACK_VFIO_LOAD_THREAD_START] = "load_thread_start",
+		[SWACK_VFIO_LOAD_THREAD_END] = "load_thread_end",
+	};
+	return op < SWACK_VFIO_OP_MAX && names[op] ? names[op] : "unknown";
 }
 
 const char *role_name(int role)
@@ -109,6 +137,10 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 	v = field_u64(e, f->src);
 	if (f->fmt == FMT_U64_OPT && v == ~0ULL)
 		return;
+	if (f->fmt == FMT_VFIO_OP) {
+		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, vfio_op_name(v));
+		return;
+	}
 	if (f->fmt == FMT_S64)
 		fprintf(out, json ? ",\"%s\":%lld" : " %s=%lld", f->label, (long long)v);
 	else

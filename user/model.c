@@ -69,6 +69,23 @@ static struct mig *latest(struct model *m, uint32_t pid)
 	return found;
 }
 
+static bool take_incoming(struct model *m, uint32_t pid)
+{
+	for (uint32_t i = 0; i < m->nincoming; i++)
+		if (m->incoming[i] == pid) {
+			m->incoming[i] = m->incoming[--m->nincoming];
+			return true;
+		}
+	return false;
+}
+
+static void note_incoming(struct model *m, const struct swack_event *e)
+{
+	if (e->kind == SWACK_EV_RUNSTATE && !strcmp(e->str, "inmigrate") &&
+	    m->nincoming < MODEL_MAX_HINTS && !take_incoming(m, e->pid))
+		m->incoming[m->nincoming++] = e->pid;
+}
+
 static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_t seq)
 {
 	struct mig *g = calloc(1, sizeof(*g));
@@ -77,7 +94,7 @@ static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_
 		return NULL;
 	g->pid = e->pid;
 	g->seq = seq;
-	g->role = e->role;
+	g->role = take_incoming(m, e->pid) ? SWACK_ROLE_DST : e->role;
 	g->t_first = e->ts;
 	g->tx_first = g->tx_last = e->tx_bytes;
 	if (m->tail)
@@ -218,9 +235,23 @@ static void apply(struct mig *g, const struct swack_event *e)
 		break;
 	case SWACK_EV_LOAD_END: set_once(&g->t_load_end, e->ts); break;
 	case SWACK_EV_CHECKPOINT: on_checkpoint(g, e); break;
+	case SWACK_EV_ACK_NEEDED:
+	case SWACK_EV_ACK_APPROVE:
+		g->role = SWACK_ROLE_DST;
+		break;
+	case SWACK_EV_ACK_RECEIVED: g->role = SWACK_ROLE_SRC; break;
 	case SWACK_EV_RUNSTATE: on_runstate(g, e); break;
+	case SWACK_EV_VFIO_PENDING:
+	case SWACK_EV_VFIO_ITERATE:
+	case SWACK_EV_VFIO_STATE:
+	case SWACK_EV_VFIO_OP:
+		vfio_apply(g, e);
+		break;
 	default: break;
 	}
+	downtime_apply(g, e);
+	ack_apply(g, e);
+	g->t_last = e->ts;
 	if (!g->role && e->role)
 		g->role = e->role;
 	if (e->kind == SWACK_EV_CHECKPOINT && !g->role)
@@ -305,8 +336,10 @@ void model_feed(struct model *m, const struct swack_event *e)
 {
 	struct mig *g = mig_for(m, e);
 
-	if (!g)
+	if (!g) {
+		note_incoming(m, e);
 		return;
+	}
 	apply(g, e);
 	maybe_report(m, g);
 	if (g->peer)

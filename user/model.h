@@ -16,6 +16,69 @@ enum mstate {
 };
 
 #define MIG_MAX_STATES 24
+#define MIG_MAX_DEVS 16
+#define MIG_MAX_VMSTATES 64
+#define MIG_MAX_CHECKPOINTS 24
+#define MIG_MAX_ACKS 32
+
+/* A VFIO device as QEMU's trace events describe it. */
+struct dev_state {
+	char name[SWACK_DEV_LEN];
+	uint64_t init, dirty;         /* last fresh values (vfio_state_pending_exact) */
+	uint64_t init_peak;           /* highest initial bytes seen */
+	uint64_t precopy, postcopy, stopcopy;
+	uint32_t exact_samples;
+	uint32_t regrowths;           /* initial bytes rising after they fell */
+	uint64_t t_last_regrowth;
+	uint64_t est_init, est_dirty; /* QEMU's running estimate (vfio_save_iterate) */
+	char state[24], dev_state[24];
+	uint64_t saved_bytes;         /* vfio_save_block */
+	uint64_t loaded_bytes;        /* vfio_load_state_device_data */
+	int64_t complete_ret;         /* vfio_save_complete_precopy */
+	bool failed;
+	/* multifd device state */
+	uint32_t bufs_in, bufs_loaded, starved;
+	uint64_t t_save_thread[2], t_load_thread[2];
+	int64_t save_thread_ret;
+};
+
+struct vmstate_time {
+	char idstr[SWACK_DEV_LEN];
+	uint32_t instance;
+	int64_t us;
+	bool iterable;
+};
+
+struct checkpoint {
+	char name[32];
+	uint64_t ts;
+};
+
+/* Switchover-ack, both schemes: legacy (one ACK, counted on the
+ * destination) and per-device reusable (11.1, counted on the source). */
+struct ack_state {
+	bool seen;
+	bool per_device;              /* 11.1 accounting on the source */
+	/* destination */
+	uint32_t needed;              /* loadvm_state_switchover_ack_needed */
+	uint32_t approved;
+	int64_t remaining;            /* legacy counter after the last approval, -1 unknown */
+	uint64_t t_needed;
+	struct { char approver[SWACK_DEV_LEN]; uint64_t ts; } approvals[MIG_MAX_ACKS];
+	uint32_t napprovals;
+	/* source */
+	uint32_t requested;           /* sum of the queries' switchover_ack_pending */
+	uint32_t rerequests;          /* requested after an ACK had already come */
+	uint32_t received;
+	int64_t counter;              /* after the last ACK (11.1), -1 unknown */
+	int64_t pending_total;        /* last total_switchover_ack_pending, -1 unknown */
+	bool underflow;
+	uint64_t req_ts[MIG_MAX_ACKS];/* one per requested ACK, for request-to-ACK times */
+	uint64_t ack_ts[MIG_MAX_ACKS];
+	/* the source converged (pending <= threshold) but did not switch over */
+	uint32_t held;
+	uint64_t t_held_first;
+};
 
 struct mig_state_change {
 	uint64_t ts;
@@ -31,6 +94,7 @@ struct mig {
 	int nstates;
 	struct mig_state_change states[MIG_MAX_STATES];
 	uint64_t t_first, t_end;      /* first event, terminal state */
+	uint64_t t_last;              /* latest event */
 	uint32_t iterations;          /* dirty-bitmap syncs */
 	uint32_t queries;             /* pending-size queries */
 	uint64_t pending, threshold;  /* last pending total and threshold */
@@ -40,6 +104,13 @@ struct mig {
 	uint64_t t_switchover, t_stop, t_stopped, t_start, t_resumed;
 	uint64_t t_save_begin, t_save_end, t_load_begin, t_load_end;
 	uint64_t t_dt_start, t_dt_end;/* QEMU's own downtime checkpoints */
+	struct checkpoint checkpoints[MIG_MAX_CHECKPOINTS];
+	uint32_t ncheckpoints;
+	struct vmstate_time vmstates[MIG_MAX_VMSTATES];  /* saved (src) or loaded (dst) */
+	uint32_t nvmstates;
+	struct dev_state devs[MIG_MAX_DEVS];
+	uint32_t ndevs;
+	struct ack_state ack;
 	struct mig *peer;
 	enum { PAIR_NONE, PAIR_TCP, PAIR_TIME } paired_by;
 	bool reported;
@@ -49,8 +120,14 @@ struct mig {
 /* Called once per migration (pair) when its figures are final. */
 typedef void (*model_done_fn)(void *ctx, const struct mig *src, const struct mig *dst);
 
+#define MODEL_MAX_HINTS 64
+
 struct model {
 	struct mig *head, *tail;
+	/* Processes seen entering "inmigrate" before their migration began:
+	 * destinations waiting for an incoming migration. */
+	uint32_t incoming[MODEL_MAX_HINTS];
+	uint32_t nincoming;
 	uint32_t nmigs;
 	model_done_fn done;
 	void *ctx;
@@ -63,6 +140,35 @@ void model_feed(struct model *m, const struct swack_event *e);
 void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid);
 /* End of input: report what is still open. */
 void model_flush(struct model *m);
+
+/* Parts of the model, one file each. */
+void vfio_apply(struct mig *g, const struct swack_event *e);
+struct dev_state *mig_dev(struct mig *g, const char *name);
+void ack_apply(struct mig *g, const struct swack_event *e);
+void downtime_apply(struct mig *g, const struct swack_event *e);
+
+/* Downtime broken into consecutive phases, from QEMU's checkpoints. */
+enum phase {
+	PH_STOP, PH_ITERABLE, PH_NON_ITERABLE, PH_SRC_TAIL, PH_TRANSFER_LOAD, PH_DST_START,
+	PH_MAX
+};
+
+struct breakdown {
+	int64_t ns[PH_MAX];          /* -1 where the checkpoints are missing */
+	int64_t total_ns;            /* first to last checkpoint of the window */
+	bool both_sides;
+};
+
+const char *phase_name(enum phase p);
+int64_t checkpoint_ts(const struct mig *g, const char *name);
+void mig_breakdown(const struct mig *src, const struct mig *dst, struct breakdown *b);
+/* The n slowest vmstates of g into out (sorted, slowest first); returns how many. */
+int mig_top_vmstates(const struct mig *g, struct vmstate_time *out, int n);
+int64_t mig_vmstates_us(const struct mig *g, bool iterable);
+/* How long the source stayed converged without switching over. */
+int64_t ack_held_ns(const struct mig *g);
+/* Request-to-ACK time of the i-th ACK the source received, or -1. */
+int64_t ack_latency_ns(const struct mig *src, uint32_t i);
 
 enum mstate mstate_from_name(const char *name);
 const char *mstate_name(enum mstate s);

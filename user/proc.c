@@ -58,6 +58,26 @@ bool proc_is_qemu(pid_t pid)
 	return !strncmp(base, "qemu-system-", 12) || !strncmp(base, "qemu-kvm", 8);
 }
 
+bool proc_incoming(pid_t pid)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	for (ssize_t i = 0; i < n; i += strlen(buf + i) + 1) {
+		buf[n] = 0;
+		if (!strcmp(buf + i, "-incoming") || !strcmp(buf + i, "--incoming"))
+			return true;
+	}
+	return false;
+}
+
 int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx)
 {
 	DIR *d = opendir("/proc");

@@ -19,6 +19,8 @@ int proc_comm(pid_t pid, char *buf, size_t len);
 /* True when the process runs a QEMU system emulator. */
 bool proc_is_qemu(pid_t pid);
 int proc_exe_path(pid_t pid, char *buf, size_t len);
+/* True when QEMU was started to receive a migration (-incoming). */
+bool proc_incoming(pid_t pid);
 /* Calls fn for every QEMU process; returns how many. */
 int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx);
 /* Start of the mapping of the executable (load bias for PIE). */

@@ -5,36 +5,12 @@
 # the model's figures for the precopy-basic scenario, on both generations.
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
-F=$SWACK_ROOT/build/fixtures
-S=$SWACK_ROOT/tests/fixtures/scenarios
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. "$SWACK_ROOT/tests/lib/sim.sh"
 
-# play GEN: both sides of precopy-basic under one `swack trace`; sets src, dst, T.
+# play GEN: both sides of precopy-basic under one `swack trace`.
 play() {
-	local gen=$1
-	T=$work/$gen.json
-	# Each sim waits on its own pipe, opened here read-write so that nothing
-	# blocks: the pids are the sims themselves when swack looks at them.
-	mkfifo "$work/$gen.src" "$work/$gen.dst"
-	exec 7<>"$work/$gen.src" 8<>"$work/$gen.dst"
-	"$F/qemu-system-sim$gen" -q -w "$S/precopy-basic.src" <&7 >/dev/null 7<&- 8<&- &
-	src=$!
-	"$F/qemu-system-sim$gen" -q -w "$S/precopy-basic.dst" <&8 >/dev/null 7<&- 8<&- &
-	dst=$!
-	pids+=("$src" "$dst")
-	"$SWACK" trace -p "$src" -p "$dst" --json --until-done -d 30 >"$T" 2>"$work/$gen.err" &
-	local tr=$!
-	for _ in $(seq 100); do
-		[[ $(grep -c '^swack: pid' "$work/$gen.err") -ge 2 ]] && break
-		sleep 0.1
-	done
-	echo go >&7
-	echo go >&8
-	exec 7>&- 8>&-
-	wait "$tr"
+	sim_play precopy-basic "$1" --json
+	src=$SIM_SRC dst=$SIM_DST T=$SIM_TRACE
 }
 
 ev() { jq -c --argjson p "$1" --arg e "$2" 'select(.pid == $p and .event == $e)' "$T"; }
@@ -42,7 +18,7 @@ ev() { jq -c --argjson p "$1" --arg e "$2" 'select(.pid == $p and .event == $e)'
 check_gen() {
 	local gen=$1 label=$2 pending=$3 err sum
 	play "$gen"
-	err=$(cat "$work/$gen.err")
+	err=$(cat "$SIM_ERR")
 	expect_match "$gen: generation detected from the probes" "swack: pid $src \(qemu-system-sim\): $label" "$err"
 	expect_match "$gen: runstate_set attached through swack's decoder" \
 		"pid $src .*argument specs decoded by swack: runstate_set" "$err"
@@ -81,3 +57,17 @@ check_gen() {
 
 check_gen 102 "QEMU 8.1-11.0 \(USDT, legacy switchover-ack\)" pending
 check_gen 111 "QEMU 11.1\+ \(USDT, per-device switchover-ack\)" query_pending
+
+# A build that offers less: absent probes and an argument spec that neither
+# libbpf 1.1 nor swack's decoder handles are named; the rest is traced.
+"$SWACK_ROOT/build/fixtures/qemu-system-degraded" &
+SIM_PIDS+=($!)
+out=$("$SWACK" trace -p $! -d 4 2>"$SIM_DIR/degraded.err")
+expect_eq "degraded: exit status" 0 "$?"
+err=$(cat "$SIM_DIR/degraded.err")
+expect_match "degraded: undecodable argument spec named" \
+	"missing: .*qemu:vm_state_notify \(argument spec '-4@vm_running\(%rip\) -4@\\\$7 8@%rax' not decodable by libbpf 1.1\)" "$err"
+expect_match "degraded: absent probes named" "missing: qemu:migrate_pending_estimate, qemu:migrate_pending_exact, .*qemu:migrate_transferred," "$err"
+expect_match "degraded: 2 probes attached" "QEMU 8.1-11.0 \(USDT, legacy switchover-ack\), .*: 2 probes attached" "$err"
+expect_eq "degraded: what is there is traced" "setup active completed" \
+	"$(awk '$4 == "mig_state" { sub("state=", "", $5); print $5 }' <<<"$out" | paste -sd' ')"

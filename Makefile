@@ -21,7 +21,7 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o event.o)
+MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o model_kdev.o event.o vfio_uapi.o)
 MANPAGES := $(wildcard docs/*.8)
 
 .PHONY: all test demo bench install clean deps unit
@@ -29,7 +29,7 @@ MANPAGES := $(wildcard docs/*.8)
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
-	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded)
+	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio)
 
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(FIXTURES)
 
@@ -75,6 +75,16 @@ $(OUT)/fixtures/qemu-system-sim%: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h
 $(OUT)/fixtures/qemu-system-degraded: tests/fixtures/usdt-degraded.c
 	mkdir -p $(@D)
 	gcc $(CFLAGS) -O2 $< -o $@
+
+# VFIO without VFIO hardware: a FUSE device node and a player of QEMU's calls.
+VFIO_FIX := tests/fixtures/vfio
+$(OUT)/fixtures/vfio-fuse: $(VFIO_FIX)/vfio-fuse.c $(VFIO_FIX)/vfio-uapi.h
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags fuse3) $< -o $@ $$(pkg-config --libs fuse3)
+
+$(OUT)/fixtures/qemu-system-vfio: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c $(VFIO_FIX)/vfio-uapi.h
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -rdynamic $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

@@ -104,9 +104,9 @@ static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
  */
 #define WAKE_BYTES (256 << 10)
 
-static __always_inline bool urgent(__u16 kind)
+static __always_inline bool urgent(const struct swack_event *e)
 {
-	switch (kind) {
+	switch (e->kind) {
 	case SWACK_EV_PENDING:
 	case SWACK_EV_QUERY_PENDING:
 	case SWACK_EV_DIRTY_SYNC:
@@ -117,7 +117,10 @@ static __always_inline bool urgent(__u16 kind)
 	case SWACK_EV_VFIO_PENDING:
 	case SWACK_EV_VFIO_ITERATE:
 	case SWACK_EV_VFIO_OP:
+	case SWACK_EV_VFIO_DATA:
 		return false;
+	case SWACK_EV_VFIO_IOCTL: /* precopy-info polls batch, state changes do not */
+		return e->a[0] != SWACK_VFIO_MIG_GET_PRECOPY_INFO;
 	default:
 		return true;
 	}
@@ -127,7 +130,7 @@ static __always_inline void submit(struct swack_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (urgent(e->kind))
+	if (urgent(e))
 		flags = 0; /* the kernel wakes the reader unless it is already busy */
 	else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES)
 		flags = BPF_RB_FORCE_WAKEUP;
@@ -840,6 +843,183 @@ int sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
 			return 0;
 	}
 	__sync_fetch_and_add(tx, ctx->ret);
+	return 0;
+}
+
+/* ---- VFIO migration uAPI, from the syscall tracepoints ------------------
+ * Every ioctl on the host passes here: the first test, on the ioctl type,
+ * is all that an unrelated ioctl pays at entry; at exit, one lookup. */
+
+struct vfio_call {
+	__u64 arg;
+	__u64 enter_payload;
+	__u32 fd;
+	__u32 cmd;
+	__u32 flags;
+	char name[SWACK_STR_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct vfio_call);
+} vfio_calls SEC(".maps");
+
+/* Migration data fds, (pid << 32 | fd), learned from MIG_DEVICE_STATE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} data_fds SEC(".maps");
+
+struct data_io {
+	__u32 fd;
+	__u32 write;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct data_io);
+} data_calls SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_ioctl")
+int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cmd = (__u32)ctx->args[1], tid = (__u32)id;
+	struct vfio_call c = {};
+	__u32 hdr[2];
+
+	if (((cmd >> 8) & 0xff) != SWACK_VFIO_TYPE || !watched(id >> 32))
+		return 0;
+	c.fd = (__u32)ctx->args[0];
+	c.cmd = cmd;
+	c.arg = ctx->args[2];
+	if (cmd == SWACK_VFIO_DEVICE_FEATURE &&
+	    !bpf_probe_read_user(hdr, sizeof(hdr), (void *)c.arg)) {
+		c.flags = hdr[1];
+		bpf_probe_read_user(&c.enter_payload, 8, (void *)(c.arg + 8));
+	} else if (cmd == SWACK_VFIO_GROUP_GET_DEVICE_FD) {
+		bpf_probe_read_user_str(c.name, sizeof(c.name), (void *)c.arg);
+	}
+	bpf_map_update_elem(&vfio_calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+/* A successful SET of MIG_DEVICE_STATE may hand out a new data fd. */
+static __always_inline void learn_data_fd(const struct vfio_call *c, __u64 out, long ret)
+{
+	__u64 key;
+	__s32 fd = (__s32)(out >> 32);
+	__u8 one = 1;
+
+	if (ret || c->cmd != SWACK_VFIO_DEVICE_FEATURE || fd < 0 ||
+	    c->flags != (SWACK_VFIO_FEATURE_SET | SWACK_VFIO_FEATURE_MIG_DEVICE_STATE))
+		return;
+	key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)fd;
+	bpf_map_update_elem(&data_fds, &key, &one, BPF_ANY);
+}
+
+SEC("tp/syscalls/sys_exit_ioctl")
+int vfio_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct vfio_call *c = bpf_map_lookup_elem(&vfio_calls, &tid);
+	struct swack_event *e;
+	__u32 info[6] = {};
+
+	if (!c)
+		return 0;
+	e = ev_new(SWACK_EV_VFIO_IOCTL, SWACK_ORIGIN_KERNEL);
+	if (e) {
+		e->a[0] = c->cmd;
+		e->a[1] = c->fd;
+		e->a[5] = ctx->ret;
+		if (c->cmd == SWACK_VFIO_DEVICE_FEATURE) {
+			e->a[2] = c->flags;
+			e->a[3] = c->enter_payload;
+			bpf_probe_read_user(&e->a[4], 8, (void *)(c->arg + 8));
+			learn_data_fd(c, e->a[4], ctx->ret);
+		} else if (c->cmd == SWACK_VFIO_MIG_GET_PRECOPY_INFO &&
+			   !bpf_probe_read_user(info, sizeof(info), (void *)c->arg)) {
+			e->a[2] = info[1];
+			e->a[3] = info[2] | (__u64)info[3] << 32;
+			e->a[4] = info[4] | (__u64)info[5] << 32;
+		}
+		__builtin_memcpy(e->str, c->name, sizeof(e->str));
+		submit(e);
+	}
+	bpf_map_delete_elem(&vfio_calls, &tid);
+	return 0;
+}
+
+static __always_inline int data_enter(__u64 fd, __u32 write)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
+	struct data_io io = { .fd = (__u32)fd, .write = write };
+	__u32 tid = (__u32)id;
+
+	if (!bpf_map_lookup_elem(&data_fds, &key))
+		return 0;
+	bpf_map_update_elem(&data_calls, &tid, &io, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int data_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct data_io *io = bpf_map_lookup_elem(&data_calls, &tid);
+	struct swack_event *e;
+
+	if (!io)
+		return 0;
+	e = ev_new(SWACK_EV_VFIO_DATA, SWACK_ORIGIN_KERNEL);
+	if (e) {
+		e->a[0] = io->fd;
+		e->a[1] = ret;
+		e->a[2] = io->write;
+		submit(e);
+	}
+	bpf_map_delete_elem(&data_calls, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_read")
+int data_read_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ctx->args[0], 0);
+}
+
+SEC("tp/syscalls/sys_exit_read")
+int data_read_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_enter_write")
+int data_write_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ctx->args[0], 1);
+}
+
+SEC("tp/syscalls/sys_exit_write")
+int data_write_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx->ret);
+}
+
+/* A closed data fd number may come back as anything. */
+SEC("tp/syscalls/sys_enter_close")
+int data_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)ctx->args[0];
+
+	bpf_map_delete_elem(&data_fds, &key);
 	return 0;
 }
 

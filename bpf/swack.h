@@ -47,8 +47,30 @@ enum swack_kind {
 	SWACK_EV_VFIO_ITERATE = 27, /* dev; a0 initial bytes, a1 dirty bytes (QEMU's estimate) */
 	SWACK_EV_VFIO_STATE = 28,   /* dev; str new state; a0 1 for the device state */
 	SWACK_EV_VFIO_OP = 29,      /* dev; a0 enum swack_vfio_op, a1 and a2 its arguments */
+	SWACK_EV_VFIO_IOCTL = 30,   /* kernel: a VFIO ioctl (type ';') of a watched process;
+				     * a0 cmd, a1 fd, a2 flags, a3 payload at entry,
+				     * a4 payload at exit, a5 return value (-errno);
+				     * str: the name VFIO_GROUP_GET_DEVICE_FD was given;
+				     * dev: the device, filled in by user space */
+	SWACK_EV_VFIO_DATA = 31,    /* kernel: read (a2 0) or write (a2 1) on a migration
+				     * data fd a0, a1 the return value */
 	SWACK_EV_MAX
 };
+
+/* The VFIO migration uAPI (include/uapi/linux/vfio.h): numbers only. */
+#define SWACK_VFIO_TYPE 0x3b                 /* ';' */
+#define SWACK_VFIO_GROUP_GET_DEVICE_FD 0x3b6a
+#define SWACK_VFIO_DEVICE_FEATURE 0x3b75
+#define SWACK_VFIO_MIG_GET_PRECOPY_INFO 0x3b79
+#define SWACK_VFIO_FEATURE_GET (1u << 16)
+#define SWACK_VFIO_FEATURE_SET (1u << 17)
+#define SWACK_VFIO_FEATURE_PROBE (1u << 18)
+#define SWACK_VFIO_FEATURE_MASK 0xffffu
+#define SWACK_VFIO_FEATURE_MIGRATION 1
+#define SWACK_VFIO_FEATURE_MIG_DEVICE_STATE 2
+#define SWACK_VFIO_FEATURE_MIG_DATA_SIZE 9
+#define SWACK_VFIO_FEATURE_MIG_PRECOPY_INFOV2 12
+#define SWACK_VFIO_PRECOPY_INFO_REINIT 1u
 
 /* What a SWACK_EV_VFIO_OP is: the QEMU trace event it comes from. */
 enum swack_vfio_op {

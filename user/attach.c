@@ -147,7 +147,7 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 
 int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t errlen)
 {
-	struct bpf_program *kprogs[4];
+	struct bpf_program *kprogs[ATTACH_KERNEL_PROGS];
 	int ret;
 
 	memset(a, 0, sizeof(*a));
@@ -165,7 +165,14 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 	kprogs[1] = a->skel->progs.sendmsg_exit;
 	kprogs[2] = a->skel->progs.handle_exec;
 	kprogs[3] = a->skel->progs.handle_exit;
-	for (int i = 0; i < 4; i++) {
+	kprogs[4] = a->skel->progs.vfio_ioctl_enter;
+	kprogs[5] = a->skel->progs.vfio_ioctl_exit;
+	kprogs[6] = a->skel->progs.data_read_enter;
+	kprogs[7] = a->skel->progs.data_read_exit;
+	kprogs[8] = a->skel->progs.data_write_enter;
+	kprogs[9] = a->skel->progs.data_write_exit;
+	kprogs[10] = a->skel->progs.data_close;
+	for (int i = 0; i < ATTACH_KERNEL_PROGS; i++) {
 		a->kernel_links[i] = bpf_program__attach(kprogs[i]);
 		if (!a->kernel_links[i]) {
 			ret = -errno;
@@ -179,10 +186,12 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 
 void attach_close(struct attacher *a)
 {
-	for (int i = 0; i < a->ntargets; i++)
+	for (int i = 0; i < a->ntargets; i++) {
 		for (int k = 0; k < a->targets[i].nlinks; k++)
 			bpf_link__destroy(a->targets[i].links[k]);
-	for (int i = 0; i < 4; i++)
+		vfio_fds_free(&a->targets[i].vfio);
+	}
+	for (int i = 0; i < ATTACH_KERNEL_PROGS; i++)
 		bpf_link__destroy(a->kernel_links[i]);
 	free(a->targets);
 	swack_bpf__destroy(a->skel);
@@ -515,6 +524,7 @@ void attach_forget(struct attacher *a, pid_t pid)
 		bpf_link__destroy(t->links[k]);
 	bpf_map__delete_elem(a->skel->maps.procs, &key, sizeof(key), 0);
 	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);
+	vfio_fds_free(&t->vfio);
 	*t = a->targets[--a->ntargets];
 }
 
@@ -530,10 +540,14 @@ void attach_normalize(struct attacher *a, struct swack_event *e)
 {
 	struct target *t;
 
-	if (e->origin != SWACK_ORIGIN_UPROBE || e->str[0])
-		return;
 	t = attach_target(a, e->pid);
 	if (!t)
+		return;
+	if (e->kind == SWACK_EV_VFIO_IOCTL || e->kind == SWACK_EV_VFIO_DATA) {
+		vfio_fds_note(&t->vfio, t->pid, e);
+		return;
+	}
+	if (e->origin != SWACK_ORIGIN_UPROBE || e->str[0])
 		return;
 	if (e->kind == SWACK_EV_MIG_STATE)
 		name_of(&t->mig_names, e->a[1], e->str);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "proc.h"
+#include "vfio_fds.h"
 
 struct swack_bpf;
 struct bpf_link;
@@ -22,6 +23,7 @@ enum qemu_gen {
 };
 
 #define TARGET_MAX_LINKS 64
+#define ATTACH_KERNEL_PROGS 11
 
 struct target {
 	pid_t pid;
@@ -32,11 +34,12 @@ struct target {
 	int nlinks;
 	char missing[2048];
 	char decoded[128];   /* probes attached through swack's own spec decoder */
+	struct vfio_fds vfio;   /* fd -> VFIO device */
 };
 
 struct attacher {
 	struct swack_bpf *skel;
-	struct bpf_link *kernel_links[4];
+	struct bpf_link *kernel_links[ATTACH_KERNEL_PROGS];
 	struct target *targets;
 	int ntargets;
 	bool verbose;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <string.h>
 #include "event.h"
+#include "vfio_uapi.h"
 
 #define U(l, s) { l, s, FMT_U64 }
 #define S(l, s) { l, s, FMT_S64 }
@@ -47,6 +48,10 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 		U("device", F_A0) } },
 	[SWACK_EV_VFIO_OP] = { "vfio", { T("dev", F_DEV), { "op", F_A0, FMT_VFIO_OP },
 		S("arg1", F_A1), S("arg2", F_A2) } },
+	[SWACK_EV_VFIO_IOCTL] = { "vfio_ioctl", { T("dev", F_DEV), { "call", F_A0, FMT_VFIO_IOCTL },
+		U("fd", F_A1), S("ret", F_A5) } },
+	[SWACK_EV_VFIO_DATA] = { "vfio_data", { T("dev", F_DEV), U("fd", F_A0), S("ret", F_A1),
+		U("write", F_A2) } },
 	[SWACK_EV_QUERY_PENDING] = { "query_pending", { U("precopy", F_A0), U("stopcopy", F_A1),
 		U("postcopy", F_A2), U("total", F_A3), U("ack_pending", F_A4),
 		U("ack_pending_total", F_A5) } },
@@ -137,6 +142,15 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 	v = field_u64(e, f->src);
 	if (f->fmt == FMT_U64_OPT && v == ~0ULL)
 		return;
+	if (f->fmt == FMT_VFIO_IOCTL) {
+		char what[128];
+
+		vfio_describe(e, what, sizeof(what));
+		fprintf(out, json ? ",\"%s\":\"" : " %s=\"", f->label);
+		json_escape(out, what, sizeof(what));
+		fputc('"', out);
+		return;
+	}
 	if (f->fmt == FMT_VFIO_OP) {
 		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, vfio_op_name(v));
 		return;

@@ -6,7 +6,8 @@
 #include "swack.h"
 
 enum field_src { F_END = 0, F_A0, F_A1, F_A2, F_A3, F_A4, F_A5, F_STR, F_DEV, F_TX };
-enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_U64_OPT /* ~0 = unknown */, FMT_VFIO_OP };
+enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_U64_OPT /* ~0 = unknown */, FMT_VFIO_OP,
+		FMT_VFIO_IOCTL /* the whole call, decoded */ };
 
 struct field {
 	const char *label;

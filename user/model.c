@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
+#include "vfio_uapi.h"
 
 static const struct { const char *name; enum mstate s; } state_names[] = {
 	{ "none", MS_NONE }, { "setup", MS_SETUP }, { "active", MS_ACTIVE },
@@ -93,6 +94,7 @@ static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_
 	if (!g)
 		return NULL;
 	g->pid = e->pid;
+	g->model = m;
 	g->seq = seq;
 	g->role = take_incoming(m, e->pid) ? SWACK_ROLE_DST : e->role;
 	g->t_first = e->ts;
@@ -106,6 +108,17 @@ static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_
 	return g;
 }
 
+/* A device entering PRE_COPY, STOP_COPY or RESUMING is migrating. */
+static bool starts_device_migration(const struct swack_event *e)
+{
+	uint32_t to = vfio_target_state(e);
+
+	return !(int64_t)e->a[5] &&
+	       vfio_is_feature(e, SWACK_VFIO_FEATURE_SET, SWACK_VFIO_FEATURE_MIG_DEVICE_STATE) &&
+	       (to == VFIO_STOP_COPY || to == VFIO_RESUMING || to == VFIO_PRE_COPY ||
+		to == VFIO_PRE_COPY_P2P);
+}
+
 /* Events that open a migration when none is in progress. */
 static bool starts_migration(const struct swack_event *e)
 {
@@ -113,6 +126,8 @@ static bool starts_migration(const struct swack_event *e)
 	case SWACK_EV_MIG_STATE:
 		return mstate_from_name(e->str) == MS_SETUP ||
 		       mstate_from_name(e->str) == MS_ACTIVE;
+	case SWACK_EV_VFIO_IOCTL:
+		return starts_device_migration(e);
 	case SWACK_EV_SAVE_SETUP:
 	case SWACK_EV_LOAD_BEGIN:
 	case SWACK_EV_PENDING:
@@ -247,6 +262,10 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_VFIO_OP:
 		vfio_apply(g, e);
 		break;
+	case SWACK_EV_VFIO_IOCTL:
+	case SWACK_EV_VFIO_DATA:
+		kdev_apply(g, e);
+		break;
 	default: break;
 	}
 	downtime_apply(g, e);
@@ -336,6 +355,7 @@ void model_feed(struct model *m, const struct swack_event *e)
 {
 	struct mig *g = mig_for(m, e);
 
+	kdev_note_facts(m, e);
 	if (!g) {
 		note_incoming(m, e);
 		return;

@@ -21,6 +21,28 @@ enum mstate {
 #define MIG_MAX_CHECKPOINTS 24
 #define MIG_MAX_ACKS 32
 
+#define KDEV_STATES 8
+#define KDEV_MAX_TRANS 16
+#define KDEV_MAX_ERRS 8
+
+/* A VFIO device as its migration ioctls show it (kernel tracepoints). */
+struct kdev {
+	bool seen;
+	bool infov2;                  /* opted in to PRECOPY_INFOv2 (REINIT reports) */
+	uint64_t mig_flags;           /* GET MIGRATION: STOP_COPY 1, P2P 2, PRE_COPY 4 */
+	int state;                    /* enum vfio_device_mig_state, -1 unknown */
+	uint64_t state_since;
+	uint64_t state_ns[KDEV_STATES];
+	struct { uint64_t ts; uint8_t from, to; } trans[KDEV_MAX_TRANS];
+	uint32_t ntrans;
+	uint64_t init, dirty, init_peak;
+	uint32_t polls, reinits, regrowths;
+	uint64_t stop_copy_estimate;  /* MIG_DATA_SIZE */
+	uint64_t read[KDEV_STATES], written[KDEV_STATES];
+	struct { uint64_t ts; uint32_t cmd, flags, target; int err; } errs[KDEV_MAX_ERRS];
+	uint32_t nerrs;
+};
+
 /* A VFIO device as QEMU's trace events describe it. */
 struct dev_state {
 	char name[SWACK_DEV_LEN];
@@ -40,6 +62,8 @@ struct dev_state {
 	uint32_t bufs_in, bufs_loaded, starved;
 	uint64_t t_save_thread[2], t_load_thread[2];
 	int64_t save_thread_ret;
+	/* kernel side: the VFIO migration uAPI calls themselves */
+	struct kdev k;
 };
 
 struct vmstate_time {
@@ -111,6 +135,7 @@ struct mig {
 	struct dev_state devs[MIG_MAX_DEVS];
 	uint32_t ndevs;
 	struct ack_state ack;
+	const struct model *model;    /* for facts noted before the migration */
 	struct mig *peer;
 	enum { PAIR_NONE, PAIR_TCP, PAIR_TIME } paired_by;
 	bool reported;
@@ -121,8 +146,18 @@ struct mig {
 typedef void (*model_done_fn)(void *ctx, const struct mig *src, const struct mig *dst);
 
 #define MODEL_MAX_HINTS 64
+#define MODEL_MAX_FACTS 64
+
+struct dev_facts {
+	uint32_t pid;
+	char dev[SWACK_DEV_LEN];
+	bool infov2;
+	uint64_t mig_flags;
+};
 
 struct model {
+	struct dev_facts facts[MODEL_MAX_FACTS];
+	uint32_t nfacts;
 	struct mig *head, *tail;
 	/* Processes seen entering "inmigrate" before their migration began:
 	 * destinations waiting for an incoming migration. */
@@ -143,7 +178,16 @@ void model_flush(struct model *m);
 
 /* Parts of the model, one file each. */
 void vfio_apply(struct mig *g, const struct swack_event *e);
+void kdev_apply(struct mig *g, const struct swack_event *e);
+/* Before a migration: facts a device states at start-up (opt-in, flags). */
+void kdev_note_facts(struct model *m, const struct swack_event *e);
+/* One device, both views: regrowths from the ioctls when they were seen. */
+uint32_t dev_regrowths(const struct dev_state *d);
+/* Time the device spent in a state, up to now for the current one. */
+uint64_t kdev_state_ns(const struct dev_state *d, int state, uint64_t now);
 struct dev_state *mig_dev(struct mig *g, const char *name);
+/* Facts noted for (pid, dev) before its migration began, or NULL. */
+const struct dev_facts *model_facts(const struct model *m, uint32_t pid, const char *dev);
 void ack_apply(struct mig *g, const struct swack_event *e);
 void downtime_apply(struct mig *g, const struct swack_event *e);
 

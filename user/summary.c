@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include "event.h"
 #include "summary.h"
+#include "vfio_uapi.h"
 
 #define TOP_VMSTATES 5
 
@@ -88,6 +89,40 @@ static void text_acks(FILE *out, const char *side, const struct mig *g)
 		ack_held_ns(g) / 1e6);
 }
 
+static void text_kdev(FILE *out, const struct mig *g, const struct dev_state *d)
+{
+	const struct kdev *k = &d->k;
+	uint64_t now = g->t_end ? g->t_end : g->t_last;
+
+	if (!k->seen)
+		return;
+	fprintf(out, "    kernel: state %s", k->state < 0 ? "-" : vfio_mig_state_name(k->state));
+	for (int st = 0; st < KDEV_STATES; st++)
+		if (kdev_state_ns(d, st, now) && st != VFIO_RUNNING && st != VFIO_STOP)
+			fprintf(out, ", %s %.3f ms", vfio_mig_state_name(st),
+				kdev_state_ns(d, st, now) / 1e6);
+	if (k->read[VFIO_STOP_COPY] || k->stop_copy_estimate)
+		fprintf(out, ", stop-copy read %llu B against an estimate of %llu B",
+			(unsigned long long)k->read[VFIO_STOP_COPY],
+			(unsigned long long)k->stop_copy_estimate);
+	if (k->read[VFIO_PRE_COPY])
+		fprintf(out, ", precopy read %llu B", (unsigned long long)k->read[VFIO_PRE_COPY]);
+	if (k->written[VFIO_RESUMING])
+		fprintf(out, ", written %llu B", (unsigned long long)k->written[VFIO_RESUMING]);
+	if (k->polls)
+		fprintf(out, ", %u precopy-info polls: initial %llu B (peak %llu), dirty %llu B,"
+			" REINIT %u, regrowths %u", k->polls, (unsigned long long)k->init,
+			(unsigned long long)k->init_peak, (unsigned long long)k->dirty, k->reinits,
+			k->regrowths);
+	fprintf(out, "%s", k->infov2 ? ", PRECOPY_INFOv2" : "");
+	for (uint32_t i = 0; i < k->nerrs; i++)
+		fprintf(out, ", failed: %s (errno %d)", k->errs[i].cmd == SWACK_VFIO_DEVICE_FEATURE &&
+			(k->errs[i].flags & SWACK_VFIO_FEATURE_MASK) ==
+			SWACK_VFIO_FEATURE_MIG_DEVICE_STATE ?
+			vfio_mig_state_name(k->errs[i].target) : "ioctl", k->errs[i].err);
+	fputc('\n', out);
+}
+
 static void text_devices(FILE *out, const char *side, const struct mig *g)
 {
 	for (uint32_t i = 0; g && i < g->ndevs; i++) {
@@ -95,10 +130,11 @@ static void text_devices(FILE *out, const char *side, const struct mig *g)
 
 		fprintf(out, "  device %s (%s):", d->name, side);
 		if (d->exact_samples)
-			fprintf(out, " initial %llu B (peak %llu), dirty %llu B, stop-copy size %llu B,"
-				" regrowths %u,", (unsigned long long)d->init,
-				(unsigned long long)d->init_peak, (unsigned long long)d->dirty,
-				(unsigned long long)d->stopcopy, d->regrowths);
+			fprintf(out, " initial %llu B (peak %llu), dirty %llu B, stop-copy size %llu B,",
+				(unsigned long long)d->init, (unsigned long long)d->init_peak,
+				(unsigned long long)d->dirty, (unsigned long long)d->stopcopy);
+		if (d->exact_samples || d->k.polls)
+			fprintf(out, " regrowths %u,", dev_regrowths(d));
 		if (d->saved_bytes)
 			fprintf(out, " saved %llu B,", (unsigned long long)d->saved_bytes);
 		if (d->loaded_bytes)
@@ -108,6 +144,7 @@ static void text_devices(FILE *out, const char *side, const struct mig *g)
 				d->bufs_loaded, d->starved);
 		fprintf(out, " state %s%s\n", d->dev_state[0] ? d->dev_state : "-",
 			d->failed ? ", FAILED" : "");
+		text_kdev(out, g, d);
 	}
 }
 
@@ -186,21 +223,68 @@ static int64_t span_ns(const uint64_t t[2])
 	return t[0] && t[1] >= t[0] ? (int64_t)(t[1] - t[0]) : -1;
 }
 
-static void device_json(FILE *out, const struct dev_state *d)
+static void states_json(FILE *out, const char *name, const uint64_t *v, bool skip_zero)
+{
+	bool first = true;
+
+	fprintf(out, ",\"%s\":{", name);
+	for (int st = 0; st < KDEV_STATES; st++) {
+		if (skip_zero && !v[st])
+			continue;
+		fprintf(out, "%s\"%s\":%llu", first ? "" : ",", vfio_mig_state_name(st),
+			(unsigned long long)v[st]);
+		first = false;
+	}
+	fputc('}', out);
+}
+
+static void kdev_json(FILE *out, const struct mig *g, const struct dev_state *d)
+{
+	const struct kdev *k = &d->k;
+	uint64_t now = g->t_end ? g->t_end : g->t_last, ns[KDEV_STATES];
+
+	fprintf(out, ",\"kernel\":{\"seen\":%s,\"precopy_info_v2\":%s,\"mig_flags\":%llu,"
+		"\"state\":\"%s\",\"transitions\":[", k->seen ? "true" : "false",
+		k->infov2 ? "true" : "false", (unsigned long long)k->mig_flags,
+		k->state < 0 ? "" : vfio_mig_state_name(k->state));
+	for (uint32_t i = 0; i < k->ntrans; i++)
+		fprintf(out, "%s\"%s\"", i ? "," : "", vfio_mig_state_name(k->trans[i].to));
+	fputc(']', out);
+	for (int st = 0; st < KDEV_STATES; st++)
+		ns[st] = kdev_state_ns(d, st, now);
+	states_json(out, "state_ns", ns, true);
+	states_json(out, "bytes_read", k->read, true);
+	states_json(out, "bytes_written", k->written, true);
+	fprintf(out, ",\"precopy_polls\":%u,\"initial\":%llu,\"dirty\":%llu,\"initial_peak\":%llu,"
+		"\"reinits\":%u,\"regrowths\":%u,\"stop_copy_estimate\":%llu,"
+		"\"stop_copy_gap\":%lld,\"errors\":[", k->polls, (unsigned long long)k->init,
+		(unsigned long long)k->dirty, (unsigned long long)k->init_peak, k->reinits,
+		k->regrowths, (unsigned long long)k->stop_copy_estimate,
+		(long long)k->read[VFIO_STOP_COPY] - (long long)k->stop_copy_estimate);
+	for (uint32_t i = 0; i < k->nerrs; i++)
+		fprintf(out, "%s{\"cmd\":%u,\"flags\":%u,\"target\":\"%s\",\"errno\":%d}",
+			i ? "," : "", k->errs[i].cmd, k->errs[i].flags,
+			vfio_mig_state_name(k->errs[i].target), k->errs[i].err);
+	fputs("]}", out);
+}
+
+static void device_json(FILE *out, const struct mig *g, const struct dev_state *d)
 {
 	fputs("{\"name\":", out);
 	json_str(out, d->name);
 	fprintf(out, ",\"initial\":%llu,\"initial_peak\":%llu,\"dirty\":%llu,\"stopcopy\":%llu,"
-		"\"exact_samples\":%u,\"regrowths\":%u,\"estimate_initial\":%llu,"
+		"\"exact_samples\":%u,\"regrowths\":%u,\"regrowths_qemu\":%u,\"estimate_initial\":%llu,"
 		"\"device_state\":\"%s\",\"saved_bytes\":%llu,\"loaded_bytes\":%llu,"
 		"\"failed\":%s,\"buffers_in\":%u,\"buffers_loaded\":%u,\"starved\":%u,"
-		"\"save_thread_ns\":%lld,\"load_thread_ns\":%lld}",
+		"\"save_thread_ns\":%lld,\"load_thread_ns\":%lld",
 		(unsigned long long)d->init, (unsigned long long)d->init_peak,
 		(unsigned long long)d->dirty, (unsigned long long)d->stopcopy, d->exact_samples,
-		d->regrowths, (unsigned long long)d->est_init, d->dev_state,
+		dev_regrowths(d), d->regrowths, (unsigned long long)d->est_init, d->dev_state,
 		(unsigned long long)d->saved_bytes, (unsigned long long)d->loaded_bytes,
 		d->failed ? "true" : "false", d->bufs_in, d->bufs_loaded, d->starved,
 		(long long)span_ns(d->t_save_thread), (long long)span_ns(d->t_load_thread));
+	kdev_json(out, g, d);
+	fputc('}', out);
 }
 
 static void vmstates_json(FILE *out, const struct mig *g)
@@ -238,7 +322,7 @@ static void side_json(FILE *out, const char *name, const struct mig *g)
 	fputs(",\"devices\":[", out);
 	for (uint32_t i = 0; i < g->ndevs; i++) {
 		fputs(i ? "," : "", out);
-		device_json(out, &g->devs[i]);
+		device_json(out, g, &g->devs[i]);
 	}
 	fputc(']', out);
 	vmstates_json(out, g);

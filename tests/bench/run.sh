@@ -83,3 +83,25 @@ printf '  symbol resolution + attach of one process: median %s ms (5 runs)\n' \
 	"$(printf '%s\n' "${att[@]}" | median)"
 printf '  whole start-up of swack trace (BPF load, attach, exit): median %s ms\n' \
 	"$(printf '%s\n' "${tot[@]}" | median)"
+
+echo "non-VFIO ioctls (TCGETS on /dev/null, 3 x 2 million, median ns per ioctl):"
+busy() { "$B/fixtures/qemu-system-vfio" --busy 2 | sed -n 's/.*"ns_per_ioctl":\([0-9.]*\).*/\1/p'; }
+busy_median() { for _ in 1 2 3; do busy; done | median; }
+plain=$(busy_median)
+"$B/swack" trace >/dev/null 2>&1 &
+sw=$!
+pids+=("$sw")
+sleep 2
+unwatched=$(busy_median)
+kill -INT "$sw"; wait "$sw" || true
+# Watched: the busy process is named like QEMU, so swack attaches to it at exec.
+"$B/swack" trace >/dev/null 2>"$B/bench-busy.err" &
+sw=$!
+pids+=("$sw")
+sleep 2
+watched=$(busy_median)
+kill -INT "$sw"; wait "$sw" || true
+grep -q 'qemu-system-vfi' "$B/bench-busy.err" || echo "  (the busy process was not attached: figure below is unwatched)"
+awk -v p="$plain" -v u="$unwatched" -v w="$watched" 'BEGIN {
+	printf "  no swack %.1f ns, swack running %.1f ns (+%.1f), process watched %.1f ns (+%.1f)\n", p, u, u - p, w, w - p
+}'

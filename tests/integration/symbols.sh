@@ -6,11 +6,12 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 F=$SWACK_ROOT/build/fixtures
 
-pids=() debugfile=
+pids=() debugfile= work=$(mktemp -d)
 cleanup() {
 	kill "${pids[@]}" 2>/dev/null
 	wait 2>/dev/null
 	[[ -n $debugfile ]] && rm -f "$debugfile"
+	rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -18,8 +19,8 @@ trap cleanup EXIT
 check_source() {
 	local label=$1 bin=$2 re=$3 out err
 	"$bin" & pids+=($!)
-	out=$("$SWACK" trace -p $! --json -d 1.5 2>"$F/trace.err")
-	err=$(cat "$F/trace.err")
+	out=$("$SWACK" trace -p $! --json -d 1.5 2>"$work/trace.err")
+	err=$(cat "$work/trace.err")
 	expect_match "$label: generation and symbol source" \
 		"swack: pid $! \(qemu-system-[a-z]*\): QEMU <=7.2 \(symbols\), [0-9]+ functions from $re, 0 USDT probes: 3 probes attached" "$err"
 	expect_match "$label: migrate_set_state resolved" "^states=setup none setup none $" \

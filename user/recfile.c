@@ -1045,6 +1045,11 @@ int recr_next(struct recr *r, struct rec_record *rec)
 
 #define ULL(x) ((unsigned long long)(x))
 
+static const char *pl(__u64 n)
+{
+	return n == 1 ? "" : "s";
+}
+
 void rec_status_describe(const struct rec_status *s, char *buf, size_t len)
 {
 	char extra[192] = "";
@@ -1052,23 +1057,26 @@ void rec_status_describe(const struct rec_status *s, char *buf, size_t len)
 
 	switch (s->kind) {
 	case REC_ENDED_NOT_YET:
-		snprintf(buf, len, "not read to the end (%llu records so far)", ULL(s->records));
+		snprintf(buf, len, "not read to the end (%llu record%s so far)", ULL(s->records),
+			 pl(s->records));
 		break;
 	case REC_ENDED_CLEAN:
 		if (s->end.events != s->counts[REC_EVENT])
-			k += snprintf(extra, sizeof(extra), "; END counts %llu events but %llu "
-				      "were read", ULL(s->end.events), ULL(s->counts[REC_EVENT]));
+			k += snprintf(extra, sizeof(extra), "; END counts %llu event%s but %llu "
+				      "were read", ULL(s->end.events), pl(s->end.events),
+				      ULL(s->counts[REC_EVENT]));
 		if (s->trailing_bytes)
-			snprintf(extra + k, sizeof(extra) - k, "; %llu bytes after END ignored",
-				 ULL(s->trailing_bytes));
-		snprintf(buf, len, "clean end (\"%s\"): %llu events, %llu lost, %llu records%s",
-			 s->end_reason, ULL(s->end.events), ULL(s->end.lost), ULL(s->records),
-			 extra);
+			snprintf(extra + k, sizeof(extra) - k, "; %llu byte%s after END ignored",
+				 ULL(s->trailing_bytes), pl(s->trailing_bytes));
+		snprintf(buf, len, "clean end (\"%s\"): %llu event%s, %llu lost, %llu record%s%s",
+			 s->end_reason, ULL(s->end.events), pl(s->end.events), ULL(s->end.lost),
+			 ULL(s->records), pl(s->records), extra);
 		break;
 	case REC_ENDED_CUT:
 		if (s->torn_bytes)
-			snprintf(extra, sizeof(extra), "; %s tail of %llu bytes dropped",
-				 s->zero_tail ? "zero-filled" : "torn", ULL(s->torn_bytes));
+			snprintf(extra, sizeof(extra), "; %s tail of %llu byte%s dropped",
+				 s->zero_tail ? "zero-filled" : "torn", ULL(s->torn_bytes),
+				 pl(s->torn_bytes));
 		if (!s->records)
 			snprintf(buf, len, "cut: no END record, no complete record after the "
 				 "header%s", extra);
@@ -1077,13 +1085,13 @@ void rec_status_describe(const struct rec_status *s, char *buf, size_t len)
 				 "%llu%s", ULL(s->last_number), ULL(s->last_offset), extra);
 		break;
 	case REC_ENDED_CORRUPT:
-		snprintf(buf, len, "corrupt at byte %llu (record %llu): %s; %llu records read "
+		snprintf(buf, len, "corrupt at byte %llu (record %llu): %s; %llu record%s read "
 			 "before it", ULL(s->bad_offset), ULL(s->bad_number), s->why,
-			 ULL(s->records));
+			 ULL(s->records), pl(s->records));
 		break;
 	case REC_ENDED_IOERR:
-		snprintf(buf, len, "read error at byte %llu: %s; %llu records read before it",
-			 ULL(s->bad_offset), strerror(s->err), ULL(s->records));
+		snprintf(buf, len, "read error at byte %llu: %s; %llu record%s read before it",
+			 ULL(s->bad_offset), strerror(s->err), ULL(s->records), pl(s->records));
 		break;
 	}
 }

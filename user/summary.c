@@ -85,8 +85,10 @@ static void text_acks(FILE *out, const char *side, const struct mig *g)
 		fprintf(out, " longest request to ACK %.3f ms,", max_ack_latency(g) / 1e6);
 	if (a->underflow)
 		fprintf(out, " UNDERFLOW,");
-	fprintf(out, " held %u queries converged for %.3f ms\n", a->held,
-		ack_held_ns(g) / 1e6);
+	if (g->role == SWACK_ROLE_SRC)
+		fprintf(out, " held %u queries converged for %.3f ms,", a->held,
+			ack_held_ns(g) / 1e6);
+	fputc('\n', out);
 }
 
 static void text_kdev(FILE *out, const struct mig *g, const struct dev_state *d)

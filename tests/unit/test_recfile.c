@@ -624,7 +624,7 @@ static void test_trailing_after_end(void **state)
 	assert_int_equal(s->kind, REC_ENDED_CLEAN);
 	assert_int_equal(s->trailing_bytes, 3);
 	rec_status_describe(s, text, sizeof(text));
-	assert_string_equal(text, "clean end (\"migrations done\"): 1 events, 5 lost, 6 records; "
+	assert_string_equal(text, "clean end (\"migrations done\"): 1 event, 5 lost, 6 records; "
 			    "3 bytes after END ignored");
 	recr_close(r);
 	free(b.p);

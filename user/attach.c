@@ -452,11 +452,18 @@ static double mono_ms(void)
 static void report_target(struct attacher *a, const struct target *t,
 			  const struct elf_info *info, double ms)
 {
-	fprintf(a->log, "swack: pid %d (%s): %s, %zu functions from %s, %zu USDT probes: "
-		"%d probes attached in %.1f ms%s%s; missing: %s\n", t->pid, t->comm,
-		gen_name(t->gen), info->nsyms, info->symsrc, info->nnotes, t->nlinks, ms,
-		t->decoded[0] ? "; argument specs decoded by swack: " : "", t->decoded,
-		t->missing[0] ? t->missing : "none");
+	char line[4096], exe[4096];
+
+	snprintf(line, sizeof(line), "%s, %zu functions from %s, %zu USDT probes: %d probes "
+		 "attached in %.1f ms%s%s; missing: %s", gen_name(t->gen), info->nsyms,
+		 info->symsrc, info->nnotes, t->nlinks, ms,
+		 t->decoded[0] ? "; argument specs decoded by swack: " : "", t->decoded,
+		 t->missing[0] ? t->missing : "none");
+	fprintf(a->log, "swack: pid %d (%s): %s\n", t->pid, t->comm, line);
+	if (a->attached && proc_exe_path(t->pid, exe, sizeof(exe)))
+		snprintf(exe, sizeof(exe), "%s", info->path);
+	if (a->attached)
+		a->attached(a->ctx, t, exe, line);
 }
 
 int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)

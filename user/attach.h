@@ -45,6 +45,9 @@ struct attacher {
 	bool verbose;
 	unsigned long long cookies;  /* last attach cookie handed out */
 	FILE *log;       /* the one-line attach reports */
+	/* Told of each process attached: the report line, for recordings. */
+	void (*attached)(void *ctx, const struct target *t, const char *exe, const char *line);
+	void *ctx;
 };
 
 const char *gen_name(enum qemu_gen g);

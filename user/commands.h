@@ -4,6 +4,10 @@
 #include <sys/types.h>
 
 int cmd_trace(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_script(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 int parse_pid(const char *s, pid_t *pid);
 unsigned long long now_ns(void);

@@ -52,6 +52,7 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 		U("fd", F_A1), S("ret", F_A5) } },
 	[SWACK_EV_VFIO_DATA] = { "vfio_data", { T("dev", F_DEV), U("fd", F_A0), S("ret", F_A1),
 		U("write", F_A2) } },
+	[SWACK_EV_PAIR] = { "pair", { U("src", F_A0), U("dst", F_A1) } },
 	[SWACK_EV_QUERY_PENDING] = { "query_pending", { U("precopy", F_A0), U("stopcopy", F_A1),
 		U("postcopy", F_A2), U("total", F_A3), U("ack_pending", F_A4),
 		U("ack_pending_total", F_A5) } },
@@ -193,4 +194,14 @@ void event_print_json(FILE *out, const struct swack_event *e)
 		print_field(out, e, &d->fields[i], 1);
 	fprintf(out, ",\"flags\":%u,\"tx_bytes\":%llu}\n", e->flags,
 		(unsigned long long)e->tx_bytes);
+}
+
+void event_print_args_json(FILE *out, const struct swack_event *e)
+{
+	const struct event_desc *d = event_desc(e->kind);
+
+	fprintf(out, "{\"event\":\"%s\"", d->name);
+	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
+		print_field(out, e, &d->fields[i], 1);
+	fputc('}', out);
 }

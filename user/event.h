@@ -28,6 +28,8 @@ const char *vfio_op_name(unsigned op);
 /* One line, perf-trace style; t0 is the time origin in ns. */
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0);
 void event_print_json(FILE *out, const struct swack_event *e);
+/* {"event":NAME, the fields}: an event's fields as one JSON object. */
+void event_print_args_json(FILE *out, const struct swack_event *e);
 /* JSON string body with escapes, without quotes. */
 void json_escape(FILE *out, const char *s, size_t max);
 

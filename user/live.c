@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
@@ -17,7 +18,8 @@ static void attach_new(struct live *l, pid_t pid)
 		fprintf(stderr, "swack: %s\n", err);
 }
 
-/* A source going active: find the destination holding the other end. */
+/* A source going active: find the destination holding the other end, and
+ * say so with an event, so that recordings keep the pairing too. */
 static void try_pair(struct live *l, const struct swack_event *e)
 {
 	if (e->kind != SWACK_EV_MIG_STATE || e->role != SWACK_ROLE_SRC ||
@@ -25,9 +27,16 @@ static void try_pair(struct live *l, const struct swack_event *e)
 		return;
 	for (int i = 0; i < l->a.ntargets; i++) {
 		pid_t q = l->a.targets[i].pid;
+		struct swack_event p = { .ts = e->ts, .pid = e->pid, .tid = e->tid,
+					 .kind = SWACK_EV_PAIR, .role = SWACK_ROLE_SRC };
 
-		if (q != (pid_t)e->pid && proc_tcp_peers(e->pid, q))
-			model_pair(l->model, e->pid, q);
+		if (q == (pid_t)e->pid || !proc_tcp_peers(e->pid, q))
+			continue;
+		p.a[0] = e->pid;
+		p.a[1] = (__u64)q;
+		if (l->cbs.event)
+			l->cbs.event(l->cbs.ctx, &p);
+		model_feed(l->model, &p);
 	}
 }
 
@@ -45,10 +54,10 @@ static int on_ring(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	attach_normalize(&l->a, &e);
-	try_pair(l, &e);
-	if (l->on_event)
-		l->on_event(l->ctx, &e);
+	if (l->cbs.event)
+		l->cbs.event(l->cbs.ctx, &e);
 	model_feed(l->model, &e);
+	try_pair(l, &e);
 	if (e.kind == SWACK_EV_EXIT)
 		attach_forget(&l->a, e.pid);
 	return 0;
@@ -83,17 +92,18 @@ static int attach_requested(struct live *l, const struct live_opts *o, char *err
 }
 
 int live_open(struct live *l, const struct live_opts *o, struct model *m,
-	      live_event_fn fn, void *ctx, char *err, size_t errlen)
+	      const struct live_cbs *cbs, char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	l->model = m;
-	l->on_event = fn;
-	l->ctx = ctx;
+	l->cbs = *cbs;
 	l->follow_new = o->npids == 0;
 	if (preflight(err, errlen, o->verbose))
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
 		return -1;
+	l->a.attached = cbs->attached;
+	l->a.ctx = cbs->ctx;
 	l->rb = ring_buffer__new(bpf_map__fd(l->a.skel->maps.events), on_ring, l, NULL);
 	if (!l->rb) {
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
@@ -115,6 +125,58 @@ int live_poll(struct live *l, int timeout_ms)
 		return n;
 	/* Batched events do not wake epoll: libbpf 1.1 reads nothing on timeout. */
 	return ring_buffer__consume(l->rb);
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void live_handle_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+bool live_stopped(void)
+{
+	return stop_requested;
+}
+
+void live_request_stop(void)
+{
+	stop_requested = 1;
+}
+
+static double mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int live_run(struct live *l, const struct live_loop *o)
+{
+	double end = o->duration > 0 ? mono_sec() + o->duration : 0, next_tick = 0;
+	int wait = o->tick_ms > 0 && o->tick_ms < 100 ? o->tick_ms : 100;
+
+	while (!stop_requested && !(end && mono_sec() >= end) &&
+	       !(o->until_done && model_all_reported(l->model))) {
+		if (live_poll(l, wait) < 0)
+			return -1;
+		if (o->tick && mono_sec() >= next_tick) {
+			o->tick(o->ctx);
+			next_tick = mono_sec() + o->tick_ms / 1e3;
+		}
+	}
+	return 0;
 }
 
 unsigned long long live_lost(struct live *l)

@@ -353,7 +353,13 @@ static void maybe_report(struct model *m, struct mig *g)
 
 void model_feed(struct model *m, const struct swack_event *e)
 {
-	struct mig *g = mig_for(m, e);
+	struct mig *g;
+
+	if (e->kind == SWACK_EV_PAIR) {
+		model_pair(m, (uint32_t)e->a[0], (uint32_t)e->a[1]);
+		return;
+	}
+	g = mig_for(m, e);
 
 	kdev_note_facts(m, e);
 	if (!g) {
@@ -382,6 +388,14 @@ void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
 	src->peer = dst;
 	dst->peer = src;
 	src->paired_by = dst->paired_by = PAIR_TCP;
+}
+
+bool model_all_reported(const struct model *m)
+{
+	for (const struct mig *g = m->head; g; g = g->next)
+		if (!g->reported)
+			return false;
+	return m->nmigs > 0;
 }
 
 void model_flush(struct model *m)

@@ -173,6 +173,8 @@ void model_free(struct model *m);
 void model_feed(struct model *m, const struct swack_event *e);
 /* Source and destination processes known to be talking (same TCP connection). */
 void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid);
+/* True once migrations were seen and every one was reported. */
+bool model_all_reported(const struct model *m);
 /* End of input: report what is still open. */
 void model_flush(struct model *m);
 

@@ -9,6 +9,7 @@
  * Reader: one bounded buffer (64 KiB + 12), stdio streaming, no mmap.
  */
 #define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -216,8 +217,20 @@ static void fmt_sec(char *buf, size_t len, __s64 ns)
 		 (unsigned long long)(a / 1000000000ull), (unsigned long long)(a % 1000000000ull));
 }
 
+/* A string from a file, printed without the control characters it may hold. */
+static const char *clean(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && src[i]; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+	dst[i] = 0;
+	return dst;
+}
+
 void rec_header_print(FILE *out, const struct rec_header *h)
 {
+	char s1[REC_HOST_LEN], s2[REC_MACHINE_LEN];
 	char mono[32], real[32], tai[32], date[64] = "?";
 	__s64 taioff = (__s64)((__u64)h->clock.tai_ns - (__u64)h->clock.real_ns) / 1000000000ll;
 	time_t t = (time_t)(h->clock.real_ns / 1000000000ll);
@@ -231,9 +244,11 @@ void rec_header_print(FILE *out, const struct rec_header *h)
 	fprintf(out, "format:     swack recording version %u, %s, header %u bytes\n",
 		h->version, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little-endian" :
 		"big-endian", h->header_len);
-	fprintf(out, "host:       %s (%s)\n", h->host, h->machine[0] ? h->machine : "?");
-	fprintf(out, "kernel:     %s\n", h->kernel);
-	fprintf(out, "boot id:    %s\n", h->boot_id[0] ? h->boot_id : "unknown");
+	fprintf(out, "host:       %s (%s)\n", clean(s1, sizeof(s1), h->host),
+		h->machine[0] ? clean(s2, sizeof(s2), h->machine) : "?");
+	fprintf(out, "kernel:     %s\n", clean(s1, sizeof(s1), h->kernel));
+	fprintf(out, "boot id:    %s\n", h->boot_id[0] ? clean(s1, sizeof(s1), h->boot_id) :
+		"unknown");
 	fprintf(out, "event ABI:  %u, %u-byte events%s\n", h->abi_version, h->event_size,
 		h->abi_version == SWACK_ABI_VERSION &&
 		h->event_size == sizeof(struct swack_event) ? "" : " (not this swack's)");
@@ -455,7 +470,7 @@ static int append(struct recw *w, __u32 type, const void *payload, __u32 len, bo
 		w->dropped++;
 		return -1;
 	}
-	if (len > REC_MAX_PAYLOAD) {
+	if (len > REC_MAX_PAYLOAD || type == 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -690,14 +705,17 @@ struct recw *recw_open(const char *path, unsigned flags, const struct rec_header
 	return w;
 }
 
-/* After a failure: END where the torn bytes (or the reservation) are, else cut there. */
-static void end_after_failure(struct recw *w, const char *reason)
+/*
+ * After a failure: END where the torn bytes (or the reservation) are, else cut there.
+ * True if END is in the file.
+ */
+static bool end_after_failure(struct recw *w, const char *reason)
 {
 	unsigned char *b = w->scratch;
 	size_t n, done = 0;
 
 	if (!w->regular)
-		return;
+		return false;
 	if (space_errno(w->err)) {
 		n = end_payload(b + 8, w->file_events, w->file_lost, reason);
 		frame(b, REC_END, b + 8, (__u32)n);   /* payload already in place */
@@ -714,11 +732,12 @@ static void end_after_failure(struct recw *w, const char *reason)
 		if (done == n && !ftruncate(w->fd, (off_t)(w->file_bytes + n)) && !fsync(w->fd)) {
 			w->file_bytes += n;
 			w->records++;
-			return;
+			return true;
 		}
 	}
 	if (ftruncate(w->fd, (off_t)w->file_bytes) == 0)
 		fsync(w->fd);
+	return false;
 }
 
 int recw_close(struct recw *w, const char *reason, char *err, size_t errlen)
@@ -738,7 +757,13 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen)
 			sync_fd(w);
 	}
 	if (w->err) {
-		end_after_failure(w, reason);
+		size_t k = strlen(w->msg);
+
+		bool end = end_after_failure(w, reason);
+
+		snprintf(w->msg + k, sizeof(w->msg) - k, "; %llu later record%s dropped; %s",
+			 (unsigned long long)w->dropped, w->dropped == 1 ? "" : "s",
+			 end ? "END written after the kept ones" : "no END");
 		ret = -1;
 	}
 	if (close(w->fd) && !w->err) {
@@ -1016,8 +1041,7 @@ int recr_next(struct recr *r, struct rec_record *rec)
 		if (rec_decode_end(rec, &e))
 			return corrupt(r, off, "malformed END record");
 		r->st.end = e;
-		snprintf(r->st.end_reason, sizeof(r->st.end_reason), "%s", e.reason);
-		r->st.end.reason = r->st.end_reason;
+		r->st.end.reason = clean(r->st.end_reason, sizeof(r->st.end_reason), e.reason);
 		r->st.kind = REC_ENDED_CLEAN;
 	} else if (type == REC_LOSS) {
 		struct rec_loss l;

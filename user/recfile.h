@@ -98,7 +98,7 @@ __u16 rec_head_check(const void *head);
 int rec_clock_sample(struct rec_clock *c);
 /* This host's facts and a clock sample; 0, or -1 with a one-line reason. */
 int rec_header_collect(struct rec_header *h, char *err, size_t errlen);
-/* The header as text, one fact a line. */
+/* The header as text, one fact a line (control characters in its strings as '?'). */
 void rec_header_print(FILE *out, const struct rec_header *h);
 /* 0 if this swack can decode the recording's EVENT records, else -1 and why. */
 int rec_header_check_abi(const struct rec_header *h, char *err, size_t errlen);
@@ -183,7 +183,7 @@ struct rec_status {
 	int err;                           /* IOERR: errno */
 	char why[96];                      /* CORRUPT: "CRC mismatch (event record, 160 bytes)" */
 	struct rec_end_rec end;            /* CLEAN: the END record (reason copied below) */
-	char end_reason[256];
+	char end_reason[256];              /* control characters replaced by '?' */
 	__u64 lost;                        /* sum of the LOSS records read */
 };
 
@@ -201,7 +201,11 @@ const struct rec_status *recr_status(const struct recr *r);
 void rec_status_describe(const struct rec_status *s, char *buf, size_t len);
 void recr_close(struct recr *r);
 
-/* Payload decoders: 0, or -1 if the payload does not have that type's layout. */
+/*
+ * Payload decoders: 0, or -1 if the payload does not have that type's layout.
+ * Strings point into the record, as written (control characters included).
+ * EVENT: only when rec_header_check_abi() accepted the header.
+ */
 int rec_decode_event(const struct rec_record *rec, struct swack_event *e);
 int rec_decode_process(const struct rec_record *rec, struct rec_process *p);
 int rec_decode_loss(const struct rec_record *rec, struct rec_loss *l);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The end-of-migration summary: one line of figures, then indented lines for
  * switchover-ack, devices, the downtime breakdown and the slowest vmstates. */
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "event.h"
 #include "summary.h"
@@ -64,30 +66,44 @@ static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 	fputc('\n', out);
 }
 
+/* Comma-separated parts after a label, without a trailing comma. */
+static void part(FILE *out, bool *first, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(*first ? " " : ", ", out);
+	*first = false;
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+}
+
 static void text_acks(FILE *out, const char *side, const struct mig *g)
 {
 	const struct ack_state *a = &g->ack;
+	bool first = true;
 
-	if ((!a->requested && !a->received && !a->needed && !a->approved && !a->held))
+	if (!a->requested && !a->received && !a->needed && !a->approved && !a->held)
 		return;
 	fprintf(out, "  acks (%s, %s):", side, ack_scheme(g));
 	if (a->needed)
-		fprintf(out, " needed %u,", a->needed);
+		part(out, &first, "needed %u", a->needed);
 	if (a->approved)
-		fprintf(out, " approved %u%s", a->approved, a->approvals[0].approver[0] ? " by" : ",");
-	for (uint32_t i = 0; a->approved && a->approvals[0].approver[0] && i < a->napprovals; i++)
-		fprintf(out, " %s,", a->approvals[i].approver);
+		part(out, &first, "approved %u", a->approved);
+	for (uint32_t i = 0; a->approved && i < a->napprovals; i++)
+		if (a->approvals[i].approver[0])
+			fprintf(out, "%s %s", i ? "," : " by", a->approvals[i].approver);
 	if (a->requested)
-		fprintf(out, " requested %u (%u after an ACK),", a->requested, a->rerequests);
+		part(out, &first, "requested %u (%u after an ACK)", a->requested, a->rerequests);
 	if (g->role == SWACK_ROLE_SRC)
-		fprintf(out, " received %u,", a->received);
+		part(out, &first, "received %u", a->received);
 	if (max_ack_latency(g) >= 0)
-		fprintf(out, " longest request to ACK %.3f ms,", max_ack_latency(g) / 1e6);
+		part(out, &first, "longest request to ACK %.3f ms", max_ack_latency(g) / 1e6);
 	if (a->underflow)
-		fprintf(out, " UNDERFLOW,");
+		part(out, &first, "UNDERFLOW");
 	if (g->role == SWACK_ROLE_SRC)
-		fprintf(out, " held %u queries converged for %.3f ms,", a->held,
-			ack_held_ns(g) / 1e6);
+		part(out, &first, "held %u queries converged for %.3f ms", a->held,
+		     ack_held_ns(g) / 1e6);
 	fputc('\n', out);
 }
 

@@ -17,6 +17,10 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "trace", cmd_trace, "print migration events live, one line each" },
+	{ "record", cmd_record, "record migration events to a file" },
+	{ "report", cmd_report, "summarize recorded migrations (one host or two)" },
+	{ "script", cmd_script, "print every event of a recording" },
+	{ "export", cmd_export, "export a recording: CTF, Chrome trace JSON, JSON lines" },
 };
 
 int parse_pid(const char *s, pid_t *pid)

@@ -20,14 +20,6 @@ struct trace_env {
 	unsigned reported;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: all, "
 	  "including ones started later)", 0 },
@@ -94,39 +86,30 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 		summary_print_text(stdout, src, dst);
 }
 
-static bool all_done(const struct model *m)
-{
-	for (const struct mig *g = m->head; g; g = g->next)
-		if (!g->reported)
-			return false;
-	return m->nmigs > 0;
-}
-
 static int run(struct trace_env *env)
 {
+	struct live_cbs cbs = { .event = on_event, .ctx = env };
+	struct live_loop loop = { .duration = env->duration, .until_done = env->until_done };
 	struct model model;
 	struct live live;
 	char err[512];
-	double end = env->duration > 0 ? now_sec() + env->duration : 0;
+	int ret;
 
 	model_init(&model, on_done, env);
-	if (live_open(&live, &env->live, &model, on_event, env, err, sizeof(err))) {
+	if (live_open(&live, &env->live, &model, &cbs, err, sizeof(err))) {
 		fprintf(stderr, "swack trace: %s\n", err);
 		model_free(&model);
 		return 1;
 	}
 	env->t0 = now_ns();
-	while (!stop && !(end && now_sec() >= end) &&
-	       !(env->until_done && all_done(&model)))
-		if (live_poll(&live, 100) < 0)
-			break;
+	ret = live_run(&live, &loop);
 	model_flush(&model);
 	if (live_lost(&live))
 		fprintf(stderr, "swack trace: %llu events lost (ring buffer full)\n",
 			live_lost(&live));
 	live_close(&live);
 	model_free(&model);
-	return 0;
+	return ret ? 1 : 0;
 }
 
 int cmd_trace(int argc, char **argv)
@@ -135,8 +118,7 @@ int cmd_trace(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	live_handle_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return run(&env);
 }

@@ -742,7 +742,10 @@ static void test_enospc(void **state)
 	assert_int_equal(recw_flush(w, false), -1);
 	assert_int_equal(recw_tick(w), -1);
 	assert_int_equal(recw_close(w, "disk full", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "No space left on device"));
+	assert_non_null(strstr(err, "No space left on device; kept 10 records ("));
+	/* The 256 of the failed flush and the one refused after it; no END on /dev/full. */
+	if (!strstr(err, "; 257 later records dropped; no END"))
+		fail_msg("%s", err);
 
 	/* What was written before is intact: 10 events, then a clean cut. */
 	r = recr_open(path, err, sizeof(err));
@@ -753,6 +756,37 @@ static void test_enospc(void **state)
 	assert_int_equal(i, 10);
 	assert_int_equal(recr_status(r)->kind, REC_ENDED_CUT);
 	assert_int_equal(recr_status(r)->torn_bytes, 0);
+	recr_close(r);
+}
+
+/* Strings from a file reach a terminal without their control characters. */
+static void test_hostile_strings(void **state)
+{
+	char err[256], text[1024];
+	struct rec_header h;
+	struct recw *w;
+	struct recr *r;
+	struct rec_record rec;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(rec_header_collect(&h, err, sizeof(err)), 0);
+	snprintf(h.host, sizeof(h.host), "evil\033[2Jhost");
+	unlink(path);
+	w = recw_open(path, 0, &h, err, sizeof(err));
+	assert_non_null(w);
+	assert_int_equal(recw_raw(w, 0, "x", 1), -1);   /* type 0 is never written */
+	assert_int_equal(recw_close(w, "bye\n\033[31m", err, sizeof(err)), 0);
+	r = recr_open(path, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(recr_header(r)->host, "evil\033[2Jhost");
+	f = fmemopen(text, sizeof(text), "w");
+	rec_header_print(f, recr_header(r));
+	fclose(f);
+	assert_non_null(strstr(text, "host:       evil?[2Jhost ("));
+	while (recr_next(r, &rec) == 1)
+		;
+	assert_string_equal(recr_status(r)->end_reason, "bye??[31m");
 	recr_close(r);
 }
 
@@ -787,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_flush_policy),
 		cmocka_unit_test(test_create_rules),
 		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_abi_check),
 	};
 	return cmocka_run_group_tests_name("recfile", tests, setup, teardown);

@@ -114,7 +114,7 @@ int cmd_export(int argc, char **argv)
 		return 2;
 	if (!env.ninputs)
 		env.inputs[env.ninputs++] = "swack.data";
-	if (replay_open(&rp, env.inputs, env.ninputs, err, sizeof(err))) {
+	if (replay_open(&rp, env.inputs, env.ninputs, false, err, sizeof(err))) {
 		fprintf(stderr, "swack export: %s\n", err);
 		return 1;
 	}

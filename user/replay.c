@@ -9,7 +9,7 @@
  * sample is good to within half its bracket; the realtime clocks of two hosts
  * are taken to agree (NTP, PTP), which no file can check.
  */
-static void align(struct replay *rp)
+static void align(struct replay *rp, bool realtime)
 {
 	const struct rec_header *h0 = recr_header(rp->files[0].r);
 
@@ -18,7 +18,7 @@ static void align(struct replay *rp)
 		struct replay_file *f = &rp->files[i];
 		const struct rec_header *h = recr_header(f->r);
 
-		f->same_clock = h0->boot_id[0] && !strcmp(h->boot_id, h0->boot_id);
+		f->same_clock = !realtime && h0->boot_id[0] && !strcmp(h->boot_id, h0->boot_id);
 		if (f->same_clock)
 			continue;
 		rp->cross_host = true;
@@ -29,7 +29,8 @@ static void align(struct replay *rp)
 	}
 }
 
-int replay_open(struct replay *rp, const char *const *paths, int n, char *err, size_t errlen)
+int replay_open(struct replay *rp, const char *const *paths, int n, bool realtime, char *err,
+		size_t errlen)
 {
 	char why[256];
 
@@ -50,7 +51,7 @@ int replay_open(struct replay *rp, const char *const *paths, int n, char *err, s
 		}
 		rp->nfiles++;
 	}
-	align(rp);
+	align(rp, realtime);
 	return 0;
 }
 

@@ -31,8 +31,10 @@ struct replay {
 typedef void (*replay_event_fn)(void *ctx, const struct swack_event *e, int file);
 typedef void (*replay_record_fn)(void *ctx, const struct rec_record *rec, int file);
 
-/* Opens every file and computes the alignment; 0 or -1 with a one-line reason. */
-int replay_open(struct replay *rp, const char *const *paths, int n, char *err, size_t errlen);
+/* Opens every file and computes the alignment (through realtime when the files
+ * come from different boots, or always with realtime); 0 or -1 with a reason. */
+int replay_open(struct replay *rp, const char *const *paths, int n, bool realtime, char *err,
+		size_t errlen);
 /* Feeds every event, in time order, to fn (and to m when not NULL); other
  * records go to other (optional).  Returns 0, or -1 if a file could not be read. */
 int replay_run(struct replay *rp, struct model *m, replay_event_fn fn, replay_record_fn other,

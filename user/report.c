@@ -15,6 +15,7 @@ struct report_env {
 	const char *inputs[REPLAY_MAX_FILES];
 	int ninputs;
 	bool json;
+	bool realtime;
 	bool first;
 	struct replay rp;
 };
@@ -22,6 +23,8 @@ struct report_env {
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Read FILE (repeatable; default swack.data)", 0 },
 	{ "json", 'j', NULL, 0, "JSON instead of text", 0 },
+	{ "realtime", 'r', NULL, 0, "Align recordings through their realtime clocks even when "
+	  "they come from one boot (as recordings of two hosts always are)", 0 },
 	{ 0 },
 };
 
@@ -37,6 +40,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		env->inputs[env->ninputs++] = arg;
 		break;
 	case 'j': env->json = true; break;
+	case 'r': env->realtime = true; break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
@@ -137,7 +141,7 @@ int cmd_report(int argc, char **argv)
 		return 2;
 	if (!env.ninputs)
 		env.inputs[env.ninputs++] = "swack.data";
-	if (replay_open(&env.rp, env.inputs, env.ninputs, err, sizeof(err))) {
+	if (replay_open(&env.rp, env.inputs, env.ninputs, env.realtime, err, sizeof(err))) {
 		fprintf(stderr, "swack report: %s\n", err);
 		return 1;
 	}

@@ -81,7 +81,7 @@ int cmd_script(int argc, char **argv)
 		return 2;
 	if (!env.ninputs)
 		env.inputs[env.ninputs++] = "swack.data";
-	if (replay_open(&env.rp, env.inputs, env.ninputs, err, sizeof(err))) {
+	if (replay_open(&env.rp, env.inputs, env.ninputs, false, err, sizeof(err))) {
 		fprintf(stderr, "swack script: %s\n", err);
 		return 1;
 	}

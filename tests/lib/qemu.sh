@@ -33,6 +33,8 @@ _QEMU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SWACK_DIRTY_MIB:=64}"
 : "${SWACK_MIGRATE_BW=40000000}"
 : "${QEMU_BIN:=qemu-system-x86_64}"
+# Where the destination listens and the source connects (a test host's address).
+: "${SWACK_MIGRATE_HOST:=127.0.0.1}"
 # 512 MiB minus 8 KiB, on purpose. QEMU < 9.0 under TCG loses guest writes
 # during migration: its dirty-bitmap sync fast path (taken when a RAM block is
 # a multiple of 64 pages) clears dirty bits without resetting the TCG TLB, so
@@ -175,7 +177,8 @@ _qemu_start() {
 	fi
 	qemu_guest || return 1
 	rm -f "$QDIR/$name".{serial,qmp,log}
-	"$QEMU_BIN" -name "swack-$name" \
+	# QEMU_NETNS: run it in that network namespace (a test's second "host").
+	${QEMU_NETNS:+ip netns exec "$QEMU_NETNS"} "$QEMU_BIN" -name "swack-$name" \
 		-machine q35,accel=tcg -m "$SWACK_QEMU_MEM" -display none -nodefaults \
 		-kernel "$SWACK_GUEST_DIR/vmlinuz" \
 		-initrd "$SWACK_GUEST_DIR/initramfs.cpio.gz" \
@@ -213,14 +216,14 @@ qemu_start_src() {
 }
 
 # qemu_start_dst NAME PORT [DIRTY_MIB]: same machine, waiting for an incoming
-# migration on 127.0.0.1:PORT; prints its pid.
+# migration on $SWACK_MIGRATE_HOST:PORT; prints its pid.
 qemu_start_dst() {
 	_qemu_check_name "${1:-}" && _qemu_check_dir || return 1
 	local port=${2:-} dirty=${3:-$SWACK_DIRTY_MIB}
 	{ _qemu_is_uint "$port" && ((port > 0 && port < 65536)); } ||
 		{ _qemu_err "bad PORT '$port'"; return 1; }
 	_qemu_is_uint "$dirty" || { _qemu_err "bad DIRTY_MIB '$dirty'"; return 1; }
-	_qemu_start "$1" "$dirty" -incoming "tcp:127.0.0.1:$port"
+	_qemu_start "$1" "$dirty" -incoming "tcp:$SWACK_MIGRATE_HOST:$port"
 }
 
 # qemu_free_port: print a TCP port nobody listens on (for qemu_start_dst).
@@ -295,7 +298,7 @@ qemu_migrate() {
 		qmp "$src" "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":$bw}}" \
 			>/dev/null || return 1
 	fi
-	qmp "$src" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:127.0.0.1:$port\"}}" \
+	qmp "$src" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:$SWACK_MIGRATE_HOST:$port\"}}" \
 		>/dev/null
 }
 

@@ -66,6 +66,29 @@ awk -v b="$base_set" -v e="$empty_set" -v s="$M_set" -v bp="$base_pend" -v ep="$
 	printf "  hot path, qemu_savevm_state_pending (entry + return, 3 user reads, a batched event): %.0f ns a hit, empty uprobes %.0f ns: ratio %.2f\n", sp - bp, ep - bp, (sp - bp) / (ep - bp)
 }'
 
+echo "recording: swack record of the bench target's calls (one event each)"
+rm -f "$B/bench.data"
+: >"$B/bench-record.err"
+"$B/swack" record -f -o "$B/bench.data" -p "$target" 2>"$B/bench-record.err" &
+rec=$!
+pids+=("$rec")
+for _ in $(seq 50); do grep -q 'probes attached' "$B/bench-record.err" && break; sleep 0.1; done
+calls=200000
+t0=$(date +%s%N)
+echo "run $calls" >&"${TARGET[1]}"
+read -r _ _ <&"${TARGET[0]}"
+read -r _ _ <&"${TARGET[0]}"
+t1=$(date +%s%N)
+sleep 0.5
+kill -INT "$rec"; wait "$rec" || true
+lost=$("$B/swack" report --json "$B/bench.data" | jq -r '.recordings[0].ended' | sed -n 's/.*, \([0-9]*\) lost.*/\1/p')
+size=$(stat -c %s "$B/bench.data")
+total=$("$B/swack" script --json "$B/bench.data" 2>/dev/null | wc -l)
+awk -v c="$calls" -v l="$lost" -v sz="$size" -v n="$total" -v t="$(( (t1 - t0) / 1000 ))" 'BEGIN {
+	printf "  %d events recorded of %d fired (%d state changes + %d pending-size queries), %s lost, in %.2f s: %.0f events/s, as fast as the target could fire them\n", n, c * 2, c, c, l, t / 1e6, n / (t / 1e6)
+	printf "  %.1f bytes per event on disk (%d bytes)\n", sz / n, sz
+}'
+
 echo "attach time: Debian QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), $(nm -D --defined-only "$(command -v qemu-system-x86_64)" | wc -l) symbols in .dynsym"
 qemu-system-x86_64 -machine none -display none -nodefaults -S &
 qpid=$!

@@ -3,6 +3,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/sbin
 MANDIR := $(PREFIX)/share/man/man8
+MAN5DIR := $(PREFIX)/share/man/man5
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -23,6 +24,7 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o model_kdev.o event.o vfio_uapi.o)
 MANPAGES := $(wildcard docs/*.8)
+MANPAGES5 := $(wildcard docs/*.5)
 
 .PHONY: all test demo bench install clean deps unit
 .DELETE_ON_ERROR:
@@ -128,6 +130,8 @@ install: $(OUT)/swack
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
 	install -m 0755 $(OUT)/swack $(DESTDIR)$(BINDIR)/swack
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/
+	install -d $(DESTDIR)$(MAN5DIR)
+	install -m 0644 $(MANPAGES5) $(DESTDIR)$(MAN5DIR)/
 
 clean:
 	rm -rf $(OUT)

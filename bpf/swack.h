@@ -54,6 +54,8 @@ enum swack_kind {
 				     * dev: the device, filled in by user space */
 	SWACK_EV_VFIO_DATA = 31,    /* kernel: read (a2 0) or write (a2 1) on a migration
 				     * data fd a0, a1 the return value */
+	SWACK_EV_PAIR = 32,         /* user space: a0 source pid and a1 destination pid hold
+				     * the two ends of one TCP connection */
 	SWACK_EV_MAX
 };
 

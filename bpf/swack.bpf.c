@@ -712,7 +712,8 @@ struct {
 	__type(value, struct swack_usdt_spec);
 } usdt_specs SEC(".maps");
 
-static __always_inline __u64 arg_value(struct pt_regs *ctx, const struct swack_usdt_arg *a)
+static __always_inline __u64 arg_value(struct pt_regs *ctx, const struct swack_usdt_arg *a,
+				       __u64 exe_base)
 {
 	__u64 v = 0, base = 0;
 	__u64 size = a->size;
@@ -733,7 +734,7 @@ static __always_inline __u64 arg_value(struct pt_regs *ctx, const struct swack_u
 		bpf_probe_read_user(&v, size, (void *)(base + a->val));
 		break;
 	case SWACK_ARG_ABS_DEREF:
-		bpf_probe_read_user(&v, size, (void *)a->val);
+		bpf_probe_read_user(&v, size, (void *)(a->val + exe_base));
 		break;
 	}
 	/* Keep the argument's own width, sign-extended where it is signed. */
@@ -760,17 +761,20 @@ int usdt_decoded(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	struct swack_usdt_spec *spec = bpf_map_lookup_elem(&usdt_specs, &cookie);
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
 	struct swack_event *e;
+	__u64 base;
 
-	if (!spec)
+	if (!spec || !p)
 		return 0;
+	base = p->exe_base;
 	e = ev_new(spec->kind, SWACK_ORIGIN_USDT);
 	if (!e)
 		return 0;
 	for (int i = 0; i < SWACK_USDT_MAX_ARGS; i++) {
 		if (i >= spec->nargs)
 			break;
-		put_arg(e, &spec->args[i], arg_value(ctx, &spec->args[i]));
+		put_arg(e, &spec->args[i], arg_value(ctx, &spec->args[i], base));
 	}
 	submit(e);
 	return 0;

@@ -56,6 +56,11 @@ enum swack_kind {
 				     * data fd a0, a1 the return value */
 	SWACK_EV_PAIR = 32,         /* user space: a0 source pid and a1 destination pid hold
 				     * the two ends of one TCP connection */
+	SWACK_EV_GATE_HOLD = 33,    /* swack gate: a hold placed; a0 max-hold ns, a1 origin
+				     * (1 command, 2 policy), a2 value (0 automatic), str reason */
+	SWACK_EV_GATE_RELEASE = 34, /* swack gate: a hold ended; a0 ns since placed, a1 queries
+				     * raised, a2 queries held, a3 missed, a4 cause (1 command,
+				     * 2 deadline, 3 policy, 4 gate exit, 5 process gone), str reason */
 	SWACK_EV_MAX
 };
 
@@ -132,6 +137,7 @@ struct swack_proc {
 	__u8 pad[7];
 	__u64 sync_ts;     /* at the previous dirty sync: time, */
 	__u64 sync_tx;     /* and TCP bytes sent */
+	__u64 exe_base;    /* load address of the executable (PIE), 0 otherwise */
 };
 
 /*
@@ -142,7 +148,7 @@ enum swack_arg_kind {
 	SWACK_ARG_CONST = 0,     /* val */
 	SWACK_ARG_REG = 1,       /* the register at reg_off in struct pt_regs */
 	SWACK_ARG_REG_DEREF = 2, /* memory at register + val */
-	SWACK_ARG_ABS_DEREF = 3, /* memory at val (RIP-relative, resolved) */
+	SWACK_ARG_ABS_DEREF = 3, /* memory at val + the process's exe_base (RIP-relative) */
 };
 
 /* Where an argument goes in the event. */

@@ -186,14 +186,15 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 
 void attach_close(struct attacher *a)
 {
-	for (int i = 0; i < a->ntargets; i++) {
-		for (int k = 0; k < a->targets[i].nlinks; k++)
-			bpf_link__destroy(a->targets[i].links[k]);
+	for (int i = 0; i < a->ntargets; i++)
 		vfio_fds_free(&a->targets[i].vfio);
-	}
+	for (int i = 0; i < a->nbins; i++)
+		for (int k = 0; k < a->bins[i].nlinks; k++)
+			bpf_link__destroy(a->bins[i].links[k]);
 	for (int i = 0; i < ATTACH_KERNEL_PROGS; i++)
 		bpf_link__destroy(a->kernel_links[i]);
 	free(a->targets);
+	free(a->bins);
 	swack_bpf__destroy(a->skel);
 	memset(a, 0, sizeof(*a));
 }
@@ -238,80 +239,75 @@ static enum qemu_gen gen_from_syms(const struct sym_loc *locs)
 	return GEN_NONE;
 }
 
-static void add_missing(struct target *t, const char *what)
+static void add_missing(struct binary *b, const char *what)
 {
-	size_t len = strlen(t->missing);
+	size_t len = strlen(b->missing);
 
-	snprintf(t->missing + len, sizeof(t->missing) - len, "%s%s", len ? ", " : "", what);
+	snprintf(b->missing + len, sizeof(b->missing) - len, "%s%s", len ? ", " : "", what);
 }
 
-static void add_decoded(struct target *t, const char *what)
+static void add_decoded(struct binary *b, const char *what)
 {
-	size_t len = strlen(t->decoded);
+	size_t len = strlen(b->decoded);
 
-	snprintf(t->decoded + len, sizeof(t->decoded) - len, "%s%s", len ? ", " : "", what);
+	snprintf(b->decoded + len, sizeof(b->decoded) - len, "%s%s", len ? ", " : "", what);
 }
 
-static void add_link(struct target *t, struct bpf_link *l, const char *what)
+static void add_link(struct binary *b, struct bpf_link *l, const char *what)
 {
-	if (!l || t->nlinks >= TARGET_MAX_LINKS) {
-		add_missing(t, what);
+	if (!l || b->nlinks >= TARGET_MAX_LINKS) {
+		add_missing(b, what);
 		bpf_link__destroy(l);
 		return;
 	}
-	t->links[t->nlinks++] = l;
+	b->links[b->nlinks++] = l;
 }
 
-static void attach_uprobes(struct attacher *a, struct target *t, const char *exe,
+/* pid -1: every process running the binary; BPF filters on the watched ones. */
+static void attach_uprobes(struct attacher *a, struct binary *b, const char *exe,
 			   const struct sym_loc *locs)
 {
 	for (size_t i = 0; i < sizeof(uprobes) / sizeof(uprobes[0]); i++) {
 		const struct uprobe_spec *u = &uprobes[i];
 		struct bpf_program *p;
 
-		if (!(u->gens & (1u << t->gen)))
+		if (!(u->gens & (1u << b->gen)))
 			continue;
 		if (!locs[i].offset) {
-			add_missing(t, u->sym);
+			add_missing(b, u->sym);
 			continue;
 		}
 		p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
-		add_link(t, bpf_program__attach_uprobe(p, u->ret, t->pid, exe, locs[i].offset),
+		add_link(b, bpf_program__attach_uprobe(p, u->ret, -1, exe, locs[i].offset),
 			 u->sym);
 	}
 }
 
-struct sym_ctx {
-	const char *exe;
-	pid_t pid;
-	int pie;
-};
-
-/* Run-time address of a global named in a RIP-relative argument spec. */
+/* Link-time address of a global named in a RIP-relative argument spec: BPF
+ * adds each process's load address (swack_proc.exe_base). */
 static int resolve_global(void *ctx, const char *sym, uint64_t *addr)
 {
-	struct sym_ctx *c = ctx;
+	const char *exe = ctx;
 	struct elf_info scratch = { 0 };
 	struct sym_loc loc;
 	char err[256];
 
-	if (elf_resolve(c->exe, &sym, 1, &loc, &scratch, err, sizeof(err)) || !loc.vaddr)
+	if (elf_resolve(exe, &sym, 1, &loc, &scratch, err, sizeof(err)) || !loc.vaddr)
 		return -1;
-	*addr = loc.vaddr + (c->pie ? proc_exe_base(c->pid) : 0);
+	*addr = loc.vaddr;
 	return 0;
 }
 
 /* Every site of the probe as a plain uprobe, its semaphore raised the way
  * libbpf does it, the decoded spec found through the attach cookie. */
-static int attach_decoded(struct attacher *a, struct target *t, const char *exe,
+static int attach_decoded(struct attacher *a, struct binary *b, const char *exe,
 			  const struct elf_info *info, const struct usdt_note *n,
 			  const struct usdt_spec *u, char *why, size_t len)
 {
-	struct sym_ctx ctx = { exe, t->pid, info->pie };
 	struct swack_usdt_spec spec = { .kind = u->kind };
 	__u64 cookie = ++a->cookies;
 
-	if (usdt_args_parse(n->args, &spec, resolve_global, &ctx, why, len))
+	if (usdt_args_parse(n->args, &spec, resolve_global, (void *)exe, why, len))
 		return -1;
 	for (int i = 0; i < spec.nargs && i < 4; i++)
 		spec.args[i].dest = u->dests[i];
@@ -324,19 +320,18 @@ static int attach_decoded(struct attacher *a, struct target *t, const char *exe,
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie,
 			    .ref_ctr_offset = n->sem_offset);
 		struct bpf_link *l = bpf_program__attach_uprobe_opts(a->skel->progs.usdt_decoded,
-								     t->pid, exe, n->pc_offset,
-								     &opts);
+								     -1, exe, n->pc_offset, &opts);
 		if (!l) {
 			snprintf(why, len, "uprobe at 0x%llx: %s",
 				 (unsigned long long)n->pc_offset, strerror(errno));
 			return -1;
 		}
-		add_link(t, l, u->probe);
+		add_link(b, l, u->probe);
 	}
 	return 0;
 }
 
-static void attach_usdts(struct attacher *a, struct target *t, const char *exe,
+static void attach_usdts(struct attacher *a, struct binary *b, const char *exe,
 			 const struct elf_info *info)
 {
 	char what[512], why[160];
@@ -346,23 +341,23 @@ static void attach_usdts(struct attacher *a, struct target *t, const char *exe,
 		const struct usdt_note *n = elf_find_note(info, u->probe);
 		struct bpf_program *p;
 
-		if (!(u->gens & (1u << t->gen)))
+		if (!(u->gens & (1u << b->gen)))
 			continue;
 		snprintf(what, sizeof(what), "qemu:%s", u->probe);
 		if (!n) {
-			add_missing(t, what);
+			add_missing(b, what);
 		} else if (n->parsable) {
 			LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = u->cookie);
 
 			p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
-			add_link(t, bpf_program__attach_usdt(p, t->pid, exe, "qemu", u->probe,
-							     &opts), what);
-		} else if (u->kind && !attach_decoded(a, t, exe, info, n, u, why, sizeof(why))) {
-			add_decoded(t, u->probe);
+			add_link(b, bpf_program__attach_usdt(p, -1, exe, "qemu", u->probe, &opts),
+				 what);
+		} else if (u->kind && !attach_decoded(a, b, exe, info, n, u, why, sizeof(why))) {
+			add_decoded(b, u->probe);
 		} else {
 			snprintf(what, sizeof(what), "qemu:%s (argument spec '%s' %s)", u->probe,
 				 n->args, u->kind ? why : "not decodable by libbpf 1.1");
-			add_missing(t, what);
+			add_missing(b, what);
 		}
 	}
 }
@@ -432,9 +427,10 @@ static int check_pid(pid_t pid, char *err, size_t errlen)
 	return 0;
 }
 
-static int watch_pid(struct attacher *a, pid_t pid)
+static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 {
-	struct swack_proc p = { .role = proc_incoming(pid) ? SWACK_ROLE_DST : 0 };
+	struct swack_proc p = { .role = proc_incoming(pid) ? SWACK_ROLE_DST : 0,
+				.exe_base = b->pie ? proc_exe_base(pid) : 0 };
 	__u32 key = pid;
 
 	return bpf_map__update_elem(a->skel->maps.procs, &key, sizeof(key), &p, sizeof(p),
@@ -449,31 +445,101 @@ static double mono_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void report_target(struct attacher *a, const struct target *t,
-			  const struct elf_info *info, double ms)
+static void report_target(struct attacher *a, const struct target *t, const struct binary *b,
+			  double ms)
 {
-	char line[4096], exe[4096];
+	char line[4400], exe[4096];
 
-	snprintf(line, sizeof(line), "%s, %zu functions from %s, %zu USDT probes: %d probes "
-		 "attached in %.1f ms%s%s; missing: %s", gen_name(t->gen), info->nsyms,
-		 info->symsrc, info->nnotes, t->nlinks, ms,
-		 t->decoded[0] ? "; argument specs decoded by swack: " : "", t->decoded,
-		 t->missing[0] ? t->missing : "none");
+	snprintf(line, sizeof(line), "%s; watched in %.1f ms", b->report, ms);
+	if (b->users > 1)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 ", probes shared with %d other process%s", b->users - 1,
+			 b->users > 2 ? "es" : "");
 	fprintf(a->log, "swack: pid %d (%s): %s\n", t->pid, t->comm, line);
-	if (a->attached && proc_exe_path(t->pid, exe, sizeof(exe)))
-		snprintf(exe, sizeof(exe), "%s", info->path);
-	if (a->attached)
-		a->attached(a->ctx, t, exe, line);
+	if (!a->attached)
+		return;
+	if (proc_exe_path(t->pid, exe, sizeof(exe)))
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", t->pid);
+	a->attached(a->ctx, t, exe, line);
+}
+
+static int find_binary(struct attacher *a, const struct stat *st)
+{
+	for (int i = 0; i < a->nbins; i++)
+		if (a->bins[i].users && a->bins[i].dev == st->st_dev && a->bins[i].ino == st->st_ino)
+			return i;
+	return -1;
+}
+
+static int no_probes(pid_t pid, const char *exe, char *err, size_t errlen)
+{
+	char path[4096];
+
+	if (proc_exe_path(pid, path, sizeof(path)))
+		snprintf(path, sizeof(path), "%s", exe);
+	snprintf(err, errlen, "pid %d: %s has neither QEMU USDT probes nor QEMU function "
+		 "symbols (install its debuginfo, or use a build with symbols)", pid, path);
+	return -ENOENT;
+}
+
+static void describe_binary(struct binary *b, const struct elf_info *info)
+{
+	snprintf(b->report, sizeof(b->report), "%s, %zu functions from %s, %zu USDT probes: "
+		 "%d probes attached%s%s; missing: %s", gen_name(b->gen), info->nsyms,
+		 info->symsrc, info->nnotes, b->nlinks,
+		 b->decoded[0] ? "; argument specs decoded by swack: " : "", b->decoded,
+		 b->missing[0] ? b->missing : "none");
+}
+
+/* First process of a binary: what it offers, and the probes, for everyone. */
+static int new_binary(struct attacher *a, pid_t pid, const char *exe, const struct stat *st,
+		      char *err, size_t errlen)
+{
+	struct sym_loc locs[NSYMS + 5];
+	struct elf_info info;
+	struct binary *b;
+	int ret;
+
+	ret = elf_open_info(exe, &info, err, errlen);
+	if (!ret)
+		ret = resolve_all(exe, locs, &info, err, errlen);
+	if (ret)
+		goto out;
+	b = realloc(a->bins, (a->nbins + 1) * sizeof(*b));
+	ret = -ENOMEM;
+	if (!b)
+		goto out;
+	a->bins = b;
+	b = &a->bins[a->nbins];
+	memset(b, 0, sizeof(*b));
+	b->gen = gen_from_usdt(&info);
+	if (b->gen == GEN_NONE)
+		b->gen = gen_from_syms(&locs[NSYMS]);
+	ret = b->gen == GEN_NONE ? no_probes(pid, exe, err, errlen) : 0;
+	if (ret)
+		goto out;
+	b->dev = st->st_dev;
+	b->ino = st->st_ino;
+	b->pie = info.pie;
+	b->mig_lookup = locs[NSYMS + 3].vaddr;
+	b->run_lookup = locs[NSYMS + 4].vaddr;
+	if (b->gen >= GEN_USDT)
+		attach_usdts(a, b, exe, &info);
+	attach_uprobes(a, b, exe, locs);
+	describe_binary(b, &info);
+	ret = a->nbins++;
+out:
+	elf_free_info(&info);
+	return ret;
 }
 
 int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 {
-	struct sym_loc locs[NSYMS + 5];
 	double t0 = mono_ms();
-	struct elf_info info;
+	struct stat st;
 	struct target *t;
 	char exe[64];
-	int ret;
+	int ret, bin;
 
 	if (attach_target(a, pid))
 		return 0;
@@ -481,43 +547,30 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	ret = elf_open_info(exe, &info, err, errlen);
-	if (!ret)
-		ret = resolve_all(exe, locs, &info, err, errlen);
-	if (ret)
-		goto out;
+	if (stat(exe, &st)) {
+		snprintf(err, errlen, "pid %d: cannot read %s: %s", pid, exe, strerror(errno));
+		return -errno;
+	}
+	bin = find_binary(a, &st);
+	if (bin < 0)
+		bin = new_binary(a, pid, exe, &st, err, errlen);
+	if (bin < 0)
+		return bin;
 	t = new_target(a, pid);
-	if (!t) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	t->gen = gen_from_usdt(&info);
-	if (t->gen == GEN_NONE)
-		t->gen = gen_from_syms(&locs[NSYMS]);
-	if (t->gen == GEN_NONE) {
-		if (proc_exe_path(pid, info.path, sizeof(info.path)))
-			snprintf(info.path, sizeof(info.path), "%s", exe);
-		snprintf(err, errlen, "pid %d: %s has neither QEMU USDT probes nor QEMU function "
-			 "symbols (install its debuginfo, or use a build with symbols)", pid,
-			 info.path);
-		a->ntargets--;
-		ret = -ENOENT;
-		goto out;
-	}
-	read_names(t, locs[NSYMS + 3].vaddr, locs[NSYMS + 4].vaddr);
-	ret = watch_pid(a, pid);
+	if (!t)
+		return -ENOMEM;
+	ret = watch_pid(a, pid, &a->bins[bin]);
 	if (ret) {
 		snprintf(err, errlen, "pid %d: cannot watch: %s", pid, strerror(-ret));
 		a->ntargets--;
-		goto out;
+		return ret;
 	}
-	if (t->gen >= GEN_USDT)
-		attach_usdts(a, t, exe, &info);
-	attach_uprobes(a, t, exe, locs);
-	report_target(a, t, &info, mono_ms() - t0);
-out:
-	elf_free_info(&info);
-	return ret;
+	t->bin = bin;
+	t->gen = a->bins[bin].gen;
+	a->bins[bin].users++;
+	read_names(t, a->bins[bin].mig_lookup, a->bins[bin].run_lookup);
+	report_target(a, t, &a->bins[bin], mono_ms() - t0);
+	return 0;
 }
 
 void attach_forget(struct attacher *a, pid_t pid)
@@ -527,8 +580,11 @@ void attach_forget(struct attacher *a, pid_t pid)
 
 	if (!t)
 		return;
-	for (int k = 0; k < t->nlinks; k++)
-		bpf_link__destroy(t->links[k]);
+	if (--a->bins[t->bin].users == 0) {
+		for (int k = 0; k < a->bins[t->bin].nlinks; k++)
+			bpf_link__destroy(a->bins[t->bin].links[k]);
+		a->bins[t->bin].nlinks = 0;
+	}
 	bpf_map__delete_elem(a->skel->maps.procs, &key, sizeof(key), 0);
 	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);
 	vfio_fds_free(&t->vfio);

@@ -2,7 +2,9 @@
 #ifndef SWACK_ATTACH_H
 #define SWACK_ATTACH_H
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "proc.h"
 #include "vfio_fds.h"
@@ -25,16 +27,29 @@ enum qemu_gen {
 #define TARGET_MAX_LINKS 64
 #define ATTACH_KERNEL_PROGS 11
 
+/* A QEMU executable: probes attach once per binary, for every process
+ * running it (pid -1); BPF keeps only the watched processes' events. */
+struct binary {
+	dev_t dev;
+	ino_t ino;
+	enum qemu_gen gen;
+	int pie;
+	uint64_t mig_lookup, run_lookup;   /* QAPI enum tables (link-time addresses) */
+	struct bpf_link *links[TARGET_MAX_LINKS];
+	int nlinks;
+	int users;                         /* watched processes running it */
+	char report[4096];                 /* the attach line */
+	char missing[2048];
+	char decoded[128];                 /* probes attached through swack's own decoder */
+};
+
 struct target {
 	pid_t pid;
 	char comm[16];
 	enum qemu_gen gen;
+	int bin;                           /* index in attacher.bins */
 	struct name_table mig_names, run_names;
-	struct bpf_link *links[TARGET_MAX_LINKS];
-	int nlinks;
-	char missing[2048];
-	char decoded[128];   /* probes attached through swack's own spec decoder */
-	struct vfio_fds vfio;   /* fd -> VFIO device */
+	struct vfio_fds vfio;              /* fd -> VFIO device */
 };
 
 struct attacher {
@@ -42,6 +57,8 @@ struct attacher {
 	struct bpf_link *kernel_links[ATTACH_KERNEL_PROGS];
 	struct target *targets;
 	int ntargets;
+	struct binary *bins;
+	int nbins;
 	bool verbose;
 	unsigned long long cookies;  /* last attach cookie handed out */
 	FILE *log;       /* the one-line attach reports */

@@ -97,9 +97,9 @@ sleep 0.5
 att=() tot=()
 for _ in 1 2 3 4 5; do
 	t0=$(date +%s%N)
-	line=$("$B/swack" trace -p "$qpid" -d 0.01 2>&1 >/dev/null | grep 'probes attached')
+	line=$("$B/swack" trace -p "$qpid" -d 0.01 2>&1 >/dev/null | grep 'watched in')
 	t1=$(date +%s%N)
-	att+=("$(sed -n 's/.*attached in \([0-9.]*\) ms.*/\1/p' <<<"$line")")
+	att+=("$(sed -n 's/.*watched in \([0-9.]*\) ms.*/\1/p' <<<"$line")")
 	tot+=("$(( (t1 - t0) / 1000000 ))")
 done
 printf '  symbol resolution + attach of one process: median %s ms (5 runs)\n' \

@@ -19,7 +19,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 attach=$(cat "$QDIR/trace.err")
-expect_match "source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 14 probes attached in [0-9.]+ ms; missing: none" "$attach"
+expect_match "source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 14 probes attached; missing: none; watched in [0-9.]+ ms" "$attach"
 expect_match "destination attached by symbols" "swack: pid $dst \(qemu-system-x86\): QEMU <=7.2 \(symbols\).*missing: none" "$attach"
 
 qemu_migrate src dst "$port" 40000000 || exit 1

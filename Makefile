@@ -13,7 +13,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -I$(OUT) -Ibpf -Iuser
-LDLIBS := -lbpf -lelf -ldw -lz -lcap
+LDLIBS := -lbpf -lelf -ldw -lz -lcap -lncurses
 # Debian's usdt.bpf.h reaches asm/errno.h, which lives under the multiarch dir.
 BPF_CFLAGS := -target bpf -g -O2 -Wall -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf \
 	-I/usr/include/$(MULTIARCH)
@@ -26,14 +26,15 @@ MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_do
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
-.PHONY: all test demo bench install clean deps unit
+.PHONY: all test demo bench install clean deps unit fuzz fuzz-regress seeds
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
 	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio)
 
-all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(FIXTURES)
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile \
+	$(OUT)/fuzz_recfile_replay $(FIXTURES)
 
 $(OUT) $(OUT)/user:
 	mkdir -p $@
@@ -107,11 +108,47 @@ BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
 $(OUT)/test_usdt_args: tests/unit/test_usdt_args.c $(OUT)/user/usdt_args.o
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
+$(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/user/recfile.o
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
+
+# The recording reader under libFuzzer (clang), and the same harness as a plain
+# program that replays the corpus (gcc, sanitizers), for regression runs.
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_CORPUS := tests/fuzz/corpus
+FUZZ_SRCS := tests/fuzz/fuzz_recfile.c user/recfile.c
+FUZZ_DEPS := $(FUZZ_SRCS) user/recfile.h bpf/swack.h
+
+$(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(FUZZ_SRCS) -o $@
+
+$(OUT)/fuzz_recfile_replay: $(FUZZ_DEPS) | $(OUT)
+	$(CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser -DFUZZ_REPLAY \
+		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_SRCS) -o $@
+
+$(OUT)/mkseeds: tests/fuzz/mkseeds.c user/recfile.c user/recfile.h bpf/swack.h | $(OUT)
+	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c user/recfile.c -o $@
+
+seeds: $(OUT)/mkseeds
+	$(OUT)/mkseeds $(FUZZ_CORPUS)
+
+fuzz: deps $(OUT)/fuzz_recfile
+	mkdir -p $(OUT)/fuzz-corpus
+	$(OUT)/fuzz_recfile -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-malloc_limit_mb=16 -use_value_profile=1 -print_final_stats=1 \
+		-artifact_prefix=$(OUT)/ $(OUT)/fuzz-corpus $(FUZZ_CORPUS)
+
+fuzz-regress: $(OUT)/fuzz_recfile_replay
+	$(OUT)/fuzz_recfile_replay $(FUZZ_CORPUS)/* > /dev/null
+
 deps:
 	scripts/deps.sh
 
-unit: $(OUT)/test_model $(OUT)/test_usdt_args
-	$(OUT)/test_model && $(OUT)/test_usdt_args
+unit: $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile $(OUT)/fuzz_recfile_replay
+	$(OUT)/test_model && $(OUT)/test_usdt_args && $(OUT)/test_recfile && \
+	$(OUT)/fuzz_recfile_replay $(FUZZ_CORPUS)/* > /dev/null
 
 # The README's two commands: each installs what it needs first.
 test: deps
@@ -129,6 +166,7 @@ bench: deps
 install: $(OUT)/swack
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
 	install -m 0755 $(OUT)/swack $(DESTDIR)$(BINDIR)/swack
+	ln -sf swack $(DESTDIR)$(BINDIR)/swackstat
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/
 	install -d $(DESTDIR)$(MAN5DIR)
 	install -m 0644 $(MANPAGES5) $(DESTDIR)$(MAN5DIR)/

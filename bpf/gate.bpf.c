@@ -144,13 +144,29 @@ static __always_inline bool seized_by_gate(void)
 	return !(tracer->__state & (TASK_STOPPED_BIT | TASK_TRACED_BIT));
 }
 
+/* The ptrace actuator needs the querying thread seized before a hold
+ * applies: tell the gate about a thread as soon as it shows up, held or not. */
+static __always_inline void announce(__u32 gen, __u64 now)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *seen;
+
+	if (actuator != GATE_ACT_PTRACE || seized_by_gate())
+		return;
+	seen = bpf_map_lookup_elem(&gate_seen, &tid);
+	if (seen && now - *seen < ANNOUNCE_EVERY_NS)
+		return;
+	bpf_map_update_elem(&gate_seen, &tid, &now, BPF_ANY);
+	msg(GATE_MSG_THREAD, gen, 0);
+}
+
 static __always_inline int on_entry(__u32 gen, __u64 a0, __u64 a1, __u64 a2, __u64 threshold,
 				    __u32 exact)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct gate_call c = {};
-	__u64 now, *seen;
+	__u64 now;
 
 	if (!bpf_map_lookup_elem(&gate_targets, &pid))
 		return 0;
@@ -163,15 +179,7 @@ static __always_inline int on_entry(__u32 gen, __u64 a0, __u64 a1, __u64 a2, __u
 	c.gen = gen;
 	c.exact = exact;
 	bpf_map_update_elem(&gate_calls, &tid, &c, BPF_ANY);
-	/* The ptrace actuator needs the querying thread seized before a hold
-	 * applies: tell the gate about it now, whether held or not. */
-	if (actuator != GATE_ACT_PTRACE || seized_by_gate())
-		return 0;
-	seen = bpf_map_lookup_elem(&gate_seen, &tid);
-	if (seen && now - *seen < ANNOUNCE_EVERY_NS)
-		return 0;
-	bpf_map_update_elem(&gate_seen, &tid, &now, BPF_ANY);
-	msg(GATE_MSG_THREAD, gen, 0);
+	announce(gen, now);
 	return 0;
 }
 
@@ -193,6 +201,22 @@ static __always_inline __u64 read_u64(__u64 addr)
 	if (addr)
 		bpf_probe_read_user(&v, sizeof(v), (void *)addr);
 	return v;
+}
+
+/* QEMU's own answer, before any raise: for the --downtime-budget policy. */
+static __always_inline void note_pending(__u32 pid, const struct gate_call *c)
+{
+	struct gate_target *t = bpf_map_lookup_elem(&gate_targets, &pid);
+	__u64 v;
+
+	if (!t)
+		return;
+	if (c->gen == GATE_GEN_111)
+		v = read_u64(c->addr[0] + MPD_TOTAL);
+	else
+		v = read_u64(c->addr[0]) + read_u64(c->addr[1]) + read_u64(c->addr[2]);
+	t->last_pending = v;
+	t->last_pending_ns = bpf_ktime_get_ns();
 }
 
 /*
@@ -265,6 +289,7 @@ static __always_inline int on_return(bool write)
 	bpf_map_delete_elem(&gate_calls, &tid);
 	if (call.gen == GATE_GEN_111 && !call.exact)
 		return 0;     /* the estimate: the exact query that follows decides */
+	note_pending(pid, &call);
 	h = bpf_map_lookup_elem(&gate_holds, &pid);
 	if (!h || h->state != GATE_HOLD_ACTIVE)
 		return 0;
@@ -335,6 +360,19 @@ SEC("uprobe")
 int BPF_KPROBE(gate_enter_111, void *s, void *pending, int exact)
 {
 	return on_entry(GATE_GEN_111, (__u64)pending, 0, 0, ~0ULL, (exact & 0xff) != 0);
+}
+
+/* qemu_savevm_state_setup(), where exported (7.2 to 11.0): the migration
+ * thread's first act, long before its first pending-size query; the gate
+ * seizes the thread then, so even that first query can be held. */
+SEC("uprobe")
+int BPF_KPROBE(gate_thread_hint)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	if (bpf_map_lookup_elem(&gate_targets, &pid))
+		announce(GATE_GEN_NONE, bpf_ktime_get_ns());
+	return 0;
 }
 
 /* The ptrace actuator: signal the seized thread, the gate writes. */

@@ -5,9 +5,11 @@
  * read off what the binary offers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/types.h>
@@ -184,8 +186,33 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 	return 0;
 }
 
+/*
+ * Closing a uprobe link waits for an RCU grace period, serialized in the
+ * kernel: about 110 ms a link here, seconds for a few dozen.  A child holding
+ * copies of the descriptors makes the last close its own: this process exits
+ * at once and the probes go in the background, already disabled.
+ */
+static void release_in_background(void)
+{
+	pid_t parent = getpid();
+
+	int null;
+
+	if (fork() != 0)
+		return;
+	/* Whoever reads this process's output must not wait for the child. */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		dup2(null, fd);
+	while (getppid() == parent)
+		usleep(10000);
+	_exit(0);
+}
+
 void attach_close(struct attacher *a)
 {
+	if (a->nbins)
+		release_in_background();
 	for (int i = 0; i < a->ntargets; i++)
 		vfio_fds_free(&a->targets[i].vfio);
 	for (int i = 0; i < a->nbins; i++)
@@ -446,15 +473,15 @@ static double mono_ms(void)
 }
 
 static void report_target(struct attacher *a, const struct target *t, const struct binary *b,
-			  double ms)
+			  double ms, bool reused)
 {
 	char line[4400], exe[4096];
 
 	snprintf(line, sizeof(line), "%s; watched in %.1f ms", b->report, ms);
-	if (b->users > 1)
+	if (reused)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
-			 ", probes shared with %d other process%s", b->users - 1,
-			 b->users > 2 ? "es" : "");
+			 ", probes of its binary already in place (%d process%s)", b->users,
+			 b->users > 1 ? "es" : "");
 	fprintf(a->log, "swack: pid %d (%s): %s\n", t->pid, t->comm, line);
 	if (!a->attached)
 		return;
@@ -466,7 +493,7 @@ static void report_target(struct attacher *a, const struct target *t, const stru
 static int find_binary(struct attacher *a, const struct stat *st)
 {
 	for (int i = 0; i < a->nbins; i++)
-		if (a->bins[i].users && a->bins[i].dev == st->st_dev && a->bins[i].ino == st->st_ino)
+		if (a->bins[i].dev == st->st_dev && a->bins[i].ino == st->st_ino)
 			return i;
 	return -1;
 }
@@ -540,6 +567,7 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	struct target *t;
 	char exe[64];
 	int ret, bin;
+	bool reused;
 
 	if (attach_target(a, pid))
 		return 0;
@@ -552,6 +580,7 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 		return -errno;
 	}
 	bin = find_binary(a, &st);
+	reused = bin >= 0;
 	if (bin < 0)
 		bin = new_binary(a, pid, exe, &st, err, errlen);
 	if (bin < 0)
@@ -569,7 +598,7 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	t->gen = a->bins[bin].gen;
 	a->bins[bin].users++;
 	read_names(t, a->bins[bin].mig_lookup, a->bins[bin].run_lookup);
-	report_target(a, t, &a->bins[bin], mono_ms() - t0);
+	report_target(a, t, &a->bins[bin], mono_ms() - t0, reused);
 	return 0;
 }
 
@@ -580,11 +609,9 @@ void attach_forget(struct attacher *a, pid_t pid)
 
 	if (!t)
 		return;
-	if (--a->bins[t->bin].users == 0) {
-		for (int k = 0; k < a->bins[t->bin].nlinks; k++)
-			bpf_link__destroy(a->bins[t->bin].links[k]);
-		a->bins[t->bin].nlinks = 0;
-	}
+	/* The binary's probes stay until swack exits: detaching them would stall
+	 * this thread for seconds, and the next QEMU is often the same binary. */
+	a->bins[t->bin].users--;
 	bpf_map__delete_elem(a->skel->maps.procs, &key, sizeof(key), 0);
 	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);
 	vfio_fds_free(&t->vfio);

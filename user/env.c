@@ -72,3 +72,28 @@ int env_ensure_tracefs(bool *mounted, char *err, size_t errlen)
 		 "'mount -t tracefs nodev /sys/kernel/tracing' as root", strerror(errno));
 	return -1;
 }
+
+int env_keep_caps(const cap_value_t *keep, int n)
+{
+	cap_t caps = cap_init();
+	int ret = -1;
+
+	if (!caps)
+		return -1;
+	if (cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) ||
+	    cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET))
+		goto out;
+	/* The bounding set too, so that nothing this process execs gets more. */
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		bool kept = false;
+
+		for (int i = 0; i < n; i++)
+			kept |= keep[i] == c;
+		if (!kept && CAP_IS_SUPPORTED(c))
+			cap_drop_bound(c);
+	}
+	ret = cap_set_proc(caps);
+out:
+	cap_free(caps);
+	return ret;
+}

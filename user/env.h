@@ -10,4 +10,8 @@ int env_check_btf(char *err, size_t errlen);
 /* Mounts tracefs where it is missing; says so through *mounted. */
 int env_ensure_tracefs(bool *mounted, char *err, size_t errlen);
 
+/* Keeps only the given capabilities (effective, permitted, bounding); 0 or -1. */
+#include <sys/capability.h>
+int env_keep_caps(const cap_value_t *keep, int n);
+
 #endif

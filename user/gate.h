@@ -53,13 +53,16 @@ void gate_unpin_all(void);
 int gate_parse_duration(const char *s, uint64_t *ns);
 const char *gate_gen_name(enum gate_gen g);
 const char *gate_cause_name(enum gate_cause c);
-/* The target's query: symbol, file offset and generation; 0 or -1 with a reason. */
+/* The target's query: symbol, file offset and generation, and the offset of
+ * qemu_savevm_state_setup (0 if absent); 0 or -1 with a reason. */
 int gate_resolve(pid_t pid, enum gate_gen *gen, uint64_t *offset, const char **sym,
-		 char *err, size_t errlen);
+		 uint64_t *setup, char *err, size_t errlen);
 /* The target's C library behaves as the ptrace actuator assumes (glibc:
- * signal 33 is SIGSETXID, with glibc's handler installed); 0, or -1 with a
- * reason.  what: the library found, for the attach line. */
+ * signal 33 is SIGSETXID); 0, or -1 with a reason.  what: the library
+ * found, for the attach line. */
 int gate_check_libc(pid_t pid, char *what, size_t whatlen, char *err, size_t errlen);
+/* glibc's SIGSETXID handler is installed in pid (it is from its first thread on). */
+int gate_check_handler(pid_t pid, char *err, size_t errlen);
 /* Kernel lockdown mode ("none", "integrity", "confidentiality"), or "unknown". */
 void gate_lockdown(char *buf, size_t len);
 /* One event line as swack gate run prints it. */

@@ -71,6 +71,8 @@ struct gate_target {
 	__u32 gen;               /* enum gate_gen */
 	__u32 pad;
 	__u64 attached_ns;
+	__u64 last_pending;      /* QEMU's own answer to the last decision query (BPF) */
+	__u64 last_pending_ns;   /* when */
 };
 
 /* Per process, for the hold whose id is hold_id (reset when it changes). */

@@ -181,7 +181,8 @@ static void set_state(struct mig *g, const struct swack_event *e)
 static void on_dirty_sync(struct mig *g, const struct swack_event *e)
 {
 	g->iterations++;
-	if (e->a[1])
+	/* Nothing sent (no TCP stream seen): keep QEMU's own figure, if any. */
+	if (e->a[1] && e->a[0])
 		g->bw = e->a[2];
 }
 

@@ -750,15 +750,15 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen)
 
 		recw_clock(w);
 		n = end_payload(b, w->events, w->lost, reason);
+		/* Then drop the reservation past the end (best effort). */
 		if (!append(w, REC_END, b, (__u32)n, false) && !recw_flush(w, false) &&
-		    w->regular && w->reserve)
-			ftruncate(w->fd, (off_t)w->file_bytes);   /* drop the reservation */
+		    w->regular && w->reserve && ftruncate(w->fd, (off_t)w->file_bytes))
+			w->reserve = false;
 		if (!w->err)
 			sync_fd(w);
 	}
 	if (w->err) {
 		size_t k = strlen(w->msg);
-
 		bool end = end_after_failure(w, reason);
 
 		snprintf(w->msg + k, sizeof(w->msg) - k, "; %llu later record%s dropped; %s",
@@ -779,7 +779,7 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen)
 const char *recw_error(const struct recw *w) { return w->err ? w->msg : ""; }
 int recw_errno(const struct recw *w) { return w->err; }
 int recw_fileno(const struct recw *w) { return w->fd; }
-__u64 recw_events(const struct recw *w) { return w->events; }
+__u64 recw_events(const struct recw *w) { return w->err ? w->file_events : w->events; }
 __u64 recw_bytes(const struct recw *w) { return w->file_bytes; }
 
 /* ---- reader ---- */

@@ -113,8 +113,9 @@ int rec_header_check_abi(const struct rec_header *h, char *err, size_t errlen);
 struct recw;
 
 /*
- * Creates path, writes the header (h, or this host's facts when NULL) and fsyncs it.
- * NULL with a one-line reason on failure (nothing is left behind but what was created).
+ * Creates path (O_EXCL unless RECW_FORCE), writes the header (h, or this host's facts
+ * when NULL) and fsyncs it and its directory.  NULL with a one-line reason on failure;
+ * a file this call created is then removed.
  */
 struct recw *recw_open(const char *path, unsigned flags, const struct rec_header *h,
 		       char *err, size_t errlen);
@@ -133,7 +134,8 @@ int recw_loss(struct recw *w, __u64 ts, __u64 lost);        /* lost since the la
 int recw_loss_total(struct recw *w, __u64 total);           /* LOSS of total - sum so far, if > 0 */
 int recw_clock(struct recw *w);                             /* samples the clocks now */
 int recw_clock_sample(struct recw *w, const struct rec_clock *c);
-int recw_raw(struct recw *w, __u32 type, const void *payload, __u32 len);  /* EINVAL if too big */
+/* Any type: -1 and EINVAL (not sticky) for type 0 or len > REC_MAX_PAYLOAD. */
+int recw_raw(struct recw *w, __u32 type, const void *payload, __u32 len);
 /* Writes what is buffered (and fsyncs when sync); 0 or -1. */
 int recw_flush(struct recw *w, bool sync);
 /* Call at least every 100 ms: flushes when due, adds CLOCK records; 0 or -1. */
@@ -147,7 +149,8 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen);
 const char *recw_error(const struct recw *w);   /* "" while all is well */
 int recw_errno(const struct recw *w);           /* 0, or ENOSPC, EIO... */
 int recw_fileno(const struct recw *w);
-__u64 recw_events(const struct recw *w);        /* EVENT records accepted */
+/* EVENT records accepted (all reach the file by close); after a failure, those in the file. */
+__u64 recw_events(const struct recw *w);
 __u64 recw_bytes(const struct recw *w);         /* bytes in the file (whole records) */
 
 /* ---- reader ---- */
@@ -191,13 +194,14 @@ struct recr;
 
 /* Opens and validates the header; NULL with a one-line reason. */
 struct recr *recr_open(const char *path, char *err, size_t errlen);
-/* The same on a stream (not closed by recr_close unless own). */
+/* The same on a stream; when own, recr_close (or a failed open) closes it. */
 struct recr *recr_fopen(FILE *f, bool own, const char *name, char *err, size_t errlen);
 const struct rec_header *recr_header(const struct recr *r);
 /* 1 and the next record, or 0 at the end: see recr_status(). */
 int recr_next(struct recr *r, struct rec_record *rec);
 const struct rec_status *recr_status(const struct recr *r);
-/* How the file ended, one line: "clean end: ...", "cut: ...", "corrupt at byte N: ...". */
+/* How the file ended, one line: "clean end (\"reason\"): ...", "cut: ...", "corrupt at byte N
+ * (record M): ...", "read error at byte N: ...". */
 void rec_status_describe(const struct rec_status *s, char *buf, size_t len);
 void recr_close(struct recr *r);
 

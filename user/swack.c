@@ -21,6 +21,9 @@ static const struct {
 	{ "report", cmd_report, "summarize recorded migrations (one host or two)" },
 	{ "script", cmd_script, "print every event of a recording" },
 	{ "export", cmd_export, "export a recording: CTF, Chrome trace JSON, JSON lines" },
+	{ "gate", cmd_gate, "hold or release a switchover, by hand or by policy" },
+	{ "stat", cmd_stat, "live dashboard of migrating VMs (also: swackstat)" },
+	{ "exporter", cmd_exporter, "serve the model to Prometheus" },
 };
 
 int parse_pid(const char *s, pid_t *pid)
@@ -60,6 +63,13 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	const char *base = strrchr(argv[0], '/');
+
+	/* Installed as swackstat too, like vmstat. */
+	if (!strcmp(base ? base + 1 : argv[0], "swackstat")) {
+		argv[0] = "swackstat";
+		return cmd_stat(argc, argv);
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <dirent.h>
 #include <cmocka.h>
 #include "recfile.h"
 
@@ -738,6 +739,7 @@ static void test_enospc(void **state)
 	assert_int_equal(recw_errno(w), ENOSPC);
 	assert_non_null(strstr(recw_error(w), "No space left on device; kept 10 records ("));
 	assert_non_null(strstr(recw_error(w), " bytes, 10 events)"));
+	assert_int_equal(recw_events(w), 10);           /* in the file, not the 266 accepted */
 	assert_int_equal(recw_event(w, &e), -1);        /* sticky */
 	assert_int_equal(recw_flush(w, false), -1);
 	assert_int_equal(recw_tick(w), -1);
@@ -790,6 +792,67 @@ static void test_hostile_strings(void **state)
 	recr_close(r);
 }
 
+/*
+ * The fuzzer's corpus (tests/fuzz/corpus, from the source tree, or $SWACK_CORPUS) as
+ * regression inputs: each file is refused with one line, or read to an ending whose
+ * accounts add up.
+ */
+static void test_corpus(void **state)
+{
+	const char *cdir = getenv("SWACK_CORPUS") ? getenv("SWACK_CORPUS") : "tests/fuzz/corpus";
+	DIR *d = opendir(cdir);
+	struct dirent *de;
+	unsigned files = 0, opened = 0;
+
+	(void)state;
+	if (!d) {
+		print_message("no corpus at %s: run from the source tree\n", cdir);
+		skip();
+	}
+	while ((de = readdir(d))) {
+		char p[4096], err[512], line[1024];
+		struct rec_record rec;
+		const struct rec_status *s;
+		struct recr *r;
+		__u64 next, n = 0;
+		off_t size;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", cdir, de->d_name);
+		size = file_size(p);
+		files++;
+		err[0] = 0;
+		r = recr_open(p, err, sizeof(err));
+		if (!r) {
+			assert_true(err[0] && !strchr(err, '\n'));
+			continue;
+		}
+		opened++;
+		next = recr_header(r)->header_len;
+		while (recr_next(r, &rec) == 1) {
+			assert_int_equal(rec.number, ++n);
+			assert_int_equal(rec.offset, next);
+			next = rec.offset + REC_FRAME + rec.len;
+			assert_true(next <= (__u64)size);
+		}
+		s = recr_status(r);
+		assert_int_equal(s->records, n);
+		assert_int_equal(s->good_bytes, next);
+		if (s->kind == REC_ENDED_CLEAN)
+			assert_int_equal(s->good_bytes + s->trailing_bytes, size);
+		else if (s->kind == REC_ENDED_CUT)
+			assert_int_equal(s->good_bytes + s->torn_bytes, size);
+		else
+			assert_int_equal(s->kind, REC_ENDED_CORRUPT);
+		rec_status_describe(s, line, sizeof(line));
+		assert_true(line[0] && !strchr(line, '\n'));
+		recr_close(r);
+	}
+	closedir(d);
+	assert_true(files > 0 && opened > 0);
+}
+
 static void test_abi_check(void **state)
 {
 	char err[256], want[256];
@@ -822,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_create_rules),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_hostile_strings),
+		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_abi_check),
 	};
 	return cmocka_run_group_tests_name("recfile", tests, setup, teardown);

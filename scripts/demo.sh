@@ -20,7 +20,7 @@ echo "   source pid $src, destination pid $dst, guest running"
 echo "== swack trace -p $src -p $dst --until-done"
 "$SWACK" trace -p "$src" -p "$dst" --until-done --duration 180 >"$QDIR/trace.txt" 2>"$QDIR/trace.err" &
 trace=$!
-for _ in $(seq 100); do
+for _ in $(seq 600); do
 	[[ $(grep -c '^swack: pid' "$QDIR/trace.err" 2>/dev/null) -ge 2 ]] && break
 	sleep 0.1
 done

@@ -3,6 +3,7 @@
  * swack exporter: the model in Prometheus text exposition format (0.0.4),
  * served over HTTP from the same single thread that reads the ring buffer.
  */
+#define _GNU_SOURCE
 #include <argp.h>
 #include <arpa/inet.h>
 #include <errno.h>

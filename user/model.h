@@ -195,14 +195,15 @@ void downtime_apply(struct mig *g, const struct swack_event *e);
 
 /* Downtime broken into consecutive phases, from QEMU's checkpoints. */
 enum phase {
-	PH_STOP, PH_ITERABLE, PH_NON_ITERABLE, PH_SRC_TAIL, PH_TRANSFER_LOAD, PH_DST_START,
-	PH_MAX
+	PH_STOP, PH_ITERABLE, PH_NON_ITERABLE, PH_FINAL_SAVE, PH_SRC_TAIL, PH_TRANSFER_LOAD,
+	PH_DST_START, PH_MAX
 };
 
 struct breakdown {
 	int64_t ns[PH_MAX];          /* -1 where the checkpoints are missing */
 	int64_t total_ns;            /* first to last checkpoint of the window */
 	bool both_sides;
+	bool from_checkpoints;       /* QEMU's checkpoints, else function probes (7.2) */
 };
 
 const char *phase_name(enum phase p);

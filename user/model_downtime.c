@@ -55,7 +55,8 @@ const char *phase_name(enum phase p)
 {
 	static const char *const names[PH_MAX] = {
 		[PH_STOP] = "stop", [PH_ITERABLE] = "iterable_save",
-		[PH_NON_ITERABLE] = "non_iterable_save", [PH_SRC_TAIL] = "source_tail",
+		[PH_NON_ITERABLE] = "non_iterable_save", [PH_FINAL_SAVE] = "final_save",
+		[PH_SRC_TAIL] = "source_tail",
 		[PH_TRANSFER_LOAD] = "transfer_and_load", [PH_DST_START] = "destination_start",
 	};
 	return names[p];
@@ -67,9 +68,41 @@ static int64_t between(int64_t a, int64_t b)
 }
 
 /*
- * Source alone: stop, iterable save, non-iterable save, then the source's
- * tail to src-downtime-end.  With the destination (one clock, one host):
- * the tail is replaced by the transfer and load up to
+ * Without checkpoints (QEMU 7.2, function probes): stop, the final save up to
+ * the destination's end of load (the two overlap: the destination may finish
+ * before the source returns), then the destination's start.
+ */
+static void breakdown_from_probes(const struct mig *src, const struct mig *dst,
+				  struct breakdown *b)
+{
+	int64_t stop = src->t_stop ? (int64_t)src->t_stop : -1;
+	int64_t stopped = src->t_stopped ? (int64_t)src->t_stopped : -1;
+	int64_t saved = src->t_save_end ? (int64_t)src->t_save_end : -1;
+	int64_t loaded = dst && dst->t_load_end ? (int64_t)dst->t_load_end : -1;
+	int64_t resumed = dst && dst->t_resumed ? (int64_t)dst->t_resumed : -1;
+
+	b->ns[PH_STOP] = between(stop, stopped);
+	b->both_sides = loaded >= 0 && resumed >= 0 && saved >= 0;
+	if (b->both_sides) {
+		int64_t save_end = saved < loaded ? saved : loaded;
+
+		b->ns[PH_FINAL_SAVE] = between(stopped, save_end);
+		b->ns[PH_TRANSFER_LOAD] = between(save_end, loaded);
+		b->ns[PH_DST_START] = between(loaded, resumed);
+		b->total_ns = between(stop, resumed);
+	} else {
+		int64_t end = src->state == MS_COMPLETED ? (int64_t)src->t_end : -1;
+
+		b->ns[PH_FINAL_SAVE] = between(stopped, saved);
+		b->ns[PH_SRC_TAIL] = between(saved, end);
+		b->total_ns = between(stop, end);
+	}
+}
+
+/*
+ * From QEMU's checkpoints.  Source alone: stop, iterable save, non-iterable
+ * save, then the source's tail to src-downtime-end.  With the destination
+ * (one clock): the tail is replaced by the transfer and load up to
  * dst-precopy-loadvm-completed, then the destination's start.
  */
 void mig_breakdown(const struct mig *src, const struct mig *dst, struct breakdown *b)
@@ -84,6 +117,12 @@ void mig_breakdown(const struct mig *src, const struct mig *dst, struct breakdow
 
 	for (int i = 0; i < PH_MAX; i++)
 		b->ns[i] = -1;
+	b->total_ns = -1;
+	b->from_checkpoints = start >= 0;
+	if (!b->from_checkpoints) {
+		breakdown_from_probes(src, dst, b);
+		return;
+	}
 	b->ns[PH_STOP] = between(start, stopped);
 	b->ns[PH_ITERABLE] = between(stopped, iter);
 	b->ns[PH_NON_ITERABLE] = between(iter, nonit);

@@ -14,6 +14,7 @@ port=$(qemu_free_port) || exit 1
 src=$(qemu_start_src src 16) || exit 1
 dst=$(qemu_start_dst dst "$port" 16) || exit 1
 qemu_wait_booted src 120 >/dev/null || exit 1
+wait_attached "$QDIR/trace.err" 2
 err=$(cat "$QDIR/trace.err")
 expect_match "source started later is attached" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2" "$err"
 expect_match "destination started later is attached" "swack: pid $dst \(qemu-system-x86\): QEMU <=7.2" "$err"

@@ -35,7 +35,7 @@ dst=$!
 SIM_PIDS+=("$src" "$dst")
 "$SWACK" exporter --listen "127.0.0.1:$port" -p "$src" -p "$dst" 2>"$SIM_DIR/exporter.err" &
 SIM_PIDS+=($!)
-for _ in $(seq 100); do grep -q 'serving' "$SIM_DIR/exporter.err" && break; sleep 0.1; done
+wait_attached "$SIM_DIR/exporter.err" 2
 for _ in $(seq 100); do [[ $(q 'up{job="swack"}') == 1 ]] && break; sleep 0.2; done
 expect_eq "Prometheus scrapes the exporter" 1 "$(q 'up{job="swack"}')"
 echo go >&7

@@ -18,7 +18,7 @@ qemu_wait_booted src 120 >/dev/null || exit 1
 tr=$!
 "$SWACK" record -o "$R" -p "$src" -p "$dst" --until-done -d 180 2>"$QDIR/record.err" &
 rec=$!
-for _ in $(seq 100); do [[ $(grep -c '^swack: pid' "$QDIR/record.err") -ge 2 ]] && break; sleep 0.1; done
+wait_attached "$QDIR/record.err" 2
 sleep 1 # trace attaches too
 qemu_migrate src dst "$port" 40000000 || exit 1
 expect_eq "migration completed (QMP)" completed "$(qemu_wait_migration src 180)"
@@ -92,7 +92,7 @@ qemu_wait_booted src2 120 >/dev/null || exit 1
 K=$QDIR/killed.data
 "$SWACK" record -o "$K" -p "$src" -p "$dst" 2>"$QDIR/killed.err" &
 rec=$!
-for _ in $(seq 100); do [[ $(grep -c '^swack: pid' "$QDIR/killed.err") -ge 2 ]] && break; sleep 0.1; done
+wait_attached "$QDIR/killed.err" 2
 qemu_migrate src2 dst2 "$port" 40000000 || exit 1
 for _ in $(seq 100); do
 	[[ $(qemu_query_migrate src2 | jq -r '.ram["dirty-sync-count"] // 0') -ge 2 ]] && break
@@ -121,7 +121,7 @@ sim=$!
 SIM_PIDS+=("$sim")
 "$SWACK" record -o "$QDIR/small/full.data" -p "$sim" -d 20 2>"$QDIR/full.err" &
 rec=$!
-for _ in $(seq 100); do grep -q '^swack: pid' "$QDIR/full.err" && break; sleep 0.1; done
+wait_attached "$QDIR/full.err" 1
 echo go >&7
 exec 7>&-
 wait "$rec"

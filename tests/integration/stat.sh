@@ -25,10 +25,10 @@ start_stall() {
 }
 go() { echo go >&7; echo go >&8; exec 7>&- 8>&-; }
 screen() { tmux capture-pane -p -t "$S" "$@"; }
-wait_screen() { # wait_screen REGEX [capture options]: up to 15 s
+wait_screen() { # wait_screen REGEX [capture options]: up to 60 s
 	local re=$1
 	shift
-	for _ in $(seq 150); do screen "$@" | grep -qE "$re" && return 0; sleep 0.1; done
+	for _ in $(seq 600); do screen "$@" | grep -qE "$re" && return 0; sleep 0.1; done
 	return 1
 }
 
@@ -37,7 +37,6 @@ start_stall lines
 tmux new-session -d -s "$S" -x 220 -y 50 \
 	"trap : INT; $stat_bin -p $SRC -p $DST 0.5; echo EXIT=\$?; sleep 30"
 wait_screen 'TIME +PID ROLE' || fail "swackstat header" "$(screen)"
-sleep 1
 go
 wait_screen "converged, waiting" || true
 row=$(screen | grep -E "^ +[0-9.]+ +$SRC src " | tail -1)
@@ -55,7 +54,7 @@ tmux kill-session -t "$S"
 start_stall tui
 tmux new-session -d -s "$S" -x 160 -y 40 \
 	"TERM=xterm-256color $stat_bin -T -p $SRC -p $DST 0.5; echo EXIT=\$?; sleep 30"
-wait_screen 'swackstat +[0-9]+ VMs' || fail "full screen title" "$(screen)"
+wait_screen 'swackstat +2 VMs' || fail "full screen title" "$(screen)"
 go
 wait_screen "STALLED" || true
 expect_match "full screen: the stalled row says why" "$SRC src +active +20 .*STALLED: converged, waiting for ACK" \

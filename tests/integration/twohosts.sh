@@ -36,7 +36,7 @@ rb=$!
 "$SWACK" record -o "$QDIR/one.data" -p "$src" -p "$dst" --until-done -d 180 2>"$QDIR/one.err" &
 r1=$!
 for f in a b one; do
-	for _ in $(seq 100); do grep -q '^swack: pid' "$QDIR/$f.err" && break; sleep 0.1; done
+	wait_attached "$QDIR/$f.err" 1
 done
 sleep 1
 qemu_migrate src dst "$port" 40000000 || exit 1

@@ -60,10 +60,18 @@ check_gen 111 "QEMU 11.1\+ \(USDT, per-device switchover-ack\)" query_pending
 
 # A build that offers less: absent probes and an argument spec that neither
 # libbpf 1.1 nor swack's decoder handles are named; the rest is traced.
-"$SWACK_ROOT/build/fixtures/qemu-system-degraded" &
+mkfifo "$SIM_DIR/degraded.go"
+exec 9<>"$SIM_DIR/degraded.go"
+"$SWACK_ROOT/build/fixtures/qemu-system-degraded" <&9 9<&- &
 SIM_PIDS+=($!)
-out=$("$SWACK" trace -p $! -d 4 2>"$SIM_DIR/degraded.err")
+"$SWACK" trace -p $! -d 4 >"$SIM_DIR/degraded.out" 2>"$SIM_DIR/degraded.err" &
+tr=$!
+wait_attached "$SIM_DIR/degraded.err" 1
+echo go >&9
+exec 9>&-
+wait "$tr"
 expect_eq "degraded: exit status" 0 "$?"
+out=$(cat "$SIM_DIR/degraded.out")
 err=$(cat "$SIM_DIR/degraded.err")
 expect_match "degraded: undecodable argument spec named" \
 	"missing: .*qemu:vm_state_notify \(argument spec '-4@vm_running\(%rip\) -4@\\\$7 8@%rax' not decodable by libbpf 1.1\)" "$err"

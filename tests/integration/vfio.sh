@@ -32,7 +32,7 @@ dst=$!
 pids+=("$src" "$dst")
 "$SWACK" trace -p "$src" -p "$dst" --json -d 4 >"$work/trace.json" 2>"$work/trace.err" &
 tr=$!
-for _ in $(seq 100); do [[ $(grep -c '^swack: pid' "$work/trace.err") -ge 2 ]] && break; sleep 0.1; done
+wait_attached "$work/trace.err" 2
 echo go >&7
 echo go >&8
 exec 7>&- 8>&-

@@ -32,3 +32,15 @@ expect_num() {
 		fail "$1" "expected $2 $3 $4"
 	fi
 }
+
+# wait_attached FILE N: until swack's stderr FILE reports N processes watched.
+# Attaching waits behind probes an earlier swack is still removing (in the
+# background, about 110 ms a probe): allow a minute.
+wait_attached() {
+	for _ in $(seq 600); do
+		[[ $(grep -c '^swack: pid .* watched in' "$1" 2>/dev/null) -ge $2 ]] && return 0
+		sleep 0.1
+	done
+	echo "# $1: $2 processes not watched after 60 s" >&2
+	return 1
+}

@@ -27,10 +27,7 @@ sim_play() {
 	"$SWACK" trace -p "$SIM_SRC" -p "$SIM_DST" --until-done -d 60 "$@" \
 		>"$SIM_TRACE" 2>"$SIM_ERR" &
 	tr=$!
-	for _ in $(seq 100); do
-		[[ $(grep -c '^swack: pid' "$SIM_ERR") -ge 2 ]] && break
-		sleep 0.1
-	done
+	wait_attached "$SIM_ERR" 2
 	echo go >&7
 	echo go >&8
 	exec 7>&- 8>&-

@@ -14,7 +14,12 @@ port=$(qemu_free_port) || exit 1
 src=$(qemu_start_src src 16) || exit 1
 dst=$(qemu_start_dst dst "$port" 16) || exit 1
 qemu_wait_booted src 120 >/dev/null || exit 1
-wait_attached "$QDIR/trace.err" 2
+# Other QEMUs on the host are watched too: wait for these two by pid.
+for _ in $(seq 600); do
+	grep -q "^swack: pid $src " "$QDIR/trace.err" && grep -q "^swack: pid $dst " "$QDIR/trace.err" &&
+		break
+	sleep 0.1
+done
 err=$(cat "$QDIR/trace.err")
 expect_match "source started later is attached" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2" "$err"
 expect_match "destination started later is attached" "swack: pid $dst \(qemu-system-x86\): QEMU <=7.2" "$err"

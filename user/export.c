@@ -39,17 +39,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "unknown format '%s': give ctf, chrome or jsonl", arg);
 		break;
 	case 'o': env->out = arg; break;
-	case 'i':
-	case ARGP_KEY_ARG:
-		if (env->ninputs >= REPLAY_MAX_FILES)
-			argp_error(state, "at most %d recordings", REPLAY_MAX_FILES);
-		env->inputs[env->ninputs++] = arg;
-		break;
 	case ARGP_KEY_END:
 		if (env->format == FMT_NONE)
 			argp_error(state, "say which format: --format ctf|chrome|jsonl");
 		break;
-	default: return ARGP_ERR_UNKNOWN;
+	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
 	}
 	return 0;
 }

@@ -48,15 +48,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'l': env->listen = arg; break;
-	case 'p':
-		if (env->live.npids >= LIVE_MAX_PIDS)
-			argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
-		if (parse_pid(arg, &env->live.pids[env->live.npids++]))
-			argp_error(state, "invalid pid '%s': give a positive number", arg);
-		break;
-	case 'v': env->live.verbose = true; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
-	default: return ARGP_ERR_UNKNOWN;
+	default: return live_opt(key, arg, state, &env->live);
 	}
 	return 0;
 }

@@ -556,6 +556,9 @@ static void tick(struct gate_run *g, uint64_t *next_scan)
 {
 	uint64_t now = now_ns();
 
+	/* Holds first: a deadline that passed is reported as such even when
+	 * the process it held is gone by now. */
+	sync_holds(g);
 	for (int i = 0; i < g->ntgts; i++)
 		if (!proc_exists(g->tgts[i].pid)) {
 			drop_target(g, &g->tgts[i]);
@@ -565,11 +568,10 @@ static void tick(struct gate_run *g, uint64_t *next_scan)
 		proc_scan_qemu(scan_one, g);
 		*next_scan = now + RESCAN_NS;
 	}
-	if (g->live_on)
+	if (g->live_on) {
 		live_poll(&g->live, 0);
-	sync_holds(g);
-	if (g->live_on)
 		policy_tick(g);
+	}
 	fflush(stdout);
 }
 
@@ -606,10 +608,11 @@ static void loop(struct gate_run *g)
 static void shutdown_gate(struct gate_run *g)
 {
 	/* Releases first: BPF stops raising at once; then serve any stop that
-	 * was already on its way, then let go of everything. */
+	 * was already on its way, then let go of everything.  Holds that ended
+	 * meanwhile (a deadline, a command) are reported with their own cause. */
+	sync_holds(g);
 	for (int i = 0; i < g->ntgts; i++)
 		run_release(g, g->tgts[i].pid, GATE_CAUSE_EXIT, "swack gate run exiting");
-	sync_holds(g);
 	fflush(stdout);
 	trace_reap(g);
 	gate_unpin_all();
@@ -798,19 +801,25 @@ int gate_cmd_run(int argc, char **argv)
 	}
 	if (g.skel)
 		shutdown_gate(&g);
+	ring_buffer__free(g.rb);
+	gate_bpf__destroy(g.skel);
+	if (g.epfd >= 0)
+		close(g.epfd);
+	if (g.sigfd >= 0)
+		close(g.sigfd);
+	/* Before live_close: it hands its descriptors to a child that outlives
+	 * us, and the run lock must not go with them. */
+	if (g.lockfd >= 0)
+		close(g.lockfd);
 	if (g.live_on) {
 		live_close(&g.live);
 		model_free(&g.model);
 	}
-	ring_buffer__free(g.rb);
-	gate_bpf__destroy(g.skel);
 	for (int i = 0; i < g.ntgts; i++)
 		free(g.tgts[i].stops);
 	free(g.tgts);
 	free(g.thr);
 	free(g.holds);
 	free(g.refused);
-	if (g.lockfd >= 0)
-		close(g.lockfd);
 	return ret;
 }

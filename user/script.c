@@ -25,14 +25,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct script_env *env = state->input;
 
 	switch (key) {
-	case 'i':
-	case ARGP_KEY_ARG:
-		if (env->ninputs >= REPLAY_MAX_FILES)
-			argp_error(state, "at most %d recordings", REPLAY_MAX_FILES);
-		env->inputs[env->ninputs++] = arg;
-		break;
 	case 'j': env->json = true; break;
-	default: return ARGP_ERR_UNKNOWN;
+	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
 	}
 	return 0;
 }

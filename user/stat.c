@@ -39,17 +39,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct stat_env *env = state->input;
 
 	switch (key) {
-	case 'p':
-		if (env->live.npids >= LIVE_MAX_PIDS)
-			argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
-		if (parse_pid(arg, &env->live.pids[env->live.npids++]))
-			argp_error(state, "invalid pid '%s': give a positive number", arg);
-		break;
 	case 'd': env->view.devices = true; break;
 	case 'j': env->view.json = true; break;
 	case 'T': env->tui = true; break;
 	case 'i': env->input = arg; break;
-	case 'v': env->live.verbose = true; break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0 && (env->interval = strtod(arg, NULL)) <= 0)
 			argp_error(state, "invalid interval '%s': give seconds > 0", arg);
@@ -58,7 +51,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (state->arg_num > 1)
 			argp_usage(state);
 		break;
-	default: return ARGP_ERR_UNKNOWN;
+	default: return live_opt(key, arg, state, &env->live);
 	}
 	return 0;
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* swack: one binary, perf-style subcommands. */
+#include <argp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "commands.h"
+#include "live.h"
+#include "replay.h"
 
 #ifndef SWACK_VERSION
 #define SWACK_VERSION "0.1"
@@ -36,6 +39,31 @@ int parse_pid(const char *s, pid_t *pid)
 	if (errno || *end || v <= 0 || v > 0x7fffffff)
 		return -1;
 	*pid = (pid_t)v;
+	return 0;
+}
+
+int live_opt(int key, char *arg, struct argp_state *state, struct live_opts *o)
+{
+	if (key == 'v') {
+		o->verbose = true;
+		return 0;
+	}
+	if (key != 'p')
+		return ARGP_ERR_UNKNOWN;
+	if (o->npids >= LIVE_MAX_PIDS)
+		argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
+	if (parse_pid(arg, &o->pids[o->npids++]))
+		argp_error(state, "invalid pid '%s': give a positive number", arg);
+	return 0;
+}
+
+int input_opt(int key, char *arg, struct argp_state *state, const char **inputs, int *n)
+{
+	if (key != 'i' && key != ARGP_KEY_ARG)
+		return ARGP_ERR_UNKNOWN;
+	if (*n >= REPLAY_MAX_FILES)
+		argp_error(state, "at most %d recordings", REPLAY_MAX_FILES);
+	inputs[(*n)++] = arg;
 	return 0;
 }
 

@@ -35,12 +35,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct trace_env *env = state->input;
 
 	switch (key) {
-	case 'p':
-		if (env->live.npids >= LIVE_MAX_PIDS)
-			argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
-		if (parse_pid(arg, &env->live.pids[env->live.npids++]))
-			argp_error(state, "invalid pid '%s': give a positive number", arg);
-		break;
 	case 'j': env->json = true; break;
 	case 'u': env->until_done = true; break;
 	case 'd':
@@ -48,9 +42,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (env->duration <= 0)
 			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
 		break;
-	case 'v': env->live.verbose = true; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
-	default: return ARGP_ERR_UNKNOWN;
+	default: return live_opt(key, arg, state, &env->live);
 	}
 	return 0;
 }

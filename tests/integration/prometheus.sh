@@ -33,9 +33,16 @@ src=$!
 "$SWACK_ROOT/build/fixtures/qemu-system-sim111" -q -w "$SWACK_ROOT/tests/fixtures/scenarios/ack-regrow.dst" <&8 >/dev/null 7<&- 8<&- &
 dst=$!
 SIM_PIDS+=("$src" "$dst")
-"$SWACK" exporter --listen "127.0.0.1:$port" -p "$src" -p "$dst" 2>"$SIM_DIR/exporter.err" &
-SIM_PIDS+=($!)
+"$SWACK" exporter --listen "127.0.0.1:$port" -p "$src" -p "$dst" -v 2>"$SIM_DIR/exporter.err" &
+exporter=$!
+SIM_PIDS+=("$exporter")
 wait_attached "$SIM_DIR/exporter.err" 2
+for _ in $(seq 100); do grep -q 'serving' "$SIM_DIR/exporter.err" && break; sleep 0.1; done
+# Attached to given pids, it keeps only CAP_SYS_PTRACE (bit 19), and says so.
+expect_eq "capabilities dropped once attached" "0000000000080000 0000000000080000" \
+	"$(awk '/^CapEff|^CapBnd/ { printf "%s ", $2 }' "/proc/$exporter/status" | sed 's/ $//')"
+expect_match "-v says which capabilities it keeps" "dropped every capability but cap_sys_ptrace" \
+	"$(cat "$SIM_DIR/exporter.err")"
 for _ in $(seq 100); do [[ $(q 'up{job="swack"}') == 1 ]] && break; sleep 0.2; done
 expect_eq "Prometheus scrapes the exporter" 1 "$(q 'up{job="swack"}')"
 echo go >&7

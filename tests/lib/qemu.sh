@@ -118,7 +118,7 @@ qemu_guest() {
 # (run after ours). Calling it again first cleans up the previous QDIR.
 qemu_setup_dir() {
 	[[ -n $_QEMU_DIR ]] && qemu_cleanup
-	QDIR=$(mktemp -d "${TMPDIR:-/tmp}/swack-qemu.XXXXXX") || {
+	QDIR=$(mktemp -d) || {
 		_qemu_err "mktemp failed"
 		return 1
 	}

@@ -23,7 +23,11 @@ static char path[128];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_recfile.XXXXXX");
+	char tmpl[7] = { 0 };
+
+	/* mkdtemp's template ends in six 'X' characters. */
+	memset(tmpl, 'X', 6);
+	snprintf(dir, sizeof(dir), "/tmp/test_recfile.%s", tmpl);
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/rec.swack", dir);

@@ -8,6 +8,7 @@ int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_script(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
 

@@ -7,6 +7,7 @@
 #define S(l, s) { l, s, FMT_S64 }
 #define T(l, s) { l, s, FMT_STR }
 #define O(l, s) { l, s, FMT_U64_OPT }
+#define X(l, s) { l, s, FMT_TEXT }
 
 static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_MIG_STATE] = { "mig_state", { T("state", F_STR) } },
@@ -53,6 +54,12 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_VFIO_DATA] = { "vfio_data", { T("dev", F_DEV), U("fd", F_A0), S("ret", F_A1),
 		U("write", F_A2) } },
 	[SWACK_EV_PAIR] = { "pair", { U("src", F_A0), U("dst", F_A1) } },
+	[SWACK_EV_GATE_HOLD] = { "gate_hold", { X("reason", F_STR),
+		{ "origin", F_A1, FMT_GATE_ORIGIN }, { "max_hold", F_A0, FMT_NS },
+		U("value", F_A2) } },
+	[SWACK_EV_GATE_RELEASE] = { "gate_release", { X("reason", F_STR),
+		{ "cause", F_A4, FMT_GATE_CAUSE }, { "held", F_A0, FMT_NS }, U("raised", F_A1),
+		U("queries", F_A2), U("missed", F_A3) } },
 	[SWACK_EV_QUERY_PENDING] = { "query_pending", { U("precopy", F_A0), U("stopcopy", F_A1),
 		U("postcopy", F_A2), U("total", F_A3), U("ack_pending", F_A4),
 		U("ack_pending_total", F_A5) } },
@@ -85,6 +92,19 @@ const char *vfio_op_name(unsigned op)
 		[SWACK_VFIO_LOAD_THREAD_END] = "load_thread_end",
 	};
 	return op < SWACK_VFIO_OP_MAX && names[op] ? names[op] : "unknown";
+}
+
+const char *gate_origin_name(unsigned origin)
+{
+	return origin == 1 ? "command" : origin == 2 ? "policy" : "unknown";
+}
+
+const char *gate_cause_name(unsigned cause)
+{
+	static const char *const names[] = { "unknown", "command", "deadline", "policy",
+					     "gate-exit", "process-gone" };
+
+	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
 }
 
 const char *role_name(int role)
@@ -121,12 +141,24 @@ void json_escape(FILE *out, const char *s, size_t max)
 	}
 }
 
+/* Free text (a hold's reason) is quoted, so that the line still splits on
+ * blanks into NAME=VALUE pairs. */
+static void print_text_value(FILE *out, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	fputc('"', out);
+	for (size_t i = 0; i < n; i++)
+		fputc(s[i] == '"' ? '\'' : s[i], out);
+	fputc('"', out);
+}
+
 static void print_field(FILE *out, const struct swack_event *e, const struct field *f,
 			int json)
 {
 	__u64 v;
 
-	if (f->fmt == FMT_STR) {
+	if (f->fmt == FMT_STR || f->fmt == FMT_TEXT) {
 		const char *s = field_str(e, f->src);
 
 		if (!s[0])
@@ -135,6 +167,8 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 		if (json) {
 			json_escape(out, s, str_max(f->src));
 			fputc('"', out);
+		} else if (f->fmt == FMT_TEXT) {
+			print_text_value(out, s, str_max(f->src));
 		} else {
 			fprintf(out, "%.*s", (int)str_max(f->src), s);
 		}
@@ -154,6 +188,15 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 	}
 	if (f->fmt == FMT_VFIO_OP) {
 		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, vfio_op_name(v));
+		return;
+	}
+	if (f->fmt == FMT_GATE_ORIGIN || f->fmt == FMT_GATE_CAUSE) {
+		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label,
+			f->fmt == FMT_GATE_CAUSE ? gate_cause_name(v) : gate_origin_name(v));
+		return;
+	}
+	if (f->fmt == FMT_NS && !json) {
+		fprintf(out, " %s=%.3fs", f->label, v / 1e9);
 		return;
 	}
 	if (f->fmt == FMT_S64)

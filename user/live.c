@@ -63,6 +63,28 @@ static int on_ring(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static bool watched(struct live *l, pid_t pid)
+{
+	for (int i = 0; i < l->a.ntargets; i++)
+		if (l->a.targets[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* A hold or release of swack gate run, on a process this command watches. */
+static void on_gate_log(void *ctx, const struct swack_event *ev)
+{
+	struct live *l = ctx;
+	struct swack_event e = *ev;
+
+	if (!watched(l, e.pid))
+		return;
+	attach_normalize(&l->a, &e);
+	if (l->cbs.event)
+		l->cbs.event(l->cbs.ctx, &e);
+	model_feed(l->model, &e);
+}
+
 static void attach_found(pid_t pid, void *ctx)
 {
 	attach_new(ctx, pid);
@@ -98,6 +120,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	l->model = m;
 	l->cbs = *cbs;
 	l->follow_new = o->npids == 0;
+	gate_log_reader_init(&l->gate_log);
 	if (preflight(err, errlen, o->verbose))
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
@@ -111,6 +134,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	}
 	if (attach_requested(l, o, err, errlen))
 		goto fail;
+	gate_log_poll(&l->gate_log, on_gate_log, l);
 	return 0;
 fail:
 	live_close(l);
@@ -124,7 +148,9 @@ int live_poll(struct live *l, int timeout_ms)
 	if (n < 0 && n != -EINTR)
 		return n;
 	/* Batched events do not wake epoll: libbpf 1.1 reads nothing on timeout. */
-	return ring_buffer__consume(l->rb);
+	n = ring_buffer__consume(l->rb);
+	gate_log_poll(&l->gate_log, on_gate_log, l);
+	return n;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -187,16 +213,17 @@ unsigned long long live_lost(struct live *l)
 
 	if (ncpu <= 0 || bpf_map__lookup_elem(l->a.skel->maps.lost, &zero, sizeof(zero), vals,
 					      sizeof(vals), 0))
-		return 0;
+		return l->gate_log.lost;
 	for (int i = 0; i < ncpu; i++)
 		sum += vals[i];
-	return sum;
+	return sum + l->gate_log.lost;
 }
 
 void live_close(struct live *l)
 {
 	ring_buffer__free(l->rb);
 	l->rb = NULL;
+	gate_log_reader_close(&l->gate_log);
 	if (l->a.skel)
 		attach_close(&l->a);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "attach.h"
+#include "gate_log.h"
 #include "model.h"
 
 #define LIVE_MAX_PIDS 64
@@ -32,6 +33,7 @@ struct live {
 	struct model *model;
 	struct live_cbs cbs;
 	bool follow_new;
+	struct gate_log_reader gate_log;   /* holds and releases of swack gate run */
 };
 
 /* How long a live command runs. */
@@ -55,7 +57,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	      const struct live_cbs *cbs, char *err, size_t errlen);
 /* Waits up to timeout_ms for events; negative on error. */
 int live_poll(struct live *l, int timeout_ms);
-/* Events the ring buffer dropped so far. */
+/* Events dropped so far (ring buffer, gate log). */
 unsigned long long live_lost(struct live *l);
 void live_close(struct live *l);
 

@@ -24,6 +24,7 @@ static const struct {
 	{ "report", cmd_report, "summarize recorded migrations (one host or two)" },
 	{ "script", cmd_script, "print every event of a recording" },
 	{ "export", cmd_export, "export a recording: CTF, Chrome trace JSON, JSON lines" },
+	{ "gate", cmd_gate, "hold or release a switchover, by hand or by policy" },
 	{ "stat", cmd_stat, "live dashboard of migrating VMs (also: swackstat)" },
 	{ "exporter", cmd_exporter, "serve the model to Prometheus" },
 };

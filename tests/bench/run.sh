@@ -153,3 +153,11 @@ awk -v u="$user" -v s="$sys" -v r="$rows" 'BEGIN {
 	printf "  %.2f s user + %.2f s system over 8 intervals: %.1f%% of one CPU; %d VM rows shown\n", u, s, (u + s) / 8 * 100, r
 }'
 rm -rf "$simdir"
+
+echo "switchover gate: the cost of a held iteration (tight loop standing in for QEMU's"
+echo "migration thread) and the downtime a held-then-released QEMU 7.2 migration pays"
+gate_log=$(mktemp)
+SWACK_GATE_PARTS="2 5" SWACK_GATE_LOOP_KILLS=1 bash tests/integration/gate.sh >"$gate_log" 2>&1 || true
+sed -n 's/^# bench: /  /p' "$gate_log"
+grep '^not ok' "$gate_log" | sed 's/^/  gate bench: /' || true
+rm -f "$gate_log"

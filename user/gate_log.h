@@ -1,0 +1,32 @@
+/* The gate's broadcast log (see gate_abi.h): written by swack gate run, read
+ * by every live command, so that holds and releases reach traces and
+ * recordings like any other event. */
+#ifndef SWACK_GATE_LOG_H
+#define SWACK_GATE_LOG_H
+#include <stdbool.h>
+#include <linux/types.h>
+#include "gate_abi.h"
+
+#define GATE_PIN_LOG GATE_PIN_DIR "/gate_log"
+
+/* Writer: appends e as entry seq (from 1); 0 or -errno. */
+int gate_log_append(int fd, __u64 seq, const struct swack_event *e);
+
+struct gate_log_reader {
+	int fd;
+	__u32 map_id;            /* the log followed (a new gate run pins a new one) */
+	__u64 next;              /* seq expected next */
+	bool started;            /* a first look was taken */
+	unsigned long long lost; /* entries overwritten before they were read */
+};
+
+typedef void (*gate_log_fn)(void *ctx, const struct swack_event *e);
+
+void gate_log_reader_init(struct gate_log_reader *r);
+/* Hands each new entry to fn, in order; entries present at the first look
+ * are history and are passed over; a log that appears later is read from
+ * its start.  Entries written by this process are not handed out. */
+void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx);
+void gate_log_reader_close(struct gate_log_reader *r);
+
+#endif

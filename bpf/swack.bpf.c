@@ -61,6 +61,20 @@ struct {
 	__type(value, struct pending_args);
 } pending SEC(".maps");
 
+/* 7.2: the last query's answer was under the threshold (per thread). */
+struct decision {
+	__u64 sum;
+	__u64 threshold;
+	__u64 ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct decision);
+} decided SEC(".maps");
+
 static __always_inline struct swack_proc *watched(__u32 pid)
 {
 	return bpf_map_lookup_elem(&procs, &pid);
@@ -226,19 +240,40 @@ static __always_inline int pending_enter(__u64 p0, __u64 p1, __u64 p2,
 }
 
 /* QEMU 7.2 iterates while 'pending && pending >= threshold', else it
- * switches over: the same test here turns the query into the decision. */
+ * switches over: the same test here turns the query into the decision.
+ * The decision is reported when the thread then stops the VM, not at the
+ * query: swack gate may have raised the answer after this probe read it,
+ * and QEMU then iterated instead. */
 static __always_inline void switchover_72(__u64 sum, __u64 threshold)
 {
-	struct swack_event *e;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct decision d = { .sum = sum, .threshold = threshold,
+			      .ts = bpf_ktime_get_ns() };
 
 	if (sum && sum >= threshold)
+		bpf_map_delete_elem(&decided, &tid);
+	else
+		bpf_map_update_elem(&decided, &tid, &d, BPF_ANY);
+}
+
+/* At the stop that follows a decision (same thread): the switchover, with
+ * the decision's time and figures. */
+static __always_inline void switchover_72_stop(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct decision *d = bpf_map_lookup_elem(&decided, &tid);
+	struct swack_event *e;
+
+	if (!d)
 		return;
 	e = ev_new(SWACK_EV_SWITCHOVER, SWACK_ORIGIN_UPROBE);
-	if (!e)
-		return;
-	e->a[0] = sum;
-	e->a[1] = threshold;
-	submit(e);
+	if (e) {
+		e->ts = d->ts;
+		e->a[0] = d->sum;
+		e->a[1] = d->threshold;
+		submit(e);
+	}
+	bpf_map_delete_elem(&decided, &tid);
 }
 
 static __always_inline int pending_exit(void)
@@ -315,6 +350,7 @@ int BPF_KPROBE(up_dirty_sync)
 SEC("uprobe")
 int BPF_KPROBE(up_vm_stop_force_state, int state)
 {
+	switchover_72_stop();
 	return emit_simple(SWACK_EV_VM_STOP, SWACK_ORIGIN_UPROBE, state);
 }
 

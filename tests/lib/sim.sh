@@ -5,7 +5,15 @@
 SIM_DIR=$(mktemp -d)
 SIM_PIDS=()
 sim_cleanup() { kill "${SIM_PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$SIM_DIR"; }
-trap sim_cleanup EXIT
+# Keep an EXIT trap set before (qemu.sh's kills the QEMUs a test started).
+_sim_prev=$(trap -p EXIT)
+if [[ -n $_sim_prev ]]; then
+	eval "set -- $_sim_prev"
+	# shellcheck disable=SC2064 # expand now, on purpose
+	trap "sim_cleanup; $3" EXIT
+else
+	trap sim_cleanup EXIT
+fi
 
 sim_play() {
 	local scen=$1 gen=$2 tag=$1-$2 tr

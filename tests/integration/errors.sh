@@ -3,17 +3,6 @@
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 
-# run_err NAME REGEX CMD...: exit status 1, one stderr line matching REGEX.
-run_err() {
-	local name=$1 re=$2 out rc
-	shift 2
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	expect_eq "$name: exit status" 1 "$rc"
-	expect_eq "$name: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
-	expect_match "$name: message" "$re" "$out"
-}
-
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
 

@@ -94,16 +94,6 @@ raised() {
 	"$SWACK" gate status 2>/dev/null | sed -n "s/^hold: pid $1,.* raised \([0-9]*\) of.*/\1/p"
 }
 
-# run_err NAME REGEX CMD...: CMD fails with status 1 and says REGEX on stderr.
-run_err() {
-	local name=$1 re=$2 out rc
-	shift 2
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	expect_eq "$name: exit status 1" 1 "$rc"
-	expect_match "$name: message" "$re" "$out"
-}
-
 # wait_exec PID NAME: until PID runs NAME (a background job forks before it execs).
 wait_exec() {
 	local i

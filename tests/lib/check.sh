@@ -44,3 +44,15 @@ wait_attached() {
 	echo "# $1: $2 processes not watched after 60 s" >&2
 	return 1
 }
+
+# run_err NAME REGEX CMD...: CMD exits with status 1 and says one line on
+# stderr, matching REGEX.
+run_err() {
+	local name=$1 re=$2 out rc
+	shift 2
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	expect_eq "$name: exit status" 1 "$rc"
+	expect_eq "$name: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
+	expect_match "$name: message" "$re" "$out"
+}

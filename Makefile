@@ -51,6 +51,9 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 $(OUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/swack.h $(SKELS) | $(OUT)/user
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The HTML page's stylesheet and script go into the binary as they are.
+$(OUT)/user/html_assets.o: user/html/page.css user/html/page.js
+
 $(OUT)/swack: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 

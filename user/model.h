@@ -252,7 +252,7 @@ struct convergence {
 	uint32_t samples;
 	uint64_t first, last, min;    /* pending bytes */
 	uint64_t threshold;
-	int64_t span_ns;              /* first to last sample */
+	int64_t span_ns;              /* the span the rates are measured over */
 	int64_t sent;                 /* bytes sent in that span, -1 unknown */
 	int64_t bw_Bps;               /* sent / span, else QEMU's last figure; -1 unknown */
 	int64_t dirty_Bps;            /* sent less what pending fell by; -1 unknown */

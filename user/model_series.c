@@ -57,17 +57,20 @@ int64_t mig_downtime_limit_ns(const struct mig *g)
 	return (int64_t)((double)g->threshold * 1e9 / (double)g->bw);
 }
 
+/* Rates are taken from the second sample on where there are three or more:
+ * the first pass sends every page once and skips zero pages, so it says
+ * nothing of how fast the guest dirties memory. */
 void mig_convergence(const struct mig *g, struct convergence *c)
 {
 	const struct series *p = &g->pending_s;
-	const struct sample *a = &p->s[0], *b = &p->s[p->n ? p->n - 1 : 0];
+	const struct sample *a = &p->s[p->n >= 3 ? 1 : 0], *b = &p->s[p->n ? p->n - 1 : 0];
 
 	memset(c, 0, sizeof(*c));
 	c->threshold = g->threshold;
 	c->sent = c->bw_Bps = c->dirty_Bps = -1;
 	c->samples = p->n;
 	c->known = p->n >= 2;
-	c->first = (uint64_t)a->v;
+	c->first = (uint64_t)p->s[0].v;
 	c->last = c->min = (uint64_t)b->v;
 	for (uint32_t i = 0; i < p->n; i++) {
 		if ((uint64_t)p->s[i].v < c->min)
@@ -85,6 +88,9 @@ void mig_convergence(const struct mig *g, struct convergence *c)
 		if (c->sent > a->v - b->v)
 			c->dirty_Bps = (int64_t)((c->sent - (a->v - b->v)) * 1e9 / c->span_ns);
 	}
-	if (c->bw_Bps < 0 && g->bw)
+	/* QEMU's own figure, where it traces one, is what it plans with. */
+	if (g->qemu_bytes && g->bw)
+		c->bw_Bps = (int64_t)g->bw;
+	else if (c->bw_Bps < 0 && g->bw)
 		c->bw_Bps = (int64_t)g->bw;
 }

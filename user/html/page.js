@@ -86,6 +86,9 @@
       var path = el(g, "path", { d: d || "M0 0", "class": cls + " " + s.cls,
         stroke: s.color || COLORS[k % COLORS.length] });
       if (s.data) path.setAttribute("data-device", s.data);
+      if (list.length > 1)
+        el(g, "text", { x: 12, y: y + CHART / 2 + 18 + 12 * k, fill: path.getAttribute("stroke"),
+          "class": "legend" }, s.name);
       tip(path, s.name + ": " + s.points.map(function (p) {
         return p[0].toFixed(1) + " ms " + list.fmt(p[1]); }).join(", "));
       return path;
@@ -146,8 +149,9 @@
     tip(el(svg, "rect", { id: "downtime-" + i, x: x, y: top, width: w, height: c.y - 30 - top,
       "class": "downtime" }), m.window[2] + " downtime " +
       (m.window[1] - m.window[0]).toFixed(3) + " ms");
-    el(svg, "text", { x: x + w + 3, y: top + 10, "class": "downtime-label" },
-      "downtime " + (m.window[1] - m.window[0]).toFixed(1) + " ms");
+    var right = x + w + 120 < W;
+    el(svg, "text", { x: right ? x + w + 3 : x - 3, y: c.y - 34, "text-anchor": right ? "start" : "end",
+      "class": "downtime-label" }, "downtime " + (m.window[1] - m.window[0]).toFixed(1) + " ms");
   }
 
   function draw(m, i) {

@@ -15,8 +15,8 @@
 
 #define MS 1e6
 /* Below these a figure is noise, not a finding. */
-#define UNDERREPORT_MIN_NS 1000000
-#define UNDERREPORT_MIN_RATIO 1.2
+#define UNDERREPORT_MIN_NS 2000000
+#define UNDERREPORT_MIN_RATIO 1.25
 #define SLOW_CONVERGENCE_ITERATIONS 8
 
 const char *diag_severity(int score)
@@ -123,11 +123,25 @@ static void rule_failed(struct diagnosis *d, const struct mig *g)
 		    "firmware logs on the source host before retrying", dev->name);
 }
 
+/* Input ended (recording cut, Ctrl-C) while the migration still ran. */
+static void rule_unfinished(struct diagnosis *d, const struct mig *g)
+{
+	struct finding *f = diag_add(d, "migration-unfinished", 30);
+
+	if (!f)
+		return;
+	diag_title(f, "migration still %s when the input ended, %.1f ms after it began: the "
+		   "figures are partial", mstate_name(g->state), (g->t_last - g->t_first) / MS);
+	diag_evidence(f, g, g->t_last, "last event");
+}
+
 static void rule_outcome(struct diagnosis *d)
 {
 	const struct mig *g = d->src ? d->src : d->dst;
 	struct finding *f;
 
+	if (!mstate_terminal(g->state) && g->state != MS_CANCELLING)
+		rule_unfinished(d, g);
 	if (g->state == MS_FAILED || (d->dst && d->dst->state == MS_FAILED && !d->src))
 		rule_failed(d, g);
 	if (g->state != MS_CANCELLED && g->state != MS_CANCELLING)
@@ -155,6 +169,17 @@ static const char *phase_label(enum phase p)
 	return labels[p];
 }
 
+static const char *phase_figure(enum phase p)
+{
+	static const char *const names[PH_MAX] = {
+		[PH_STOP] = "stop_ns", [PH_ITERABLE] = "iterable_save_ns",
+		[PH_NON_ITERABLE] = "non_iterable_save_ns", [PH_FINAL_SAVE] = "final_save_ns",
+		[PH_SRC_TAIL] = "source_tail_ns", [PH_TRANSFER_LOAD] = "transfer_and_load_ns",
+		[PH_DST_START] = "destination_start_ns",
+	};
+	return names[p];
+}
+
 static int dominant_phase(const struct breakdown *b)
 {
 	int best = -1;
@@ -176,8 +201,9 @@ static void phase_shares(struct finding *f, const struct breakdown *b)
 		len += snprintf(f->detail + len, sizeof(f->detail) - len, "%s%s %.1f ms (%.0f%%)",
 				len ? ", " : "phases: ", phase_label(p), b->ns[p] / MS,
 				100.0 * b->ns[p] / b->total_ns);
-		diag_figure(f, phase_name(p), (double)b->ns[p]);
+		diag_figure(f, phase_figure(p), (double)b->ns[p]);
 	}
+	diag_figure(f, "phases_total_ns", (double)b->total_ns);
 }
 
 static void window_evidence(struct finding *f, const struct diagnosis *d)
@@ -330,7 +356,7 @@ static void rule_convergence(struct diagnosis *d)
 	mig_convergence(g, &c);
 	if (!c.known || !c.threshold)
 		return;
-	if (!c.converged) {
+	if (!c.converged && (mstate_terminal(g->state) || g->state == MS_CANCELLING)) {
 		f = diag_add(d, "no-convergence", 80);
 		if (!f)
 			return;

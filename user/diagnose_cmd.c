@@ -165,18 +165,21 @@ static int no_migration(const char *where)
 	return 1;
 }
 
-static int corrupt_ends(struct replay *rp)
+static int bad_ends(struct replay *rp)
 {
 	char line[512];
 	int bad = 0;
 
 	for (int i = 0; i < rp->nfiles; i++) {
-		if (recr_status(rp->files[i].r)->kind != REC_ENDED_CORRUPT)
+		int kind = recr_status(rp->files[i].r)->kind;
+
+		if (kind != REC_ENDED_CORRUPT && kind != REC_ENDED_CUT)
 			continue;
 		rec_status_describe(recr_status(rp->files[i].r), line, sizeof(line));
 		fprintf(stderr, "swack diagnose: %s: %s; the diagnosis covers what came before\n",
 			rp->files[i].path, line);
-		bad = 1;
+		/* A cut tail is how a recorder killed outright leaves its file. */
+		bad |= kind == REC_ENDED_CORRUPT;
 	}
 	return bad;
 }
@@ -195,7 +198,7 @@ static int from_files(struct diag_env *env)
 	model_init(&model, on_done, env);
 	ret = replay_run(&rp, &model, NULL, NULL, NULL) ? 1 : 0;
 	model_flush(&model);
-	ret |= corrupt_ends(&rp);
+	ret |= bad_ends(&rp);
 	if (!env->npairs)
 		ret = no_migration(env->ninputs > 1 ? "these recordings" : env->inputs[0]);
 	else
@@ -235,6 +238,8 @@ int cmd_diagnose(int argc, char **argv)
 {
 	struct diag_env env = { .o.limit_ns = -1 };
 
+	/* Usage errors exit 2, as swack's other errors of the kind do. */
+	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
 	if (env.ninputs && env.live.npids) {

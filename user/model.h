@@ -249,8 +249,7 @@ int64_t ack_latency_ns(const struct mig *src, uint32_t i);
 struct convergence {
 	bool known;                   /* at least two pending samples */
 	bool converged;
-	uint32_t samples;
-	uint64_t first, last, min;    /* pending bytes */
+	uint64_t first, last;         /* pending bytes */
 	uint64_t threshold;
 	int64_t span_ns;              /* the span the rates are measured over */
 	int64_t sent;                 /* bytes sent in that span, -1 unknown */

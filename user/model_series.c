@@ -68,15 +68,11 @@ void mig_convergence(const struct mig *g, struct convergence *c)
 	memset(c, 0, sizeof(*c));
 	c->threshold = g->threshold;
 	c->sent = c->bw_Bps = c->dirty_Bps = -1;
-	c->samples = p->n;
 	c->known = p->n >= 2;
 	c->first = (uint64_t)p->s[0].v;
-	c->last = c->min = (uint64_t)b->v;
-	for (uint32_t i = 0; i < p->n; i++) {
-		if ((uint64_t)p->s[i].v < c->min)
-			c->min = (uint64_t)p->s[i].v;
+	c->last = (uint64_t)b->v;
+	for (uint32_t i = 0; i < p->n; i++)
 		c->converged |= g->threshold && (uint64_t)p->s[i].v <= g->threshold;
-	}
 	c->converged |= g->t_switchover != 0;
 	if (!c->known)
 		return;

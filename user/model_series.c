@@ -58,7 +58,7 @@ int64_t mig_downtime_limit_ns(const struct mig *g)
 }
 
 /* Rates are taken from the second sample on where there are three or more:
- * the first pass sends every page once and skips zero pages, so it says
+ * the first pass sends every page once and leaves zero pages out, so it says
  * nothing of how fast the guest dirties memory. */
 void mig_convergence(const struct mig *g, struct convergence *c)
 {

@@ -1,6 +1,6 @@
 "use strict";
 // Draws each migration's timeline from the JSON in #swack-data into SVG.
-// Marks <body data-rendered="ok"> when done; any error lands in #errors.
+// Sets data-rendered="ok" on the body when done; any error lands in #errors.
 (function () {
   // The SVG namespace is a name, never fetched: spelled so that the page holds no URL.
   var NS = ["http:", "", "www.w3.org", "2000", "svg"].join("/");

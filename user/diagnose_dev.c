@@ -10,7 +10,9 @@
 #include "vfio_uapi.h"
 
 #define MS 1e6
-/* A device is worth a finding once it takes this share of the window. */
+/* A device is worth a finding once it takes this share of its side's
+ * vmstate time in the downtime.  QEMU's per-vmstate times, not the window:
+ * they are the device's own, where the window stretches with the host. */
 #define DEVICE_SHARE_MIN 0.3
 
 struct dev_time {
@@ -67,6 +69,11 @@ static void estimate(struct finding *f, const struct dev_state *dev)
 			    (double)est / real);
 }
 
+static double round_pct(double share)
+{
+	return (double)(long long)(share * 100 + 0.5);
+}
+
 static void rule_device_downtime(struct diagnosis *d)
 {
 	struct dev_time t = { 0 };
@@ -78,17 +85,19 @@ static void rule_device_downtime(struct diagnosis *d)
 	if (!t.v || d->window_ns <= 0)
 		return;
 	ns = t.v->us * 1e3;
-	share = ns / d->window_ns;
+	share = (double)t.v->us / (mig_vmstates_us(t.g, true) + mig_vmstates_us(t.g, false));
 	if (share < DEVICE_SHARE_MIN)
 		return;
 	f = diag_add(d, "device-downtime", share >= 0.5 ? 55 : 45);
 	if (!f)
 		return;
-	diag_title(f, "device %s took %.1f ms %s in the downtime, the most of any device "
-		   "(%s downtime %.1f ms)", t.v->idstr, ns / MS,
-		   t.g->role == SWACK_ROLE_DST ? "loading" : "saving",
+	diag_title(f, "device %s took %.1f ms %s in the downtime, %.0f%% of all state %s "
+		   "there (%s downtime %.1f ms)", t.v->idstr, ns / MS,
+		   t.g->role == SWACK_ROLE_DST ? "loading" : "saving", 100 * share,
+		   t.g->role == SWACK_ROLE_DST ? "loaded" : "saved",
 		   d->guest_ns >= 0 ? "guest-visible" : "QEMU's", d->window_ns / MS);
 	diag_figure(f, "device_ns", ns);
+	diag_figure(f, "share_pct", round_pct(share));
 	diag_figure(f, "downtime_ns", (double)d->window_ns);
 	diag_evidence(f, t.g, t.g->role == SWACK_ROLE_DST ? t.g->t_load_end ? t.g->t_load_end :
 		      t.g->t_resumed : t.g->t_dt_start, "vmstate_downtime_%s %s %lld us",

@@ -57,9 +57,9 @@ fig "ack-delayed: 3 converged queries, 1 ACK, held >= 8 ms" "3 1 true" \
 	"$(f ack-delayed) | .figures | \"\(.held_queries) \(.acks_received) \(.held_ns >= 8000000)\""
 fig "ack-delayed: who (no approver names in 10.2): the device with most initial bytes left" \
 	"$A 16777216" "$(f ack-delayed) | \"\(.title | capture(\"ACK of (?<d>.*)\").d) \(.figures.initial_left)\""
-fig "device-downtime: A's 3.1 ms save, stop-copy 1 MiB against a 128 MiB estimate" \
-	"3100000 1048576 134217728" \
-	"$(f device-downtime) | .figures | \"\(.device_ns) \(.stop_copy_bytes) \(.stop_copy_estimate)\""
+fig "device-downtime: A's 3.1 ms save (36% of 8.7 ms saved), stop-copy 1 MiB against a 128 MiB estimate" \
+	"3100000 36 1048576 134217728" \
+	"$(f device-downtime) | .figures | \"\(.device_ns) \(.share_pct) \(.stop_copy_bytes) \(.stop_copy_estimate)\""
 fig "device-downtime: over-estimate advice" true "$(f device-downtime) | .advice | test(\"overestimates its stop-copy data 128x\")"
 fig "evidence in time order" true '[.findings[].evidence | map(.ts) | . == sort] | all'
 phases_add_up downtime-breakdown
@@ -68,6 +68,8 @@ diag ack-legacy-111 111
 ids "ack-delayed device-downtime downtime-breakdown"
 fig "ack-delayed: A approved last (11.1 names approvers)" "$A 3 1" \
 	"$(f ack-delayed) | \"\(.title | capture(\"ACK of (?<d>.*)\").d) \(.figures.held_queries) \(.figures.acks_received)\""
+fig "device-downtime: A's 1.4 ms save, 41% of what was saved" "1400000 41" \
+	"$(f device-downtime) | .figures | \"\(.device_ns) \(.share_pct)\""
 fig "ack-delayed: the last approval is evidence" true \
 	"$(f ack-delayed) | [.evidence[] | select(.side == \"dst\" and .what == \"$A approves (last)\")] | length == 1"
 
@@ -77,6 +79,8 @@ fig "ack-delayed: 4 converged queries, 3 ACKs, held >= 18 ms" "4 3 true" \
 	"$(f ack-delayed) | .figures | \"\(.held_queries) \(.acks_received) \(.held_ns >= 18000000)\""
 fig "ack-rerequested: 1 of 3 again, A regrew to 8 MiB" "1 3 3 8388608" \
 	"$(f ack-rerequested) | .figures | \"\(.rerequests) \(.requested) \(.received) \(.regrown_to)\""
+fig "device-downtime: A's 2.6 ms save, 45% of what was saved" "2600000 45" \
+	"$(f device-downtime) | .figures | \"\(.device_ns) \(.share_pct)\""
 fig "ack-rerequested: regrowth before the re-request" true \
 	"$(f ack-rerequested) | .evidence | (.[0].what | test(\"initial bytes grow again\")) and (.[1].what | test(\"requested again\")) and .[0].ts <= .[1].ts"
 
@@ -115,8 +119,8 @@ fig "migration-failed: device A, return -5" true \
 
 diag multifd-starved 102
 ids "device-downtime multifd-starved downtime-underreported downtime-breakdown"
-fig "device-downtime: A's 22 ms load" "22000000 $A/vfio" \
-	"$(f device-downtime) | \"\(.figures.device_ns) \(.title | capture(\"device (?<d>[^ ]*)\").d)\""
+fig "device-downtime: A's 22 ms load, 82% of what was loaded" "22000000 82 $A/vfio" \
+	"$(f device-downtime) | \"\(.figures.device_ns) \(.figures.share_pct) \(.title | capture(\"device (?<d>[^ ]*)\").d)\""
 fig "multifd-starved: 2 starvations, 5 buffers, waits >= 13 ms, thread >= 16 ms" "2 5 true true" \
 	"$(f multifd-starved) | .figures | \"\(.starved) \(.buffers) \(.starved_ns >= 13000000) \(.load_thread_ns >= 16000000)\""
 fig "multifd-starved: buffers 2 and 4" "2 4" \

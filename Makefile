@@ -22,7 +22,7 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o model_kdev.o event.o vfio_uapi.o)
+MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o model_kdev.o model_series.o event.o vfio_uapi.o)
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
@@ -50,6 +50,9 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 
 $(OUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/swack.h $(SKELS) | $(OUT)/user
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The HTML page's stylesheet and script go into the binary as they are.
+$(OUT)/user/html_assets.o: user/html/page.css user/html/page.js
 
 $(OUT)/swack: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

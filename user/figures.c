@@ -16,19 +16,6 @@ const char *human_bytes(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
-static int64_t acks_pending(const struct mig *g)
-{
-	const struct ack_state *a = &g->ack;
-
-	if (g->role == SWACK_ROLE_DST)
-		return a->needed ? (a->remaining >= 0 ? a->remaining : a->needed - a->approved) : -1;
-	if (a->pending_total >= 0)
-		return a->pending_total;
-	if (g->peer && g->peer->ack.needed)
-		return g->ack.received ? 0 : 1; /* legacy: one ACK for all devices */
-	return -1;
-}
-
 static void devices(const struct mig *g, struct vm_figures *f)
 {
 	for (uint32_t i = 0; i < g->ndevs; i++) {
@@ -60,7 +47,7 @@ void mig_figures(const struct mig *g, struct vm_figures *f)
 				  .downtime_ms = -1 };
 	if (g->nstates)
 		f->phase = g->states[g->nstates - 1].name;
-	f->acks_pending = acks_pending(g);
+	f->acks_pending = mig_acks_pending(g);
 	devices(g, f);
 	if (f->bw) {
 		f->expected_ms = f->remaining * 1e3 / f->bw;

@@ -178,9 +178,18 @@ static void set_state(struct mig *g, const struct swack_event *e)
 		g->t_end = e->ts;
 }
 
+/* Bytes sent so far, as the pending samples' companion figure. */
+static int64_t sent_so_far(const struct mig *g, const struct swack_event *e)
+{
+	if (g->qemu_bytes)
+		return (int64_t)g->qemu_bytes;
+	return e->tx_bytes > g->tx_first ? (int64_t)(e->tx_bytes - g->tx_first) : 0;
+}
+
 static void on_dirty_sync(struct mig *g, const struct swack_event *e)
 {
 	g->iterations++;
+	series_add(&g->iter_s, e->ts, (int64_t)e->a[0], 0);
 	/* Nothing sent (no TCP stream seen): keep QEMU's own figure, if any. */
 	if (e->a[1] && e->a[0])
 		g->bw = e->a[2];
@@ -192,12 +201,16 @@ static void on_pending(struct mig *g, const struct swack_event *e)
 	g->pending = e->a[0] + e->a[1] + e->a[2];
 	if (!(e->flags & SWACK_F_NOTHRESH))
 		g->threshold = e->a[3];
+	if (e->flags & SWACK_F_EXACT)
+		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
 }
 
 static void on_query_pending(struct mig *g, const struct swack_event *e)
 {
 	g->queries++;
 	g->pending = e->a[3];
+	if (e->flags & SWACK_F_EXACT)
+		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
 }
 
 /* Only a destination enters "inmigrate"; only a source "finish-migrate". */

@@ -21,6 +21,25 @@ enum mstate {
 #define MIG_MAX_CHECKPOINTS 24
 #define MIG_MAX_ACKS 32
 
+#define SERIES_MAX 128
+#define DEV_MAX_STARVES 8
+
+/* A value over time for timelines.  When full, every other sample is
+ * dropped and only every stride-th later one kept, so a long migration keeps
+ * its whole shape in bounded memory. */
+struct sample {
+	uint64_t ts;
+	int64_t v;
+	int64_t aux;                  /* a second figure at the same time, or 0 */
+};
+
+struct series {
+	uint32_t n, stride, seen;
+	struct sample s[SERIES_MAX];
+};
+
+void series_add(struct series *s, uint64_t ts, int64_t v, int64_t aux);
+
 #define KDEV_STATES 8
 #define KDEV_MAX_TRANS 16
 #define KDEV_MAX_ERRS 8
@@ -60,10 +79,13 @@ struct dev_state {
 	bool failed;
 	/* multifd device state */
 	uint32_t bufs_in, bufs_loaded, starved;
+	struct { uint64_t ts, wait_ns; uint32_t idx; } starves[DEV_MAX_STARVES];
+	uint64_t starved_ns;          /* starved until the awaited buffer came in */
 	uint64_t t_save_thread[2], t_load_thread[2];
 	int64_t save_thread_ret;
 	/* kernel side: the VFIO migration uAPI calls themselves */
 	struct kdev k;
+	struct series init_s;         /* initial bytes over time (QEMU's or the kernel's) */
 };
 
 struct vmstate_time {
@@ -135,6 +157,10 @@ struct mig {
 	struct dev_state devs[MIG_MAX_DEVS];
 	uint32_t ndevs;
 	struct ack_state ack;
+	/* for timelines: v pending bytes, aux bytes sent so far */
+	struct series pending_s;
+	struct series iter_s;         /* dirty syncs: v bytes since the previous */
+	struct series acks_s;         /* switchover ACKs still pending */
 	const struct model *model;    /* for facts noted before the migration */
 	struct mig *peer;
 	enum { PAIR_NONE, PAIR_TCP, PAIR_TIME } paired_by;
@@ -216,6 +242,27 @@ int64_t mig_vmstates_us(const struct mig *g, bool iterable);
 int64_t ack_held_ns(const struct mig *g);
 /* Request-to-ACK time of the i-th ACK the source received, or -1. */
 int64_t ack_latency_ns(const struct mig *src, uint32_t i);
+
+/* How the source's pending bytes moved against what it sent: whether it
+ * converged (pending at or below the threshold) and, when the figures allow,
+ * the rate the guest dirtied memory at. */
+struct convergence {
+	bool known;                   /* at least two pending samples */
+	bool converged;
+	uint64_t first, last;         /* pending bytes */
+	uint64_t threshold;
+	int64_t span_ns;              /* the span the rates are measured over */
+	int64_t sent;                 /* bytes sent in that span, -1 unknown */
+	int64_t bw_Bps;               /* sent / span, else QEMU's last figure; -1 unknown */
+	int64_t dirty_Bps;            /* sent less what pending fell by; -1 unknown */
+};
+
+void mig_convergence(const struct mig *g, struct convergence *c);
+/* QEMU's downtime limit as its threshold implies (threshold / QEMU's own
+ * bandwidth figure), or -1. */
+int64_t mig_downtime_limit_ns(const struct mig *g);
+/* Pending ACKs as the side counts them, or -1 when it does not. */
+int64_t mig_acks_pending(const struct mig *g);
 
 enum mstate mstate_from_name(const char *name);
 const char *mstate_name(enum mstate s);

@@ -108,8 +108,11 @@ void ack_apply(struct mig *g, const struct swack_event *e)
 			on_exact_pending(g, e, e->a[0] + e->a[1] + e->a[2]);
 		break;
 	case SWACK_EV_SWITCHOVER: on_switchover(g, e); break;
-	default: break;
+	default: return;
 	}
+	if (e->kind != SWACK_EV_SWITCHOVER && e->kind != SWACK_EV_PENDING &&
+	    mig_acks_pending(g) >= 0)
+		series_add(&g->acks_s, e->ts, mig_acks_pending(g), 0);
 }
 
 int64_t ack_held_ns(const struct mig *g)

@@ -138,6 +138,7 @@ static void on_data(struct kdev *k, const struct swack_event *e)
 void kdev_apply(struct mig *g, const struct swack_event *e)
 {
 	struct dev_state *d;
+	uint32_t polls;
 
 	if (!e->dev[0])
 		return;
@@ -148,10 +149,14 @@ void kdev_apply(struct mig *g, const struct swack_event *e)
 	if (e->kind == SWACK_EV_VFIO_IOCTL && !g->role &&
 	    vfio_is_feature(e, SWACK_VFIO_FEATURE_SET, SWACK_VFIO_FEATURE_MIG_DEVICE_STATE))
 		g->role = vfio_target_state(e) == VFIO_RESUMING ? SWACK_ROLE_DST : SWACK_ROLE_SRC;
-	if (e->kind == SWACK_EV_VFIO_IOCTL)
-		on_ioctl(&d->k, e);
-	else
+	if (e->kind != SWACK_EV_VFIO_IOCTL) {
 		on_data(&d->k, e);
+		return;
+	}
+	polls = d->k.polls;
+	on_ioctl(&d->k, e);
+	if (d->k.polls > polls)
+		series_add(&d->init_s, e->ts, (int64_t)d->k.init, (int64_t)d->k.dirty);
 }
 
 uint32_t dev_regrowths(const struct dev_state *d)

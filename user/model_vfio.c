@@ -42,6 +42,29 @@ static void on_pending(struct dev_state *d, const struct swack_event *e)
 	d->dirty = e->a[4];
 	if (init > d->init_peak)
 		d->init_peak = init;
+	if (!d->k.polls)
+		series_add(&d->init_s, e->ts, (int64_t)init, (int64_t)d->dirty);
+}
+
+/* The loader waits for buffer idx from here until it comes in. */
+static void on_starved(struct dev_state *d, const struct swack_event *e)
+{
+	if (d->starved < DEV_MAX_STARVES) {
+		d->starves[d->starved].ts = e->ts;
+		d->starves[d->starved].idx = (uint32_t)e->a[1];
+	}
+	d->starved++;
+}
+
+static void on_incoming(struct dev_state *d, const struct swack_event *e)
+{
+	d->bufs_in++;
+	for (uint32_t i = 0; i < d->starved && i < DEV_MAX_STARVES; i++)
+		if (d->starves[i].idx == (uint32_t)e->a[1] && !d->starves[i].wait_ns &&
+		    e->ts >= d->starves[i].ts) {
+			d->starves[i].wait_ns = e->ts - d->starves[i].ts;
+			d->starved_ns += d->starves[i].wait_ns;
+		}
 }
 
 static void span(uint64_t t[2], bool end, uint64_t ts)
@@ -72,8 +95,8 @@ static void on_op(struct dev_state *d, const struct swack_event *e)
 		d->save_thread_ret = a1;
 		d->failed |= a1 < 0;
 		break;
-	case SWACK_VFIO_BUF_INCOMING: d->bufs_in++; break;
-	case SWACK_VFIO_BUF_STARVED: d->starved++; break;
+	case SWACK_VFIO_BUF_INCOMING: on_incoming(d, e); break;
+	case SWACK_VFIO_BUF_STARVED: on_starved(d, e); break;
 	case SWACK_VFIO_BUF_LOAD_END: d->bufs_loaded++; break;
 	case SWACK_VFIO_LOAD_THREAD_START: span(d->t_load_thread, false, e->ts); break;
 	case SWACK_VFIO_LOAD_THREAD_END: span(d->t_load_thread, true, e->ts); break;

@@ -22,6 +22,7 @@ static const struct {
 	{ "trace", cmd_trace, "print migration events live, one line each" },
 	{ "record", cmd_record, "record migration events to a file" },
 	{ "report", cmd_report, "summarize recorded migrations (one host or two)" },
+	{ "diagnose", cmd_diagnose, "explain a migration's downtime: ranked findings" },
 	{ "script", cmd_script, "print every event of a recording" },
 	{ "export", cmd_export, "export a recording: CTF, Chrome trace JSON, JSON lines" },
 	{ "gate", cmd_gate, "hold or release a switchover, by hand or by policy" },

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Plays both sides of a qemu-sim scenario under one `swack trace`.
-# sim_play SCENARIO GEN [TRACE-OPTION...]: sets SIM_SRC, SIM_DST (pids),
+# Plays both sides of a qemu-sim scenario under one `swack trace` (or the
+# command in $SIM_CMD, e.g. record).
+# sim_play SCENARIO GEN [OPTION...]: sets SIM_SRC, SIM_DST (pids),
 # SIM_TRACE (swack's stdout) and SIM_ERR (its stderr), in $SIM_DIR.
 SIM_DIR=$(mktemp -d)
 SIM_PIDS=()
@@ -32,7 +33,7 @@ sim_play() {
 		"$SWACK_ROOT/tests/fixtures/scenarios/$scen.dst" <&8 >/dev/null 7<&- 8<&- &
 	SIM_DST=$!
 	SIM_PIDS+=("$SIM_SRC" "$SIM_DST")
-	"$SWACK" trace -p "$SIM_SRC" -p "$SIM_DST" --until-done -d 60 "$@" \
+	"$SWACK" "${SIM_CMD:-trace}" -p "$SIM_SRC" -p "$SIM_DST" --until-done -d 60 "$@" \
 		>"$SIM_TRACE" 2>"$SIM_ERR" &
 	tr=$!
 	wait_attached "$SIM_ERR" 2

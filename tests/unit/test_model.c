@@ -244,6 +244,7 @@ static void test_usdt_figures(void **state)
 	assert_int_equal(log.src->bw, 40000000);
 	assert_int_equal(log.src->threshold, 4000000);
 	assert_int_equal(mig_qemu_downtime_ns(log.src), 7 * MS);
+	assert_int_equal(mig_downtime_limit_ns(log.src), 100 * MS);
 	model_free(&m);
 }
 
@@ -306,6 +307,122 @@ static void test_event_text_and_json(void **state)
 			    "\"tx_bytes\":0}\n");
 }
 
+static void test_series_thinning(void **state)
+{
+	struct series *s = calloc(1, sizeof(*s));
+
+	(void)state;
+	for (int i = 0; i < 300; i++)
+		series_add(s, (uint64_t)i, i * 10, 0);
+	/* Thinned twice: every 4th sample, spread over the whole span. */
+	assert_int_equal(s->n, 75);
+	assert_int_equal(s->stride, 4);
+	for (uint32_t i = 0; i < s->n; i++) {
+		assert_int_equal(s->s[i].ts, 4 * i);
+		assert_int_equal(s->s[i].v, 40 * i);
+	}
+	free(s);
+}
+
+static void feed_exact(struct model *m, uint64_t ts, uint64_t pending, uint64_t tx)
+{
+	struct swack_event e = ev(SRC, ts, SWACK_EV_PENDING, SWACK_ROLE_SRC);
+
+	e.a[0] = pending;
+	e.a[3] = 10000000;
+	e.flags = SWACK_F_EXACT;
+	e.tx_bytes = tx;
+	model_feed(m, &e);
+}
+
+static void test_convergence(void **state)
+{
+	struct convergence c;
+	struct model m;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	feed_state(&m, SRC, 0, "active", 0);
+	feed_exact(&m, 0, 100000000, 0);
+	feed_exact(&m, 1000, 60000000, 50000000);
+	feed_exact(&m, 2000, 30000000, 90000000);
+	mig_convergence(m.head, &c);
+	assert_true(c.known);
+	assert_false(c.converged);
+	assert_int_equal(c.first, 100000000);
+	assert_int_equal(c.last, 30000000);
+	/* Rates from the second sample: the first pass says nothing of them.
+	 * 40 MB sent in 1 s while pending fell by 30 MB: 10 MB dirtied again. */
+	assert_int_equal(c.span_ns, 1000 * MS);
+	assert_int_equal(c.sent, 40000000);
+	assert_int_equal(c.bw_Bps, 40000000);
+	assert_int_equal(c.dirty_Bps, 10000000);
+	/* Without QEMU's own bandwidth the limit is not known. */
+	assert_int_equal(mig_downtime_limit_ns(m.head), -1);
+	feed_exact(&m, 3000, 5000000, 120000000);
+	mig_convergence(m.head, &c);
+	assert_true(c.converged);
+	assert_int_equal(c.last, 5000000);
+	model_free(&m);
+}
+
+static void feed_buf(struct model *m, uint64_t ts, int op, uint32_t idx)
+{
+	struct swack_event e = ev(DST, ts, SWACK_EV_VFIO_OP, SWACK_ROLE_DST);
+
+	snprintf(e.dev, sizeof(e.dev), "0000:3b:00.1");
+	e.a[0] = (uint64_t)op;
+	e.a[1] = idx;
+	model_feed(m, &e);
+}
+
+static void test_starved_waits(void **state)
+{
+	const struct dev_state *d;
+	struct model m;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	feed_state(&m, DST, 0, "active", 0);
+	feed_buf(&m, 1, SWACK_VFIO_BUF_INCOMING, 0);
+	feed_buf(&m, 10, SWACK_VFIO_BUF_STARVED, 2);
+	feed_buf(&m, 12, SWACK_VFIO_BUF_INCOMING, 3);
+	feed_buf(&m, 18, SWACK_VFIO_BUF_INCOMING, 2);
+	feed_buf(&m, 20, SWACK_VFIO_BUF_STARVED, 4);
+	feed_buf(&m, 25, SWACK_VFIO_BUF_INCOMING, 4);
+	d = &m.head->devs[0];
+	assert_int_equal(d->starved, 2);
+	assert_int_equal(d->bufs_in, 4);
+	assert_int_equal(d->starves[0].idx, 2);
+	assert_int_equal(d->starves[0].wait_ns, 8 * MS);
+	assert_int_equal(d->starves[1].wait_ns, 5 * MS);
+	assert_int_equal(d->starved_ns, 13 * MS);
+	model_free(&m);
+}
+
+static void test_acks_series(void **state)
+{
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	e = ev(DST, 1, SWACK_EV_ACK_NEEDED, SWACK_ROLE_DST);
+	e.a[0] = 3;
+	model_feed(&m, &e);
+	for (uint64_t left = 3; left-- > 0;) {
+		e = ev(DST, 10 - left, SWACK_EV_ACK_APPROVE, SWACK_ROLE_DST);
+		e.a[0] = left;
+		model_feed(&m, &e);
+	}
+	assert_int_equal(m.head->acks_s.n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(m.head->acks_s.s[i].v, 3 - i);
+	assert_int_equal(m.head->acks_s.s[3].ts, 10 * MS);
+	assert_int_equal(mig_acks_pending(m.head), 0);
+	model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +435,10 @@ int main(void)
 		cmocka_unit_test(test_flush_reports_open),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_event_text_and_json),
+		cmocka_unit_test(test_series_thinning),
+		cmocka_unit_test(test_convergence),
+		cmocka_unit_test(test_starved_waits),
+		cmocka_unit_test(test_acks_series),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

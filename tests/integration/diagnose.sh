@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# swack diagnose: every qemu-sim scenario recorded by swack record, then
+# diagnosed from the recording (findings, their order, their figures); a
+# real QEMU 7.2 migration diagnosed live and from its recording; the HTML
+# page rendered by headless Chromium; errors.
+set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
+. "$SWACK_ROOT/tests/lib/sim.sh"
+. "$SWACK_ROOT/tests/lib/qemu.sh"
+
+A=0000:3b:00.1
+"$SWACK_ROOT/scripts/deps.sh" || { fail "dependencies" "scripts/deps.sh failed"; exit 1; }
+
+# diag SCENARIO GEN [DIAGNOSE-OPTION...]: records the scenario, diagnoses it;
+# D is the one diagnosis (JSON), NAME the scenario.
+diag() {
+	local scen=$1 gen=$2
+	shift 2
+	NAME=$scen
+	DATA=$SIM_DIR/$scen.data
+	SIM_CMD=record sim_play "$scen" "$gen" -o "$DATA"
+	D=$("$SWACK" diagnose --json "$@" "$DATA" | jq -c '.diagnoses[]')
+	expect_eq "$NAME: one diagnosis, source and destination" "1 $SIM_SRC $SIM_DST" \
+		"$(jq -s length <<<"$D") $(jq -r '"\(.src_pid) \(.dst_pid)"' <<<"$D")"
+}
+
+# ids EXPECTED: the finding ids, in rank order.
+ids() { expect_eq "$NAME: findings in order" "$1" "$(jq -r '[.findings[].id] | join(" ")' <<<"$D")"; }
+# fig LABEL EXPECTED JQ: one figure of the diagnosis (ID: the finding whose figures).
+fig() { expect_eq "$NAME: $1" "$2" "$(jq -rc "$3" <<<"$D")"; }
+f() { echo ".findings[] | select(.id == \"$1\")"; }
+
+# Phases are consecutive: they add up to the downtime they explain.
+phases_add_up() {
+	fig "$1: phases add up to the window they cover" true \
+		"$(f "$1") | .figures | ([to_entries[] | select(.key | test(\"^(stop|iterable|non_iterable|final|source_tail|transfer|destination)\")) | .value] | add) == .phases_total_ns"
+}
+
+# The guest saw more than QEMU reports by 2 ms and 25% (the rule's bounds):
+# sims run in real time, so a loaded host can stretch the destination's side.
+underreported() {
+	jq -e '.guest_downtime_ns - .qemu_downtime_ns >= 2000000 and
+		.guest_downtime_ns >= 1.25 * .qemu_downtime_ns' <<<"$D" >/dev/null
+}
+
+diag precopy-basic 102
+if underreported; then ids "downtime-underreported downtime-breakdown"; else ids "downtime-breakdown"; fi
+fig "limit from QEMU's threshold and bandwidth (30 MB at 100 MB/s)" "300000000 threshold" \
+	'"\(.limit_ns) \(.limit_from)"'
+fig "breakdown is of the guest-visible downtime" true \
+	"$(f downtime-breakdown) | .figures.downtime_ns == $(jq .guest_downtime_ns <<<"$D")"
+phases_add_up downtime-breakdown
+
+diag ack-legacy 102
+ids "ack-delayed device-downtime downtime-breakdown"
+fig "ack-delayed: 3 converged queries, 1 ACK, held >= 8 ms" "3 1 true" \
+	"$(f ack-delayed) | .figures | \"\(.held_queries) \(.acks_received) \(.held_ns >= 8000000)\""
+fig "ack-delayed: who (no approver names in 10.2): the device with most initial bytes left" \
+	"$A 16777216" "$(f ack-delayed) | \"\(.title | capture(\"ACK of (?<d>.*)\").d) \(.figures.initial_left)\""
+fig "device-downtime: A's 3.1 ms save (36% of 8.7 ms saved), stop-copy 1 MiB against a 128 MiB estimate" \
+	"3100000 36 1048576 134217728" \
+	"$(f device-downtime) | .figures | \"\(.device_ns) \(.share_pct) \(.stop_copy_bytes) \(.stop_copy_estimate)\""
+fig "device-downtime: over-estimate advice" true "$(f device-downtime) | .advice | test(\"overestimates its stop-copy data 128x\")"
+fig "evidence in time order" true '[.findings[].evidence | map(.ts) | . == sort] | all'
+phases_add_up downtime-breakdown
+
+diag ack-legacy-111 111
+ids "ack-delayed device-downtime downtime-breakdown"
+fig "ack-delayed: A approved last (11.1 names approvers)" "$A 3 1" \
+	"$(f ack-delayed) | \"\(.title | capture(\"ACK of (?<d>.*)\").d) \(.figures.held_queries) \(.figures.acks_received)\""
+fig "device-downtime: A's 1.4 ms save, 41% of what was saved" "1400000 41" \
+	"$(f device-downtime) | .figures | \"\(.device_ns) \(.share_pct)\""
+fig "ack-delayed: the last approval is evidence" true \
+	"$(f ack-delayed) | [.evidence[] | select(.side == \"dst\" and .what == \"$A approves (last)\")] | length == 1"
+
+diag ack-regrow 111
+ids "ack-delayed ack-rerequested device-downtime downtime-breakdown"
+fig "ack-delayed: 4 converged queries, 3 ACKs, held >= 18 ms" "4 3 true" \
+	"$(f ack-delayed) | .figures | \"\(.held_queries) \(.acks_received) \(.held_ns >= 18000000)\""
+fig "ack-rerequested: 1 of 3 again, A regrew to 8 MiB" "1 3 3 8388608" \
+	"$(f ack-rerequested) | .figures | \"\(.rerequests) \(.requested) \(.received) \(.regrown_to)\""
+fig "device-downtime: A's 2.6 ms save, 45% of what was saved" "2600000 45" \
+	"$(f device-downtime) | .figures | \"\(.device_ns) \(.share_pct)\""
+fig "ack-rerequested: regrowth before the re-request" true \
+	"$(f ack-rerequested) | .evidence | (.[0].what | test(\"initial bytes grow again\")) and (.[1].what | test(\"requested again\")) and .[0].ts <= .[1].ts"
+
+diag ack-never 102
+ids "ack-missing migration-cancelled"
+fig "ack-missing: 4 converged queries, 1 needed, 0 approved, A had 4 MiB left" "4 1 0 4194304" \
+	"$(f ack-missing) | .figures | \"\(.held_queries) \(.needed) \(.approved) \(.initial_left)\""
+fig "ack-missing: advice names the device" true "$(f ack-missing) | .advice | startswith(\"$A never finished\")"
+fig "migration-cancelled: 20 iterations" 20 "$(f migration-cancelled) | .figures.iterations"
+
+diag ack-stall 102
+ids "ack-missing migration-cancelled"
+fig "ack-missing: held 4 queries for >= 8 s" "4 true" \
+	"$(f ack-missing) | .figures | \"\(.held_queries) \(.held_ns >= 8000000000)\""
+
+diag ack-underflow 111
+ids "migration-failed ack-underflow"
+fig "ack-underflow: 2 received for 1 requested" "2 1" \
+	"$(f ack-underflow) | .figures | \"\(.received) \(.requested)\""
+fig "migration-failed names the underflow" true "$(f migration-failed) | .title | test(\"underflow\")"
+fig "ack-underflow: both approvals of A are evidence" 2 \
+	"[$(f ack-underflow) | .evidence[] | select(.what == \"$A approves\")] | length"
+
+diag cancel 102
+ids "no-convergence migration-cancelled"
+fig "no-convergence: 4 iterations, 8 GB -> 2 GB pending, threshold 300 MB, QEMU's 1 GB/s" \
+	"4 8000000000 2000000000 300000000 1000000000" \
+	"$(f no-convergence) | .figures | \"\(.iterations) \(.pending_first) \(.pending_last) \(.threshold) \(.bandwidth_Bps)\""
+fig "no-convergence: the rest needs 2000 ms at that rate" true \
+	"$(f no-convergence) | .advice | test(\"need 2000 ms\")"
+
+diag failed 102
+ids "migration-failed"
+fig "migration-failed: device A, return -5" true \
+	"$(f migration-failed) | (.title | endswith(\"device $A\")) and (.detail | test(\"return -5\"))"
+
+diag multifd-starved 102
+ids "device-downtime multifd-starved downtime-underreported downtime-breakdown"
+fig "device-downtime: A's 22 ms load, 82% of what was loaded" "22000000 82 $A/vfio" \
+	"$(f device-downtime) | \"\(.figures.device_ns) \(.figures.share_pct) \(.title | capture(\"device (?<d>[^ ]*)\").d)\""
+fig "multifd-starved: 2 starvations, 5 buffers, waits >= 13 ms, thread >= 16 ms" "2 5 true true" \
+	"$(f multifd-starved) | .figures | \"\(.starved) \(.buffers) \(.starved_ns >= 13000000) \(.load_thread_ns >= 16000000)\""
+fig "multifd-starved: buffers 2 and 4" "2 4" \
+	"[$(f multifd-starved) | .evidence[].what | capture(\"buffer (?<i>[0-9]+)\").i] | join(\" \")"
+fig "downtime-underreported: the guest saw more than QEMU reports" true \
+	"$(f downtime-underreported) | .figures | .gap_ns == .guest_downtime_ns - .qemu_downtime_ns and .gap_ns >= 1000000"
+# The same recording against a 5 ms limit: over it, and ranked first.
+D=$("$SWACK" diagnose --json --downtime-limit 5 "$DATA" | jq -c '.diagnoses[0]')
+ids "downtime-over-limit device-downtime multifd-starved downtime-underreported"
+fig "over-limit: 5 ms given, over by downtime - 5 ms" "5000000 option true" \
+	"\"\(.limit_ns) \(.limit_from) \($(f downtime-over-limit) | .figures | .over_ns == .downtime_ns - 5000000)\""
+phases_add_up downtime-over-limit
+
+# Text output: ranks, severities, evidence and advice lines.
+text=$("$SWACK" diagnose --downtime-limit 5 "$DATA")
+expect_match "text: header" "^diagnosis: migration src $SIM_SRC -> dst $SIM_DST completed, guest-visible downtime [0-9.]+ ms, QEMU's [0-9.]+ ms, limit 5.0 ms" "$text"
+expect_match "text: first finding ranked and rated" $'\n 1\\. \\[critical\\] downtime-over-limit: guest-visible downtime [0-9.]+ ms exceeds the 5.0 ms limit by' "$text"
+expect_match "text: evidence with times" $'\n      evidence: +[+][0-9]+\\.[0-9]{3} ms dst destination vCPUs resume' "$text"
+expect_match "text: advice" $'\n      advice: ' "$text"
+
+# The HTML page: one file, nothing fetched, drawn by its own script.
+html_checks() {
+	local page=$1 tag=$2 want=$3 dom png
+	dom=$SIM_DIR/$tag.dom png=$SIM_DIR/$tag.png
+	expect_eq "$tag: HTML refers to nothing outside itself" 0 \
+		"$(grep -ciE '(src|href|url)[[:space:]]*[=(][[:space:]]*["'\'']?[a-z]+://|https?://' "$page")"
+	timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+		--dump-dom "file://$page" >"$dom" 2>"$SIM_DIR/$tag.chromium.err"
+	expect_match "$tag: the page's script ran without error" '<body data-rendered="ok">' "$(grep -o '<body[^>]*>' "$dom")"
+	expect_eq "$tag: no error written into the page" '<div id="errors"></div>' "$(grep -o '<div id="errors">[^<]*</div>' "$dom")"
+	expect_eq "$tag: timeline elements" "$want" "$(python3 - "$dom" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+have = []
+for name, pat in [("lane-src", r'id="lane-src-0"'), ("lane-dst", r'id="lane-dst-0"'),
+                  ("phases", r'class="phase phase-'), ("iterations", r'class="iteration"'),
+                  ("pending", r'id="pending-0"'), ("acks", r'class="acks '),
+                  ("initial", r'class="initial '), ("downtime", r'id="downtime-0"')]:
+    if re.search(pat, dom):
+        have.append(name)
+print(" ".join(have))
+PY
+)"
+	timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+		--screenshot="$png" --window-size=1100,1000 "file://$page" 2>>"$SIM_DIR/$tag.chromium.err"
+	expect_eq "$tag: screenshot is a PNG of >= 8 colours and >= 10 kB" ok "$(python3 - "$png" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat, w, h, bpp = 8, b"", 0, 0, 0
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+        bpp = {2: 3, 6: 4}[ctype]
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+stride = w * bpp
+prev, colours, pos = bytearray(stride), set(), 0
+for r in range(h):
+    kind, line = raw[pos], bytearray(raw[pos + 1:pos + 1 + stride])
+    pos += 1 + stride
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        if kind == 1: line[i] = (line[i] + a) & 255
+        elif kind == 2: line[i] = (line[i] + b) & 255
+        elif kind == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif kind == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    prev = line
+    if r % 5 == 0:
+        colours.update(bytes(line[x:x + 3]) for x in range(0, stride, bpp * 3))
+print("ok" if len(data) >= 10000 and len(colours) >= 8 else "%d bytes, %d colours" % (len(data), len(colours)))
+PY
+)"
+}
+
+"$SWACK" diagnose --html "$SIM_DIR/ack-regrow.html" "$SIM_DIR/ack-regrow.data" >/dev/null
+html_checks "$SIM_DIR/ack-regrow.html" ack-regrow-html "lane-src lane-dst phases iterations pending acks initial downtime"
+expect_match "ack-regrow-html: findings on the page" 'data-id="ack-delayed".*data-id="ack-rerequested"' \
+	"$(tr -d '\n' <"$SIM_DIR/ack-regrow-html.dom")"
+
+# Errors: one line, what and what to do, non-zero exit.
+echo "not a recording" >"$SIM_DIR/junk.data"
+out=$("$SWACK" diagnose "$SIM_DIR/junk.data" 2>&1); rc=$?
+expect_eq "junk file: exit 1, one line" "1 1" "$rc $(wc -l <<<"$out")"
+expect_match "junk file: says what is wrong" "^swack diagnose: .*junk.data" "$out"
+cp "$SIM_DIR/cancel.data" "$SIM_DIR/bad.data"
+printf '%032d' 0 | dd of="$SIM_DIR/bad.data" bs=1 seek=2500 conv=notrunc 2>/dev/null
+out=$("$SWACK" diagnose "$SIM_DIR/bad.data" 2>&1 >/dev/null); rc=$?
+expect_eq "corrupt recording: exit 1" 1 "$rc"
+expect_match "corrupt recording: says where, and what the diagnosis covers" \
+	"^swack diagnose: .*bad.data: corrupt at byte [0-9]+ .*; the diagnosis covers what came before$" "$out"
+# A recording cut short (a recorder killed): what it holds, said to be partial.
+head -c 3000 "$SIM_DIR/cancel.data" >"$SIM_DIR/cut.data"
+out=$("$SWACK" diagnose --json "$SIM_DIR/cut.data" 2>"$SIM_DIR/cut.err"); rc=$?
+expect_eq "cut recording: exit 0, an unfinished migration" "0 migration-unfinished" \
+	"$rc $(jq -r '[.diagnoses[].findings[].id] | unique | join(" ")' <<<"$out")"
+expect_match "cut recording: says so" "^swack diagnose: .*cut.data: cut: no END record" "$(cat "$SIM_DIR/cut.err")"
+# A recording of a QEMU that never migrated.
+mkfifo "$SIM_DIR/idle.in"
+exec 9<>"$SIM_DIR/idle.in"
+"$SWACK_ROOT/build/fixtures/qemu-system-sim102" -q -w "$SWACK_ROOT/tests/fixtures/scenarios/precopy-basic.src" <&9 >/dev/null 9<&- &
+idle=$!
+SIM_PIDS+=("$idle")
+"$SWACK" record -p "$idle" -d 2 -o "$SIM_DIR/idle.data" 2>"$SIM_DIR/idle.err"
+kill "$idle"
+exec 9>&-
+out=$("$SWACK" diagnose "$SIM_DIR/idle.data" 2>&1); rc=$?
+expect_eq "no migration: exit 1" 1 "$rc"
+expect_match "no migration: what and what to do" "^swack diagnose: no migration in .*idle.data: nothing to diagnose \(record one with 'swack record' while a migration runs\)$" "$out"
+out=$("$SWACK" diagnose --downtime-limit abc "$DATA" 2>&1); rc=$?
+expect_eq "bad --downtime-limit: exit 2" 2 "$rc"
+expect_match "bad --downtime-limit: says what to give" "invalid downtime limit 'abc': give milliseconds > 0" "$out"
+
+# A real QEMU 7.2 migration, downtime-limit 1 ms (it converges here, after tens
+# of iterations, when the guest pauses between passes), diagnosed live and recorded.
+qemu_setup_dir || exit 1
+port=$(qemu_free_port) || exit 1
+src=$(qemu_start_src src) || exit 1
+dst=$(qemu_start_dst dst "$port") || exit 1
+qemu_wait_booted src 120 >/dev/null || exit 1
+"$SWACK" diagnose -p "$src" -p "$dst" --json --downtime-limit 1 -d 180 \
+	>"$QDIR/live.json" 2>"$QDIR/live.err" &
+live=$!
+"$SWACK" record -p "$src" -p "$dst" --until-done -d 180 -o "$QDIR/q72.data" 2>"$QDIR/rec.err" &
+rec=$!
+wait_attached "$QDIR/live.err" 2
+wait_attached "$QDIR/rec.err" 2
+qmp src '{"execute":"migrate-set-parameters","arguments":{"downtime-limit":1}}' >/dev/null
+qemu_migrate src dst "$port" 40000000 || exit 1
+expect_eq "QEMU 7.2: migration completed (QMP)" completed "$(qemu_wait_migration src 180)"
+wait "$live"
+expect_eq "QEMU 7.2: live diagnose exits by itself once the migration ended" 0 "$?"
+wait "$rec"
+q=$(qemu_query_migrate src)
+NAME="QEMU 7.2"
+D=$("$SWACK" diagnose --json --downtime-limit 1 "$QDIR/q72.data" | jq -c '.diagnoses[]')
+L=$(jq -c '.diagnoses[]' "$QDIR/live.json")
+echo "# QMP downtime $(jq .downtime <<<"$q") ms, dirty syncs $(jq '.ram["dirty-sync-count"]' <<<"$q")"
+"$SWACK" diagnose --downtime-limit 1 "$QDIR/q72.data" | sed 's/^/# /'
+expect_eq "QEMU 7.2: live and recorded diagnoses agree on the findings" \
+	"$(jq -c '[.findings[] | [.id, .title]]' <<<"$L")" "$(jq -c '[.findings[] | [.id, .title]]' <<<"$D")"
+fig "one diagnosis, source and destination" "$src $dst" '"\(.src_pid) \(.dst_pid)"'
+fig "first finding: over the 1 ms limit" "downtime-over-limit 1000000" \
+	'.findings[0] | "\(.id) \(.figures.limit_ns)"'
+fig "over-limit is of the guest-visible downtime" true \
+	"$(f downtime-over-limit) | .figures.downtime_ns == $(jq .guest_downtime_ns <<<"$D") and .figures.over_ns == .figures.downtime_ns - 1000000"
+phases_add_up downtime-over-limit
+fig "over-limit: phases from function probes (no checkpoints in 7.2)" true \
+	"$(f downtime-over-limit) | .figures | has(\"final_save_ns\") and has(\"transfer_and_load_ns\")"
+# QEMU's figure is source-side and in whole milliseconds (see migrate72.sh).
+expect_num "QEMU 7.2: QEMU's downtime within 2 ms of QMP's" \
+	"$(jq -n --argjson a "$(jq .qemu_downtime_ns <<<"$D")" --argjson b "$(jq .downtime <<<"$q")" '$a / 1e6 - $b | fabs')" "<=" 2
+syncs=$(jq '.ram["dirty-sync-count"]' <<<"$q")
+want="downtime-over-limit"
+[[ $syncs -ge 8 ]] && want+=" slow-convergence"
+underreported &&
+	want="downtime-over-limit downtime-underreported${want#downtime-over-limit}"
+ids "$want"
+if [[ $syncs -ge 8 ]]; then
+	fig "slow-convergence: iterations = QMP dirty-sync-count" "$syncs" "$(f slow-convergence) | .figures.iterations"
+fi
+"$SWACK" diagnose --downtime-limit 1 --html "$QDIR/q72.html" "$QDIR/q72.data" >/dev/null
+html_checks "$QDIR/q72.html" qemu72-html "lane-src lane-dst phases iterations pending downtime"

@@ -424,6 +424,7 @@ void diagnose(const struct mig *src, const struct mig *dst, const struct diag_op
 	rule_convergence(d);
 	diag_ack_rules(d);
 	diag_device_rules(d);
+	diag_gate_rules(d);
 	qsort(d->f, d->n, sizeof(d->f[0]), by_score);
 	for (int i = 0; i < d->n; i++)
 		qsort(d->f[i].ev, d->f[i].nev, sizeof(d->f[i].ev[0]), by_time);

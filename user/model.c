@@ -365,10 +365,67 @@ static void maybe_report(struct model *m, struct mig *g)
 		report(m, NULL, dst);
 }
 
+static void note_gate_hold(struct model *m, const struct swack_event *e)
+{
+	struct gate_note *n;
+
+	if (m->ngate == MODEL_MAX_GATE) {
+		memmove(m->gate, m->gate + 1, sizeof(m->gate) - sizeof(m->gate[0]));
+		m->ngate--;
+	}
+	n = &m->gate[m->ngate++];
+	memset(n, 0, sizeof(*n));
+	n->pid = e->pid;
+	n->t_hold = e->ts;
+	n->max_ns = e->a[0];
+	n->origin = e->a[1];
+	memcpy(n->reason, e->str, sizeof(n->reason));
+}
+
+static void note_gate_release(struct model *m, const struct swack_event *e)
+{
+	for (int i = (int)m->ngate - 1; i >= 0; i--) {
+		struct gate_note *n = &m->gate[i];
+
+		if (n->pid != e->pid || n->t_release)
+			continue;
+		n->t_release = e->ts;
+		n->raised = e->a[1];
+		n->queries = e->a[2];
+		n->cause = e->a[4];
+		memcpy(n->release_reason, e->str, sizeof(n->release_reason));
+		return;
+	}
+}
+
+int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max)
+{
+	const struct model *m = g->model;
+	int n = 0;
+
+	for (uint32_t i = 0; m && i < m->ngate && n < max; i++) {
+		const struct gate_note *h = &m->gate[i];
+
+		if (h->pid == g->pid && (!g->t_end || h->t_hold < g->t_end) &&
+		    (!h->t_release || h->t_release > g->t_first))
+			out[n++] = h;
+	}
+	return n;
+}
+
 void model_feed(struct model *m, const struct swack_event *e)
 {
 	struct mig *g;
 
+	/* A hold is not a migration event: it may come long before one. */
+	if (e->kind == SWACK_EV_GATE_HOLD) {
+		note_gate_hold(m, e);
+		return;
+	}
+	if (e->kind == SWACK_EV_GATE_RELEASE) {
+		note_gate_release(m, e);
+		return;
+	}
 	if (e->kind == SWACK_EV_PAIR) {
 		model_pair(m, (uint32_t)e->a[0], (uint32_t)e->a[1]);
 		return;

@@ -173,6 +173,18 @@ typedef void (*model_done_fn)(void *ctx, const struct mig *src, const struct mig
 
 #define MODEL_MAX_HINTS 64
 #define MODEL_MAX_FACTS 64
+#define MODEL_MAX_GATE 32
+
+/* A hold of swack gate (SWACK_EV_GATE_HOLD, then _RELEASE): it keeps QEMU
+ * iterating, so it explains a late switchover. */
+struct gate_note {
+	uint32_t pid;
+	uint64_t t_hold, t_release;   /* t_release 0 while in force */
+	uint64_t max_ns;
+	uint64_t raised, queries;     /* at the release */
+	unsigned origin, cause;       /* as in the events */
+	char reason[SWACK_STR_LEN], release_reason[SWACK_STR_LEN];
+};
 
 struct dev_facts {
 	uint32_t pid;
@@ -189,6 +201,8 @@ struct model {
 	 * destinations waiting for an incoming migration. */
 	uint32_t incoming[MODEL_MAX_HINTS];
 	uint32_t nincoming;
+	struct gate_note gate[MODEL_MAX_GATE];   /* the latest holds, oldest dropped */
+	uint32_t ngate;
 	uint32_t nmigs;
 	model_done_fn done;
 	void *ctx;
@@ -201,6 +215,8 @@ void model_feed(struct model *m, const struct swack_event *e);
 void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid);
 /* True once migrations were seen and every one was reported. */
 bool model_all_reported(const struct model *m);
+/* The holds of g's process that began before g ended; up to max, in order. */
+int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max);
 /* End of input: report what is still open. */
 void model_flush(struct model *m);
 

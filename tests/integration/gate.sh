@@ -307,6 +307,12 @@ if part 3; then
 		expect_match "sim $gen: the recording keeps them (swack script --json)" \
 			'"event":"gate_hold","reason":"sim hold","origin":"command","max_hold":60000000000,.*"event":"gate_release","reason":"swack gate release","cause":"command"' \
 			"$("$SWACK" script --json "$GD/hold$gen.data" | grep gate_ | tr '\n' ' ')"
+		held=$("$SWACK" diagnose --json "$GD/hold$gen.data" 2>/dev/null |
+			jq -c '.diagnoses[0].findings[] | select(.id == "switchover-held")')
+		expect_match "sim $gen: swack diagnose names the hold" \
+			'"title":"swack gate held the switchover for [0-9.]+ s \(\\"sim hold\\"\), released by command' "$held"
+		expect_num "sim $gen: diagnose counts the raised decisions" \
+			"$(jq '.figures.raised // 0' <<<"${held:-null}")" -gt 0
 		expect_match "sim $gen: held step ran all its iterations without converging" \
 			"^iterate iterations=400 converged=no pending=$HUGE threshold=30000000" "$(sed -n 1p "$SIMOUT")"
 		expect_match "sim $gen: released, the next step converges by itself" \

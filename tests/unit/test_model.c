@@ -279,6 +279,50 @@ static void test_state_names(void **state)
 	assert_false(mstate_terminal(MS_CANCELLING));
 }
 
+/* A hold placed before the migration and released during it belongs to it;
+ * one on another process, or released before it began, does not; gate
+ * events make no migration of their own. */
+static void test_gate_holds(void **state)
+{
+	const struct gate_note *h[4];
+	struct done_log log = { 0 };
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	e = ev(SRC, 1, SWACK_EV_GATE_HOLD, 0);
+	snprintf(e.str, sizeof(e.str), "early");
+	model_feed(&m, &e);
+	e = ev(SRC, 2, SWACK_EV_GATE_RELEASE, 0);
+	model_feed(&m, &e);
+	e = ev(DST, 3, SWACK_EV_GATE_HOLD, 0);
+	model_feed(&m, &e);
+	e = ev(SRC, 4, SWACK_EV_GATE_HOLD, 0);
+	e.a[0] = 30000 * MS;
+	e.a[1] = 1;
+	snprintf(e.str, sizeof(e.str), "window");
+	model_feed(&m, &e);
+	assert_int_equal(m.nmigs, 0);
+	feed_state(&m, SRC, 10, "setup", 0);
+	feed(&m, SRC, 11, SWACK_EV_SAVE_SETUP, 0);
+	e = ev(SRC, 500, SWACK_EV_GATE_RELEASE, 0);
+	e.a[1] = 40;
+	e.a[2] = 45;
+	e.a[4] = 1;
+	model_feed(&m, &e);
+	feed(&m, SRC, 505, SWACK_EV_VM_STOP, 0);
+	feed_state(&m, SRC, 508, "completed", 1000);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(mig_gate_holds(log.src, h, 4), 1);
+	assert_string_equal(h[0]->reason, "window");
+	assert_int_equal(h[0]->t_release - h[0]->t_hold, 496 * MS);
+	assert_int_equal(h[0]->raised, 40);
+	assert_int_equal(h[0]->queries, 45);
+	assert_int_equal(h[0]->cause, 1);
+	model_free(&m);
+}
+
 static void test_event_text_and_json(void **state)
 {
 	struct swack_event e = ev(SRC, 1500, SWACK_EV_PENDING, SWACK_ROLE_SRC);
@@ -305,6 +349,18 @@ static void test_event_text_and_json(void **state)
 	assert_string_equal(buf, "{\"ts\":1500000000,\"pid\":100,\"tid\":101,\"role\":\"src\","
 			    "\"event\":\"checkpoint\",\"name\":\"a\\\"b\",\"flags\":1,"
 			    "\"tx_bytes\":0}\n");
+	e = ev(SRC, 1500, SWACK_EV_GATE_RELEASE, 0);
+	e.a[0] = 2500 * MS;
+	e.a[1] = 3;
+	e.a[2] = 4;
+	e.a[4] = 2;
+	snprintf(e.str, sizeof(e.str), "max \"hold\"");
+	f = fmemopen(buf, sizeof(buf), "w");
+	event_print_text(f, &e, 500 * MS);
+	fclose(f);
+	assert_string_equal(buf, "    1.000000     100/100     -   gate_release       "
+			    "reason=\"max 'hold'\" cause=deadline held=2.500s raised=3 queries=4 "
+			    "missed=0\n");
 }
 
 static void test_series_thinning(void **state)
@@ -435,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_flush_reports_open),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_event_text_and_json),
+		cmocka_unit_test(test_gate_holds),
 		cmocka_unit_test(test_series_thinning),
 		cmocka_unit_test(test_convergence),
 		cmocka_unit_test(test_starved_waits),

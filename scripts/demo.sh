@@ -17,11 +17,15 @@ dst=$(qemu_start_dst dst "$PORT")
 qemu_wait_booted src 120 >/dev/null
 echo "   source pid $src, destination pid $dst, guest running"
 
-echo "== swack trace -p $src -p $dst --until-done"
+echo "== swack trace -p $src -p $dst --until-done  (and swack diagnose, beside it)"
 "$SWACK" trace -p "$src" -p "$dst" --until-done --duration 180 >"$QDIR/trace.txt" 2>"$QDIR/trace.err" &
 trace=$!
+HTML=${SWACK_DEMO_HTML:-$ROOT/build/demo-diagnosis.html}
+"$SWACK" diagnose -p "$src" -p "$dst" -d 180 --html "$HTML" >"$QDIR/diag.txt" 2>"$QDIR/diag.err" &
+diag=$!
 for _ in $(seq 600); do
-	[[ $(grep -c '^swack: pid' "$QDIR/trace.err" 2>/dev/null) -ge 2 ]] && break
+	[[ $(grep -c '^swack: pid' "$QDIR/trace.err" 2>/dev/null) -ge 2 &&
+		$(grep -c '^swack: pid' "$QDIR/diag.err" 2>/dev/null) -ge 2 ]] && break
 	sleep 0.1
 done
 cat "$QDIR/trace.err"
@@ -31,6 +35,9 @@ qemu_migrate src dst "$PORT" 40000000
 qemu_wait_migration src 180 >/dev/null
 wait "$trace" || true
 cat "$QDIR/trace.txt"
+wait "$diag" || true
+echo "== swack diagnose -p $src -p $dst --html $HTML"
+cat "$QDIR/diag.txt"
 
 echo "== QEMU's own view (query-migrate on the source)"
 qemu_query_migrate src | jq -c '{status, "total-time", downtime,

@@ -94,6 +94,21 @@ static void lane_json(FILE *out, const struct diagnosis *d, const struct mig *g,
 	fputs("]}", out);
 }
 
+/* The downtime's consecutive phases, in order, in ms: the zoomed strip. */
+static void breakdown_json(FILE *out, const struct breakdown *b)
+{
+	bool first = true;
+
+	fputs(",\"breakdown\":[", out);
+	for (int p = 0; b->total_ns >= 0 && p < PH_MAX; p++) {
+		if (b->ns[p] < 0)
+			continue;
+		fprintf(out, "%s[\"%s\",%.3f]", first ? "" : ",", phase_name(p), b->ns[p] / MS);
+		first = false;
+	}
+	fputc(']', out);
+}
+
 static void window_json(FILE *out, const struct diagnosis *d)
 {
 	const struct mig *s = d->src;
@@ -106,6 +121,7 @@ static void window_json(FILE *out, const struct diagnosis *d)
 	else
 		fprintf(out, ",\"window\":[%.3f,%.3f,\"%s\"]", rel(d, stop), rel(d, end),
 			d->guest_ns >= 0 ? "guest-visible" : "QEMU's (source side)");
+	breakdown_json(out, &d->b);
 }
 
 static void data_json(FILE *out, const struct diagnosis *ds, int n)

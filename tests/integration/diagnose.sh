@@ -158,7 +158,8 @@ have = []
 for name, pat in [("lane-src", r'id="lane-src-0"'), ("lane-dst", r'id="lane-dst-0"'),
                   ("phases", r'class="phase phase-'), ("iterations", r'class="iteration"'),
                   ("pending", r'id="pending-0"'), ("acks", r'class="acks '),
-                  ("initial", r'class="initial '), ("downtime", r'id="downtime-0"')]:
+                  ("initial", r'class="initial '), ("downtime", r'id="downtime-0"'),
+                  ("zoom", r'id="downtime-zoom-0".*class="zoom-phase"')]:
     if re.search(pat, dom):
         have.append(name)
 print(" ".join(have))
@@ -205,7 +206,7 @@ PY
 }
 
 "$SWACK" diagnose --html "$SIM_DIR/ack-regrow.html" "$SIM_DIR/ack-regrow.data" >/dev/null
-html_checks "$SIM_DIR/ack-regrow.html" ack-regrow-html "lane-src lane-dst phases iterations pending acks initial downtime"
+html_checks "$SIM_DIR/ack-regrow.html" ack-regrow-html "lane-src lane-dst phases iterations pending acks initial downtime zoom"
 expect_match "ack-regrow-html: findings on the page" 'data-id="ack-delayed".*data-id="ack-rerequested"' \
 	"$(tr -d '\n' <"$SIM_DIR/ack-regrow-html.dom")"
 
@@ -291,4 +292,4 @@ if [[ $syncs -ge 8 ]]; then
 	fig "slow-convergence: iterations = QMP dirty-sync-count" "$syncs" "$(f slow-convergence) | .figures.iterations"
 fi
 "$SWACK" diagnose --downtime-limit 1 --html "$QDIR/q72.html" "$QDIR/q72.data" >/dev/null
-html_checks "$QDIR/q72.html" qemu72-html "lane-src lane-dst phases iterations pending downtime"
+html_checks "$QDIR/q72.html" qemu72-html "lane-src lane-dst phases iterations pending downtime zoom"

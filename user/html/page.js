@@ -154,6 +154,29 @@
       "class": "downtime-label" }, "downtime " + (m.window[1] - m.window[0]).toFixed(1) + " ms");
   }
 
+  // The downtime window is milliseconds of a migration that takes seconds:
+  // its phases get a strip of their own, at their own scale.
+  function zoom(c, svg, m, i) {
+    var b = m.breakdown || [], total = 0;
+    b.forEach(function (p) { total += p[1]; });
+    if (!m.window || !total) return;
+    var g = el(svg, "g", { id: "downtime-zoom-" + i, "class": "downtime-zoom" });
+    var y = c.y, x = L, scale = (W - L - R) / total;
+    el(g, "text", { x: 6, y: y + ROW / 2 + 4, "class": "lane-label" },
+      "downtime, zoomed (" + total.toFixed(2) + " ms)");
+    b.forEach(function (p, k) {
+      var w = p[1] * scale;
+      tip(el(g, "rect", { x: x, y: y + 3, width: Math.max(w, 1), height: ROW - 6,
+        "class": "zoom-phase", fill: COLORS[k % COLORS.length] }),
+        p[0] + " " + p[1].toFixed(3) + " ms");
+      if (w > 60)
+        el(g, "text", { x: x + 3, y: y + ROW / 2 + 4, "class": "zoom-label" },
+          p[0] + " " + p[1].toFixed(2) + " ms");
+      x += w;
+    });
+    c.y += ROW + 6;
+  }
+
   function draw(m, i) {
     var host = document.getElementById("timeline-" + i);
     var svg = el(host, "svg", { id: "timeline-svg-" + i, width: W, "class": "timeline-svg" });
@@ -168,6 +191,7 @@
     initialCharts(c, charts, m);
     axis(c, svg);
     downtime(c, svg, m, i, top);
+    zoom(c, svg, m, i);
     svg.setAttribute("height", c.y);
   }
 

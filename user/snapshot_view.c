@@ -2,6 +2,7 @@
 /* A background snapshot in text and JSON, for trace, report and record. */
 #include <string.h>
 #include "event.h"
+#include "figures.h"
 #include "snapshot_findings.h"
 #include "snapshot_view.h"
 
@@ -158,4 +159,38 @@ void snap_print_json(FILE *out, const struct mig *g)
 	threads_json(out, s);
 	findings_json(out, g);
 	fputc('}', out);
+}
+
+/* Duration and rate up to now while it runs, up to its end once it ended. */
+static uint64_t row_now(const struct mig *g, uint64_t now)
+{
+	return g->t_end ? g->t_end : now;
+}
+
+void snap_row(const struct mig *g, uint64_t now, char *buf, size_t len)
+{
+	struct snap_stats st;
+	char bytes[16];
+
+	buf[0] = 0;
+	if (!g->snap.seen)
+		return;
+	snap_stats(g, row_now(g, now), &st);
+	snprintf(buf, len, "snapshot %8.3f s written %9s faults %7u (%6.0f/s) stall p99 %9.1f us",
+		 st.duration_ns / 1e9, human_bytes(st.bytes < 0 ? 0 : st.bytes, bytes,
+						    sizeof(bytes)),
+		 st.faults, st.fault_rate, st.p99 / 1e3);
+}
+
+void snap_row_json(FILE *out, const struct mig *g, uint64_t now)
+{
+	struct snap_stats st;
+
+	if (!g->snap.seen)
+		return;
+	snap_stats(g, row_now(g, now), &st);
+	fprintf(out, "{\"pid\":%u,\"snapshot\":{\"duration_ns\":%lld,\"bytes\":%lld,"
+		"\"faults\":%u,\"fault_rate\":%.1f,\"stall_p99_ns\":%llu,\"stall_total_ns\":%llu}}\n",
+		g->pid, (long long)st.duration_ns, (long long)st.bytes, st.faults, st.fault_rate,
+		(unsigned long long)st.p99, (unsigned long long)st.total);
 }

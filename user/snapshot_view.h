@@ -12,5 +12,10 @@ void snap_print_hist(FILE *out, const uint32_t *hist);
 void snap_print_findings(FILE *out, const struct mig *g);
 /* ,"snapshot":{...} for a summary object (nothing when g is no snapshot). */
 void snap_print_json(FILE *out, const struct mig *g);
+/* swackstat's row under a snapshotting VM: duration so far, bytes written,
+ * faults and stall p99; "" when g is no snapshot. */
+void snap_row(const struct mig *g, uint64_t now, char *buf, size_t len);
+/* The same figures as one JSON line. */
+void snap_row_json(FILE *out, const struct mig *g, uint64_t now);
 
 #endif

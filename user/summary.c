@@ -188,7 +188,8 @@ static void text_breakdown(FILE *out, const struct mig *src, const struct mig *d
 {
 	struct breakdown b;
 
-	if (!src)
+	/* A snapshot's vCPUs stop only while write tracking starts. */
+	if (!src || src->snap.seen)
 		return;
 	mig_breakdown(src, dst, &b);
 	if (b.total_ns < 0)
@@ -372,7 +373,7 @@ static void breakdown_json(FILE *out, const struct mig *src, const struct mig *d
 {
 	struct breakdown b;
 
-	if (!src) {
+	if (!src || src->snap.seen) {
 		fputs(",\"breakdown\":null", out);
 		return;
 	}

@@ -92,7 +92,7 @@ $(OUT)/fixtures/qemu-system-vfio: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)
-	$(CC) $(CFLAGS) -rdynamic $< -o $@
+	$(CC) $(CFLAGS) -rdynamic -pthread $< -o $@
 
 $(OUT)/bench/empty.bpf.o: tests/bench/empty.bpf.c $(OUT)/vmlinux.h
 	mkdir -p $(@D)

@@ -667,6 +667,26 @@ int BPF_USDT(usdt_vm_state_notify, int running, int reason, const char *reason_s
 			reason_str, reason);
 }
 
+/* ram_write_tracking_ramblock_{start,stop}(block_id, page_size, addr, length):
+ * write tracking of one RAMBlock; the cookie says which (0 start, 1 stop). */
+SEC("usdt")
+int BPF_USDT(usdt_wt_ramblock, const char *block_id, __u64 page_size, __u64 addr,
+	     __u64 length)
+{
+	struct swack_event *e;
+
+	e = ev_new(bpf_usdt_cookie(ctx) ? SWACK_EV_WT_STOP : SWACK_EV_WT_START,
+		   SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[1] = page_size;
+	e->a[2] = addr;
+	e->a[3] = length;
+	bpf_probe_read_user_str(e->str, sizeof(e->str), block_id);
+	submit(e);
+	return 0;
+}
+
 /* ---- VFIO devices as QEMU sees them (hw/vfio/trace-events) ------------- */
 
 static __always_inline struct swack_event *vfio_event(__u16 kind, const char *name)

@@ -62,8 +62,10 @@ enum swack_kind {
 				     * raised, a2 queries held, a3 missed, a4 cause (1 command,
 				     * 2 deadline, 3 policy, 4 gate exit, 5 process gone), str reason */
 	/* Background snapshots (write tracking with userfaultfd write-protect). */
-	SWACK_EV_WT_START = 35,     /* ram_write_tracking_start; flag END at its return, a0 ret */
-	SWACK_EV_WT_STOP = 36,      /* ram_write_tracking_stop */
+	SWACK_EV_WT_START = 35,     /* ram_write_tracking_start; flag END at its return, a0 ret;
+				     * USDT: one per RAMBlock, str its id, a1 page size,
+				     * a2 host address, a3 length */
+	SWACK_EV_WT_STOP = 36,      /* ram_write_tracking_stop; USDT: per RAMBlock, as above */
 	SWACK_EV_SNAP_PROGRESS = 37,/* a save iteration while write tracking is on: a0 unprotect
 				     * ioctls so far, a1 bytes unprotected so far (pages saved) */
 	SWACK_EV_UFFD_IOCTL = 38,   /* kernel: a UFFDIO_* ioctl (type 0xaa) other than a

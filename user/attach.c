@@ -67,10 +67,13 @@ struct usdt_spec {
 	 * place in it, for swack's own decoder.  kind 0: no fallback. */
 	__u16 kind;
 	__u8 dests[4];
+	bool optional;  /* a feature some builds lack: not listed as missing */
 };
 
-#define USDT(probe, prog, gens) { probe, prog, gens, 0, 0, { 0 } }
-#define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, 0, { 0 } }
+#define USDT(probe, prog, gens) { probe, prog, gens, 0, 0, { 0 }, false }
+#define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, 0, { 0 }, false }
+/* Background snapshots: QEMU 6.0 and later. */
+#define WT(probe, stop) { probe, "usdt_wt_ramblock", G_USDT, stop, 0, { 0 }, true }
 
 static const struct usdt_spec usdts[] = {
 	USDT("migrate_set_state", "usdt_migrate_set_state", G_USDT),
@@ -93,8 +96,8 @@ static const struct usdt_spec usdts[] = {
 	USDT("vfio_state_pending_estimate", "usdt_vfio_pending_estimate", G_USDT),
 	USDT("vfio_state_pending_exact", "usdt_vfio_pending_exact", G_USDT),
 	USDT("vfio_save_iterate", "usdt_vfio_save_iterate", G_USDT),
-	{ "vfio_migration_set_state", "usdt_vfio_state", G_USDT, 0, 0, { 0 } },
-	{ "vfio_migration_set_device_state", "usdt_vfio_state", G_USDT, 1, 0, { 0 } },
+	{ "vfio_migration_set_state", "usdt_vfio_state", G_USDT, 0, 0, { 0 }, false },
+	{ "vfio_migration_set_device_state", "usdt_vfio_state", G_USDT, 1, 0, { 0 }, false },
 	VFIO("vfio_save_setup", SWACK_VFIO_SAVE_SETUP),
 	VFIO("vfio_save_block", SWACK_VFIO_SAVE_BLOCK),
 	VFIO("vfio_save_complete_precopy", SWACK_VFIO_SAVE_COMPLETE),
@@ -109,8 +112,10 @@ static const struct usdt_spec usdts[] = {
 	VFIO("vfio_load_bufs_thread_start", SWACK_VFIO_LOAD_THREAD_START),
 	VFIO("vfio_load_bufs_thread_end", SWACK_VFIO_LOAD_THREAD_END),
 	{ "runstate_set", "usdt_runstate_set", G_USDT, 0, SWACK_EV_RUNSTATE,
-	  { SWACK_TO_A0, SWACK_TO_NONE, SWACK_TO_A1, SWACK_TO_STR } },
+	  { SWACK_TO_A0, SWACK_TO_NONE, SWACK_TO_A1, SWACK_TO_STR }, false },
 	USDT("vm_state_notify", "usdt_vm_state_notify", G_USDT),
+	WT("ram_write_tracking_ramblock_start", 0),
+	WT("ram_write_tracking_ramblock_stop", 1),
 };
 
 /* Fallback names where the process's own QAPI tables cannot be read (7.2). */
@@ -396,7 +401,8 @@ static void attach_usdts(struct attacher *a, struct binary *b, const char *exe,
 			continue;
 		snprintf(what, sizeof(what), "qemu:%s", u->probe);
 		if (!n) {
-			add_missing(b, what);
+			if (!u->optional)
+				add_missing(b, what);
 		} else if (n->parsable) {
 			LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = u->cookie);
 

@@ -290,6 +290,8 @@ struct snap_region {
 void snap_stats(const struct mig *g, uint64_t now, struct snap_stats *s);
 /* Exact q-quantile (0..1) of the stall times, 0 without stalls. */
 uint64_t snap_quantile(const struct snapshot *s, double q);
+/* n of them at once (one sort). */
+void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, int n);
 /* Regions of 1 << shift bytes with the most faults, most first. */
 int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_region *out, int n);
 /* Pages that faulted more than once, most first. */

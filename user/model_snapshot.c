@@ -187,26 +187,40 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Nearest rank on a sorted copy: exact, and cheap next to a snapshot. */
-uint64_t snap_quantile(const struct snapshot *s, double q)
+/* Nearest rank in sorted values. */
+static uint64_t rank_of(const uint64_t *sorted, uint32_t n, double q)
 {
-	uint64_t *v, r;
-	uint32_t rank;
+	uint32_t rank = (uint32_t)(q * n);
 
-	if (!s->nns)
-		return 0;
-	v = malloc(s->nns * sizeof(*v));
+	if (rank < q * n)
+		rank++;
+	rank = rank < 1 ? 1 : rank > n ? n : rank;
+	return sorted[rank - 1];
+}
+
+/* Exact quantiles of the stall times, from one sorted copy: cheap next to a
+ * snapshot, even at swackstat's refresh. */
+void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, int n)
+{
+	uint64_t *v = s->nns ? malloc(s->nns * sizeof(*v)) : NULL;
+
+	for (int i = 0; i < n; i++)
+		out[i] = 0;
 	if (!v)
-		return 0;
+		return;
 	memcpy(v, s->ns, s->nns * sizeof(*v));
 	qsort(v, s->nns, sizeof(*v), cmp_u64);
-	rank = (uint32_t)(q * s->nns);
-	if (rank < q * s->nns)
-		rank++;
-	rank = rank < 1 ? 1 : rank > s->nns ? s->nns : rank;
-	r = v[rank - 1];
+	for (int i = 0; i < n; i++)
+		out[i] = rank_of(v, s->nns, q[i]);
 	free(v);
-	return r;
+}
+
+uint64_t snap_quantile(const struct snapshot *s, double q)
+{
+	uint64_t v;
+
+	snap_quantiles(s, &q, &v, 1);
+	return v;
 }
 
 static int64_t span(uint64_t from, uint64_t to)
@@ -219,6 +233,7 @@ void snap_stats(const struct mig *g, uint64_t now, struct snap_stats *st)
 	const struct snapshot *s = &g->snap;
 	uint64_t end = g->t_end ? g->t_end : now;
 	uint64_t stop = g->t_stop ? g->t_stop : g->t_stopped;
+	uint64_t p[3];
 
 	memset(st, 0, sizeof(*st));
 	st->duration_ns = span(g->t_first, end);
@@ -228,9 +243,10 @@ void snap_stats(const struct mig *g, uint64_t now, struct snap_stats *st)
 	st->faults = s->stalls;
 	if (st->tracking_ns > 0)
 		st->fault_rate = s->stalls * 1e9 / st->tracking_ns;
-	st->p50 = snap_quantile(s, 0.5);
-	st->p90 = snap_quantile(s, 0.9);
-	st->p99 = snap_quantile(s, 0.99);
+	snap_quantiles(s, (const double[]){ 0.5, 0.9, 0.99 }, p, 3);
+	st->p50 = p[0];
+	st->p90 = p[1];
+	st->p99 = p[2];
 	st->max = s->nworst ? s->worst[0].ns : 0;
 	st->total = s->stall_ns;
 	st->pages_saved = s->bytes_unprotected >> PAGE_SHIFT;

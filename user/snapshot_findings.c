@@ -43,8 +43,16 @@ static void start_failed(const struct snapshot *s, struct snap_findings *out)
 		    "last with errno %lld", s->ioctl_errors, (long long)-s->last_error);
 }
 
-static void stalls(const struct snap_stats *st, struct snap_findings *out)
+static void stalls(const struct snapshot *s, const struct snap_stats *st,
+		   struct snap_findings *out)
 {
+	/* Fault messages without a single stall: the stalls were not measured. */
+	if (!st->faults && s->msgs) {
+		add(out, SNAPF_STALLS, SNAP_WARN, 0, "QEMU read %u write faults, but their stall "
+		    "times were not measured (handle_userfault missing from /proc/kallsyms)",
+		    s->msgs);
+		return;
+	}
 	add(out, SNAPF_STALLS, grade(st->p99, SNAP_P99_WARN_NS, SNAP_P99_BAD_NS), st->p99 / 1e6,
 	    "%u write faults in %.3f s of write tracking (%.0f/s), stall p50 %.1f us, p90 "
 	    "%.1f us, p99 %.1f us, max %.3f ms, total %.3f ms", st->faults,
@@ -106,7 +114,7 @@ static int by_rank(const void *a, const void *b)
 }
 
 /* Advice on the top finding: what would make it go away. */
-static void advise(struct snap_findings *out)
+static void advise(const struct snap_stats *st, struct snap_findings *out)
 {
 	const char *a;
 
@@ -116,6 +124,12 @@ static void advise(struct snap_findings *out)
 		    "(anonymous or shmem RAM, Linux 5.7+) and that QEMU may use userfaultfd";
 		break;
 	case SNAPF_STALLS:
+		if (!st->faults) {
+			a = "let swack read handle_userfault's address (/proc/kallsyms as root, "
+			    "kernel.kptr_restrict below 2) to time the stalls";
+			break;
+		}
+		/* fall through */
 	case SNAPF_WORST:
 		a = "each stall lasts until the migration thread has saved the page: give that "
 		    "thread CPU and a fast target (local file, no max-bandwidth cap), or snapshot "
@@ -141,11 +155,11 @@ void snap_findings(const struct mig *g, uint64_t now, struct snap_findings *out)
 		return;
 	snap_stats(g, now, &st);
 	start_failed(&g->snap, out);
-	stalls(&st, out);
+	stalls(&g->snap, &st, out);
 	threads(&g->snap, &st, out);
 	worst(g, out);
 	pages(&g->snap, out);
 	qsort(out->f, out->n, sizeof(out->f[0]), by_rank);
 	out->worst = out->f[0].severity;
-	advise(out);
+	advise(&st, out);
 }

@@ -57,6 +57,23 @@ static void regions_text(FILE *out, const struct snapshot *s)
 	fputc('\n', out);
 }
 
+static void worst_text(FILE *out, const struct mig *g)
+{
+	const struct snapshot *s = &g->snap;
+
+	if (!s->nworst)
+		return;
+	fprintf(out, "  worst stalls:");
+	for (uint32_t i = 0; i < s->nworst; i++) {
+		fprintf(out, "%s %.3f ms (thread %u, +%.3f s", i ? "," : "", s->worst[i].ns / 1e6,
+			s->worst[i].tid, (s->worst[i].ts - g->t_first) / 1e9);
+		if (s->worst[i].addr)
+			fprintf(out, ", page 0x%llx", (unsigned long long)s->worst[i].addr);
+		fputc(')', out);
+	}
+	fputc('\n', out);
+}
+
 void snap_print_text(FILE *out, const struct mig *g)
 {
 	const struct snapshot *s = &g->snap;
@@ -71,6 +88,7 @@ void snap_print_text(FILE *out, const struct mig *g)
 		st.tracking_ns / 1e9, (unsigned long long)st.pages_saved, st.faults, st.fault_rate,
 		s->msgs, st.p50 / 1e3, st.p90 / 1e3, st.p99 / 1e3, st.max / 1e6, st.total / 1e6);
 	snap_print_hist(out, s->hist);
+	worst_text(out, g);
 	for (uint32_t i = 0; i < s->nthreads; i++)
 		fprintf(out, "  stalled thread %u (%s): %u faults, %.3f ms in all, longest %.3f ms\n",
 			s->threads[i].tid, s->threads[i].comm, s->threads[i].stalls,
@@ -104,6 +122,18 @@ static void hist_json(FILE *out, const uint32_t *hist)
 			b ? 1ull << b : 0, (2ull << b) - 1, hist[b]);
 		first = false;
 	}
+	fputc(']', out);
+}
+
+static void worst_json(FILE *out, const struct mig *g)
+{
+	const struct snapshot *s = &g->snap;
+
+	fputs(",\"worst\":[", out);
+	for (uint32_t i = 0; i < s->nworst; i++)
+		fprintf(out, "%s{\"ns\":%llu,\"tid\":%u,\"ts\":%llu,\"page\":%llu}", i ? "," : "",
+			(unsigned long long)s->worst[i].ns, s->worst[i].tid,
+			(unsigned long long)s->worst[i].ts, (unsigned long long)s->worst[i].addr);
 	fputc(']', out);
 }
 
@@ -156,6 +186,7 @@ void snap_print_json(FILE *out, const struct mig *g)
 		(unsigned long long)st.p99, (unsigned long long)st.max,
 		(unsigned long long)st.total, s->ioctl_errors);
 	hist_json(out, s->hist);
+	worst_json(out, g);
 	threads_json(out, s);
 	findings_json(out, g);
 	fputc('}', out);

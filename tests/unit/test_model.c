@@ -508,6 +508,30 @@ static void test_snapshot_failed_start(void **state)
 	model_free(&m);
 }
 
+/* Faults read but no stall measured (no handle_userfault in kallsyms). */
+static void test_snapshot_unmeasured(void **state)
+{
+	struct done_log log = { 0 };
+	struct snap_findings f;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 1, "setup", 0);
+	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	feed(&m, SRC, 3, SWACK_EV_UFFD_FAULT, 0);
+	feed(&m, SRC, 4, SWACK_EV_UFFD_FAULT, 0);
+	feed_state(&m, SRC, 5, "completed", 0);
+	snap_findings(log.src, 0, &f);
+	assert_int_equal(f.f[0].kind, SNAPF_STALLS);
+	assert_int_equal(f.f[0].severity, SNAP_WARN);
+	assert_string_equal(f.f[0].line, "QEMU read 2 write faults, but their stall times were "
+			    "not measured (handle_userfault missing from /proc/kallsyms)");
+	assert_true(strstr(f.advice, "kptr_restrict") != NULL);
+	assert_int_equal(snap_quantile(&log.src->snap, 0.99), 0);
+	model_free(&m);
+}
+
 /* A plain migration has no snapshot findings and keeps its downtime. */
 static void test_snapshot_absent(void **state)
 {
@@ -564,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_pages),
 		cmocka_unit_test(test_snapshot_findings),
 		cmocka_unit_test(test_snapshot_failed_start),
+		cmocka_unit_test(test_snapshot_unmeasured),
 		cmocka_unit_test(test_snapshot_absent),
 		cmocka_unit_test(test_uffd_event_text),
 	};

@@ -1001,19 +1001,40 @@ struct {
 #define FD_VFIO_DATA 1
 #define FD_UFFD 2
 
+/* Each command's argument, as (start, length, mode): uffdio_copy is { dst,
+ * src, len, mode }; UFFDIO_API's { api, features, ioctls } gives its features
+ * as the mode; range-only commands have no mode. */
+static __always_inline void uffd_args(struct uffd_call *c, __u64 arg)
+{
+	__u64 w[4] = {};
+
+	/* Two reads: a 16-byte uffdio_range may end at the end of a page. */
+	bpf_probe_read_user(w, 16, (void *)arg);
+	switch (c->cmd & 0xff) {
+	case SWACK_UFFDIO_API:
+		c->mode = w[1];
+		return;
+	case SWACK_UFFDIO_UNREGISTER:
+	case SWACK_UFFDIO_WAKE:
+		c->start = w[0];
+		c->len = w[1];
+		return;
+	}
+	bpf_probe_read_user(&w[2], 16, (void *)(arg + 16));
+	c->start = w[0];
+	c->len = (c->cmd & 0xff) == SWACK_UFFDIO_COPY ? w[2] : w[1];
+	c->mode = (c->cmd & 0xff) == SWACK_UFFDIO_COPY ? w[3] : w[2];
+}
+
 static __always_inline int uffd_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), w[4] = {};
+	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	struct uffd_call c = { .fd = (__u32)ctx->args[0], .cmd = (__u32)ctx->args[1] };
 
 	if (!watched(id >> 32))
 		return 0;
-	bpf_probe_read_user(w, sizeof(w), (void *)ctx->args[2]);
-	c.start = w[0];
-	/* uffdio_copy is { dst, src, len, mode }; the others start with a range. */
-	c.len = (c.cmd & 0xff) == SWACK_UFFDIO_COPY ? w[2] : w[1];
-	c.mode = (c.cmd & 0xff) == SWACK_UFFDIO_COPY ? w[3] : w[2];
+	uffd_args(&c, ctx->args[2]);
 	bpf_map_update_elem(&uffd_calls, &tid, &c, BPF_ANY);
 	return 0;
 }

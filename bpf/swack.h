@@ -70,7 +70,8 @@ enum swack_kind {
 				     * ioctls so far, a1 bytes unprotected so far (pages saved) */
 	SWACK_EV_UFFD_IOCTL = 38,   /* kernel: a UFFDIO_* ioctl (type 0xaa) other than a
 				     * successful resolve: a0 cmd, a1 fd, a2 range start, a3 range
-				     * length, a4 mode, a5 return value (-errno) */
+				     * length, a4 mode (UFFDIO_API: features), a5 return
+				     * value (-errno) */
 	SWACK_EV_UFFD_FAULT = 39,   /* kernel: QEMU read a fault message off its userfaultfd:
 				     * a0 address, a1 fault flags, a2 faulting tid (0 unknown) */
 	SWACK_EV_UFFD_STALL = 40,   /* kernel: a thread that slept since its fault was woken by

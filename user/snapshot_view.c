@@ -26,8 +26,7 @@ void snap_print_hist(FILE *out, const uint32_t *hist)
 		}
 	if (last < 0)
 		return;
-	fprintf(out, "  %18s : %-8s %-*s\n", "stall usecs", "count", HIST_WIDTH + 2,
-		"distribution");
+	fprintf(out, "  %18s : %-8s %s\n", "stall usecs", "count", "distribution");
 	for (int b = 0; b <= last; b++) {
 		unsigned long long lo = b ? 1ull << b : 0, hi = (2ull << b) - 1;
 		int stars = (int)((uint64_t)hist[b] * HIST_WIDTH / max);

@@ -22,7 +22,8 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o model_kdev.o model_series.o event.o vfio_uapi.o)
+MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o model_kdev.o \
+	model_series.o model_snapshot.o snapshot_findings.o event.o vfio_uapi.o)
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
@@ -94,7 +95,7 @@ $(OUT)/fixtures/qemu-system-vfio: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)
-	$(CC) $(CFLAGS) -rdynamic $< -o $@
+	$(CC) $(CFLAGS) -rdynamic -pthread $< -o $@
 
 $(OUT)/bench/empty.bpf.o: tests/bench/empty.bpf.c $(OUT)/vmlinux.h
 	mkdir -p $(@D)

@@ -132,6 +132,9 @@ static __always_inline bool urgent(const struct swack_event *e)
 	case SWACK_EV_VFIO_ITERATE:
 	case SWACK_EV_VFIO_OP:
 	case SWACK_EV_VFIO_DATA:
+	case SWACK_EV_SNAP_PROGRESS:
+	case SWACK_EV_UFFD_FAULT:
+	case SWACK_EV_UFFD_STALL:
 		return false;
 	case SWACK_EV_VFIO_IOCTL: /* precopy-info polls batch, state changes do not */
 		return e->a[0] != SWACK_VFIO_MIG_GET_PRECOPY_INFO;
@@ -386,9 +389,22 @@ int BPF_KPROBE(up_runstate_set, int new_state)
 	return 0;
 }
 
+/* The thread that saves: its pipe and file writes are the stream (exec: URIs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} mig_threads SEC(".maps");
+
 SEC("uprobe")
 int BPF_KPROBE(up_save_setup)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, pid = id >> 32;
+
+	if (watched(pid))
+		bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
 	set_role(SWACK_ROLE_SRC);
 	return emit_simple(SWACK_EV_SAVE_SETUP, SWACK_ORIGIN_UPROBE, 0);
 }
@@ -416,6 +432,45 @@ SEC("uretprobe")
 int BPF_KRETPROBE(up_load_end, int ret)
 {
 	return emit_simple(SWACK_EV_LOAD_END, SWACK_ORIGIN_UPROBE, (__u64)(__s64)ret);
+}
+
+/* ---- background snapshots: write tracking (QEMU 6.0+) ----------------- */
+
+SEC("uprobe")
+int BPF_KPROBE(up_wt_start)
+{
+	return emit_simple(SWACK_EV_WT_START, SWACK_ORIGIN_UPROBE, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(up_wt_start_ret, int ret)
+{
+	return emit_end(SWACK_EV_WT_START, ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(up_wt_stop)
+{
+	return emit_simple(SWACK_EV_WT_STOP, SWACK_ORIGIN_UPROBE, 0);
+}
+
+/* Progress, only while write tracking is on: a plain migration iterates
+ * far more often and has its own progress events. */
+SEC("uprobe")
+int BPF_KPROBE(up_savevm_iterate)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	struct swack_event *e;
+
+	if (!p || !p->wt_fd)
+		return 0;
+	e = ev_new(SWACK_EV_SNAP_PROGRESS, SWACK_ORIGIN_UPROBE);
+	if (!e)
+		return 0;
+	e->a[0] = p->unprot_calls;
+	e->a[1] = p->unprot_bytes;
+	submit(e);
+	return 0;
 }
 
 /* ---- USDT probes of dtrace builds (provider qemu) ------------------------ */
@@ -646,6 +701,26 @@ int BPF_USDT(usdt_vm_state_notify, int running, int reason, const char *reason_s
 {
 	return emit_str(running ? SWACK_EV_VM_RESUMED : SWACK_EV_VM_STOPPED,
 			reason_str, reason);
+}
+
+/* ram_write_tracking_ramblock_{start,stop}(block_id, page_size, addr, length):
+ * write tracking of one RAMBlock; the cookie says which (0 start, 1 stop). */
+SEC("usdt")
+int BPF_USDT(usdt_wt_ramblock, const char *block_id, __u64 page_size, __u64 addr,
+	     __u64 length)
+{
+	struct swack_event *e;
+
+	e = ev_new(bpf_usdt_cookie(ctx) ? SWACK_EV_WT_STOP : SWACK_EV_WT_START,
+		   SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[1] = page_size;
+	e->a[2] = addr;
+	e->a[3] = length;
+	bpf_probe_read_user_str(e->str, sizeof(e->str), block_id);
+	submit(e);
+	return 0;
 }
 
 /* ---- VFIO devices as QEMU sees them (hw/vfio/trace-events) ------------- */
@@ -916,7 +991,8 @@ struct {
 
 struct data_io {
 	__u32 fd;
-	__u32 write;
+	__u32 kind;       /* enum io_kind */
+	__u64 buf;        /* read buffer */
 };
 
 struct {
@@ -926,6 +1002,207 @@ struct {
 	__type(value, struct data_io);
 } data_calls SEC(".maps");
 
+/* ---- userfaultfd: write-protect faults and what resolves them --------- */
+
+/* A UFFDIO_* ioctl in progress: its range, normalized (start, length, mode). */
+struct uffd_call {
+	__u64 start;
+	__u64 len;
+	__u64 mode;
+	__u32 fd;
+	__u32 cmd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct uffd_call);
+} uffd_calls SEC(".maps");
+
+/* Threads of a process under write tracking that went to sleep, and when. */
+struct sleeper {
+	__u64 ts;
+	__u32 pid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sleeper);
+} sleepers SEC(".maps");
+
+#define FD_VFIO_DATA 1
+#define FD_UFFD 2
+
+/* Each command's argument, as (start, length, mode): uffdio_copy is { dst,
+ * src, len, mode }; UFFDIO_API's { api, features, ioctls } gives its features
+ * as the mode; range-only commands have no mode. */
+static __always_inline void uffd_args(struct uffd_call *c, __u64 arg)
+{
+	__u64 w[4] = {};
+
+	/* Two reads: a 16-byte uffdio_range may end at the end of a page. */
+	bpf_probe_read_user(w, 16, (void *)arg);
+	switch (c->cmd & 0xff) {
+	case SWACK_UFFDIO_API:
+		c->mode = w[1];
+		return;
+	case SWACK_UFFDIO_UNREGISTER:
+	case SWACK_UFFDIO_WAKE:
+		c->start = w[0];
+		c->len = w[1];
+		return;
+	}
+	bpf_probe_read_user(&w[2], 16, (void *)(arg + 16));
+	c->start = w[0];
+	c->len = (c->cmd & 0xff) == SWACK_UFFDIO_COPY ? w[2] : w[1];
+	c->mode = (c->cmd & 0xff) == SWACK_UFFDIO_COPY ? w[3] : w[2];
+}
+
+static __always_inline int uffd_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct uffd_call c = { .fd = (__u32)ctx->args[0], .cmd = (__u32)ctx->args[1] };
+
+	if (!watched(id >> 32))
+		return 0;
+	uffd_args(&c, ctx->args[2]);
+	bpf_map_update_elem(&uffd_calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+/* Releasing protection (or filling a page) is what lets a faulting thread go. */
+static __always_inline bool uffd_resolves(const struct uffd_call *c)
+{
+	switch (c->cmd & 0xff) {
+	case SWACK_UFFDIO_WRITEPROTECT:
+		return !(c->mode & SWACK_UFFDIO_WP_MODE_WP);
+	case SWACK_UFFDIO_WAKE:
+	case SWACK_UFFDIO_COPY:
+	case SWACK_UFFDIO_ZEROPAGE:
+	case SWACK_UFFDIO_CONTINUE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The fd registered for write-protect: its reads carry the fault messages. */
+static __always_inline void uffd_registered(struct swack_proc *p, const struct uffd_call *c)
+{
+	__u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | c->fd;
+	__u8 kind = FD_UFFD;
+
+	p->wt_fd = c->fd + 1;
+	bpf_map_update_elem(&data_fds, &key, &kind, BPF_ANY);
+}
+
+static __always_inline int uffd_ioctl_exit(struct uffd_call *c, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	struct swack_event *e;
+
+	if (p && !ret && uffd_resolves(c)) {
+		/* Hundreds of thousands in a snapshot: counted, not emitted. */
+		__sync_fetch_and_add(&p->unprot_calls, 1);
+		__sync_fetch_and_add(&p->unprot_bytes, c->len);
+	} else if ((e = ev_new(SWACK_EV_UFFD_IOCTL, SWACK_ORIGIN_KERNEL))) {
+		e->a[0] = c->cmd;
+		e->a[1] = c->fd;
+		e->a[2] = c->start;
+		e->a[3] = c->len;
+		e->a[4] = c->mode;
+		e->a[5] = ret;
+		submit(e);
+	}
+	if (p && !ret && (c->cmd & 0xff) == SWACK_UFFDIO_REGISTER &&
+	    (c->mode & SWACK_UFFDIO_REGISTER_MODE_WP))
+		uffd_registered(p, c);
+	bpf_map_delete_elem(&uffd_calls, &tid);
+	return 0;
+}
+
+/* handle_userfault's text (from /proc/kallsyms), where a faulting thread
+ * waits; 0 when unknown, and then stalls are not measured. */
+const volatile __u64 uffd_wait_lo = 0;
+const volatile __u64 uffd_wait_hi = 0;
+
+#define STALL_FRAMES 12
+
+/* Sleeping inside handle_userfault: a fault waiting for QEMU. */
+static __always_inline bool in_userfault(void *ctx)
+{
+	__u64 ips[STALL_FRAMES];
+	long n;
+
+	if (!uffd_wait_lo)
+		return false;
+	n = bpf_get_stack(ctx, ips, sizeof(ips), 0);
+	for (int i = 0; i < STALL_FRAMES; i++) {
+		if (i * 8 >= n)
+			break;
+		if (ips[i] >= uffd_wait_lo && ips[i] < uffd_wait_hi)
+			return true;
+	}
+	return false;
+}
+
+/* A watched thread goes to sleep in a write-protect fault while its process
+ * tracks writes.  Every context switch of the machine passes here; all but
+ * the watched processes' stop at the first lookup, and only their sleeps
+ * pay for the stack walk. */
+SEC("tp/sched/sched_switch")
+int uffd_switch(struct trace_event_raw_sched_switch *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct swack_proc *p = watched(id >> 32);
+	struct sleeper s = { .pid = id >> 32 };
+	__u32 tid = (__u32)id;
+	long st = ctx->prev_state;
+
+	/* 0: still runnable; 0x100 and above (TASK_REPORT_MAX): preempted. */
+	if (!p || !p->wt_fd || st == 0 || st >= 0x100 || !in_userfault(ctx))
+		return 0;
+	s.ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&sleepers, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+/* The waker is inside a UFFDIO ioctl of the faulting thread's own process:
+ * this ioctl ended the stall. */
+SEC("tp/sched/sched_waking")
+int uffd_waking(struct trace_event_raw_sched_wakeup_template *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, wakee = ctx->pid;
+	struct uffd_call *c = bpf_map_lookup_elem(&uffd_calls, &tid);
+	struct swack_event *e;
+	struct sleeper *s;
+
+	if (!c)
+		return 0;
+	s = bpf_map_lookup_elem(&sleepers, &wakee);
+	if (!s || s->pid != id >> 32)
+		return 0;
+	e = ev_new(SWACK_EV_UFFD_STALL, SWACK_ORIGIN_KERNEL);
+	if (e) {
+		e->a[0] = e->ts > s->ts ? e->ts - s->ts : 0;
+		e->a[1] = wakee;
+		e->a[2] = c->cmd;
+		e->a[3] = c->start;
+		e->a[4] = c->len;
+		bpf_probe_read_kernel(e->str, 16, ctx->comm);
+		submit(e);
+	}
+	bpf_map_delete_elem(&sleepers, &wakee);
+	return 0;
+}
+
 SEC("tp/syscalls/sys_enter_ioctl")
 int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -934,6 +1211,8 @@ int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	struct vfio_call c = {};
 	__u32 hdr[2];
 
+	if (((cmd >> 8) & 0xff) == SWACK_UFFD_TYPE)
+		return uffd_ioctl_enter(ctx);
 	if (((cmd >> 8) & 0xff) != SWACK_VFIO_TYPE || !watched(id >> 32))
 		return 0;
 	c.fd = (__u32)ctx->args[0];
@@ -969,11 +1248,14 @@ int vfio_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vfio_call *c = bpf_map_lookup_elem(&vfio_calls, &tid);
+	struct uffd_call *u;
 	struct swack_event *e;
 	__u32 info[6] = {};
 
-	if (!c)
-		return 0;
+	if (!c) {
+		u = bpf_map_lookup_elem(&uffd_calls, &tid);
+		return u ? uffd_ioctl_exit(u, ctx->ret) : 0;
+	}
 	e = ev_new(SWACK_EV_VFIO_IOCTL, SWACK_ORIGIN_KERNEL);
 	if (e) {
 		e->a[0] = c->cmd;
@@ -997,17 +1279,87 @@ int vfio_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-static __always_inline int data_enter(__u64 fd, __u32 write)
+/* What a read or write in progress is to swack. */
+enum io_kind { IO_VFIO_READ = 0, IO_VFIO_WRITE = 1, IO_UFFD_READ = 2, IO_STREAM = 3 };
+
+/* A pipe or a regular file: where an exec: or file: migration stream goes
+ * (eventfd notifications of the same thread are neither). */
+static __always_inline bool fd_is_stream(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *f;
+	__u16 fmt;
+
+	if (fd < 0 || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return false;
+	fmt = BPF_CORE_READ(f, f_inode, i_mode) & 0170000;
+	return fmt == 0010000 || fmt == 0100000;
+}
+
+/* A write by a watched process's migration thread to its stream. */
+static __always_inline bool stream_write(__u64 id, __u64 fd)
+{
+	__u32 tid = (__u32)id, *pid = bpf_map_lookup_elem(&mig_threads, &tid);
+
+	return pid && *pid == id >> 32 && fd_is_stream((int)fd);
+}
+
+static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
-	struct data_io io = { .fd = (__u32)fd, .write = write };
+	struct data_io io = { .fd = (__u32)fd, .kind = write, .buf = buf };
 	__u32 tid = (__u32)id;
+	__u8 *kind = bpf_map_lookup_elem(&data_fds, &key);
 
-	if (!bpf_map_lookup_elem(&data_fds, &key))
+	if (kind && *kind == FD_UFFD && !write)
+		io.kind = IO_UFFD_READ;
+	else if (!kind && !(write && stream_write(id, fd)))
 		return 0;
+	else if (!kind)
+		io.kind = IO_STREAM;
 	bpf_map_update_elem(&data_calls, &tid, &io, BPF_ANY);
 	return 0;
+}
+
+/* QEMU reads struct uffd_msg records; a few per read at most. */
+static __always_inline void uffd_msgs(const struct data_io *io, long ret)
+{
+	struct swack_event *e;
+	__u64 m[4];
+
+	for (int i = 0; i < 4; i++) {
+		if ((i + 1) * SWACK_UFFD_MSG_SIZE > ret)
+			break;
+		if (bpf_probe_read_user(m, sizeof(m), (void *)(io->buf + i * SWACK_UFFD_MSG_SIZE)) ||
+		    (m[0] & 0xff) != SWACK_UFFD_EVENT_PAGEFAULT)
+			continue;
+		e = ev_new(SWACK_EV_UFFD_FAULT, SWACK_ORIGIN_KERNEL);
+		if (!e)
+			return;
+		e->a[0] = m[2];
+		e->a[1] = m[1];
+		e->a[2] = (__u32)m[3];
+		submit(e);
+	}
+}
+
+static __always_inline void stream_bytes(long ret)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *tx, zero = 0;
+
+	if (ret <= 0)
+		return;
+	tx = bpf_map_lookup_elem(&txbytes, &pid);
+	if (!tx) {
+		bpf_map_update_elem(&txbytes, &pid, &zero, BPF_NOEXIST);
+		tx = bpf_map_lookup_elem(&txbytes, &pid);
+		if (!tx)
+			return;
+	}
+	__sync_fetch_and_add(tx, ret);
 }
 
 static __always_inline int data_exit(long ret)
@@ -1018,11 +1370,14 @@ static __always_inline int data_exit(long ret)
 
 	if (!io)
 		return 0;
-	e = ev_new(SWACK_EV_VFIO_DATA, SWACK_ORIGIN_KERNEL);
-	if (e) {
+	if (io->kind == IO_UFFD_READ)
+		uffd_msgs(io, ret);
+	else if (io->kind == IO_STREAM)
+		stream_bytes(ret);
+	else if ((e = ev_new(SWACK_EV_VFIO_DATA, SWACK_ORIGIN_KERNEL))) {
 		e->a[0] = io->fd;
 		e->a[1] = ret;
-		e->a[2] = io->write;
+		e->a[2] = io->kind;
 		submit(e);
 	}
 	bpf_map_delete_elem(&data_calls, &tid);
@@ -1032,7 +1387,7 @@ static __always_inline int data_exit(long ret)
 SEC("tp/syscalls/sys_enter_read")
 int data_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_enter(ctx->args[0], 0);
+	return data_enter(ctx->args[0], 0, ctx->args[1]);
 }
 
 SEC("tp/syscalls/sys_exit_read")
@@ -1044,7 +1399,7 @@ int data_read_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tp/syscalls/sys_enter_write")
 int data_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_enter(ctx->args[0], 1);
+	return data_enter(ctx->args[0], 1, 0);
 }
 
 SEC("tp/syscalls/sys_exit_write")
@@ -1053,12 +1408,34 @@ int data_write_exit(struct trace_event_raw_sys_exit *ctx)
 	return data_exit(ctx->ret);
 }
 
-/* A closed data fd number may come back as anything. */
+/* QEMUFile flushes its buffer with writev. */
+SEC("tp/syscalls/sys_enter_writev")
+int data_writev_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ctx->args[0], 1, 0);
+}
+
+SEC("tp/syscalls/sys_exit_writev")
+int data_writev_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx->ret);
+}
+
+/* A closed data fd number may come back as anything; closing the
+ * userfaultfd ends write tracking. */
 SEC("tp/syscalls/sys_enter_close")
 int data_close(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)ctx->args[0];
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)ctx->args[0];
+	__u8 *kind = bpf_map_lookup_elem(&data_fds, &key);
+	struct swack_proc *p;
 
+	if (!kind)
+		return 0;
+	p = *kind == FD_UFFD ? watched(id >> 32) : NULL;
+	if (p && p->wt_fd == (__u32)ctx->args[0] + 1)
+		p->wt_fd = 0;
 	bpf_map_delete_elem(&data_fds, &key);
 	return 0;
 }

@@ -61,6 +61,23 @@ enum swack_kind {
 	SWACK_EV_GATE_RELEASE = 34, /* swack gate: a hold ended; a0 ns since placed, a1 queries
 				     * raised, a2 queries held, a3 missed, a4 cause (1 command,
 				     * 2 deadline, 3 policy, 4 gate exit, 5 process gone), str reason */
+	/* Background snapshots (write tracking with userfaultfd write-protect). */
+	SWACK_EV_WT_START = 35,     /* ram_write_tracking_start; flag END at its return, a0 ret;
+				     * USDT: one per RAMBlock, str its id, a1 page size,
+				     * a2 host address, a3 length */
+	SWACK_EV_WT_STOP = 36,      /* ram_write_tracking_stop; USDT: per RAMBlock, as above */
+	SWACK_EV_SNAP_PROGRESS = 37,/* a save iteration while write tracking is on: a0 unprotect
+				     * ioctls so far, a1 bytes unprotected so far (pages saved) */
+	SWACK_EV_UFFD_IOCTL = 38,   /* kernel: a UFFDIO_* ioctl (type 0xaa) other than a
+				     * successful resolve: a0 cmd, a1 fd, a2 range start, a3 range
+				     * length, a4 mode (UFFDIO_API: features), a5 return
+				     * value (-errno) */
+	SWACK_EV_UFFD_FAULT = 39,   /* kernel: QEMU read a fault message off its userfaultfd:
+				     * a0 address, a1 fault flags, a2 faulting tid (0 unknown) */
+	SWACK_EV_UFFD_STALL = 40,   /* kernel: a thread that slept since its fault was woken by
+				     * a UFFDIO_* ioctl of its process: a0 ns asleep, a1 its tid,
+				     * a2 the ioctl's cmd, a3 range start, a4 range length;
+				     * str its comm; pid/tid: the thread that resolved it */
 	SWACK_EV_MAX
 };
 
@@ -97,6 +114,24 @@ enum swack_vfio_op {
 	SWACK_VFIO_OP_MAX
 };
 
+/* The userfaultfd uAPI (include/uapi/linux/userfaultfd.h): numbers only. */
+#define SWACK_UFFD_TYPE 0xaa
+#define SWACK_UFFDIO_REGISTER 0x00        /* _IOC_NR of each command */
+#define SWACK_UFFDIO_UNREGISTER 0x01
+#define SWACK_UFFDIO_WAKE 0x02
+#define SWACK_UFFDIO_COPY 0x03
+#define SWACK_UFFDIO_ZEROPAGE 0x04
+#define SWACK_UFFDIO_WRITEPROTECT 0x06
+#define SWACK_UFFDIO_CONTINUE 0x07
+#define SWACK_UFFDIO_API 0x3f
+#define SWACK_UFFDIO_REGISTER_MODE_WP 2u
+#define SWACK_UFFDIO_WP_MODE_WP 1u         /* protect; without it: unprotect */
+#define SWACK_UFFDIO_WP_MODE_DONTWAKE 2u
+#define SWACK_UFFD_MSG_SIZE 32
+#define SWACK_UFFD_EVENT_PAGEFAULT 0x12
+#define SWACK_UFFD_PAGEFAULT_FLAG_WRITE 1u
+#define SWACK_UFFD_PAGEFAULT_FLAG_WP 2u
+
 /* Who emitted it: the attach method, so a reader knows what to trust. */
 enum swack_origin {
 	SWACK_ORIGIN_UPROBE = 1,
@@ -125,7 +160,9 @@ struct swack_event {
 	__u8 role;         /* enum swack_role, as BPF knew it */
 	__u8 origin;       /* enum swack_origin */
 	__u32 flags;
-	__u64 tx_bytes;    /* TCP bytes the process had sent when the event fired */
+	__u64 tx_bytes;    /* migration stream bytes the process had sent when the event
+			    * fired: TCP sends, and its migration thread's writes to a
+			    * pipe or file (exec: URIs, background snapshots) */
 	__u64 a[SWACK_NARGS];
 	char dev[SWACK_DEV_LEN];
 	char str[SWACK_STR_LEN];
@@ -138,6 +175,11 @@ struct swack_proc {
 	__u64 sync_ts;     /* at the previous dirty sync: time, */
 	__u64 sync_tx;     /* and TCP bytes sent */
 	__u64 exe_base;    /* load address of the executable (PIE), 0 otherwise */
+	/* Background snapshots, kept by the probes. */
+	__u32 wt_fd;       /* userfaultfd registered for write-protect, plus 1; 0 none */
+	__u32 pad2;
+	__u64 unprot_calls;/* UFFDIO ioctls that released protection or resolved a fault */
+	__u64 unprot_bytes;/* bytes they covered */
 };
 
 /*

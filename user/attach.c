@@ -28,28 +28,34 @@ struct uprobe_spec {
 	const char *prog;
 	bool ret;
 	unsigned gens;
+	bool optional;  /* a feature some builds lack: not listed as missing */
 };
 
 /* Uprobes by symbol: the only way into builds without USDT (Debian, Ubuntu). */
 static const struct uprobe_spec uprobes[] = {
-	{ "migrate_set_state", "up_migrate_set_state", false, G_SYM },
-	{ "qemu_savevm_state_pending", "up_pending_72", false, 1u << GEN_SYM_72 },
-	{ "qemu_savevm_state_pending", "up_pending_ret", true, 1u << GEN_SYM_72 },
-	{ "qemu_savevm_state_pending_estimate", "up_pending_estimate", false, 1u << GEN_SYM_8 },
-	{ "qemu_savevm_state_pending_estimate", "up_pending_ret", true, 1u << GEN_SYM_8 },
-	{ "qemu_savevm_state_pending_exact", "up_pending_exact", false, 1u << GEN_SYM_8 },
-	{ "qemu_savevm_state_pending_exact", "up_pending_ret", true, 1u << GEN_SYM_8 },
-	{ "memory_global_dirty_log_sync", "up_dirty_sync", false, G_SYM },
-	{ "vm_stop_force_state", "up_vm_stop_force_state", false, G_ALL },
-	{ "vm_stop_force_state", "up_vm_stop_force_state_ret", true, G_SYM },
-	{ "vm_start", "up_vm_start", false, G_SYM },
-	{ "vm_start", "up_vm_start_ret", true, G_SYM },
-	{ "runstate_set", "up_runstate_set", false, G_SYM },
-	{ "qemu_savevm_state_setup", "up_save_setup", false, G_SYM },
-	{ "qemu_savevm_state_complete_precopy", "up_save_complete", false, G_SYM },
-	{ "qemu_savevm_state_complete_precopy", "up_save_complete_ret", true, G_SYM },
-	{ "qemu_loadvm_state", "up_load_begin", false, G_SYM },
-	{ "qemu_loadvm_state", "up_load_end", true, G_SYM },
+	{ "migrate_set_state", "up_migrate_set_state", false, G_SYM, false },
+	{ "qemu_savevm_state_pending", "up_pending_72", false, 1u << GEN_SYM_72, false },
+	{ "qemu_savevm_state_pending", "up_pending_ret", true, 1u << GEN_SYM_72, false },
+	{ "qemu_savevm_state_pending_estimate", "up_pending_estimate", false, 1u << GEN_SYM_8, false },
+	{ "qemu_savevm_state_pending_estimate", "up_pending_ret", true, 1u << GEN_SYM_8, false },
+	{ "qemu_savevm_state_pending_exact", "up_pending_exact", false, 1u << GEN_SYM_8, false },
+	{ "qemu_savevm_state_pending_exact", "up_pending_ret", true, 1u << GEN_SYM_8, false },
+	{ "memory_global_dirty_log_sync", "up_dirty_sync", false, G_SYM, false },
+	{ "vm_stop_force_state", "up_vm_stop_force_state", false, G_ALL, false },
+	{ "vm_stop_force_state", "up_vm_stop_force_state_ret", true, G_SYM, false },
+	{ "vm_start", "up_vm_start", false, G_SYM, false },
+	{ "vm_start", "up_vm_start_ret", true, G_SYM, false },
+	{ "runstate_set", "up_runstate_set", false, G_SYM, false },
+	{ "qemu_savevm_state_setup", "up_save_setup", false, G_SYM, false },
+	{ "qemu_savevm_state_complete_precopy", "up_save_complete", false, G_SYM, false },
+	{ "qemu_savevm_state_complete_precopy", "up_save_complete_ret", true, G_SYM, false },
+	{ "qemu_loadvm_state", "up_load_begin", false, G_SYM, false },
+	{ "qemu_loadvm_state", "up_load_end", true, G_SYM, false },
+	/* Background snapshots (QEMU 6.0+, Linux with userfaultfd write-protect). */
+	{ "ram_write_tracking_start", "up_wt_start", false, G_SYM, true },
+	{ "ram_write_tracking_start", "up_wt_start_ret", true, G_SYM, true },
+	{ "ram_write_tracking_stop", "up_wt_stop", false, G_SYM, true },
+	{ "qemu_savevm_state_iterate", "up_savevm_iterate", false, G_SYM, true },
 };
 
 struct usdt_spec {
@@ -61,10 +67,13 @@ struct usdt_spec {
 	 * place in it, for swack's own decoder.  kind 0: no fallback. */
 	__u16 kind;
 	__u8 dests[4];
+	bool optional;  /* a feature some builds lack: not listed as missing */
 };
 
-#define USDT(probe, prog, gens) { probe, prog, gens, 0, 0, { 0 } }
-#define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, 0, { 0 } }
+#define USDT(probe, prog, gens) { probe, prog, gens, 0, 0, { 0 }, false }
+#define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, 0, { 0 }, false }
+/* Background snapshots: QEMU 6.0 and later. */
+#define WT(probe, stop) { probe, "usdt_wt_ramblock", G_USDT, stop, 0, { 0 }, true }
 
 static const struct usdt_spec usdts[] = {
 	USDT("migrate_set_state", "usdt_migrate_set_state", G_USDT),
@@ -87,8 +96,8 @@ static const struct usdt_spec usdts[] = {
 	USDT("vfio_state_pending_estimate", "usdt_vfio_pending_estimate", G_USDT),
 	USDT("vfio_state_pending_exact", "usdt_vfio_pending_exact", G_USDT),
 	USDT("vfio_save_iterate", "usdt_vfio_save_iterate", G_USDT),
-	{ "vfio_migration_set_state", "usdt_vfio_state", G_USDT, 0, 0, { 0 } },
-	{ "vfio_migration_set_device_state", "usdt_vfio_state", G_USDT, 1, 0, { 0 } },
+	{ "vfio_migration_set_state", "usdt_vfio_state", G_USDT, 0, 0, { 0 }, false },
+	{ "vfio_migration_set_device_state", "usdt_vfio_state", G_USDT, 1, 0, { 0 }, false },
 	VFIO("vfio_save_setup", SWACK_VFIO_SAVE_SETUP),
 	VFIO("vfio_save_block", SWACK_VFIO_SAVE_BLOCK),
 	VFIO("vfio_save_complete_precopy", SWACK_VFIO_SAVE_COMPLETE),
@@ -103,8 +112,10 @@ static const struct usdt_spec usdts[] = {
 	VFIO("vfio_load_bufs_thread_start", SWACK_VFIO_LOAD_THREAD_START),
 	VFIO("vfio_load_bufs_thread_end", SWACK_VFIO_LOAD_THREAD_END),
 	{ "runstate_set", "usdt_runstate_set", G_USDT, 0, SWACK_EV_RUNSTATE,
-	  { SWACK_TO_A0, SWACK_TO_NONE, SWACK_TO_A1, SWACK_TO_STR } },
+	  { SWACK_TO_A0, SWACK_TO_NONE, SWACK_TO_A1, SWACK_TO_STR }, false },
 	USDT("vm_state_notify", "usdt_vm_state_notify", G_USDT),
+	WT("ram_write_tracking_ramblock_start", 0),
+	WT("ram_write_tracking_ramblock_stop", 1),
 };
 
 /* Fallback names where the process's own QAPI tables cannot be read (7.2). */
@@ -150,13 +161,26 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t errlen)
 {
 	struct bpf_program *kprogs[ATTACH_KERNEL_PROGS];
+	uint64_t lo = 0, hi = 0;
 	int ret;
 
 	memset(a, 0, sizeof(*a));
 	a->verbose = verbose;
 	a->log = log;
 	libbpf_set_print(verbose ? verbose_print : silent_print);
-	a->skel = swack_bpf__open_and_load();
+	a->skel = swack_bpf__open();
+	if (a->skel) {
+		/* Without it, faults are counted but stall times are not measured. */
+		if (kallsyms_range("handle_userfault", &lo, &hi))
+			fprintf(log, "swack: handle_userfault not in /proc/kallsyms: background "
+				"snapshot stall times will not be measured\n");
+		a->skel->rodata->uffd_wait_lo = lo;
+		a->skel->rodata->uffd_wait_hi = hi;
+		if (swack_bpf__load(a->skel)) {
+			swack_bpf__destroy(a->skel);
+			a->skel = NULL;
+		}
+	}
 	if (!a->skel) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot load the BPF programs: %s (rerun with -v for the "
@@ -174,6 +198,10 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 	kprogs[8] = a->skel->progs.data_write_enter;
 	kprogs[9] = a->skel->progs.data_write_exit;
 	kprogs[10] = a->skel->progs.data_close;
+	kprogs[11] = a->skel->progs.data_writev_enter;
+	kprogs[12] = a->skel->progs.data_writev_exit;
+	kprogs[13] = a->skel->progs.uffd_switch;
+	kprogs[14] = a->skel->progs.uffd_waking;
 	for (int i = 0; i < ATTACH_KERNEL_PROGS; i++) {
 		a->kernel_links[i] = bpf_program__attach(kprogs[i]);
 		if (!a->kernel_links[i]) {
@@ -301,7 +329,8 @@ static void attach_uprobes(struct attacher *a, struct binary *b, const char *exe
 		if (!(u->gens & (1u << b->gen)))
 			continue;
 		if (!locs[i].offset) {
-			add_missing(b, u->sym);
+			if (!u->optional)
+				add_missing(b, u->sym);
 			continue;
 		}
 		p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
@@ -372,7 +401,8 @@ static void attach_usdts(struct attacher *a, struct binary *b, const char *exe,
 			continue;
 		snprintf(what, sizeof(what), "qemu:%s", u->probe);
 		if (!n) {
-			add_missing(b, what);
+			if (!u->optional)
+				add_missing(b, what);
 		} else if (n->parsable) {
 			LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = u->cookie);
 

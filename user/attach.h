@@ -25,7 +25,7 @@ enum qemu_gen {
 };
 
 #define TARGET_MAX_LINKS 64
-#define ATTACH_KERNEL_PROGS 11
+#define ATTACH_KERNEL_PROGS 15
 
 /* A QEMU executable: probes attach once per binary, for every process
  * running it (pid -1); BPF keeps only the watched processes' events. */

@@ -63,6 +63,17 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_QUERY_PENDING] = { "query_pending", { U("precopy", F_A0), U("stopcopy", F_A1),
 		U("postcopy", F_A2), U("total", F_A3), U("ack_pending", F_A4),
 		U("ack_pending_total", F_A5) } },
+	[SWACK_EV_WT_START] = { "write_tracking_start", { S("ret", F_A0), T("block", F_STR) } },
+	[SWACK_EV_WT_STOP] = { "write_tracking_stop", { T("block", F_STR) } },
+	[SWACK_EV_SNAP_PROGRESS] = { "snapshot_progress", { U("unprotects", F_A0),
+		U("bytes_unprotected", F_A1), U("written", F_TX) } },
+	[SWACK_EV_UFFD_IOCTL] = { "uffd_ioctl", { { "cmd", F_A0, FMT_UFFD_CMD }, U("fd", F_A1),
+		{ "start", F_A2, FMT_HEX }, U("len", F_A3), U("mode", F_A4), S("ret", F_A5) } },
+	[SWACK_EV_UFFD_FAULT] = { "uffd_fault", { { "addr", F_A0, FMT_HEX }, U("flags", F_A1),
+		U("ptid", F_A2) } },
+	[SWACK_EV_UFFD_STALL] = { "uffd_stall", { U("ns", F_A0), U("thread", F_A1),
+		T("comm", F_STR), { "by", F_A2, FMT_UFFD_CMD }, { "start", F_A3, FMT_HEX },
+		U("len", F_A4) } },
 };
 
 static const struct event_desc unknown = { "unknown", { U("a0", F_A0), U("a1", F_A1) } };
@@ -105,6 +116,21 @@ const char *gate_cause_name(unsigned cause)
 					     "gate-exit", "process-gone" };
 
 	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
+}
+
+const char *uffd_cmd_name(unsigned cmd)
+{
+	switch (cmd & 0xff) {
+	case SWACK_UFFDIO_REGISTER: return "REGISTER";
+	case SWACK_UFFDIO_UNREGISTER: return "UNREGISTER";
+	case SWACK_UFFDIO_WAKE: return "WAKE";
+	case SWACK_UFFDIO_COPY: return "COPY";
+	case SWACK_UFFDIO_ZEROPAGE: return "ZEROPAGE";
+	case SWACK_UFFDIO_WRITEPROTECT: return "WRITEPROTECT";
+	case SWACK_UFFDIO_CONTINUE: return "CONTINUE";
+	case SWACK_UFFDIO_API: return "API";
+	default: return "unknown";
+	}
 }
 
 const char *role_name(int role)
@@ -184,6 +210,14 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 		fprintf(out, json ? ",\"%s\":\"" : " %s=\"", f->label);
 		json_escape(out, what, sizeof(what));
 		fputc('"', out);
+		return;
+	}
+	if (f->fmt == FMT_UFFD_CMD) {
+		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, uffd_cmd_name(v));
+		return;
+	}
+	if (f->fmt == FMT_HEX) {
+		fprintf(out, json ? ",\"%s\":%llu" : " %s=0x%llx", f->label, (unsigned long long)v);
 		return;
 	}
 	if (f->fmt == FMT_VFIO_OP) {

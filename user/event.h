@@ -6,9 +6,11 @@
 #include "swack.h"
 
 enum field_src { F_END = 0, F_A0, F_A1, F_A2, F_A3, F_A4, F_A5, F_STR, F_DEV, F_TX };
-enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_TEXT /* free text: quoted */, FMT_U64_OPT /* ~0 = unknown */, FMT_VFIO_OP,
+enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_TEXT /* free text: quoted */,
+		FMT_U64_OPT /* ~0 = unknown */, FMT_VFIO_OP,
 		FMT_VFIO_IOCTL /* the whole call, decoded */, FMT_GATE_ORIGIN, FMT_GATE_CAUSE,
-		FMT_NS /* a duration in ns, printed in seconds in text */ };
+		FMT_NS /* a duration in ns, printed in seconds in text */,
+		FMT_UFFD_CMD /* UFFDIO_* command name */, FMT_HEX /* 0x in text, number in JSON */ };
 
 struct field {
 	const char *label;
@@ -29,6 +31,7 @@ const char *vfio_op_name(unsigned op);
 /* SWACK_EV_GATE_HOLD a1 and SWACK_EV_GATE_RELEASE a4, by name. */
 const char *gate_origin_name(unsigned origin);
 const char *gate_cause_name(unsigned cause);
+const char *uffd_cmd_name(unsigned cmd);
 /* One line, perf-trace style; t0 is the time origin in ns. */
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0);
 void event_print_json(FILE *out, const struct swack_event *e);

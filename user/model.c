@@ -54,6 +54,7 @@ void model_free(struct model *m)
 
 	for (; g; g = n) {
 		n = g->next;
+		snap_free(g);
 		free(g);
 	}
 	m->head = m->tail = NULL;
@@ -280,6 +281,14 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_VFIO_DATA:
 		kdev_apply(g, e);
 		break;
+	case SWACK_EV_WT_START:
+	case SWACK_EV_WT_STOP:
+	case SWACK_EV_SNAP_PROGRESS:
+	case SWACK_EV_UFFD_IOCTL:
+	case SWACK_EV_UFFD_FAULT:
+	case SWACK_EV_UFFD_STALL:
+		snap_apply(g, e);
+		break;
 	default: break;
 	}
 	downtime_apply(g, e);
@@ -505,6 +514,10 @@ static uint64_t stop_ts(const struct mig *src)
 
 int64_t mig_qemu_downtime_ns(const struct mig *src)
 {
+	/* A snapshot stops the vCPUs only to start write tracking. */
+	if (src->snap.seen)
+		return src->t_resumed > stop_ts(src) && stop_ts(src) ?
+		       (int64_t)(src->t_resumed - stop_ts(src)) : -1;
 	if (src->t_dt_start && src->t_dt_end > src->t_dt_start)
 		return (int64_t)(src->t_dt_end - src->t_dt_start);
 	if (src->state == MS_COMPLETED && stop_ts(src) && src->t_end > stop_ts(src))

@@ -126,6 +126,56 @@ struct ack_state {
 	uint64_t t_held_first;
 };
 
+#define SNAP_HIST 32              /* log2 buckets of stall microseconds */
+#define SNAP_WORST 5
+#define SNAP_MAX_THREADS 32
+#define SNAP_REGION_SHIFT 21      /* hot regions: 2 MiB of guest RAM */
+
+/* A thread of the process that stalled on write-protect faults. */
+struct snap_thread {
+	uint32_t tid;
+	char comm[16];
+	uint32_t stalls;
+	uint64_t stall_ns, max_ns;
+};
+
+struct snap_stall {
+	uint64_t ts, ns;
+	uint64_t addr;                /* the page released, 0 when a wider range was */
+	uint32_t tid;
+};
+
+/* Faults per guest page (host virtual address >> 12), open addressing. */
+struct snap_pages {
+	struct { uint64_t page; uint32_t faults; } *slot;
+	uint32_t cap, used;
+};
+
+/* A background snapshot: write tracking with userfaultfd write-protect.
+ * Every guest write to a page not yet saved faults and stalls the writing
+ * thread until QEMU saves the page and releases it. */
+struct snapshot {
+	bool seen;                    /* write tracking began in this migration */
+	int64_t start_ret;            /* ram_write_tracking_start's return; 0 fine */
+	uint64_t t_start, t_stop;     /* write tracking on, off */
+	uint64_t unprotects;          /* releases so far (last progress event) */
+	uint64_t bytes_unprotected;
+	uint32_t msgs;                /* fault messages QEMU read off the userfaultfd */
+	uint32_t stalls;              /* faults that stalled a thread: all of them */
+	uint64_t stall_ns;
+	uint32_t hist[SNAP_HIST];     /* stalls by log2(us): bucket b holds [2^b, 2^(b+1)) us,
+				       * bucket 0 also below 1 us */
+	uint64_t *ns;                 /* every stall, for exact percentiles */
+	uint32_t nns, capns;
+	struct snap_stall worst[SNAP_WORST];  /* longest first */
+	uint32_t nworst;
+	struct snap_thread threads[SNAP_MAX_THREADS];
+	uint32_t nthreads;
+	struct snap_pages pages;
+	uint32_t ioctl_errors;
+	int64_t last_error;           /* -errno of the last failed UFFDIO call */
+};
+
 struct mig_state_change {
 	uint64_t ts;
 	enum mstate state;
@@ -161,6 +211,7 @@ struct mig {
 	struct series pending_s;
 	struct series iter_s;         /* dirty syncs: v bytes since the previous */
 	struct series acks_s;         /* switchover ACKs still pending */
+	struct snapshot snap;
 	const struct model *model;    /* for facts noted before the migration */
 	struct mig *peer;
 	enum { PAIR_NONE, PAIR_TCP, PAIR_TIME } paired_by;
@@ -233,6 +284,8 @@ struct dev_state *mig_dev(struct mig *g, const char *name);
 /* Facts noted for (pid, dev) before its migration began, or NULL. */
 const struct dev_facts *model_facts(const struct model *m, uint32_t pid, const char *dev);
 void ack_apply(struct mig *g, const struct swack_event *e);
+void snap_apply(struct mig *g, const struct swack_event *e);
+void snap_free(struct mig *g);
 void downtime_apply(struct mig *g, const struct swack_event *e);
 
 /* Downtime broken into consecutive phases, from QEMU's checkpoints. */
@@ -279,6 +332,34 @@ void mig_convergence(const struct mig *g, struct convergence *c);
 int64_t mig_downtime_limit_ns(const struct mig *g);
 /* Pending ACKs as the side counts them, or -1 when it does not. */
 int64_t mig_acks_pending(const struct mig *g);
+/* A background snapshot's figures, derived; times in ns. */
+struct snap_stats {
+	int64_t duration_ns;          /* setup to its end (or to now): QMP's total-time */
+	int64_t tracking_ns;          /* write tracking on */
+	int64_t bytes;                /* written to the snapshot's stream */
+	int64_t paused_ns;            /* vCPUs stopped at its start, -1 unknown */
+	uint32_t faults;
+	double fault_rate;            /* faults per second of write tracking */
+	uint64_t p50, p90, p99, max, total;
+	uint64_t pages_saved;         /* bytes released by QEMU / 4 KiB */
+};
+
+struct snap_region {
+	uint64_t addr;                /* host virtual address of the region or page */
+	uint32_t faults;
+};
+
+void snap_stats(const struct mig *g, uint64_t now, struct snap_stats *s);
+/* Exact q-quantile (0..1) of the stall times, 0 without stalls. */
+uint64_t snap_quantile(const struct snapshot *s, double q);
+/* n of them at once (one sort). */
+void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, int n);
+/* Regions of 1 << shift bytes with the most faults, most first. */
+int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_region *out, int n);
+/* Pages that faulted more than once, most first. */
+int snap_repeat_pages(const struct snapshot *s, struct snap_region *out, int n);
+/* Histogram bucket of a stall. */
+int snap_bucket(uint64_t ns);
 
 enum mstate mstate_from_name(const char *name);
 const char *mstate_name(enum mstate s);

@@ -265,3 +265,26 @@ bool proc_tcp_peers(pid_t a, pid_t b)
 	}
 	return false;
 }
+
+int kallsyms_range(const char *name, uint64_t *lo, uint64_t *hi)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	unsigned long long addr;
+	char sym[256], type;
+
+	*lo = *hi = 0;
+	if (!f)
+		return -1;
+	while (fscanf(f, "%llx %c %255s%*[^\n]", &addr, &type, sym) == 3) {
+		if (*lo && addr > *lo) {
+			*hi = addr;
+			break;
+		}
+		if (!*lo && addr && !strcmp(sym, name))
+			*lo = addr;
+	}
+	fclose(f);
+	if (!*hi)
+		*lo = 0;
+	return *lo ? 0 : -1;
+}

@@ -31,5 +31,8 @@ int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t);
 int proc_tcp_links(pid_t pid, char keys[][64], int max);
 /* True when a and b hold the two ends of one TCP connection. */
 bool proc_tcp_peers(pid_t a, pid_t b);
+/* Address range of a kernel function's text: from its /proc/kallsyms entry
+ * to the next symbol above it.  0, or -1 when it is not listed (or hidden). */
+int kallsyms_range(const char *name, uint64_t *lo, uint64_t *hi);
 
 #endif

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "event.h"
 #include "replay.h"
+#include "snapshot_view.h"
 #include "summary.h"
 
 struct report_env {
@@ -72,6 +73,8 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 		summary_print_text(stdout, src, dst);
 		phases_text(stdout, "src", src);
 		phases_text(stdout, "dst", dst);
+		if (src)
+			snap_print_findings(stdout, src);
 	}
 	env->first = false;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "event.h"
+#include "snapshot_view.h"
 #include "stat.h"
 
 void stat_print_header(struct stat_view *v)
@@ -98,6 +99,19 @@ static void device_lines(struct stat_view *v, const struct mig *g)
 	}
 }
 
+static void snapshot_line(struct stat_view *v, const struct mig *g, uint64_t now)
+{
+	char row[160];
+
+	if (v->json) {
+		snap_row_json(v->out, g, now);
+		return;
+	}
+	snap_row(g, now, row, sizeof(row));
+	if (row[0])
+		fprintf(v->out, "%18s %s\n", "", row);
+}
+
 void stat_print_interval(struct stat_view *v, const struct model *m, uint64_t now)
 {
 	struct vm_figures f;
@@ -112,6 +126,7 @@ void stat_print_interval(struct stat_view *v, const struct model *m, uint64_t no
 			line_text(v, &f, now);
 		if (v->devices)
 			device_lines(v, g);
+		snapshot_line(v, g, now);
 		if (f.ended)
 			mark_shown(v, g);
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "event.h"
+#include "snapshot_view.h"
 #include "stat.h"
 
 #define LOG_LINES 64
@@ -140,6 +141,18 @@ static int draw_devices(int y, int maxy, const struct mig *g)
 	return y;
 }
 
+static int draw_snapshot(int y, int maxy, const struct mig *g)
+{
+	char row[160];
+
+	snap_row(g, g->t_last, row, sizeof(row));
+	if (!row[0] || y >= maxy)
+		return y;
+	mvprintw(y, 0, "          %s", row);
+	clrtoeol();
+	return y + 1;
+}
+
 static void draw_log(struct stat_tui *t, int from, int rows)
 {
 	int n = t->nlog < rows ? t->nlog : rows;
@@ -192,6 +205,7 @@ static void draw(struct stat_tui *t, const struct model *m)
 				g = h;
 		draw_row(y++, &rows[i]);
 		y = draw_devices(y, LINES - logrows - 1, g);
+		y = draw_snapshot(y, LINES - logrows - 1, g);
 	}
 	draw_log(t, LINES - logrows - 1, logrows);
 	refresh();

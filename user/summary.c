@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "event.h"
+#include "snapshot_view.h"
 #include "summary.h"
 #include "vfio_uapi.h"
 
@@ -42,11 +43,28 @@ static int64_t max_ack_latency(const struct mig *g)
 	return max;
 }
 
+/* A snapshot has no destination: what it wrote, and how long the vCPUs paused. */
+static void snapshot_head(FILE *out, const struct mig *g)
+{
+	int64_t bytes = mig_bytes(g);
+
+	fprintf(out, "summary: background snapshot pid %u %s: total %.3f s", g->pid,
+		mstate_name(g->state), mig_total_ns(g) / 1e9);
+	if (bytes >= 0)
+		fprintf(out, ", %.1f MB written", bytes / 1e6);
+	ms_or_na(out, "vCPUs paused", mig_qemu_downtime_ns(g));
+	fputc('\n', out);
+}
+
 static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 {
 	const struct mig *g = main_side(src, dst);
 	int64_t bytes = mig_bytes(g);
 
+	if (src && !dst && src->snap.seen) {
+		snapshot_head(out, src);
+		return;
+	}
 	fprintf(out, "summary: migration ");
 	if (src)
 		fprintf(out, "src %u", src->pid);
@@ -170,7 +188,8 @@ static void text_breakdown(FILE *out, const struct mig *src, const struct mig *d
 {
 	struct breakdown b;
 
-	if (!src)
+	/* A snapshot's vCPUs stop only while write tracking starts. */
+	if (!src || src->snap.seen)
 		return;
 	mig_breakdown(src, dst, &b);
 	if (b.total_ns < 0)
@@ -199,6 +218,8 @@ static void text_vmstates(FILE *out, const char *what, const struct mig *g)
 void summary_print_text(FILE *out, const struct mig *src, const struct mig *dst)
 {
 	text_head(out, src, dst);
+	if (src)
+		snap_print_text(out, src);
 	if (src)
 		text_acks(out, "src", src);
 	if (dst)
@@ -344,6 +365,7 @@ static void side_json(FILE *out, const char *name, const struct mig *g)
 	}
 	fputc(']', out);
 	vmstates_json(out, g);
+	snap_print_json(out, g);
 	fputc('}', out);
 }
 
@@ -351,7 +373,7 @@ static void breakdown_json(FILE *out, const struct mig *src, const struct mig *d
 {
 	struct breakdown b;
 
-	if (!src) {
+	if (!src || src->snap.seen) {
 		fputs(",\"breakdown\":null", out);
 		return;
 	}

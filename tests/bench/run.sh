@@ -107,6 +107,40 @@ printf '  symbol resolution + attach of one process: median %s ms (5 runs)\n' \
 printf '  whole start-up of swack trace (BPF load, attach, exit): median %s ms\n' \
 	"$(printf '%s\n' "${tot[@]}" | median)"
 
+# Every context switch and wake-up of the machine runs swack's sched_switch
+# and sched_waking programs (background-snapshot stalls).
+echo "scheduler tracepoints: semaphore ping-pong of two threads on one CPU (2 switches + 2 wake-ups a round trip), median of 5 x 100000 round trips"
+pingpong() {
+	local v=() ns
+	for _ in 1 2 3 4 5; do
+		echo "pingpong 100000" >&"${TARGET[1]}"
+		read -r _ ns <&"${TARGET[0]}"
+		v+=("$ns")
+	done
+	printf '%s\n' "${v[@]}" | median
+}
+# swack_on PID: swack trace watching PID, once attached.
+swack_on() {
+	"$B/swack" trace -p "$1" >/dev/null 2>"$B/bench-sched.err" &
+	sw=$!
+	pids+=("$sw")
+	for _ in $(seq 100); do grep -q 'watched in' "$B/bench-sched.err" && break; sleep 0.1; done
+}
+pp_none=$(pingpong)
+swack_on "$qpid"
+pp_other=$(pingpong)
+kill -INT "$sw"; wait "$sw" || true
+swack_on "$target"
+pp_watched=$(pingpong)
+echo uffd >&"${TARGET[1]}"
+read -r uffd <&"${TARGET[0]}"
+[[ $uffd == "uffd registered" ]] || echo "  userfaultfd write-protect registration failed: last figure is not under write tracking"
+pp_tracking=$(pingpong)
+kill -INT "$sw"; wait "$sw" || true
+awk -v n="$pp_none" -v o="$pp_other" -v w="$pp_watched" -v t="$pp_tracking" 'BEGIN {
+	printf "  no swack %.0f ns; swack watching another process %.0f ns (+%.0f ns a round trip, +%.0f ns a switch and wake-up); this process watched %.0f ns (+%.0f); watched under write tracking (a kernel stack walk at each sleep) %.0f ns (+%.0f)\n", n, o, o - n, (o - n) / 2, w, w - n, t, t - n
+}'
+
 echo "non-VFIO ioctls (TCGETS on /dev/null, 3 x 2 million, median ns per ioctl):"
 busy() { "$B/fixtures/qemu-system-vfio" --busy 2 | sed -n 's/.*"ns_per_ioctl":\([0-9.]*\).*/\1/p'; }
 busy_median() { for _ in 1 2 3; do busy; done | median; }

@@ -118,3 +118,17 @@ is "source: legacy in 11.1, no requests, 1 ACK, counter 0, 3 held" "legacy 0 1 0
 is "destination: 2 needed, approved by B then A, counter 0" "legacy 2 2 $B,$A 0" \
 	'.dst.acks | "\(.scheme) \(.needed) \(.approved) \(.approvers | join(",")) \(.remaining)"'
 is "iterations (4 in the loop + the final query)" 5 '.src.iterations'
+
+# A background snapshot on a dtrace build: write tracking from QEMU's
+# ram_write_tracking_ramblock_start/stop probes, no destination.
+play snapshot 102
+is "a background snapshot, alone" "completed null" '"\(.src.state) \(.dst)"'
+is "write tracking, per RAMBlock, for 30 ms or more" true \
+	'.src.snapshot.tracking_ns >= 30000000 and .src.snapshot.start_ret == 0'
+is "vCPUs paused while write tracking started" true \
+	'.src.snapshot.paused_ns >= 2000000 and .src.snapshot.paused_ns < .src.snapshot.tracking_ns'
+is "no faults in a guest that writes nothing" "0 0 0" \
+	'.src.snapshot | "\(.faults) \(.fault_messages) \(.stall_hist_us | length)"'
+expect_eq "snapshot: write tracking events name each block" \
+	"write_tracking_start pc.ram,write_tracking_start vga.vram,write_tracking_stop pc.ram,write_tracking_stop vga.vram" \
+	"$(jq -r 'select(.event | startswith("write_tracking")) | "\(.event) \(.block)"' "$SIM_TRACE" | paste -sd,)"

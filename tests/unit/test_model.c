@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "model.h"
 #include "event.h"
+#include "snapshot_findings.h"
 
 #define MS 1000000ull
 #define SRC 100
@@ -479,6 +480,271 @@ static void test_acks_series(void **state)
 	model_free(&m);
 }
 
+/* ---- background snapshots ------------------------------------------------ */
+
+#define US 1000ull
+#define PAGE 4096ull
+#define BASE 0x7f0000000000ull
+
+static void feed_wt(struct model *m, uint64_t ts, int kind, uint32_t flags, int64_t ret)
+{
+	struct swack_event e = ev(SRC, ts, kind, SWACK_ROLE_SRC);
+
+	e.flags = flags;
+	e.a[0] = (uint64_t)ret;
+	model_feed(m, &e);
+}
+
+/* QEMU released n ranges of bytes in all so far. */
+static void feed_progress(struct model *m, uint64_t ts, uint64_t n, uint64_t bytes)
+{
+	struct swack_event e = ev(SRC, ts, SWACK_EV_SNAP_PROGRESS, SWACK_ROLE_SRC);
+
+	e.a[0] = n;
+	e.a[1] = bytes;
+	model_feed(m, &e);
+}
+
+/* A stall as BPF reports it: resolved by QEMU's thread SRC+1 releasing len
+ * bytes at addr, thread tid having slept ns. */
+static void feed_stall(struct model *m, uint64_t ts, uint32_t tid, uint64_t ns, uint64_t addr,
+		       uint64_t len)
+{
+	struct swack_event e = ev(SRC, ts, SWACK_EV_UFFD_STALL, SWACK_ROLE_SRC);
+
+	e.tid = SRC + 1;
+	e.a[0] = ns;
+	e.a[1] = tid;
+	e.a[2] = 0xc018aa06;
+	e.a[3] = addr;
+	e.a[4] = len;
+	snprintf(e.str, sizeof(e.str), "CPU %u/TCG", tid - 1000);
+	model_feed(m, &e);
+}
+
+/* setup at 1 ms, vCPUs paused 1-3 ms, tracking 2-502 ms, completed at 511 ms
+ * with 1 MB written; 98 stalls of 5 us on vCPU 1000, one of 2 ms and one of
+ * 20 ms on vCPU 1001; the first two stalls on the same page. */
+static const struct mig *snapshot_run(struct model *m, struct done_log *log)
+{
+	model_init(m, on_done, log);
+	feed_state(m, SRC, 1, "setup", 0);
+	feed(m, SRC, 1, SWACK_EV_VM_STOP, 0);
+	feed_wt(m, 2, SWACK_EV_WT_START, 0, 0);
+	feed_wt(m, 2, SWACK_EV_WT_START, SWACK_F_END, 0);
+	feed(m, SRC, 3, SWACK_EV_VM_RESUMED, 0);
+	for (int i = 0; i < 98; i++)
+		feed_stall(m, 10 + i, 1000, 5 * US, BASE + (i ? i : 1) * PAGE, PAGE);
+	feed_stall(m, 200, 1001, 2 * MS, BASE + (3ull << 21), PAGE);
+	feed_stall(m, 300, 1001, 20 * MS, BASE, 512 << 20);
+	for (int i = 0; i < 90; i++)
+		feed(m, SRC, 10 + i, SWACK_EV_UFFD_FAULT, 0);
+	feed_progress(m, 400, 1000, 1000 * PAGE);
+	feed_wt(m, 502, SWACK_EV_WT_STOP, 0, 0);
+	feed_state(m, SRC, 511, "completed", 1000000);
+	return log->src;
+}
+
+static void test_snapshot_stats(void **state)
+{
+	struct done_log log = { 0 };
+	struct snap_stats st;
+	struct model m;
+	const struct mig *g;
+
+	(void)state;
+	g = snapshot_run(&m, &log);
+	assert_int_equal(log.calls, 1);
+	assert_null(log.dst);
+	assert_true(g->snap.seen);
+	snap_stats(g, 0, &st);
+	assert_int_equal(st.duration_ns, 510 * MS);
+	assert_int_equal(st.tracking_ns, 500 * MS);
+	assert_int_equal(st.bytes, 1000000);
+	assert_int_equal(st.paused_ns, 2 * MS);
+	assert_int_equal(mig_qemu_downtime_ns(g), 2 * MS);
+	assert_int_equal(st.faults, 100);
+	assert_int_equal(g->snap.msgs, 90);
+	assert_int_equal(st.fault_rate, 200);
+	/* nearest rank: the 50th, 90th and 99th of 100 sorted values */
+	assert_int_equal(st.p50, 5 * US);
+	assert_int_equal(st.p90, 5 * US);
+	assert_int_equal(st.p99, 2 * MS);
+	assert_int_equal(st.max, 20 * MS);
+	assert_int_equal(st.total, 98 * 5 * US + 22 * MS);
+	assert_int_equal(g->snap.hist[snap_bucket(5 * US)], 98);
+	assert_int_equal(snap_bucket(5 * US), 2);
+	assert_int_equal(g->snap.hist[10], 1);
+	assert_int_equal(g->snap.hist[14], 1);
+	assert_int_equal(g->snap.nthreads, 2);
+	assert_int_equal(g->snap.threads[1].stall_ns, 22 * MS);
+	assert_string_equal(g->snap.threads[1].comm, "CPU 1/TCG");
+	assert_int_equal(g->snap.worst[0].ns, 20 * MS);
+	assert_int_equal(g->snap.worst[0].addr, 0);   /* a 512 MiB release names no page */
+	assert_int_equal(g->snap.worst[1].ns, 2 * MS);
+	assert_int_equal(st.pages_saved, 1000);
+	assert_int_equal(g->snap.unprotects, 1000);
+	model_free(&m);
+}
+
+static void test_snapshot_buckets(void)
+{
+	assert_int_equal(snap_bucket(0), 0);
+	assert_int_equal(snap_bucket(1999), 0);
+	assert_int_equal(snap_bucket(2 * US), 1);
+	assert_int_equal(snap_bucket(3999), 1);
+	assert_int_equal(snap_bucket(4 * US), 2);
+	assert_int_equal(snap_bucket(~0ull), SNAP_HIST - 1);
+}
+
+static void test_snapshot_pages(void **state)
+{
+	struct done_log log = { 0 };
+	struct snap_region r[3];
+	struct model m;
+	const struct mig *g;
+
+	(void)state;
+	test_snapshot_buckets();
+	g = snapshot_run(&m, &log);
+	/* page BASE+4096 stalled twice (i = 0 and 1); the 97 pages of the first
+	 * 2 MiB region against one page in the region at 6 MiB */
+	assert_int_equal(snap_repeat_pages(&g->snap, r, 3), 1);
+	assert_int_equal(r[0].addr, BASE + PAGE);
+	assert_int_equal(r[0].faults, 2);
+	assert_int_equal(snap_hot_regions(&g->snap, SNAP_REGION_SHIFT, r, 3), 2);
+	assert_int_equal(r[0].addr, BASE);
+	assert_int_equal(r[0].faults, 98);
+	assert_int_equal(r[1].addr, BASE + (3ull << 21));
+	assert_int_equal(r[1].faults, 1);
+	model_free(&m);
+}
+
+static int find_kind(const struct snap_findings *f, enum snap_finding_kind k)
+{
+	for (int i = 0; i < f->n; i++)
+		if (f->f[i].kind == k)
+			return i;
+	return -1;
+}
+
+static void test_snapshot_findings(void **state)
+{
+	struct done_log log = { 0 };
+	struct snap_findings f;
+	struct model m;
+	const struct mig *g;
+	int i;
+
+	(void)state;
+	g = snapshot_run(&m, &log);
+	snap_findings(g, 0, &f);
+	/* the 20 ms stall is a problem and comes first; p99 2 ms a warning */
+	assert_int_equal(f.worst, SNAP_BAD);
+	assert_int_equal(f.f[0].kind, SNAPF_WORST);
+	assert_string_equal(f.f[0].line, "longest stall 20.000 ms, thread 1001, 0.299 s into "
+			    "the snapshot");
+	i = find_kind(&f, SNAPF_STALLS);
+	assert_int_equal(f.f[i].severity, SNAP_WARN);
+	assert_string_equal(f.f[i].line, "100 write faults in 0.500 s of write tracking (200/s), "
+			    "stall p50 5.0 us, p90 5.0 us, p99 2000.0 us, max 20.000 ms, total "
+			    "22.490 ms");
+	/* vCPU 1001: 22 ms of 500 = 4.4%, a warning; vCPU 1000: 0.49 ms, info */
+	assert_true(strstr(f.f[1].line, "thread 1001 (CPU 1/TCG) stalled 2 times for 22.000 ms "
+			   "in all, 4.40% of the write-tracking time") != NULL);
+	assert_true(find_kind(&f, SNAPF_HOT_REGION) > 0);
+	assert_true(find_kind(&f, SNAPF_REPEATS) > 0);
+	for (i = 1; i < f.n; i++)
+		assert_true(f.f[i - 1].severity >= f.f[i].severity);
+	assert_true(strstr(f.advice, "migration thread has saved the page") != NULL);
+	model_free(&m);
+}
+
+static void test_snapshot_failed_start(void **state)
+{
+	struct done_log log = { 0 };
+	struct snap_findings f;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	feed_wt(&m, 1, SWACK_EV_WT_START, 0, 0);
+	feed_wt(&m, 2, SWACK_EV_WT_START, SWACK_F_END, -22);
+	feed_state(&m, SRC, 3, "failed", 0);
+	assert_int_equal(log.calls, 1);
+	snap_findings(log.src, 0, &f);
+	assert_int_equal(f.f[0].kind, SNAPF_START_FAILED);
+	assert_string_equal(f.f[0].line, "write tracking did not start: "
+			    "ram_write_tracking_start returned -22");
+	assert_true(strstr(f.advice, "userfaultfd write-protect") != NULL);
+	model_free(&m);
+}
+
+/* Faults read but no stall measured (no handle_userfault in kallsyms). */
+static void test_snapshot_unmeasured(void **state)
+{
+	struct done_log log = { 0 };
+	struct snap_findings f;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 1, "setup", 0);
+	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	feed(&m, SRC, 3, SWACK_EV_UFFD_FAULT, 0);
+	feed(&m, SRC, 4, SWACK_EV_UFFD_FAULT, 0);
+	feed_state(&m, SRC, 5, "completed", 0);
+	snap_findings(log.src, 0, &f);
+	assert_int_equal(f.f[0].kind, SNAPF_STALLS);
+	assert_int_equal(f.f[0].severity, SNAP_WARN);
+	assert_string_equal(f.f[0].line, "QEMU read 2 write faults, but their stall times were "
+			    "not measured (handle_userfault missing from /proc/kallsyms)");
+	assert_true(strstr(f.advice, "kptr_restrict") != NULL);
+	assert_int_equal(snap_quantile(&log.src->snap, 0.99), 0);
+	model_free(&m);
+}
+
+/* A plain migration has no snapshot findings and keeps its downtime. */
+static void test_snapshot_absent(void **state)
+{
+	struct done_log log = { 0 };
+	struct snap_findings f;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	feed(&m, SRC, 10, SWACK_EV_VM_STOP, 0);
+	feed_state(&m, SRC, 15, "completed", 0);
+	snap_findings(log.src, 0, &f);
+	assert_int_equal(f.n, 0);
+	assert_int_equal(mig_qemu_downtime_ns(log.src), 5 * MS);
+	model_free(&m);
+}
+
+static void test_uffd_event_text(void **state)
+{
+	struct swack_event e = ev(SRC, 1000, SWACK_EV_UFFD_STALL, SWACK_ROLE_SRC);
+	char buf[256];
+	FILE *f;
+
+	(void)state;
+	e.tid = 101;
+	e.a[0] = 5300;
+	e.a[1] = 1000;
+	e.a[2] = 0xc018aa06;
+	e.a[3] = BASE;
+	e.a[4] = PAGE;
+	snprintf(e.str, sizeof(e.str), "CPU 0/TCG");
+	f = fmemopen(buf, sizeof(buf), "w");
+	event_print_text(f, &e, 0);
+	fclose(f);
+	assert_string_equal(buf, "    1.000000     100/101     src uffd_stall         ns=5300 "
+			    "thread=1000 comm=CPU 0/TCG by=WRITEPROTECT start=0x7f0000000000 "
+			    "len=4096\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +762,13 @@ int main(void)
 		cmocka_unit_test(test_convergence),
 		cmocka_unit_test(test_starved_waits),
 		cmocka_unit_test(test_acks_series),
+		cmocka_unit_test(test_snapshot_stats),
+		cmocka_unit_test(test_snapshot_pages),
+		cmocka_unit_test(test_snapshot_findings),
+		cmocka_unit_test(test_snapshot_failed_start),
+		cmocka_unit_test(test_snapshot_unmeasured),
+		cmocka_unit_test(test_snapshot_absent),
+		cmocka_unit_test(test_uffd_event_text),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

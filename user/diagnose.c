@@ -416,12 +416,17 @@ void diagnose(const struct mig *src, const struct mig *dst, const struct diag_op
 	if (src)
 		mig_breakdown(src, dst, &d->b);
 	rule_outcome(d);
-	if (src && d->window_ns >= 0) {
-		rule_over_limit(d);
-		rule_breakdown(d);
-		rule_underreported(d);
+	/* A background snapshot has no switchover: its cost is in its stalls. */
+	if (src && src->snap.seen) {
+		diag_snapshot_rules(d);
+	} else {
+		if (src && d->window_ns >= 0) {
+			rule_over_limit(d);
+			rule_breakdown(d);
+			rule_underreported(d);
+		}
+		rule_convergence(d);
 	}
-	rule_convergence(d);
 	diag_ack_rules(d);
 	diag_device_rules(d);
 	diag_gate_rules(d);

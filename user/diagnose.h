@@ -72,6 +72,7 @@ const char *diag_bytes(char *buf, size_t len, double bytes);
 void diag_ack_rules(struct diagnosis *d);
 void diag_device_rules(struct diagnosis *d);
 void diag_gate_rules(struct diagnosis *d);
+void diag_snapshot_rules(struct diagnosis *d);
 
 /* Output: text for a terminal, one JSON object, or a self-contained HTML page. */
 void diag_print_text(FILE *out, const struct diagnosis *d);

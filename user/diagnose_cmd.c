@@ -91,8 +91,9 @@ static const struct argp argp = {
 	"until the migrations seen end (or Ctrl-C), then diagnoses them. Findings: "
 	"migration-failed, ack-underflow, downtime-over-limit, ack-missing, no-convergence, "
 	"migration-cancelled, ack-delayed, device-downtime, multifd-starved, ack-rerequested, "
-	"switchover-held, downtime-underreported, slow-convergence, downtime-breakdown. "
-	"See swack-diagnose(8).",
+	"switchover-held, downtime-underreported, slow-convergence, downtime-breakdown; for "
+	"background snapshots: snapshot-failed, snapshot-thread-stalls, snapshot-worst-stall, "
+	"snapshot-stalls, snapshot-hot-region, snapshot-repeat-faults. See swack-diagnose(8).",
 	NULL, NULL, NULL,
 };
 

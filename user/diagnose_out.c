@@ -22,6 +22,16 @@ static void head_text(FILE *out, const struct diagnosis *d)
 {
 	const struct mig *g = d->src ? d->src : d->dst;
 
+	if (d->src && d->src->snap.seen) {
+		/* No downtime to speak of: its vCPUs stall page by page. */
+		fprintf(out, "diagnosis: background snapshot pid %u %s, vCPUs paused ", d->src->pid,
+			mstate_name(g->state));
+		if (d->qemu_ns >= 0)
+			fprintf(out, "%.1f ms at its start\n", d->qemu_ns / MS);
+		else
+			fprintf(out, "n/a\n");
+		return;
+	}
 	fprintf(out, "diagnosis: migration ");
 	if (d->src)
 		fprintf(out, "src %u%s", d->src->pid, d->dst ? " -> " : "");

@@ -130,3 +130,25 @@ expect_match "swackstat: a snapshot row" \
 	"$(cat "$QDIR/stat.out")"
 expect_match "swackstat: the final row counts every fault" "faults +$faults " \
 	"$(grep snapshot "$QDIR/stat.out" | tail -1)"
+
+# swack diagnose explains the snapshot: stalls, per thread, the worst; no
+# migration downtime rule applies to it.
+D=$("$SWACK" diagnose --json "$QDIR/snap.data" | jq -c '.diagnoses[0]')
+ids=$(jq -r '[.findings[].id] | join(" ")' <<<"$D")
+echo "# diagnose: $ids"
+expect_match "diagnose: snapshot findings" "snapshot-stalls" "$ids"
+expect_match "diagnose: a stalled thread's total" "snapshot-thread-stalls" "$ids"
+expect_eq "diagnose: no migration downtime rule" "" \
+	"$(grep -oE 'downtime-over-limit|downtime-breakdown|no-convergence' <<<"$ids")"
+st=$(jq -c '.findings[] | select(.id == "snapshot-stalls")' <<<"$D")
+expect_eq "diagnose: the stalls finding counts the recording's faults" "$faults" \
+	"$(jq '.figures.faults' <<<"$st")"
+expect_eq "diagnose: its percentiles are the report's" \
+	"$("$SWACK" report --json -i "$QDIR/snap.data" |
+		jq -c '.migrations[0].src.snapshot | [.stall_p50_ns, .stall_p99_ns, .stall_max_ns]')" \
+	"$(jq -c '[.figures.p50_ns, .figures.p99_ns, .figures.max_ns]' <<<"$st")"
+dtext=$("$SWACK" diagnose "$QDIR/snap.data")
+echo "$dtext" | sed 's/^/# /'
+expect_match "diagnose: text names the snapshot" \
+	"^diagnosis: background snapshot pid $vm completed, vCPUs paused [0-9.]+ ms at its start"$'\n'".*snapshot-stalls: [0-9]+ write faults in" \
+	"$dtext"

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,36 @@ static void vm_metrics(FILE *f, const struct mig *g)
 	}
 }
 
+/* A background snapshot: what its guest paid so far. */
+static void snapshot_metrics(FILE *f, const struct mig *g)
+{
+	struct snap_stats st;
+
+	if (!g->snap.seen)
+		return;
+	snap_stats(g, g->t_last, &st);
+	fprintf(f, "swack_snapshot_write_faults{pid=\"%u\"} %u\n", g->pid, st.faults);
+	fprintf(f, "swack_snapshot_stall_seconds{pid=\"%u\"} %.9f\n", g->pid, st.total / 1e9);
+	fprintf(f, "swack_snapshot_stall_p99_seconds{pid=\"%u\"} %.9f\n", g->pid, st.p99 / 1e9);
+	fprintf(f, "swack_snapshot_written_bytes{pid=\"%u\"} %lld\n", g->pid,
+		(long long)(st.bytes > 0 ? st.bytes : 0));
+}
+
+/* Processes swack gate holds now (1) or held and released (0). */
+static void gate_metrics(FILE *f, const struct model *m)
+{
+	for (uint32_t i = 0; i < m->ngate; i++) {
+		const struct gate_note *h = &m->gate[i];
+		bool latest = true;
+
+		for (uint32_t k = i + 1; k < m->ngate; k++)
+			latest &= m->gate[k].pid != h->pid;
+		if (latest)
+			fprintf(f, "swack_gate_hold_active{pid=\"%u\"} %d\n", h->pid,
+				!h->t_release);
+	}
+}
+
 static void help(FILE *f, const char *name, const char *type, const char *text)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
@@ -183,14 +214,26 @@ static void metrics(FILE *f, struct exporter_env *env)
 	help(f, "swack_vfio_initial_bytes", "gauge", "VFIO precopy initial bytes.");
 	help(f, "swack_vfio_dirty_bytes", "gauge", "VFIO precopy dirty bytes.");
 	help(f, "swack_vfio_regrowths_total", "counter", "Times initial bytes grew again.");
+	help(f, "swack_snapshot_write_faults", "gauge",
+	     "Background snapshot: guest writes that faulted on a page not yet saved.");
+	help(f, "swack_snapshot_stall_seconds", "gauge",
+	     "Background snapshot: time threads stalled on those faults, in all.");
+	help(f, "swack_snapshot_stall_p99_seconds", "gauge",
+	     "Background snapshot: 99th percentile of one stall.");
+	help(f, "swack_snapshot_written_bytes", "gauge", "Background snapshot: bytes written.");
 	for (const struct mig *g = m->head; g; g = g->next) {
 		const struct mig *later = g->next;
 
 		while (later && later->pid != g->pid)
 			later = later->next;
-		if (!later)
+		if (!later) {
 			vm_metrics(f, g);
+			snapshot_metrics(f, g);
+		}
 	}
+	help(f, "swack_gate_hold_active", "gauge",
+	     "1 while swack gate holds the process's switchover, 0 once released.");
+	gate_metrics(f, m);
 	results(f, m);
 	histogram(f, env);
 	help(f, "swack_events_lost_total", "counter", "Events the ring buffer dropped.");

@@ -290,17 +290,28 @@ if part 3; then
 		tr_pid=$!
 		"$SWACK" record -f -o "$GD/hold$gen.data" -p "$SIM" 2>"$GD/rec$gen.err" &
 		rec_pid=$!
-		OURS+=("$tr_pid" "$rec_pid")
-		wait_attached "$GD/trace$gen.err" 1 && wait_attached "$GD/rec$gen.err" 1
+		eport=$(qemu_free_port)
+		"$SWACK" exporter --listen "127.0.0.1:$eport" -p "$SIM" 2>"$GD/exp$gen.err" &
+		exp_pid=$!
+		OURS+=("$tr_pid" "$rec_pid" "$exp_pid")
+		wait_attached "$GD/trace$gen.err" 1 && wait_attached "$GD/rec$gen.err" 1 &&
+			wait_attached "$GD/exp$gen.err" 1
 		gate_hold -p "$SIM" --max-hold 60s --reason "sim hold"
 		sim_go
 		wait_file "$SIMSYNC/step1"
+		sleep 0.3
+		expect_eq "sim $gen: exporter says the switchover is held" \
+			"swack_gate_hold_active{pid=\"$SIM\"} 1" \
+			"$(curl -s "http://127.0.0.1:$eport/metrics" | grep '^swack_gate_hold_active')"
 		"$SWACK" gate release -p "$SIM" >/dev/null
 		touch "$SIMSYNC/released"
 		sim_wait
 		sleep 0.3
-		kill -INT "$tr_pid" "$rec_pid"
-		wait "$tr_pid" "$rec_pid"
+		expect_eq "sim $gen: exporter says it was released" \
+			"swack_gate_hold_active{pid=\"$SIM\"} 0" \
+			"$(curl -s "http://127.0.0.1:$eport/metrics" | grep '^swack_gate_hold_active')"
+		kill -INT "$tr_pid" "$rec_pid" "$exp_pid"
+		wait "$tr_pid" "$rec_pid" "$exp_pid"
 		expect_match "sim $gen: swack trace shows the hold and the release" \
 			'gate_hold +reason="sim hold" origin=command max_hold=60.000s value=0 .*gate_release +reason="swack gate release" cause=command held=[0-9.]+s raised=[1-9]' \
 			"$(grep ' gate_' "$GD/trace$gen.out" | tr '\n' ' ')"

@@ -28,9 +28,15 @@ trace=$!
 record=$!
 "$SWACK" stat -p "$vm" 0.1 >"$QDIR/stat.out" 2>"$QDIR/stat.err" &
 stat=$!
+eport=$(qemu_free_port) || exit 1
+"$SWACK" exporter --listen "127.0.0.1:$eport" -p "$vm" 2>"$QDIR/exporter.err" &
+exporter=$!
+# Not left behind if a step below fails and exits.
+_qemu_trap EXIT "kill $stat $exporter 2>/dev/null"
 wait_attached "$QDIR/trace.err" 1
 wait_attached "$QDIR/record.err" 1
 wait_attached "$QDIR/stat.err" 1
+wait_attached "$QDIR/exporter.err" 1
 expect_match "attached with the write-tracking probes" \
 	"swack: pid $vm \(qemu-system-x86\): QEMU <=7.2 \(symbols\), .*: 18 probes attached; missing: none" \
 	"$(cat "$QDIR/trace.err")"
@@ -152,3 +158,17 @@ echo "$dtext" | sed 's/^/# /'
 expect_match "diagnose: text names the snapshot" \
 	"^diagnosis: background snapshot pid $vm completed, vCPUs paused [0-9.]+ ms at its start"$'\n'".*snapshot-stalls: [0-9]+ write faults in" \
 	"$dtext"
+
+# Prometheus: the exporter's view of the same snapshot.
+m=$(curl -s "http://127.0.0.1:$eport/metrics")
+kill -INT "$exporter"
+wait "$exporter"
+expect_eq "exporter: write faults" "swack_snapshot_write_faults{pid=\"$vm\"} $faults" \
+	"$(grep '^swack_snapshot_write_faults' <<<"$m")"
+expect_eq "exporter: bytes written" "swack_snapshot_written_bytes{pid=\"$vm\"} $bytes" \
+	"$(grep '^swack_snapshot_written_bytes' <<<"$m")"
+# Each swack times the stalls itself: the same faults, percentiles a little apart.
+p99=$(jq -r '.stall_p99_ns / 1e9' <<<"$s")
+expect_num "exporter: stall p99 within 20% + 2 us of the trace's" \
+	"$(awk -v a="$p99" '/^swack_snapshot_stall_p99_seconds/ { d = $2 - a; print (d < 0 ? -d : d) }' <<<"$m")" \
+	"<=" "$(awk -v a="$p99" 'BEGIN { print a * 0.2 + 2e-6 }')"

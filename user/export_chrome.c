@@ -106,6 +106,25 @@ static void names(struct chrome *c, const struct mig *g)
 		"\"args\":{\"name\":\"downtime\"}}", g->pid);
 }
 
+/* On the downtime thread too: what made a switchover late, or a snapshot
+ * costly. */
+static void gate_and_snapshot_spans(struct chrome *c, const struct mig *g)
+{
+	const struct gate_note *h[8];
+	int n = mig_gate_holds(g, h, 8);
+
+	for (int i = 0; i < n; i++)
+		span(c, g->pid, 1, "swack gate hold", h[i]->t_hold,
+		     h[i]->t_release ? h[i]->t_release : g->t_end ? g->t_end : g->t_last);
+	if (!g->snap.seen)
+		return;
+	span(c, g->pid, 1, "write tracking", g->snap.t_start,
+	     g->snap.t_stop ? g->snap.t_stop : g->t_last);
+	for (uint32_t i = 0; i < g->snap.nworst; i++)
+		span(c, g->pid, 1, "write-fault stall (one of the longest)",
+		     g->snap.worst[i].ts - g->snap.worst[i].ns, g->snap.worst[i].ts);
+}
+
 static void mig_spans(struct chrome *c, const struct mig *g)
 {
 	uint64_t stop = g->t_stop ? g->t_stop : g->t_stopped;
@@ -120,6 +139,7 @@ static void mig_spans(struct chrome *c, const struct mig *g)
 		span(c, g->pid, 1, "downtime (QEMU, source side)", stop, stop + (uint64_t)q);
 	if (g->role == SWACK_ROLE_SRC && g->peer && mig_guest_downtime_ns(g, g->peer) >= 0)
 		span(c, g->pid, 1, "guest-visible downtime", stop, g->peer->t_resumed);
+	gate_and_snapshot_spans(c, g);
 }
 
 int export_chrome(struct replay *rp, FILE *out, char *err, size_t errlen)

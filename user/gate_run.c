@@ -58,7 +58,8 @@ static void emit(struct gate_run *g, struct swack_event *e)
 {
 	struct mig *m = NULL;
 
-	e->ts = now_ns();
+	if (!e->ts)
+		e->ts = now_ns();
 	if (!e->tid)
 		e->tid = e->pid;
 	/* The role as the observation side knows it, where it runs. */
@@ -253,6 +254,8 @@ static void report_hold(struct gate_run *g, pid_t pid, const struct gate_hold *h
 		s->pid = pid;
 	}
 	s->id = h->id;
+	/* When it was placed, not when this loop noticed: BPF enforced it from then. */
+	e.ts = h->id;
 	e.a[0] = h->deadline - h->id;
 	e.a[1] = h->origin;
 	e.a[2] = h->value;
@@ -278,6 +281,7 @@ static void report_release(struct gate_run *g, pid_t pid, uint64_t id, enum gate
 	    st.hold_id != id)
 		memset(&st, 0, sizeof(st));
 	e.a[0] = now_ns() - id;
+	e.ts = id + e.a[0];
 	e.a[1] = st.enforced;
 	e.a[2] = st.queries;
 	e.a[3] = st.missed;

@@ -318,6 +318,11 @@ if part 3; then
 		expect_match "sim $gen: the recording keeps them (swack script --json)" \
 			'"event":"gate_hold","reason":"sim hold","origin":"command","max_hold":60000000000,.*"event":"gate_release","reason":"swack gate release","cause":"command"' \
 			"$("$SWACK" script --json "$GD/hold$gen.data" | grep gate_ | tr '\n' ' ')"
+		"$SWACK" export --format chrome -o "$GD/hold$gen.json" "$GD/hold$gen.data" 2>/dev/null
+		expect_eq "sim $gen: Chrome trace: the hold as a span of its duration" \
+			"$("$SWACK" script --json "$GD/hold$gen.data" |
+				jq -s '[.[] | select(.event == "gate_release")][0].held / 1e3')" \
+			"$(jq '[.traceEvents[] | select(.name == "swack gate hold")][0].dur' "$GD/hold$gen.json")"
 		held=$("$SWACK" diagnose --json "$GD/hold$gen.data" 2>/dev/null |
 			jq -c '.diagnoses[0].findings[] | select(.id == "switchover-held")')
 		expect_match "sim $gen: swack diagnose names the hold" \

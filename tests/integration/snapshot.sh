@@ -172,3 +172,13 @@ p99=$(jq -r '.stall_p99_ns / 1e9' <<<"$s")
 expect_num "exporter: stall p99 within 20% + 2 us of the trace's" \
 	"$(awk -v a="$p99" '/^swack_snapshot_stall_p99_seconds/ { d = $2 - a; print (d < 0 ? -d : d) }' <<<"$m")" \
 	"<=" "$(awk -v a="$p99" 'BEGIN { print a * 0.2 + 2e-6 }')"
+
+# Chrome trace JSON: write tracking and the longest stalls as spans.
+"$SWACK" export --format chrome -o "$QDIR/snap.json" "$QDIR/snap.data" 2>/dev/null
+rs=$("$SWACK" report --json -i "$QDIR/snap.data" | jq -c '.migrations[0].src.snapshot')
+expect_eq "Chrome trace: write tracking as a span of its length" \
+	"$(jq '.tracking_ns / 1e3' <<<"$rs")" \
+	"$(jq '[.traceEvents[] | select(.name == "write tracking")][0].dur' "$QDIR/snap.json")"
+expect_eq "Chrome trace: the longest stall as a span" \
+	"$(jq '.stall_max_ns / 1e3' <<<"$rs")" \
+	"$(jq '[.traceEvents[] | select(.name | startswith("write-fault stall")) | .dur] | max' "$QDIR/snap.json")"

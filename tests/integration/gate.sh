@@ -35,7 +35,8 @@ LOOP_KILLS=${SWACK_GATE_LOOP_KILLS:-10}  # during the tight loop's holds
 
 # gate_start ARGS...: `swack gate run ARGS` in the background: GATE (pid),
 # GOUT, GERR.  Waits for its attach line per -p (and swack's own per -p when
-# a policy runs the observation programs too).
+# a policy runs the observation programs too), up to a minute: attaching waits
+# behind the probes earlier observers still remove (about 110 ms a probe).
 GN=0
 gate_start() {
 	local want=0 obs=0 a i
@@ -49,7 +50,7 @@ gate_start() {
 	"$SWACK" gate run "$@" >"$GOUT" 2>>"$GERR" 7>&- &
 	GATE=$!
 	OURS+=("$GATE")
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 1200; i++)); do
 		if [[ $(grep -c '^swack gate: pid .* gate on ' "$GERR") -ge $want ]] &&
 			[[ $obs -eq 0 || $(grep -c '^swack: pid ' "$GERR") -ge $want ]]; then
 			return 0
@@ -66,7 +67,7 @@ gate_start() {
 		fi
 		sleep 0.05
 	done
-	echo "# gate run not attached after 15 s: $(cat "$GERR")"
+	echo "# gate run not attached after 60 s: $(cat "$GERR")"
 	return 1
 }
 gone() {

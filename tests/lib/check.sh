@@ -35,13 +35,14 @@ expect_num() {
 
 # wait_attached FILE N: until swack's stderr FILE reports N processes watched.
 # Attaching waits behind probes an earlier swack is still removing (in the
-# background, about 110 ms a probe): allow a minute.
+# background, about 110 ms a probe, one at a time for the whole host): allow
+# two minutes, for a loaded host after tests that ran many observers.
 wait_attached() {
-	for _ in $(seq 600); do
+	for _ in $(seq 1200); do
 		[[ $(grep -c '^swack: pid .* watched in' "$1" 2>/dev/null) -ge $2 ]] && return 0
 		sleep 0.1
 	done
-	echo "# $1: $2 processes not watched after 60 s" >&2
+	echo "# $1: $2 processes not watched after 120 s" >&2
 	return 1
 }
 

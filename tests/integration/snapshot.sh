@@ -32,7 +32,8 @@ eport=$(qemu_free_port) || exit 1
 "$SWACK" exporter --listen "127.0.0.1:$eport" -p "$vm" 2>"$QDIR/exporter.err" &
 exporter=$!
 # Not left behind if a step below fails and exits.
-_qemu_trap EXIT "kill $stat $exporter 2>/dev/null"
+# shellcheck disable=SC2064 # expand now, on purpose
+trap "kill $stat $exporter 2>/dev/null; qemu_cleanup" EXIT
 wait_attached "$QDIR/trace.err" 1
 wait_attached "$QDIR/record.err" 1
 wait_attached "$QDIR/stat.err" 1

@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 		fclose(f);
 		v[0] = 0;
 		LLVMFuzzerTestOneInput(buf, len);
-		printf("%s: %s\n", argv[i], len ? v : "empty (skipped)");
+		printf("%s: %s\n", argv[i], len ? v : "empty (not replayed)");
 		free(buf);
 	}
 	return 0;

@@ -142,26 +142,29 @@ if part 1; then
 	run_err "hold without CAP_BPF" "^swack gate hold: missing capability CAP_BPF:" \
 		setpriv --inh-caps=-bpf,-sys_admin --bounding-set=-bpf,-sys_admin "$SWACK" gate hold -p 1
 
-	"$SWACK_ROOT/build/fixtures/qemu-system-nosyms" &
-	nosyms=$!
-	OURS+=("$nosyms")
-	wait_exec "$nosyms" qemu-system-nosyms
-	run_err "binary without the query symbol" \
-		"^swack gate run: pid $nosyms: .*qemu-system-nosyms has no pending-size query symbol" \
-		"$SWACK" gate run -p "$nosyms"
-	kill "$nosyms"
+	# refused BIN REGEX NAME: BIN started, swack gate run refuses it saying REGEX.
+	refused() {
+		"$1" >/dev/null &
+		local pid=$!
+		OURS+=("$pid")
+		wait_exec "$pid" "${1##*/}"
+		run_err "$3" "${2//PID/$pid}" "$SWACK" gate run -p "$pid"
+		kill "$pid"
+	}
+	refused "$SWACK_ROOT/build/fixtures/qemu-system-nosyms" \
+		"^swack gate run: pid PID: .*qemu-system-nosyms has no pending-size query symbol" \
+		"binary without the query symbol"
 
 	# The loop fixture without libc.so: static.
-	if [[ $PTRACE ]] && cc -O2 -g -pthread -static "$SWACK_ROOT/tests/fixtures/gate-loop.c" \
-		-o "$GD/qemu-system-static" 2>/dev/null; then
-		"$GD/qemu-system-static" >/dev/null &
-		static=$!
-		OURS+=("$static")
-		wait_exec "$static" qemu-system-static
-		run_err "no glibc: the ptrace actuator refuses" \
-			"^swack gate run: pid $static maps no C library .*signal 33 \(SIGSETXID\)" \
-			"$SWACK" gate run -p "$static"
-		kill "$static"
+	if [[ $PTRACE ]]; then
+		if cc -O2 -g -pthread -static "$SWACK_ROOT/tests/fixtures/gate-loop.c" \
+			-o "$GD/qemu-system-static"; then
+			refused "$GD/qemu-system-static" \
+				"^swack gate run: pid PID maps no C library .*signal 33 \(SIGSETXID\)" \
+				"no glibc: the ptrace actuator refuses"
+		else
+			fail "no glibc: the ptrace actuator refuses" "cannot build the static fixture (libc6-dev)"
+		fi
 	fi
 fi
 

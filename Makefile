@@ -13,17 +13,23 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -I$(OUT) -Ibpf -Iuser
+# Header dependencies come from the compiler (-MMD), phony targets for removed
+# headers from -MP: an object depends on exactly what it includes.
+DEPFLAGS = -MMD -MP
 LDLIBS := -lbpf -lelf -ldw -lz -lcap -lncurses
 # Debian's usdt.bpf.h reaches asm/errno.h, which lives under the multiarch dir.
 BPF_CFLAGS := -target bpf -g -O2 -Wall -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf \
 	-I/usr/include/$(MULTIARCH)
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ has one folder per layer; every .c of every folder goes into swack.
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-MODEL_OBJS := $(addprefix $(OUT)/user/,model.o model_vfio.o model_ack.o model_downtime.o model_kdev.o \
-	model_series.o model_snapshot.o snapshot_findings.o event.o vfio_uapi.o)
+# The pure layers that the unit tests link without BPF: the model and the
+# event tables it uses, and the snapshot findings over it.
+MODEL_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(wildcard user/model/*.c) \
+	$(wildcard user/event/*.c) user/diagnose/snapshot_findings.c)
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
@@ -37,23 +43,25 @@ FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebu
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile \
 	$(OUT)/fuzz_recfile_replay $(FIXTURES)
 
-$(OUT) $(OUT)/user:
+$(OUT):
 	mkdir -p $@
 
 $(OUT)/vmlinux.h: | $(OUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/swack.h $(OUT)/vmlinux.h
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/swack.h $(SKELS) | $(OUT)/user
-	$(CC) $(CFLAGS) -c $< -o $@
+# Objects that include a skeleton wait for it; -MMD lists it after the first build.
+$(OUT)/user/%.o: user/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The HTML page's stylesheet and script go into the binary as they are.
-$(OUT)/user/html_assets.o: user/html/page.css user/html/page.js
+$(OUT)/user/diagnose/html_assets.o: user/diagnose/html/page.css user/diagnose/html/page.js
 
 $(OUT)/swack: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -77,11 +85,11 @@ $(OUT)/fixtures/qemu-system-minidebug: $(OUT)/fixtures/qemu-syms tests/fixtures/
 QEMU_SIM := tests/fixtures/qemu-sim
 $(OUT)/fixtures/qemu-system-sim%: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h
 	mkdir -p $(@D)
-	gcc $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=$* $< -o $@
+	$(CC) $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=$* $< -o $@
 
 $(OUT)/fixtures/qemu-system-degraded: tests/fixtures/usdt-degraded.c
 	mkdir -p $(@D)
-	gcc $(CFLAGS) -O2 $< -o $@
+	$(CC) $(CFLAGS) -O2 $< -o $@
 
 # VFIO without VFIO hardware: a FUSE device node and a player of QEMU's calls.
 VFIO_FIX := tests/fixtures/vfio
@@ -109,10 +117,10 @@ $(OUT)/bench/empty_uprobe: tests/bench/empty_uprobe.c $(OUT)/bench/empty.skel.h
 
 BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
 
-$(OUT)/test_usdt_args: tests/unit/test_usdt_args.c $(OUT)/user/usdt_args.o
+$(OUT)/test_usdt_args: tests/unit/test_usdt_args.c $(OUT)/user/source/usdt_args.o
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
-$(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/user/recfile.o
+$(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/user/source/recfile.o
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
 # The recording reader under libFuzzer (clang), and the same harness as a plain
@@ -120,8 +128,8 @@ $(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/user/recfile.o
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS := tests/fuzz/corpus
-FUZZ_SRCS := tests/fuzz/fuzz_recfile.c user/recfile.c
-FUZZ_DEPS := $(FUZZ_SRCS) user/recfile.h bpf/swack.h
+FUZZ_SRCS := tests/fuzz/fuzz_recfile.c user/source/recfile.c
+FUZZ_DEPS := $(FUZZ_SRCS) user/source/recfile.h bpf/swack.h
 
 $(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser \
@@ -132,8 +140,8 @@ $(OUT)/fuzz_recfile_replay: $(FUZZ_DEPS) | $(OUT)
 	$(CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser -DFUZZ_REPLAY \
 		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_SRCS) -o $@
 
-$(OUT)/mkseeds: tests/fuzz/mkseeds.c user/recfile.c user/recfile.h bpf/swack.h | $(OUT)
-	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c user/recfile.c -o $@
+$(OUT)/mkseeds: tests/fuzz/mkseeds.c user/source/recfile.c user/source/recfile.h bpf/swack.h | $(OUT)
+	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c user/source/recfile.c -o $@
 
 seeds: $(OUT)/mkseeds
 	$(OUT)/mkseeds $(FUZZ_CORPUS)
@@ -177,3 +185,5 @@ install: $(OUT)/swack
 
 clean:
 	rm -rf $(OUT)
+
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

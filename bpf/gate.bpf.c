@@ -27,7 +27,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "../user/gate_abi.h"
+#include "gate_abi.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

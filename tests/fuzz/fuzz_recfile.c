@@ -6,7 +6,7 @@
  * and how the file ended adds up to its size.
  *
  *   clang-14 -fsanitize=fuzzer,address,undefined -Ibpf -Iuser \
- *       tests/fuzz/fuzz_recfile.c user/recfile.c -o build/fuzz_recfile
+ *       tests/fuzz/fuzz_recfile.c user/source/recfile.c -o build/fuzz_recfile
  *   build/fuzz_recfile -max_total_time=60 tests/fuzz/corpus
  *
  * With -DFUZZ_REPLAY (any compiler, no libFuzzer) it is a plain program that runs
@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "recfile.h"
+#include "source/recfile.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "check failed: %s (line %d)\n", #c, \
 				  __LINE__); abort(); } } while (0)

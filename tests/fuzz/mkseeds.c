@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "recfile.h"
+#include "source/recfile.h"
 
 static const char *dir;
 static struct rec_header hdr;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "model.h"
-#include "event.h"
-#include "snapshot_findings.h"
+#include "model/model.h"
+#include "event/event.h"
+#include "diagnose/snapshot_findings.h"
 
 #define MS 1000000ull
 #define SRC 100

@@ -15,7 +15,7 @@
 #include <sys/utsname.h>
 #include <dirent.h>
 #include <cmocka.h>
-#include "recfile.h"
+#include "source/recfile.h"
 
 static char dir[64];
 static char path[128];

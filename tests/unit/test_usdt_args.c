@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "usdt_args.h"
+#include "source/usdt_args.h"
 
 static int resolve(void *ctx, const char *sym, uint64_t *addr)
 {

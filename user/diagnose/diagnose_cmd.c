@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * swack diagnose: live (-p PID, or every QEMU) or from recordings, one host
+ * or two.  Diagnoses are printed once input ends, so that a source whose
+ * destination the model could not pair (a migration cancelled before the
+ * source stopped) is diagnosed with the destination that ran alongside it.
+ */
+#include <argp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/commands.h"
+#include "diagnose/diagnose.h"
+#include "source/live.h"
+#include "source/replay.h"
+
+#define MAX_PAIRS 64
+
+struct pair {
+	const struct mig *src, *dst;
+	bool merged;
+};
+
+struct diag_env {
+	const char *inputs[REPLAY_MAX_FILES];
+	int ninputs;
+	struct live_opts live;
+	double duration;
+	bool json, realtime;
+	const char *html;
+	struct diag_opts o;
+	struct pair pairs[MAX_PAIRS];
+	int npairs;
+};
+
+enum { OPT_HTML = 256, OPT_LIMIT };
+
+static const struct argp_option opts[] = {
+	{ "input", 'i', "FILE", 0, "Diagnose recording FILE (repeatable: a source's and a "
+	  "destination's from two hosts)", 0 },
+	{ "pid", 'p', "PID", 0, "Watch this QEMU process live (repeatable; with neither -p "
+	  "nor FILE: every QEMU)", 0 },
+	{ "json", 'j', NULL, 0, "JSON instead of text", 0 },
+	{ "html", OPT_HTML, "FILE", 0, "Also write a self-contained HTML page with the "
+	  "timeline of both sides to FILE", 0 },
+	{ "downtime-limit", OPT_LIMIT, "MS", 0, "The downtime limit set in QEMU "
+	  "(migrate-set-parameters downtime-limit); default: as QEMU's threshold implies, when "
+	  "QEMU traces its bandwidth", 0 },
+	{ "realtime", 'r', NULL, 0, "Align recordings through their realtime clocks", 0 },
+	{ "duration", 'd', "SEC", 0, "Live: stop after SEC seconds", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
+	{ 0 },
+};
+
+static void parse_limit(struct argp_state *state, const char *arg, struct diag_env *env)
+{
+	char *end;
+	double ms = strtod(arg, &end);
+
+	if (*end || ms <= 0)
+		argp_error(state, "invalid downtime limit '%s': give milliseconds > 0", arg);
+	env->o.limit_ns = (int64_t)(ms * 1e6);
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct diag_env *env = state->input;
+
+	switch (key) {
+	case 'j': env->json = true; break;
+	case 'r': env->realtime = true; break;
+	case OPT_HTML: env->html = arg; break;
+	case OPT_LIMIT: parse_limit(state, arg, env); break;
+	case 'd':
+		env->duration = strtod(arg, NULL);
+		if (env->duration <= 0)
+			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
+		break;
+	case 'p':
+	case 'v': return live_opt(key, arg, state, &env->live);
+	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	opts, parse_opt, "[FILE...]",
+	"Explain a migration's downtime: ranked findings, each with its figures, the events "
+	"it rests on and what to change where the evidence supports it.\v"
+	"With FILEs (or -i), diagnoses recordings; with -p, or neither, watches QEMU live "
+	"until the migrations seen end (or Ctrl-C), then diagnoses them. Findings: "
+	"migration-failed, ack-underflow, downtime-over-limit, ack-missing, no-convergence, "
+	"migration-cancelled, ack-delayed, device-downtime, multifd-starved, ack-rerequested, "
+	"switchover-held, downtime-underreported, slow-convergence, downtime-breakdown; for "
+	"background snapshots: snapshot-failed, snapshot-thread-stalls, snapshot-worst-stall, "
+	"snapshot-stalls, snapshot-hot-region, snapshot-repeat-faults. See swack-diagnose(8).",
+	NULL, NULL, NULL,
+};
+
+static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
+{
+	struct diag_env *env = ctx;
+
+	if (env->npairs < MAX_PAIRS)
+		env->pairs[env->npairs++] = (struct pair){ src, dst, false };
+}
+
+static uint64_t end_of(const struct mig *g)
+{
+	return g->t_end ? g->t_end : g->t_last;
+}
+
+/* A lone source and a lone destination of another process that ran at the
+ * same time are taken as the two ends of one migration. */
+static void merge_lone(struct diag_env *env)
+{
+	for (int i = 0; i < env->npairs; i++) {
+		struct pair *s = &env->pairs[i];
+
+		for (int j = 0; s->src && !s->dst && j < env->npairs; j++) {
+			struct pair *t = &env->pairs[j];
+
+			if (t->merged || t->src || !t->dst || t->dst->pid == s->src->pid ||
+			    t->dst->t_first > end_of(s->src) || s->src->t_first > end_of(t->dst))
+				continue;
+			s->dst = t->dst;
+			t->merged = true;
+		}
+	}
+}
+
+static int emit(struct diag_env *env)
+{
+	struct diagnosis *ds = calloc(env->npairs ? env->npairs : 1, sizeof(*ds));
+	char err[512];
+	int n = 0, ret = 0;
+
+	if (!ds) {
+		fprintf(stderr, "swack diagnose: out of memory\n");
+		return 1;
+	}
+	merge_lone(env);
+	for (int i = 0; i < env->npairs; i++)
+		if (!env->pairs[i].merged)
+			diagnose(env->pairs[i].src, env->pairs[i].dst, &env->o, &ds[n++]);
+	if (env->json)
+		fputs("{\"diagnoses\":[", stdout);
+	for (int i = 0; i < n; i++) {
+		if (env->json)
+			fputs(i ? "," : "", stdout);
+		(env->json ? diag_print_json : diag_print_text)(stdout, &ds[i]);
+	}
+	if (env->json)
+		fputs("]}\n", stdout);
+	if (env->html && diag_write_html(env->html, ds, n, err, sizeof(err))) {
+		fprintf(stderr, "swack diagnose: %s\n", err);
+		ret = 1;
+	}
+	free(ds);
+	return ret;
+}
+
+static int no_migration(const char *where)
+{
+	fprintf(stderr, "swack diagnose: no migration in %s: nothing to diagnose (record one "
+		"with 'swack record' while a migration runs)\n", where);
+	return 1;
+}
+
+static int bad_ends(struct replay *rp)
+{
+	char line[512];
+	int bad = 0;
+
+	for (int i = 0; i < rp->nfiles; i++) {
+		int kind = recr_status(rp->files[i].r)->kind;
+
+		if (kind != REC_ENDED_CORRUPT && kind != REC_ENDED_CUT)
+			continue;
+		rec_status_describe(recr_status(rp->files[i].r), line, sizeof(line));
+		fprintf(stderr, "swack diagnose: %s: %s; the diagnosis covers what came before\n",
+			rp->files[i].path, line);
+		/* A cut tail is how a recorder killed outright leaves its file. */
+		bad |= kind == REC_ENDED_CORRUPT;
+	}
+	return bad;
+}
+
+static int from_files(struct diag_env *env)
+{
+	struct replay rp;
+	struct model model;
+	char err[512];
+	int ret;
+
+	if (replay_open(&rp, env->inputs, env->ninputs, env->realtime, err, sizeof(err))) {
+		fprintf(stderr, "swack diagnose: %s\n", err);
+		return 1;
+	}
+	model_init(&model, on_done, env);
+	ret = replay_run(&rp, &model, NULL, NULL, NULL) ? 1 : 0;
+	model_flush(&model);
+	ret |= bad_ends(&rp);
+	if (!env->npairs)
+		ret = no_migration(env->ninputs > 1 ? "these recordings" : env->inputs[0]);
+	else
+		ret |= emit(env);
+	model_free(&model);
+	replay_close(&rp);
+	return ret;
+}
+
+static int live(struct diag_env *env)
+{
+	struct live_cbs cbs = { .ctx = env };
+	struct live_loop loop = { .duration = env->duration, .until_done = true };
+	struct model model;
+	struct live l;
+	char err[512];
+	int ret;
+
+	model_init(&model, on_done, env);
+	if (live_open(&l, &env->live, &model, &cbs, err, sizeof(err))) {
+		fprintf(stderr, "swack diagnose: %s\n", err);
+		model_free(&model);
+		return 1;
+	}
+	ret = live_run(&l, &loop) ? 1 : 0;
+	model_flush(&model);
+	if (live_lost(&l))
+		fprintf(stderr, "swack diagnose: %llu events lost (ring buffer full): figures may "
+			"be short\n", live_lost(&l));
+	live_close(&l);
+	ret |= env->npairs ? emit(env) : no_migration("what was watched");
+	model_free(&model);
+	return ret;
+}
+
+int cmd_diagnose(int argc, char **argv)
+{
+	struct diag_env env = { .o.limit_ns = -1 };
+
+	/* Usage errors exit 2, as swack's other errors of the kind do. */
+	argp_err_exit_status = 2;
+	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
+		return 2;
+	if (env.ninputs && env.live.npids) {
+		fprintf(stderr, "swack diagnose: give recordings or -p PID, not both\n");
+		return 2;
+	}
+	if (env.ninputs)
+		return from_files(&env);
+	live_handle_signals();
+	return live(&env);
+}

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The diagnosis as one self-contained HTML page: findings as HTML, the
+ * timeline of both sides as data that the page's inline script draws into
+ * SVG.  No network reference of any kind, so it opens on an air-gapped
+ * laptop.  The script marks <body data-rendered="ok"> once drawn and puts
+ * any script error into #errors, which is what tests look for.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "diagnose/diagnose.h"
+
+#define MS 1e6
+
+static void esc_html(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default: fputc(*s, out);
+		}
+}
+
+/* A JSON string that cannot end the <script> element it sits in. */
+static void esc_json(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == '<' || c == '>' || c == '&')
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static double rel(const struct diagnosis *d, uint64_t ts)
+{
+	return ((double)ts - (double)d->t0) / MS;
+}
+
+static void series_json(FILE *out, const char *name, const struct diagnosis *d,
+			const struct series *s)
+{
+	fprintf(out, ",\"%s\":[", name);
+	for (uint32_t i = 0; i < s->n; i++)
+		fprintf(out, "%s[%.3f,%lld]", i ? "," : "", rel(d, s->s[i].ts),
+			(long long)s->s[i].v);
+	fputc(']', out);
+}
+
+static void lane_states(FILE *out, const struct diagnosis *d, const struct mig *g)
+{
+	fputs(",\"states\":[", out);
+	for (int i = 0; i < g->nstates; i++) {
+		fprintf(out, "%s[%.3f,", i ? "," : "", rel(d, g->states[i].ts));
+		esc_json(out, g->states[i].name);
+		fputc(']', out);
+	}
+	fputs("],\"checkpoints\":[", out);
+	for (uint32_t i = 0; i < g->ncheckpoints; i++) {
+		fprintf(out, "%s[%.3f,", i ? "," : "", rel(d, g->checkpoints[i].ts));
+		esc_json(out, g->checkpoints[i].name);
+		fputc(']', out);
+	}
+	fputc(']', out);
+}
+
+static void lane_json(FILE *out, const struct diagnosis *d, const struct mig *g,
+		      const char *side)
+{
+	fprintf(out, "{\"side\":\"%s\",\"pid\":%u,\"start\":%.3f,\"end\":%.3f,\"threshold\":%llu",
+		side, g->pid, rel(d, g->t_first), rel(d, g->t_end ? g->t_end : g->t_last),
+		(unsigned long long)g->threshold);
+	lane_states(out, d, g);
+	series_json(out, "iterations", d, &g->iter_s);
+	series_json(out, "pending", d, &g->pending_s);
+	series_json(out, "acks", d, &g->acks_s);
+	fputs(",\"devices\":[", out);
+	for (uint32_t i = 0; i < g->ndevs; i++) {
+		fputs(i ? ",{\"name\":" : "{\"name\":", out);
+		esc_json(out, g->devs[i].name);
+		series_json(out, "initial", d, &g->devs[i].init_s);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
+/* The downtime's consecutive phases, in order, in ms: the zoomed strip. */
+static void breakdown_json(FILE *out, const struct breakdown *b)
+{
+	bool first = true;
+
+	fputs(",\"breakdown\":[", out);
+	for (int p = 0; b->total_ns >= 0 && p < PH_MAX; p++) {
+		if (b->ns[p] < 0)
+			continue;
+		fprintf(out, "%s[\"%s\",%.3f]", first ? "" : ",", phase_name(p), b->ns[p] / MS);
+		first = false;
+	}
+	fputc(']', out);
+}
+
+static void window_json(FILE *out, const struct diagnosis *d)
+{
+	const struct mig *s = d->src;
+	uint64_t stop = s ? (s->t_stop ? s->t_stop : s->t_stopped) : 0;
+	uint64_t end = d->guest_ns >= 0 ? d->dst->t_resumed :
+		       s && d->qemu_ns >= 0 ? stop + (uint64_t)d->qemu_ns : 0;
+
+	if (!stop || !end)
+		fputs(",\"window\":null", out);
+	else
+		fprintf(out, ",\"window\":[%.3f,%.3f,\"%s\"]", rel(d, stop), rel(d, end),
+			d->guest_ns >= 0 ? "guest-visible" : "QEMU's (source side)");
+	breakdown_json(out, &d->b);
+}
+
+static void data_json(FILE *out, const struct diagnosis *ds, int n)
+{
+	fputs("[", out);
+	for (int i = 0; i < n; i++) {
+		const struct diagnosis *d = &ds[i];
+
+		fprintf(out, "%s{\"limit_ms\":%.3f", i ? "," : "",
+			d->limit_ns >= 0 ? d->limit_ns / MS : -1.0);
+		window_json(out, d);
+		fputs(",\"lanes\":[", out);
+		if (d->src)
+			lane_json(out, d, d->src, "src");
+		if (d->dst) {
+			fputs(d->src ? "," : "", out);
+			lane_json(out, d, d->dst, "dst");
+		}
+		fputs("]}", out);
+	}
+	fputs("]", out);
+}
+
+static void finding_html(FILE *out, const struct diagnosis *d, const struct finding *f)
+{
+	fprintf(out, "<li class=\"finding sev-%s\" data-id=\"%s\"><span class=\"sev\">%s</span> "
+		"<code>%s</code> ", diag_severity(f->score), f->id, diag_severity(f->score), f->id);
+	esc_html(out, f->title);
+	if (f->detail[0]) {
+		fputs("<div class=\"detail\">", out);
+		esc_html(out, f->detail);
+		fputs("</div>", out);
+	}
+	fputs("<ul class=\"evidence\">", out);
+	for (int j = 0; j < f->nev; j++) {
+		fprintf(out, "<li>%+.3f ms %s ", rel(d, f->ev[j].ts), f->ev[j].side);
+		esc_html(out, f->ev[j].what);
+		fputs("</li>", out);
+	}
+	fputs("</ul>", out);
+	if (f->advice[0]) {
+		fputs("<div class=\"advice\">advice: ", out);
+		esc_html(out, f->advice);
+		fputs("</div>", out);
+	}
+	fputs("</li>\n", out);
+}
+
+static void migration_html(FILE *out, const struct diagnosis *d, int i)
+{
+	const struct mig *g = d->src ? d->src : d->dst;
+
+	fprintf(out, "<section class=\"migration\" id=\"migration-%d\"><h2>migration", i);
+	if (d->src)
+		fprintf(out, " src %u", d->src->pid);
+	if (d->dst)
+		fprintf(out, " dst %u", d->dst->pid);
+	fprintf(out, ": %s", mstate_name(g->state));
+	if (d->guest_ns >= 0)
+		fprintf(out, ", guest-visible downtime %.1f ms", d->guest_ns / MS);
+	if (d->qemu_ns >= 0)
+		fprintf(out, ", QEMU's %.1f ms", d->qemu_ns / MS);
+	if (d->limit_ns >= 0)
+		fprintf(out, ", limit %.1f ms", d->limit_ns / MS);
+	fprintf(out, "</h2>\n<ol class=\"findings\" id=\"findings-%d\">\n", i);
+	for (int j = 0; j < d->n; j++)
+		finding_html(out, d, &d->f[j]);
+	if (!d->n)
+		fputs("<li class=\"finding sev-info\">no findings</li>\n", out);
+	fprintf(out, "</ol>\n<div class=\"timeline\" id=\"timeline-%d\"></div></section>\n", i);
+}
+
+extern const char diag_html_style[], diag_html_script[];
+
+static void page(FILE *out, const struct diagnosis *ds, int n)
+{
+	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<title>swack diagnose</title>\n<style>%s</style></head>\n"
+		"<body data-rendered=\"no\"><h1>swack diagnose</h1>\n"
+		"<div id=\"errors\"></div>\n", diag_html_style);
+	for (int i = 0; i < n; i++)
+		migration_html(out, &ds[i], i);
+	fputs("<script type=\"application/json\" id=\"swack-data\">", out);
+	data_json(out, ds, n);
+	fprintf(out, "</script>\n<script>%s</script>\n</body></html>\n", diag_html_script);
+}
+
+int diag_write_html(const char *path, const struct diagnosis *ds, int n, char *err,
+		    size_t errlen)
+{
+	FILE *out = fopen(path, "w");
+
+	if (!out) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	page(out, ds, n);
+	if (ferror(out) | fclose(out)) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

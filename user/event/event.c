@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+#include "event/event.h"
+#include "event/vfio_uapi.h"
+
+#define U(l, s) { l, s, FMT_U64 }
+#define S(l, s) { l, s, FMT_S64 }
+#define T(l, s) { l, s, FMT_STR }
+#define O(l, s) { l, s, FMT_U64_OPT }
+#define X(l, s) { l, s, FMT_TEXT }
+
+static const struct event_desc descs[SWACK_EV_MAX] = {
+	[SWACK_EV_MIG_STATE] = { "mig_state", { T("state", F_STR) } },
+	[SWACK_EV_PENDING] = { "pending", { U("precopy", F_A0), U("compat", F_A1),
+		U("postcopy", F_A2), O("threshold", F_A3), O("size", F_A4) } },
+	[SWACK_EV_DIRTY_SYNC] = { "dirty_sync", { U("bytes", F_A0), U("ns", F_A1),
+		U("bw_Bps", F_A2), U("tx_bytes", F_TX) } },
+	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0), O("threshold", F_A1) } },
+	[SWACK_EV_TRANSFERRED] = { "transferred", { U("bytes", F_A0), U("time_ms", F_A1),
+		U("bw_bytes_ms", F_A2), U("avail_bw", F_A3), U("threshold", F_A4) } },
+	[SWACK_EV_VM_STOP] = { "vm_stop", { T("runstate", F_STR) } },
+	[SWACK_EV_VM_STOPPED] = { "vm_stopped", { T("reason", F_STR) } },
+	[SWACK_EV_VM_START] = { "vm_start", { { 0 } } },
+	[SWACK_EV_VM_RESUMED] = { "vm_resumed", { T("reason", F_STR) } },
+	[SWACK_EV_RUNSTATE] = { "runstate", { T("state", F_STR), O("old", F_A0),
+		U("new", F_A1) } },
+	[SWACK_EV_SAVE_SETUP] = { "save_setup", { { 0 } } },
+	[SWACK_EV_SAVE_COMPLETE] = { "save_complete", { S("ret", F_A0) } },
+	[SWACK_EV_LOAD_BEGIN] = { "load_begin", { { 0 } } },
+	[SWACK_EV_LOAD_END] = { "load_end", { S("ret", F_A0) } },
+	[SWACK_EV_CHECKPOINT] = { "checkpoint", { T("name", F_STR) } },
+	[SWACK_EV_VMSTATE_SAVE] = { "vmstate_save", { T("type", F_STR), T("idstr", F_DEV),
+		U("instance", F_A0), S("downtime_us", F_A1) } },
+	[SWACK_EV_VMSTATE_LOAD] = { "vmstate_load", { T("type", F_STR), T("idstr", F_DEV),
+		U("instance", F_A0), S("downtime_us", F_A1) } },
+	[SWACK_EV_ACK_NEEDED] = { "ack_needed", { U("devices", F_A0) } },
+	[SWACK_EV_ACK_APPROVE] = { "ack_approve", { O("remaining", F_A0),
+		T("approver", F_STR) } },
+	[SWACK_EV_ACK_RECEIVED] = { "ack_received", { O("pending", F_A0) } },
+	[SWACK_EV_SWITCHOVER_START] = { "switchover_start", { { 0 } } },
+	[SWACK_EV_COMPLETION_STOP] = { "completion_vm_stop", { S("ret", F_A0) } },
+	[SWACK_EV_EXEC] = { "exec", { T("comm", F_STR) } },
+	[SWACK_EV_EXIT] = { "exit", { { 0 } } },
+	[SWACK_EV_VFIO_PENDING] = { "vfio_pending", { T("dev", F_DEV), U("initial", F_A3),
+		U("dirty", F_A4), O("stopcopy", F_A2), U("precopy", F_A0), U("postcopy", F_A1) } },
+	[SWACK_EV_VFIO_ITERATE] = { "vfio_iterate", { T("dev", F_DEV), U("initial", F_A0),
+		U("dirty", F_A1) } },
+	[SWACK_EV_VFIO_STATE] = { "vfio_state", { T("dev", F_DEV), T("state", F_STR),
+		U("device", F_A0) } },
+	[SWACK_EV_VFIO_OP] = { "vfio", { T("dev", F_DEV), { "op", F_A0, FMT_VFIO_OP },
+		S("arg1", F_A1), S("arg2", F_A2) } },
+	[SWACK_EV_VFIO_IOCTL] = { "vfio_ioctl", { T("dev", F_DEV), { "call", F_A0, FMT_VFIO_IOCTL },
+		U("fd", F_A1), S("ret", F_A5) } },
+	[SWACK_EV_VFIO_DATA] = { "vfio_data", { T("dev", F_DEV), U("fd", F_A0), S("ret", F_A1),
+		U("write", F_A2) } },
+	[SWACK_EV_PAIR] = { "pair", { U("src", F_A0), U("dst", F_A1) } },
+	[SWACK_EV_GATE_HOLD] = { "gate_hold", { X("reason", F_STR),
+		{ "origin", F_A1, FMT_GATE_ORIGIN }, { "max_hold", F_A0, FMT_NS },
+		U("value", F_A2) } },
+	[SWACK_EV_GATE_RELEASE] = { "gate_release", { X("reason", F_STR),
+		{ "cause", F_A4, FMT_GATE_CAUSE }, { "held", F_A0, FMT_NS }, U("raised", F_A1),
+		U("queries", F_A2), U("missed", F_A3) } },
+	[SWACK_EV_QUERY_PENDING] = { "query_pending", { U("precopy", F_A0), U("stopcopy", F_A1),
+		U("postcopy", F_A2), U("total", F_A3), U("ack_pending", F_A4),
+		U("ack_pending_total", F_A5) } },
+	[SWACK_EV_WT_START] = { "write_tracking_start", { S("ret", F_A0), T("block", F_STR) } },
+	[SWACK_EV_WT_STOP] = { "write_tracking_stop", { T("block", F_STR) } },
+	[SWACK_EV_SNAP_PROGRESS] = { "snapshot_progress", { U("unprotects", F_A0),
+		U("bytes_unprotected", F_A1), U("written", F_TX) } },
+	[SWACK_EV_UFFD_IOCTL] = { "uffd_ioctl", { { "cmd", F_A0, FMT_UFFD_CMD }, U("fd", F_A1),
+		{ "start", F_A2, FMT_HEX }, U("len", F_A3), U("mode", F_A4), S("ret", F_A5) } },
+	[SWACK_EV_UFFD_FAULT] = { "uffd_fault", { { "addr", F_A0, FMT_HEX }, U("flags", F_A1),
+		U("ptid", F_A2) } },
+	[SWACK_EV_UFFD_STALL] = { "uffd_stall", { U("ns", F_A0), U("thread", F_A1),
+		T("comm", F_STR), { "by", F_A2, FMT_UFFD_CMD }, { "start", F_A3, FMT_HEX },
+		U("len", F_A4) } },
+};
+
+static const struct event_desc unknown = { "unknown", { U("a0", F_A0), U("a1", F_A1) } };
+
+const struct event_desc *event_desc(unsigned kind)
+{
+	if (kind >= SWACK_EV_MAX || !descs[kind].name)
+		return &unknown;
+	return &descs[kind];
+}
+
+const char *vfio_op_name(unsigned op)
+{
+	static const char *const names[SWACK_VFIO_OP_MAX] = {
+		[SWACK_VFIO_SAVE_SETUP] = "save_setup",
+		[SWACK_VFIO_SAVE_BLOCK] = "save_block",
+		[SWACK_VFIO_SAVE_COMPLETE] = "save_complete_precopy",
+		[SWACK_VFIO_LOAD_STATE] = "load_state",
+		[SWACK_VFIO_LOAD_DEVICE_DATA] = "load_device_data",
+		[SWACK_VFIO_SAVE_THREAD_START] = "save_thread_start",
+		[SWACK_VFIO_SAVE_THREAD_END] = "save_thread_end",
+		[SWACK_VFIO_BUF_INCOMING] = "buffer_incoming",
+		[SWACK_VFIO_BUF_STARVED] = "buffer_starved",
+		[SWACK_VFIO_BUF_LOAD_START] = "buffer_load_start",
+		[SWACK_VFIO_BUF_LOAD_END] = "buffer_load_end",
+		[SWACK_VFIO_LOAD_THREAD_START] = "load_thread_start",
+		[SWACK_VFIO_LOAD_THREAD_END] = "load_thread_end",
+	};
+	return op < SWACK_VFIO_OP_MAX && names[op] ? names[op] : "unknown";
+}
+
+const char *gate_origin_name(unsigned origin)
+{
+	return origin == 1 ? "command" : origin == 2 ? "policy" : "unknown";
+}
+
+const char *gate_cause_name(unsigned cause)
+{
+	static const char *const names[] = { "unknown", "command", "deadline", "policy",
+					     "gate-exit", "process-gone" };
+
+	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
+}
+
+const char *uffd_cmd_name(unsigned cmd)
+{
+	switch (cmd & 0xff) {
+	case SWACK_UFFDIO_REGISTER: return "REGISTER";
+	case SWACK_UFFDIO_UNREGISTER: return "UNREGISTER";
+	case SWACK_UFFDIO_WAKE: return "WAKE";
+	case SWACK_UFFDIO_COPY: return "COPY";
+	case SWACK_UFFDIO_ZEROPAGE: return "ZEROPAGE";
+	case SWACK_UFFDIO_WRITEPROTECT: return "WRITEPROTECT";
+	case SWACK_UFFDIO_CONTINUE: return "CONTINUE";
+	case SWACK_UFFDIO_API: return "API";
+	default: return "unknown";
+	}
+}
+
+const char *role_name(int role)
+{
+	return role == SWACK_ROLE_SRC ? "src" : role == SWACK_ROLE_DST ? "dst" : "-";
+}
+
+static __u64 field_u64(const struct swack_event *e, enum field_src src)
+{
+	return src == F_TX ? e->tx_bytes : e->a[src - F_A0];
+}
+
+static const char *field_str(const struct swack_event *e, enum field_src src)
+{
+	return src == F_DEV ? e->dev : e->str;
+}
+
+static size_t str_max(enum field_src src)
+{
+	return src == F_DEV ? SWACK_DEV_LEN : SWACK_STR_LEN;
+}
+
+void json_escape(FILE *out, const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+/* Free text (a hold's reason) is quoted, so that the line still splits on
+ * blanks into NAME=VALUE pairs. */
+static void print_text_value(FILE *out, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	fputc('"', out);
+	for (size_t i = 0; i < n; i++)
+		fputc(s[i] == '"' ? '\'' : s[i], out);
+	fputc('"', out);
+}
+
+static void print_field(FILE *out, const struct swack_event *e, const struct field *f,
+			int json)
+{
+	__u64 v;
+
+	if (f->fmt == FMT_STR || f->fmt == FMT_TEXT) {
+		const char *s = field_str(e, f->src);
+
+		if (!s[0])
+			return;
+		fprintf(out, json ? ",\"%s\":\"" : " %s=", f->label);
+		if (json) {
+			json_escape(out, s, str_max(f->src));
+			fputc('"', out);
+		} else if (f->fmt == FMT_TEXT) {
+			print_text_value(out, s, str_max(f->src));
+		} else {
+			fprintf(out, "%.*s", (int)str_max(f->src), s);
+		}
+		return;
+	}
+	v = field_u64(e, f->src);
+	if (f->fmt == FMT_U64_OPT && v == ~0ULL)
+		return;
+	if (f->fmt == FMT_VFIO_IOCTL) {
+		char what[128];
+
+		vfio_describe(e, what, sizeof(what));
+		fprintf(out, json ? ",\"%s\":\"" : " %s=\"", f->label);
+		json_escape(out, what, sizeof(what));
+		fputc('"', out);
+		return;
+	}
+	if (f->fmt == FMT_UFFD_CMD) {
+		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, uffd_cmd_name(v));
+		return;
+	}
+	if (f->fmt == FMT_HEX) {
+		fprintf(out, json ? ",\"%s\":%llu" : " %s=0x%llx", f->label, (unsigned long long)v);
+		return;
+	}
+	if (f->fmt == FMT_VFIO_OP) {
+		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, vfio_op_name(v));
+		return;
+	}
+	if (f->fmt == FMT_GATE_ORIGIN || f->fmt == FMT_GATE_CAUSE) {
+		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label,
+			f->fmt == FMT_GATE_CAUSE ? gate_cause_name(v) : gate_origin_name(v));
+		return;
+	}
+	if (f->fmt == FMT_NS && !json) {
+		fprintf(out, " %s=%.3fs", f->label, v / 1e9);
+		return;
+	}
+	if (f->fmt == FMT_S64)
+		fprintf(out, json ? ",\"%s\":%lld" : " %s=%lld", f->label, (long long)v);
+	else
+		fprintf(out, json ? ",\"%s\":%llu" : " %s=%llu", f->label,
+			(unsigned long long)v);
+}
+
+void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
+{
+	const struct event_desc *d = event_desc(e->kind);
+	double t = e->ts >= t0 ? (e->ts - t0) / 1e9 : 0;
+
+	/* Pad the name only where fields follow: no trailing blanks. */
+	fprintf(out, d->fields[0].label || e->flags ? "%12.6f %7u/%-7u %-3s %-18s" :
+		"%12.6f %7u/%-7u %-3s %s", t, e->pid, e->tid, role_name(e->role), d->name);
+	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
+		print_field(out, e, &d->fields[i], 0);
+	if (e->flags & SWACK_F_EXACT)
+		fputs(" exact", out);
+	if (e->flags & SWACK_F_FINAL)
+		fputs(" final", out);
+	if (e->flags & SWACK_F_END)
+		fputs(" end", out);
+	if (e->flags & SWACK_F_NOOP)
+		fputs(" noop", out);
+	fputc('\n', out);
+}
+
+void event_print_json(FILE *out, const struct swack_event *e)
+{
+	const struct event_desc *d = event_desc(e->kind);
+
+	fprintf(out, "{\"ts\":%llu,\"pid\":%u,\"tid\":%u,\"role\":\"%s\",\"event\":\"%s\"",
+		(unsigned long long)e->ts, e->pid, e->tid, role_name(e->role), d->name);
+	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
+		print_field(out, e, &d->fields[i], 1);
+	fprintf(out, ",\"flags\":%u,\"tx_bytes\":%llu}\n", e->flags,
+		(unsigned long long)e->tx_bytes);
+}
+
+void event_print_args_json(FILE *out, const struct swack_event *e)
+{
+	const struct event_desc *d = event_desc(e->kind);
+
+	fprintf(out, "{\"event\":\"%s\"", d->name);
+	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
+		print_field(out, e, &d->fields[i], 1);
+	fputc('}', out);
+}

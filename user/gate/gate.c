@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * swack gate: hold a QEMU's switchover and release it, by hand or by policy.
+ * `gate run` owns the probes and the ptrace attachment (user/gate_run.c);
+ * `gate hold`, `gate release` and `gate status` only read and write the
+ * maps it pinned.  This file: the subcommands and what they share.
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "source/binfile.h"
+#include "cli/commands.h"
+#include "source/env.h"
+#include "event/event.h"
+#include "gate/gate.h"
+#include "source/proc.h"
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+int gate_parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v, mult = 1e9;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mult = 60e9;
+	else if (*end && strcmp(end, "s"))
+		return -1;
+	if (v * mult > 1e18)
+		return -1;
+	*ns = (uint64_t)(v * mult + 0.5);
+	return 0;
+}
+
+void gate_fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	snprintf(buf, len, "%.3fs", ns / 1e9);
+}
+
+const char *gate_gen_name(enum gate_gen g)
+{
+	switch (g) {
+	case GATE_GEN_72: return "QEMU <=7.2";
+	case GATE_GEN_8: return "QEMU 8.0-11.0";
+	case GATE_GEN_111: return "QEMU 11.1+";
+	default: return "unknown";
+	}
+}
+
+/* In order of preference: a binary with a newer query may keep older names. */
+static const struct { const char *sym; enum gate_gen gen; } queries[] = {
+	{ "qemu_savevm_query_pending_iter", GATE_GEN_111 },
+	{ "qemu_savevm_state_pending_exact", GATE_GEN_8 },
+	{ "qemu_savevm_state_pending", GATE_GEN_72 },
+};
+#define NQUERIES (sizeof(queries) / sizeof(queries[0]))
+
+int gate_resolve(pid_t pid, enum gate_gen *gen, uint64_t *offset, const char **sym,
+		 uint64_t *setup, char *err, size_t errlen)
+{
+	const char *names[NQUERIES + 1];
+	struct sym_loc locs[NQUERIES + 1];
+	struct elf_info info = { 0 };
+	char exe[64], path[4096];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	for (size_t i = 0; i < NQUERIES; i++)
+		names[i] = queries[i].sym;
+	names[NQUERIES] = "qemu_savevm_state_setup";
+	if (elf_resolve(exe, names, NQUERIES + 1, locs, &info, err, errlen))
+		return -1;
+	*setup = locs[NQUERIES].offset;
+	for (size_t i = 0; i < NQUERIES; i++) {
+		if (!locs[i].offset)
+			continue;
+		*gen = queries[i].gen;
+		*offset = locs[i].offset;
+		*sym = queries[i].sym;
+		return 0;
+	}
+	if (proc_exe_path(pid, path, sizeof(path)))
+		snprintf(path, sizeof(path), "%s", exe);
+	snprintf(err, errlen, "pid %d: %s has no pending-size query symbol "
+		 "(qemu_savevm_state_pending, qemu_savevm_state_pending_exact or "
+		 "qemu_savevm_query_pending_iter): the gate cannot hold its switchover (install "
+		 "its debuginfo, or use a build with symbols)", pid, path);
+	return -1;
+}
+
+/* The C library the process mapped, by the name glibc and musl give it. */
+/* 0 and the C library's path; 1 while only the dynamic loader is mapped
+ * (a process just exec'd); -1 when there is none. */
+static int find_libc_once(pid_t pid, char *path, size_t len)
+{
+	char maps[64], line[4352];
+	FILE *f;
+	int ret = -1;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/'), *base;
+
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		base = strrchr(p, '/') + 1;
+		if (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
+		    !strncmp(base, "ld-musl", 7)) {
+			snprintf(path, len, "%s", p);
+			ret = 0;
+			break;
+		}
+		if (!strncmp(base, "ld-linux", 8))
+			ret = 1;
+	}
+	fclose(f);
+	return ret;
+}
+
+static int find_libc(pid_t pid, char *path, size_t len)
+{
+	int ret;
+
+	/* The loader maps the libraries within milliseconds of exec. */
+	for (int i = 0; (ret = find_libc_once(pid, path, len)) == 1 && i < 100; i++)
+		usleep(10000);
+	return ret ? -1 : 0;
+}
+
+/* "2.36" from glibc's banner ("... release version 2.36."), or "". */
+static void glibc_version(const char *file, char *out, size_t len)
+{
+	static const char key[] = "release version ";
+	struct stat st;
+	const char *p;
+	void *m;
+	int fd;
+
+	out[0] = 0;
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || st.st_size <= 0) {
+		close(fd);
+		return;
+	}
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return;
+	p = memmem(m, st.st_size, key, sizeof(key) - 1);
+	if (p) {
+		size_t i = 0;
+
+		p += sizeof(key) - 1;
+		while (i + 1 < len && p + i < (char *)m + st.st_size &&
+		       (isdigit((unsigned char)p[i]) || p[i] == '.'))
+			i++;
+		snprintf(out, len, "%.*s", (int)i, p);
+		if (i && out[i - 1] == '.')
+			out[i - 1] = 0;
+	}
+	munmap(m, st.st_size);
+}
+
+/* Bit sig-1 of a signal mask line of /proc/PID/status. */
+static int status_sigbit(pid_t pid, const char *field, int sig)
+{
+	char path[64], line[256];
+	unsigned long long mask;
+	size_t flen = strlen(field);
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, flen) && line[flen] == ':' &&
+		    sscanf(line + flen + 1, "%llx", &mask) == 1) {
+			ret = (mask >> (sig - 1)) & 1;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+int gate_check_libc(pid_t pid, char *what, size_t whatlen, char *err, size_t errlen)
+{
+	static const char *const names[] = { "gnu_get_libc_version" };
+	struct elf_info info = { 0 };
+	struct sym_loc loc;
+	char libc[4096], file[4200], ver[32];
+
+	if (find_libc(pid, libc, sizeof(libc))) {
+		snprintf(err, errlen, "pid %d maps no C library the gate knows (libc.so.6): the "
+			 "ptrace actuator relies on glibc's signal 33 (SIGSETXID), so it refuses "
+			 "this process", pid);
+		return -1;
+	}
+	/* The path as the process sees it, through its root. */
+	snprintf(file, sizeof(file), "/proc/%d/root%s", pid, libc);
+	if (elf_resolve(file, names, 1, &loc, &info, err, errlen) || !loc.offset) {
+		snprintf(err, errlen, "pid %d: its C library %s is not glibc (no "
+			 "gnu_get_libc_version): the ptrace actuator relies on glibc's signal 33 "
+			 "(SIGSETXID), so it refuses this process", pid, libc);
+		return -1;
+	}
+	glibc_version(file, ver, sizeof(ver));
+	snprintf(what, whatlen, "glibc%s%s (signal %d is SIGSETXID%s)", ver[0] ? " " : "", ver,
+		 GATE_SIGNAL, gate_check_handler(pid, err, errlen) ? ", handler installed at "
+		 "the first thread" : ", handled");
+	return 0;
+}
+
+/* glibc installs its SIGSETXID handler when the process creates its first
+ * thread, so it is checked again before seizing the thread that queries. */
+int gate_check_handler(pid_t pid, char *err, size_t errlen)
+{
+	if (status_sigbit(pid, "SigCgt", GATE_SIGNAL) == 1 &&
+	    status_sigbit(pid, "SigIgn", GATE_SIGNAL) == 0)
+		return 0;
+	snprintf(err, errlen, "pid %d: glibc's handler for signal %d (SIGSETXID) is not "
+		 "installed (SigCgt in /proc/%d/status): a signal in flight when the gate dies "
+		 "could kill it, so the gate does not seize its threads", pid, GATE_SIGNAL, pid);
+	return -1;
+}
+
+void gate_lockdown(char *buf, size_t len)
+{
+	char line[128] = "";
+	FILE *f = fopen("/sys/kernel/security/lockdown", "re");
+	char *a, *b;
+
+	snprintf(buf, len, "unknown");
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f)) {
+		a = strchr(line, '[');
+		b = a ? strchr(a, ']') : NULL;
+		if (a && b)
+			snprintf(buf, len, "%.*s", (int)(b - a - 1), a + 1);
+	}
+	fclose(f);
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+/* ---- hold, release, status ----------------------------------------------- */
+
+struct hold_env {
+	pid_t pid;
+	bool have_pid;
+	uint64_t max_ns;
+	const char *reason;
+	const char *cmd;
+};
+
+static const struct argp_option hold_opts[] = {
+	{ "pid", 'p', "PID", 0, "The QEMU process (source of a migration) to hold", 0 },
+	{ "max-hold", 'm', "DURATION", 0, "Release by itself after DURATION (30s, 500ms, 2m; "
+	  "default: the gate's --max-hold, 30s)", 0 },
+	{ "reason", 'r', "TEXT", 0, "Why: shown by gate run and gate status", 0 },
+	{ 0 },
+};
+
+static const struct argp_option release_opts[] = {
+	{ "pid", 'p', "PID", 0, "The QEMU process to release", 0 },
+	{ "reason", 'r', "TEXT", 0, "Why: shown by gate run", 0 },
+	{ 0 },
+};
+
+static error_t parse_hold(int key, char *arg, struct argp_state *state)
+{
+	struct hold_env *env = state->input;
+
+	switch (key) {
+	case 'p':
+		if (parse_pid(arg, &env->pid))
+			argp_error(state, "invalid pid '%s': give a positive number", arg);
+		env->have_pid = true;
+		break;
+	case 'm':
+		if (gate_parse_duration(arg, &env->max_ns) || !env->max_ns ||
+		    env->max_ns > GATE_LIMIT_MAX_NS)
+			argp_error(state, "invalid --max-hold '%s': give a duration from 1ms to "
+				   "1h, such as 30s, 500ms or 2m", arg);
+		break;
+	case 'r':
+		env->reason = arg;
+		break;
+	case ARGP_KEY_ARG:
+		argp_usage(state);
+		break;
+	case ARGP_KEY_END:
+		if (!env->have_pid)
+			argp_error(state, "give the process with -p PID");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int open_for(const char *cmd, struct gate_pins *p)
+{
+	char err[512];
+
+	if (env_check_caps(err, sizeof(err)) || gate_pins_open(p, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pid must be one the running gate probes. */
+static int check_target(const char *cmd, struct gate_pins *p, pid_t pid)
+{
+	struct gate_target t;
+	__u32 key = pid;
+	char comm[32] = "";
+
+	if (!bpf_map_lookup_elem(p->targets, &key, &t))
+		return 0;
+	if (!proc_exists(pid))
+		fprintf(stderr, "%s: no process with pid %d\n", cmd, pid);
+	else if (!proc_is_qemu(pid))
+		proc_comm(pid, comm, sizeof(comm)),
+		fprintf(stderr, "%s: pid %d (%s) is not a QEMU system emulator: give the pid of "
+			"a qemu-system-* process\n", cmd, pid, comm);
+	else
+		fprintf(stderr, "%s: pid %d is not watched by swack gate run (pid %u): start it "
+			"with -p %d (see its output for why a process was refused)\n", cmd, pid,
+			p->c.run_pid, pid);
+	return -1;
+}
+
+int gate_cmd_hold(int argc, char **argv)
+{
+	struct hold_env env = { .cmd = "swack gate hold" };
+	const struct argp argp = { hold_opts, parse_hold, NULL,
+		"Hold a QEMU's switchover: while held, its pending-size query reports more than "
+		"the threshold, so QEMU keeps iterating (the guest keeps running).  Needs a "
+		"running 'swack gate run' watching the process.  A hold always ends by itself "
+		"after --max-hold.", NULL, NULL, NULL };
+	struct gate_hold h = { 0 };
+	struct gate_pins p;
+	__u32 key;
+	char a[32];
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
+		return 2;
+	if (open_for(env.cmd, &p))
+		return 1;
+	if (check_target(env.cmd, &p, env.pid)) {
+		gate_pins_close(&p);
+		return 1;
+	}
+	if (!env.max_ns)
+		env.max_ns = p.c.default_max_ns ? p.c.default_max_ns : GATE_DEFAULT_MAX_NS;
+	key = env.pid;
+	h.id = now_ns();
+	h.deadline = h.id + env.max_ns;
+	h.state = GATE_HOLD_ACTIVE;
+	h.origin = GATE_BY_COMMAND;
+	h.by_pid = getpid();
+	snprintf(h.reason, sizeof(h.reason), "%s", env.reason ? env.reason : "swack gate hold");
+	if (bpf_map_update_elem(p.holds, &key, &h, BPF_ANY)) {
+		fprintf(stderr, "%s: cannot write the hold: %s\n", env.cmd, strerror(errno));
+		gate_pins_close(&p);
+		return 1;
+	}
+	gate_fmt_ns(a, sizeof(a), env.max_ns);
+	printf("swack gate: pid %d held (swack gate run pid %u) until released or for %s\n",
+	       env.pid, p.c.run_pid, a);
+	gate_pins_close(&p);
+	return 0;
+}
+
+int gate_cmd_release(int argc, char **argv)
+{
+	struct hold_env env = { .cmd = "swack gate release" };
+	const struct argp argp = { release_opts, parse_hold, NULL,
+		"Release a hold placed with 'swack gate hold' (or by a policy): the next "
+		"pending-size query reports QEMU's own figures again.", NULL, NULL, NULL };
+	struct gate_pins p;
+	struct gate_hold h;
+	__u32 key;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
+		return 2;
+	if (open_for(env.cmd, &p))
+		return 1;
+	key = env.pid;
+	if (bpf_map_lookup_elem(p.holds, &key, &h) || h.state != GATE_HOLD_ACTIVE ||
+	    now_ns() >= h.deadline) {
+		fprintf(stderr, "%s: pid %d has no hold in force\n", env.cmd, env.pid);
+		gate_pins_close(&p);
+		return 1;
+	}
+	h.state = GATE_HOLD_RELEASED;
+	h.by_pid = getpid();
+	snprintf(h.release, sizeof(h.release), "%s",
+		 env.reason ? env.reason : "swack gate release");
+	if (bpf_map_update_elem(p.holds, &key, &h, BPF_EXIST)) {
+		fprintf(stderr, "%s: pid %d has no hold in force (%s)\n", env.cmd, env.pid,
+			strerror(errno));
+		gate_pins_close(&p);
+		return 1;
+	}
+	printf("swack gate: pid %d released\n", env.pid);
+	gate_pins_close(&p);
+	return 0;
+}
+
+static const char *actuator_name(__u32 a)
+{
+	return a == GATE_ACT_WRITE ? "write (bpf_probe_write_user)" :
+	       a == GATE_ACT_PTRACE ? "ptrace (signal 33 + PTRACE_POKEDATA)" : "unknown";
+}
+
+static error_t parse_none(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	if (key == ARGP_KEY_ARG)
+		argp_usage(state);
+	return key == ARGP_KEY_ARG ? 0 : ARGP_ERR_UNKNOWN;
+}
+
+int gate_cmd_status(int argc, char **argv)
+{
+	const struct argp argp = { NULL, parse_none, NULL,
+		"Show the running gate, the processes it watches and the holds in force, "
+		"with the time each has left.", NULL, NULL, NULL };
+	uint64_t now = now_ns();
+	struct gate_pins p;
+	__u32 key, next, *prev = NULL;
+	int nholds = 0;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+	if (open_for("swack gate status", &p))
+		return 1;
+	printf("gate: swack gate run pid %u, up %.1f s, actuator %s, kernel lockdown %s\n",
+	       p.c.run_pid, (now - p.c.started_ns) / 1e9, actuator_name(p.c.actuator),
+	       p.c.lockdown);
+	for (prev = NULL; !bpf_map_get_next_key(p.targets, prev, &next); prev = &key) {
+		struct gate_target t;
+		char comm[32] = "?";
+
+		key = next;
+		if (bpf_map_lookup_elem(p.targets, &key, &t))
+			continue;
+		proc_comm(key, comm, sizeof(comm));
+		printf("watch: pid %u (%s) %s\n", key, comm, gate_gen_name(t.gen));
+	}
+	for (prev = NULL; !bpf_map_get_next_key(p.holds, prev, &next); prev = &key) {
+		struct gate_stats s = { 0 };
+		struct gate_hold h;
+
+		key = next;
+		if (bpf_map_lookup_elem(p.holds, &key, &h) || h.state != GATE_HOLD_ACTIVE)
+			continue;
+		if (bpf_map_lookup_elem(p.stats, &key, &s) || s.hold_id != h.id)
+			memset(&s, 0, sizeof(s));
+		nholds++;
+		if (now >= h.deadline)
+			printf("hold: pid %u, deadline passed %.3f s ago (no longer enforced), "
+			       "reason \"%s\"\n", key, (now - h.deadline) / 1e9, h.reason);
+		else
+			printf("hold: pid %u, %s, placed %.3f s ago, %.3f s left, raised %llu of %llu "
+			       "queries (missed %llu), reason \"%s\"\n", key,
+			       h.origin == GATE_BY_POLICY ? "policy" : "command",
+			       (now - h.id) / 1e9, (h.deadline - now) / 1e9,
+			       (unsigned long long)s.enforced, (unsigned long long)s.queries,
+			       (unsigned long long)s.missed, h.reason);
+	}
+	if (!nholds)
+		printf("holds: none\n");
+	gate_pins_close(&p);
+	return 0;
+}
+
+/* ---- swack gate SUBCOMMAND ----------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} subs[] = {
+	{ "run", gate_cmd_run, "own the gate's probes; print holds and releases; apply policies" },
+	{ "hold", gate_cmd_hold, "hold a process's switchover (needs gate run)" },
+	{ "release", gate_cmd_release, "release a hold" },
+	{ "status", gate_cmd_status, "the running gate and its holds, with time left" },
+};
+
+static void gate_usage(FILE *out)
+{
+	fprintf(out, "Usage: swack gate SUBCOMMAND [OPTION...]\n"
+		"Hold and release a QEMU's live-migration switchover.\n\nSubcommands:\n");
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		fprintf(out, "  %-8s %s\n", subs[i].name, subs[i].help);
+	fprintf(out, "\n'swack gate SUBCOMMAND --help' describes one; man swack-gate.\n");
+}
+
+int cmd_gate(int argc, char **argv)
+{
+	if (argc < 2) {
+		gate_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		gate_usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		static char prog[32];
+
+		if (strcmp(argv[1], subs[i].name))
+			continue;
+		snprintf(prog, sizeof(prog), "swack gate %s", subs[i].name);
+		argv[1] = prog;
+		return subs[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "swack gate: unknown subcommand '%s': see 'swack gate --help'\n", argv[1]);
+	return 2;
+}

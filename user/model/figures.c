@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include "model/figures.h"
+
+const char *human_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "BKMGTP";
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 5) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f%c" : "%.0f%c", d, units[u]);
+	return buf;
+}
+
+static void devices(const struct mig *g, struct vm_figures *f)
+{
+	for (uint32_t i = 0; i < g->ndevs; i++) {
+		const struct dev_state *d = &g->devs[i];
+
+		f->initial += d->k.polls ? d->k.init : d->init;
+		f->dirty += d->k.polls ? d->k.dirty : d->dirty;
+		f->regrowths += dev_regrowths(d);
+	}
+	f->ndevs = g->ndevs;
+}
+
+static double final_downtime(const struct mig *g)
+{
+	int64_t ns = -1;
+
+	if (g->role == SWACK_ROLE_SRC)
+		ns = g->peer ? mig_guest_downtime_ns(g, g->peer) : mig_qemu_downtime_ns(g);
+	else if (g->peer)
+		ns = mig_guest_downtime_ns(g->peer, g);
+	return ns >= 0 ? ns / 1e6 : -1;
+}
+
+void mig_figures(const struct mig *g, struct vm_figures *f)
+{
+	*f = (struct vm_figures){ .pid = g->pid, .role = g->role, .phase = mstate_name(g->state),
+				  .iterations = g->iterations, .remaining = g->pending,
+				  .bw = g->bw, .expected_ms = -1, .limit_ms = -1,
+				  .downtime_ms = -1 };
+	if (g->nstates)
+		f->phase = g->states[g->nstates - 1].name;
+	f->acks_pending = mig_acks_pending(g);
+	devices(g, f);
+	if (f->bw) {
+		f->expected_ms = f->remaining * 1e3 / f->bw;
+		if (g->threshold)
+			f->limit_ms = g->threshold * 1e3 / f->bw;
+	}
+	f->ended = mstate_terminal(g->state);
+	if (f->ended)
+		f->downtime_ms = final_downtime(g);
+	f->stalled = !f->ended && g->ack.held > 0 && !g->t_switchover;
+	f->over_budget = !f->ended && f->limit_ms >= 0 && f->expected_ms > f->limit_ms;
+}

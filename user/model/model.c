@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Migration model.  Each process has at most one migration in progress; a
+ * destination's vCPUs may resume after its state turned "completed", so the
+ * last finished migration of a process still takes late events until the
+ * process starts another.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/model.h"
+#include "event/vfio_uapi.h"
+
+static const struct { const char *name; enum mstate s; } state_names[] = {
+	{ "none", MS_NONE }, { "setup", MS_SETUP }, { "active", MS_ACTIVE },
+	{ "pre-switchover", MS_PRE_SWITCHOVER }, { "device", MS_DEVICE },
+	{ "postcopy-active", MS_POSTCOPY }, { "postcopy-device", MS_POSTCOPY },
+	{ "completed", MS_COMPLETED }, { "failed", MS_FAILED },
+	{ "failing", MS_FAILED }, { "cancelling", MS_CANCELLING },
+	{ "cancelled", MS_CANCELLED },
+};
+
+enum mstate mstate_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (!strcmp(name, state_names[i].name))
+			return state_names[i].s;
+	return MS_OTHER;
+}
+
+const char *mstate_name(enum mstate s)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (state_names[i].s == s)
+			return state_names[i].name;
+	return "other";
+}
+
+bool mstate_terminal(enum mstate s)
+{
+	return s == MS_COMPLETED || s == MS_FAILED || s == MS_CANCELLED;
+}
+
+void model_init(struct model *m, model_done_fn done, void *ctx)
+{
+	memset(m, 0, sizeof(*m));
+	m->done = done;
+	m->ctx = ctx;
+}
+
+void model_free(struct model *m)
+{
+	struct mig *g = m->head, *n;
+
+	for (; g; g = n) {
+		n = g->next;
+		snap_free(g);
+		free(g);
+	}
+	m->head = m->tail = NULL;
+}
+
+/* The newest migration of a process, finished or not. */
+static struct mig *latest(struct model *m, uint32_t pid)
+{
+	struct mig *found = NULL;
+
+	for (struct mig *g = m->head; g; g = g->next)
+		if (g->pid == pid)
+			found = g;
+	return found;
+}
+
+static bool take_incoming(struct model *m, uint32_t pid)
+{
+	for (uint32_t i = 0; i < m->nincoming; i++)
+		if (m->incoming[i] == pid) {
+			m->incoming[i] = m->incoming[--m->nincoming];
+			return true;
+		}
+	return false;
+}
+
+static void note_incoming(struct model *m, const struct swack_event *e)
+{
+	if (e->kind == SWACK_EV_RUNSTATE && !strcmp(e->str, "inmigrate") &&
+	    m->nincoming < MODEL_MAX_HINTS && !take_incoming(m, e->pid))
+		m->incoming[m->nincoming++] = e->pid;
+}
+
+static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_t seq)
+{
+	struct mig *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->pid = e->pid;
+	g->model = m;
+	g->seq = seq;
+	g->role = take_incoming(m, e->pid) ? SWACK_ROLE_DST : e->role;
+	g->t_first = e->ts;
+	g->tx_first = g->tx_last = e->tx_bytes;
+	if (m->tail)
+		m->tail->next = g;
+	else
+		m->head = g;
+	m->tail = g;
+	m->nmigs++;
+	return g;
+}
+
+/* A device entering PRE_COPY, STOP_COPY or RESUMING is migrating. */
+static bool starts_device_migration(const struct swack_event *e)
+{
+	uint32_t to = vfio_target_state(e);
+
+	return !(int64_t)e->a[5] &&
+	       vfio_is_feature(e, SWACK_VFIO_FEATURE_SET, SWACK_VFIO_FEATURE_MIG_DEVICE_STATE) &&
+	       (to == VFIO_STOP_COPY || to == VFIO_RESUMING || to == VFIO_PRE_COPY ||
+		to == VFIO_PRE_COPY_P2P);
+}
+
+/* Events that open a migration when none is in progress. */
+static bool starts_migration(const struct swack_event *e)
+{
+	switch (e->kind) {
+	case SWACK_EV_MIG_STATE:
+		return mstate_from_name(e->str) == MS_SETUP ||
+		       mstate_from_name(e->str) == MS_ACTIVE;
+	case SWACK_EV_VFIO_IOCTL:
+		return starts_device_migration(e);
+	case SWACK_EV_SAVE_SETUP:
+	case SWACK_EV_LOAD_BEGIN:
+	case SWACK_EV_PENDING:
+	case SWACK_EV_QUERY_PENDING:
+	case SWACK_EV_ACK_NEEDED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Late events of a destination that finished loading. */
+static bool late_event(const struct swack_event *e)
+{
+	return e->kind == SWACK_EV_VM_START || e->kind == SWACK_EV_VM_RESUMED ||
+	       e->kind == SWACK_EV_LOAD_END || e->kind == SWACK_EV_RUNSTATE ||
+	       e->kind == SWACK_EV_CHECKPOINT || e->kind == SWACK_EV_EXIT;
+}
+
+static struct mig *mig_for(struct model *m, const struct swack_event *e)
+{
+	struct mig *g = latest(m, e->pid);
+	bool open = g && !mstate_terminal(g->state);
+
+	if (open)
+		return g;
+	if (g && late_event(e) && !g->t_resumed)
+		return g;
+	if (!starts_migration(e))
+		return NULL;
+	return mig_new(m, e, g ? g->seq + 1 : 1);
+}
+
+static void set_state(struct mig *g, const struct swack_event *e)
+{
+	struct mig_state_change *c;
+
+	if (e->flags & SWACK_F_NOOP)
+		return;
+	g->state = mstate_from_name(e->str);
+	if (g->nstates < MIG_MAX_STATES) {
+		c = &g->states[g->nstates++];
+		c->ts = e->ts;
+		c->state = g->state;
+		snprintf(c->name, sizeof(c->name), "%.23s", e->str);
+	}
+	if (mstate_terminal(g->state))
+		g->t_end = e->ts;
+}
+
+/* Bytes sent so far, as the pending samples' companion figure. */
+static int64_t sent_so_far(const struct mig *g, const struct swack_event *e)
+{
+	if (g->qemu_bytes)
+		return (int64_t)g->qemu_bytes;
+	return e->tx_bytes > g->tx_first ? (int64_t)(e->tx_bytes - g->tx_first) : 0;
+}
+
+static void on_dirty_sync(struct mig *g, const struct swack_event *e)
+{
+	g->iterations++;
+	series_add(&g->iter_s, e->ts, (int64_t)e->a[0], 0);
+	/* Nothing sent (no TCP stream seen): keep QEMU's own figure, if any. */
+	if (e->a[1] && e->a[0])
+		g->bw = e->a[2];
+}
+
+static void on_pending(struct mig *g, const struct swack_event *e)
+{
+	g->queries++;
+	g->pending = e->a[0] + e->a[1] + e->a[2];
+	if (!(e->flags & SWACK_F_NOTHRESH))
+		g->threshold = e->a[3];
+	if (e->flags & SWACK_F_EXACT)
+		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
+}
+
+static void on_query_pending(struct mig *g, const struct swack_event *e)
+{
+	g->queries++;
+	g->pending = e->a[3];
+	if (e->flags & SWACK_F_EXACT)
+		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
+}
+
+/* Only a destination enters "inmigrate"; only a source "finish-migrate". */
+static void on_runstate(struct mig *g, const struct swack_event *e)
+{
+	if (!strcmp(e->str, "inmigrate"))
+		g->role = SWACK_ROLE_DST;
+	else if (!strcmp(e->str, "finish-migrate"))
+		g->role = SWACK_ROLE_SRC;
+}
+
+static void on_checkpoint(struct mig *g, const struct swack_event *e)
+{
+	if (!strcmp(e->str, "src-downtime-start"))
+		g->t_dt_start = e->ts;
+	else if (!strcmp(e->str, "src-downtime-end"))
+		g->t_dt_end = e->ts;
+}
+
+static void set_once(uint64_t *t, uint64_t ts)
+{
+	if (!*t)
+		*t = ts;
+}
+
+static void apply(struct mig *g, const struct swack_event *e)
+{
+	switch (e->kind) {
+	case SWACK_EV_MIG_STATE: set_state(g, e); break;
+	case SWACK_EV_PENDING: on_pending(g, e); break;
+	case SWACK_EV_QUERY_PENDING: on_query_pending(g, e); break;
+	case SWACK_EV_DIRTY_SYNC: on_dirty_sync(g, e); break;
+	case SWACK_EV_SWITCHOVER: set_once(&g->t_switchover, e->ts); break;
+	case SWACK_EV_TRANSFERRED:
+		/* QEMU traces what moved since its previous rate update. */
+		g->qemu_bytes += e->a[0];
+		g->bw = e->a[2] * 1000;
+		g->threshold = e->a[4];
+		break;
+	case SWACK_EV_VM_STOP: set_once(&g->t_stop, e->ts); break;
+	case SWACK_EV_VM_STOPPED: set_once(&g->t_stopped, e->ts); break;
+	case SWACK_EV_VM_START: set_once(&g->t_start, e->ts); break;
+	case SWACK_EV_VM_RESUMED: set_once(&g->t_resumed, e->ts); break;
+	case SWACK_EV_SAVE_SETUP: g->role = SWACK_ROLE_SRC; break;
+	case SWACK_EV_SAVE_COMPLETE:
+		set_once(e->flags & SWACK_F_END ? &g->t_save_end : &g->t_save_begin, e->ts);
+		break;
+	case SWACK_EV_LOAD_BEGIN:
+		g->role = SWACK_ROLE_DST;
+		set_once(&g->t_load_begin, e->ts);
+		break;
+	case SWACK_EV_LOAD_END: set_once(&g->t_load_end, e->ts); break;
+	case SWACK_EV_CHECKPOINT: on_checkpoint(g, e); break;
+	case SWACK_EV_ACK_NEEDED:
+	case SWACK_EV_ACK_APPROVE:
+		g->role = SWACK_ROLE_DST;
+		break;
+	case SWACK_EV_ACK_RECEIVED: g->role = SWACK_ROLE_SRC; break;
+	case SWACK_EV_RUNSTATE: on_runstate(g, e); break;
+	case SWACK_EV_VFIO_PENDING:
+	case SWACK_EV_VFIO_ITERATE:
+	case SWACK_EV_VFIO_STATE:
+	case SWACK_EV_VFIO_OP:
+		vfio_apply(g, e);
+		break;
+	case SWACK_EV_VFIO_IOCTL:
+	case SWACK_EV_VFIO_DATA:
+		kdev_apply(g, e);
+		break;
+	case SWACK_EV_WT_START:
+	case SWACK_EV_WT_STOP:
+	case SWACK_EV_SNAP_PROGRESS:
+	case SWACK_EV_UFFD_IOCTL:
+	case SWACK_EV_UFFD_FAULT:
+	case SWACK_EV_UFFD_STALL:
+		snap_apply(g, e);
+		break;
+	default: break;
+	}
+	downtime_apply(g, e);
+	ack_apply(g, e);
+	g->t_last = e->ts;
+	if (!g->role && e->role)
+		g->role = e->role;
+	if (e->kind == SWACK_EV_CHECKPOINT && !g->role)
+		g->role = e->str[0] == 'd' ? SWACK_ROLE_DST : SWACK_ROLE_SRC;
+	if (e->tx_bytes > g->tx_last)
+		g->tx_last = e->tx_bytes;
+}
+
+/* A source's vCPUs stopped while this destination was loading (from its
+ * first event where the binary has no load probe, as with USDT). */
+static bool time_match(const struct mig *src, const struct mig *dst)
+{
+	uint64_t stop = src->t_stop ? src->t_stop : src->t_stopped;
+	uint64_t begin = dst->t_load_begin ? dst->t_load_begin : dst->t_first;
+
+	return stop && stop >= begin && (!dst->t_resumed || stop <= dst->t_resumed);
+}
+
+static void pair_by_time(struct model *m, struct mig *dst)
+{
+	for (struct mig *g = m->head; g && !dst->peer; g = g->next)
+		if (g->role == SWACK_ROLE_SRC && !g->peer && !g->reported &&
+		    g->pid != dst->pid && time_match(g, dst)) {
+			g->peer = dst;
+			dst->peer = g;
+			g->paired_by = dst->paired_by = PAIR_TIME;
+		}
+}
+
+static bool src_done(const struct mig *g)
+{
+	return mstate_terminal(g->state);
+}
+
+static bool dst_done(const struct mig *g)
+{
+	return (g->state == MS_COMPLETED && g->t_resumed) || g->state == MS_FAILED ||
+	       g->state == MS_CANCELLED;
+}
+
+/* A destination that may still turn out to be this source's peer. */
+static bool dst_in_flight(const struct model *m, const struct mig *src)
+{
+	for (const struct mig *g = m->head; g; g = g->next)
+		if (g->role != SWACK_ROLE_SRC && g->pid != src->pid && !g->peer &&
+		    !g->reported && !dst_done(g))
+			return true;
+	return false;
+}
+
+static void report(struct model *m, struct mig *src, struct mig *dst)
+{
+	if (src)
+		src->reported = true;
+	if (dst)
+		dst->reported = true;
+	if (m->done)
+		m->done(m->ctx, src, dst);
+}
+
+static void maybe_report(struct model *m, struct mig *g)
+{
+	struct mig *src = g->role == SWACK_ROLE_DST ? g->peer : g;
+	struct mig *dst = g->role == SWACK_ROLE_DST ? g : g->peer;
+
+	if (g->reported)
+		return;
+	if (dst && !dst->peer && dst_done(dst))
+		pair_by_time(m, dst), src = dst->peer;
+	if (src && dst) {
+		if (src_done(src) && dst_done(dst))
+			report(m, src, dst);
+		return;
+	}
+	if (src && src_done(src) && !dst_in_flight(m, src))
+		report(m, src, NULL);
+	else if (dst && dst_done(dst))
+		report(m, NULL, dst);
+}
+
+static void note_gate_hold(struct model *m, const struct swack_event *e)
+{
+	struct gate_note *n;
+
+	if (m->ngate == MODEL_MAX_GATE) {
+		memmove(m->gate, m->gate + 1, sizeof(m->gate) - sizeof(m->gate[0]));
+		m->ngate--;
+	}
+	n = &m->gate[m->ngate++];
+	memset(n, 0, sizeof(*n));
+	n->pid = e->pid;
+	n->t_hold = e->ts;
+	n->max_ns = e->a[0];
+	n->origin = e->a[1];
+	memcpy(n->reason, e->str, sizeof(n->reason));
+}
+
+static void note_gate_release(struct model *m, const struct swack_event *e)
+{
+	for (int i = (int)m->ngate - 1; i >= 0; i--) {
+		struct gate_note *n = &m->gate[i];
+
+		if (n->pid != e->pid || n->t_release)
+			continue;
+		n->t_release = e->ts;
+		n->raised = e->a[1];
+		n->queries = e->a[2];
+		n->cause = e->a[4];
+		memcpy(n->release_reason, e->str, sizeof(n->release_reason));
+		return;
+	}
+}
+
+int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max)
+{
+	const struct model *m = g->model;
+	int n = 0;
+
+	for (uint32_t i = 0; m && i < m->ngate && n < max; i++) {
+		const struct gate_note *h = &m->gate[i];
+
+		if (h->pid == g->pid && (!g->t_end || h->t_hold < g->t_end) &&
+		    (!h->t_release || h->t_release > g->t_first))
+			out[n++] = h;
+	}
+	return n;
+}
+
+void model_feed(struct model *m, const struct swack_event *e)
+{
+	struct mig *g;
+
+	/* A hold is not a migration event: it may come long before one. */
+	if (e->kind == SWACK_EV_GATE_HOLD) {
+		note_gate_hold(m, e);
+		return;
+	}
+	if (e->kind == SWACK_EV_GATE_RELEASE) {
+		note_gate_release(m, e);
+		return;
+	}
+	if (e->kind == SWACK_EV_PAIR) {
+		model_pair(m, (uint32_t)e->a[0], (uint32_t)e->a[1]);
+		return;
+	}
+	g = mig_for(m, e);
+
+	kdev_note_facts(m, e);
+	if (!g) {
+		note_incoming(m, e);
+		return;
+	}
+	apply(g, e);
+	maybe_report(m, g);
+	if (g->peer)
+		maybe_report(m, g->peer);
+	/* A destination resuming may complete a source that waited for it. */
+	if (g->role == SWACK_ROLE_DST && g->peer == NULL && dst_done(g))
+		for (struct mig *s = m->head; s; s = s->next)
+			if (s->role == SWACK_ROLE_SRC && !s->reported)
+				maybe_report(m, s);
+}
+
+void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
+{
+	struct mig *src = latest(m, src_pid), *dst = latest(m, dst_pid);
+
+	if (!src || !dst || src->peer || dst->peer || src->reported || dst->reported)
+		return;
+	src->role = SWACK_ROLE_SRC;
+	dst->role = SWACK_ROLE_DST;
+	src->peer = dst;
+	dst->peer = src;
+	src->paired_by = dst->paired_by = PAIR_TCP;
+}
+
+bool model_all_reported(const struct model *m)
+{
+	for (const struct mig *g = m->head; g; g = g->next)
+		if (!g->reported)
+			return false;
+	return m->nmigs > 0;
+}
+
+void model_flush(struct model *m)
+{
+	for (struct mig *g = m->head; g; g = g->next)
+		if (!g->reported) {
+			if (g->role == SWACK_ROLE_DST && !g->peer)
+				pair_by_time(m, g);
+			if (g->role == SWACK_ROLE_DST && g->peer)
+				report(m, g->peer->reported ? NULL : g->peer, g);
+			else if (g->role == SWACK_ROLE_DST)
+				report(m, NULL, g);
+			else
+				report(m, g, g->peer && !g->peer->reported ? g->peer : NULL);
+		}
+}
+
+int64_t mig_total_ns(const struct mig *g)
+{
+	uint64_t end = g->t_end ? g->t_end : g->t_resumed;
+
+	return end > g->t_first ? (int64_t)(end - g->t_first) : -1;
+}
+
+int64_t mig_bytes(const struct mig *g)
+{
+	if (g->qemu_bytes)
+		return (int64_t)g->qemu_bytes;
+	return g->tx_last >= g->tx_first ? (int64_t)(g->tx_last - g->tx_first) : -1;
+}
+
+static uint64_t stop_ts(const struct mig *src)
+{
+	return src->t_stop ? src->t_stop : src->t_stopped;
+}
+
+int64_t mig_qemu_downtime_ns(const struct mig *src)
+{
+	/* A snapshot stops the vCPUs only to start write tracking. */
+	if (src->snap.seen)
+		return src->t_resumed > stop_ts(src) && stop_ts(src) ?
+		       (int64_t)(src->t_resumed - stop_ts(src)) : -1;
+	if (src->t_dt_start && src->t_dt_end > src->t_dt_start)
+		return (int64_t)(src->t_dt_end - src->t_dt_start);
+	if (src->state == MS_COMPLETED && stop_ts(src) && src->t_end > stop_ts(src))
+		return (int64_t)(src->t_end - stop_ts(src));
+	return -1;
+}
+
+int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst)
+{
+	if (!src || !dst || !stop_ts(src) || !dst->t_resumed || dst->t_resumed < stop_ts(src))
+		return -1;
+	return (int64_t)(dst->t_resumed - stop_ts(src));
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Binary inspection with elfutils.  libdwfl merges every symbol source a
+ * distribution may use (.dynsym, .symtab, MiniDebugInfo in .gnu_debugdata,
+ * separate debuginfo found by build-id), so one loop sees them all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <elfutils/libdwfl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "source/binfile.h"
+
+/* Uprobes take a file offset: find the segment holding vaddr (executable
+ * for code, any for data such as USDT semaphores). */
+static uint64_t vaddr_to_offset(Elf *elf, uint64_t vaddr, int exec)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD ||
+		    (exec && !(ph.p_flags & PF_X)))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz)
+			return vaddr - ph.p_vaddr + ph.p_offset;
+	}
+	return 0;
+}
+
+/* libbpf 1.1's x86 USDT parser knows registers, reg+offset and constants;
+ * a RIP-relative global such as "-4@current_run_state(%rip)" defeats it. */
+static int spec_parsable(const char *args)
+{
+	return strstr(args, "(%rip)") == NULL;
+}
+
+static int count_args(const char *args)
+{
+	int n = 0, in = 0;
+
+	for (; *args; args++) {
+		if (*args != ' ' && !in)
+			n++;
+		in = *args != ' ';
+	}
+	return n;
+}
+
+/* A note's desc: pc, .stapsdt.base address, semaphore (3 x u64), then
+ * provider, name and argument strings.  Prelinking moves the first two:
+ * the .stapsdt.base section says by how much. */
+static void add_note(struct elf_info *info, Elf *elf, uint64_t base_addr,
+		     const char *desc, size_t len)
+{
+	const char *prov = desc + 24, *name, *args;
+	struct usdt_note *n;
+	uint64_t w[3];
+
+	if (len < 27)
+		return;
+	name = prov + strnlen(prov, len - 24) + 1;
+	if (name >= desc + len || strcmp(prov, "qemu"))
+		return;
+	args = name + strnlen(name, desc + len - name) + 1;
+	if (args > desc + len)
+		return;
+	n = realloc(info->notes, (info->nnotes + 1) * sizeof(*n));
+	if (!n)
+		return;
+	info->notes = n;
+	n = &info->notes[info->nnotes++];
+	memset(n, 0, sizeof(*n));
+	memcpy(w, desc, sizeof(w));
+	if (base_addr)
+		w[0] += base_addr - w[1];
+	n->pc_offset = vaddr_to_offset(elf, w[0], 1);
+	n->sem_offset = w[2] ? vaddr_to_offset(elf, w[2], 0) : 0;
+	snprintf(n->provider, sizeof(n->provider), "%s", prov);
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	snprintf(n->args, sizeof(n->args), "%.*s", (int)(desc + len - args), args);
+	n->nargs = count_args(n->args);
+	n->parsable = spec_parsable(n->args);
+}
+
+static uint64_t section_addr(Elf *elf, const char *want)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) &&
+		    !strcmp(elf_strptr(elf, shstrndx, sh.sh_name) ?: "", want))
+			return sh.sh_addr;
+	return 0;
+}
+
+static void read_notes(Elf *elf, struct elf_info *info)
+{
+	uint64_t base_addr = section_addr(elf, ".stapsdt.base");
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		GElf_Nhdr nh;
+		size_t off = 0, noff, doff;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		if (strcmp(elf_strptr(elf, shstrndx, sh.sh_name) ?: "", ".note.stapsdt"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		while (data && (off = gelf_getnote(data, off, &nh, &noff, &doff)) > 0)
+			if (nh.n_type == 3)
+				add_note(info, elf, base_addr, (char *)data->d_buf + doff,
+					 nh.n_descsz);
+	}
+}
+
+static int has_section(Elf *elf, const char *want)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) &&
+		    !strcmp(elf_strptr(elf, shstrndx, sh.sh_name) ?: "", want))
+			return 1;
+	return 0;
+}
+
+int elf_open_info(const char *path, struct elf_info *info, char *err, size_t errlen)
+{
+	int fd, ret = 0;
+	Elf *elf;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(info->path, sizeof(info->path), "%s", path);
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return ret;
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(err, errlen, "%s is not an ELF file", path);
+		ret = -ENOEXEC;
+	} else {
+		GElf_Ehdr eh;
+
+		read_notes(elf, info);
+		info->pie = gelf_getehdr(elf, &eh) && eh.e_type == ET_DYN;
+		snprintf(info->symsrc, sizeof(info->symsrc), "%s",
+			 has_section(elf, ".symtab") ? ".symtab" :
+			 has_section(elf, ".gnu_debugdata") ? ".gnu_debugdata" : ".dynsym");
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return ret;
+}
+
+void elf_free_info(struct elf_info *info)
+{
+	free(info->notes);
+	info->notes = NULL;
+	info->nnotes = 0;
+}
+
+const struct usdt_note *elf_find_note(const struct elf_info *info, const char *name)
+{
+	for (size_t i = 0; i < info->nnotes; i++)
+		if (!strcmp(info->notes[i].name, name))
+			return &info->notes[i];
+	return NULL;
+}
+
+const struct usdt_note *elf_next_note(const struct elf_info *info,
+				      const struct usdt_note *prev)
+{
+	for (const struct usdt_note *n = prev + 1; n < info->notes + info->nnotes; n++)
+		if (!strcmp(n->name, prev->name))
+			return n;
+	return NULL;
+}
+
+static const Dwfl_Callbacks dwfl_cb = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static void match_symbols(Dwfl_Module *mod, Elf *main_elf, GElf_Addr bias,
+			  const char *const *names, size_t n, struct sym_loc *locs,
+			  struct elf_info *info)
+{
+	int nsyms = dwfl_module_getsymtab(mod);
+
+	for (int i = 1; i < nsyms; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+
+		int type = GELF_ST_TYPE(sym.st_info);
+
+		if (!s || !sym.st_value || (type != STT_FUNC && type != STT_OBJECT))
+			continue;
+		info->nsyms += type == STT_FUNC;
+		for (size_t k = 0; k < n; k++) {
+			if (locs[k].vaddr || strcmp(s, names[k]))
+				continue;
+			locs[k].vaddr = addr - bias;
+			if (type == STT_FUNC)
+				locs[k].offset = vaddr_to_offset(main_elf, addr - bias, 1);
+		}
+	}
+}
+
+int elf_resolve(const char *path, const char *const *names, size_t n,
+		struct sym_loc *locs, struct elf_info *info, char *err, size_t errlen)
+{
+	Dwfl *dwfl = dwfl_begin(&dwfl_cb);
+	Dwfl_Module *mod;
+	GElf_Addr bias;
+	const char *debugfile = NULL;
+	Elf *main_elf;
+	int ret = 0;
+
+	memset(locs, 0, n * sizeof(*locs));
+	info->nsyms = 0;
+	if (!dwfl)
+		return -ENOMEM;
+	mod = dwfl_report_offline(dwfl, "qemu", path, -1);
+	dwfl_report_end(dwfl, NULL, NULL);
+	main_elf = mod ? dwfl_module_getelf(mod, &bias) : NULL;
+	if (!main_elf) {
+		snprintf(err, errlen, "cannot read symbols of %s: %s", path, dwfl_errmsg(-1));
+		ret = -ENOEXEC;
+		goto out;
+	}
+	match_symbols(mod, main_elf, bias, names, n, locs, info);
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	if (debugfile)
+		snprintf(info->symsrc, sizeof(info->symsrc), "debuginfo %s", debugfile);
+out:
+	dwfl_end(dwfl);
+	return ret;
+}

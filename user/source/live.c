@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "swack.skel.h"
+#include "source/env.h"
+#include "source/live.h"
+
+static void attach_new(struct live *l, pid_t pid)
+{
+	char err[512];
+
+	if (attach_pid(&l->a, pid, err, sizeof(err)) && l->a.verbose)
+		fprintf(stderr, "swack: %s\n", err);
+}
+
+/* A source going active: find the destination holding the other end, and
+ * say so with an event, so that recordings keep the pairing too. */
+static void try_pair(struct live *l, const struct swack_event *e)
+{
+	if (e->kind != SWACK_EV_MIG_STATE || e->role != SWACK_ROLE_SRC ||
+	    mstate_from_name(e->str) != MS_ACTIVE)
+		return;
+	for (int i = 0; i < l->a.ntargets; i++) {
+		pid_t q = l->a.targets[i].pid;
+		struct swack_event p = { .ts = e->ts, .pid = e->pid, .tid = e->tid,
+					 .kind = SWACK_EV_PAIR, .role = SWACK_ROLE_SRC };
+
+		if (q == (pid_t)e->pid || !proc_tcp_peers(e->pid, q))
+			continue;
+		p.a[0] = e->pid;
+		p.a[1] = (__u64)q;
+		if (l->cbs.event)
+			l->cbs.event(l->cbs.ctx, &p);
+		model_feed(l->model, &p);
+	}
+}
+
+static int on_ring(void *ctx, void *data, size_t len)
+{
+	struct live *l = ctx;
+	struct swack_event e;
+
+	if (len < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	if (e.kind == SWACK_EV_EXEC) {
+		if (l->follow_new && proc_is_qemu(e.pid))
+			attach_new(l, e.pid);
+		return 0;
+	}
+	attach_normalize(&l->a, &e);
+	if (l->cbs.event)
+		l->cbs.event(l->cbs.ctx, &e);
+	model_feed(l->model, &e);
+	try_pair(l, &e);
+	if (e.kind == SWACK_EV_EXIT)
+		attach_forget(&l->a, e.pid);
+	return 0;
+}
+
+static bool watched(struct live *l, pid_t pid)
+{
+	for (int i = 0; i < l->a.ntargets; i++)
+		if (l->a.targets[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* A hold or release of swack gate run, on a process this command watches. */
+static void on_gate_log(void *ctx, const struct swack_event *ev)
+{
+	struct live *l = ctx;
+	struct swack_event e = *ev;
+
+	if (!watched(l, e.pid))
+		return;
+	attach_normalize(&l->a, &e);
+	if (l->cbs.event)
+		l->cbs.event(l->cbs.ctx, &e);
+	model_feed(l->model, &e);
+}
+
+static void attach_found(pid_t pid, void *ctx)
+{
+	attach_new(ctx, pid);
+}
+
+static int preflight(char *err, size_t errlen, bool verbose)
+{
+	bool mounted;
+
+	if (env_check_caps(err, errlen) || env_check_btf(err, errlen) ||
+	    env_ensure_tracefs(&mounted, err, errlen))
+		return -1;
+	if (mounted && verbose)
+		fprintf(stderr, "swack: mounted tracefs at /sys/kernel/tracing\n");
+	return 0;
+}
+
+static int attach_requested(struct live *l, const struct live_opts *o, char *err,
+			    size_t errlen)
+{
+	for (int i = 0; i < o->npids; i++)
+		if (attach_pid(&l->a, o->pids[i], err, errlen))
+			return -1;
+	if (!o->npids && proc_scan_qemu(attach_found, l) == 0)
+		fprintf(stderr, "swack: no QEMU process yet; waiting for one to start\n");
+	return 0;
+}
+
+int live_open(struct live *l, const struct live_opts *o, struct model *m,
+	      const struct live_cbs *cbs, char *err, size_t errlen)
+{
+	memset(l, 0, sizeof(*l));
+	l->model = m;
+	l->cbs = *cbs;
+	l->follow_new = o->npids == 0;
+	gate_log_reader_init(&l->gate_log);
+	if (preflight(err, errlen, o->verbose))
+		return -1;
+	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
+		return -1;
+	l->a.attached = cbs->attached;
+	l->a.ctx = cbs->ctx;
+	l->rb = ring_buffer__new(bpf_map__fd(l->a.skel->maps.events), on_ring, l, NULL);
+	if (!l->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	if (attach_requested(l, o, err, errlen))
+		goto fail;
+	gate_log_poll(&l->gate_log, on_gate_log, l);
+	return 0;
+fail:
+	live_close(l);
+	return -1;
+}
+
+int live_poll(struct live *l, int timeout_ms)
+{
+	int n = ring_buffer__poll(l->rb, timeout_ms);
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* Batched events do not wake epoll: libbpf 1.1 reads nothing on timeout. */
+	n = ring_buffer__consume(l->rb);
+	gate_log_poll(&l->gate_log, on_gate_log, l);
+	return n;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void live_handle_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+bool live_stopped(void)
+{
+	return stop_requested;
+}
+
+void live_request_stop(void)
+{
+	stop_requested = 1;
+}
+
+static double mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int live_run(struct live *l, const struct live_loop *o)
+{
+	double end = o->duration > 0 ? mono_sec() + o->duration : 0, next_tick = 0;
+	int wait = o->tick_ms > 0 && o->tick_ms < 100 ? o->tick_ms : 100;
+
+	while (!stop_requested && !(end && mono_sec() >= end) &&
+	       !(o->until_done && model_all_reported(l->model))) {
+		if (live_poll(l, wait) < 0)
+			return -1;
+		if (o->tick && mono_sec() >= next_tick) {
+			o->tick(o->ctx);
+			next_tick = mono_sec() + o->tick_ms / 1e3;
+		}
+	}
+	return 0;
+}
+
+unsigned long long live_lost(struct live *l)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	unsigned long long sum = 0, vals[ncpu > 0 ? ncpu : 1];
+	__u32 zero = 0;
+
+	if (ncpu <= 0 || bpf_map__lookup_elem(l->a.skel->maps.lost, &zero, sizeof(zero), vals,
+					      sizeof(vals), 0))
+		return l->gate_log.lost;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum + l->gate_log.lost;
+}
+
+void live_close(struct live *l)
+{
+	ring_buffer__free(l->rb);
+	l->rb = NULL;
+	gate_log_reader_close(&l->gate_log);
+	if (l->a.skel)
+		attach_close(&l->a);
+}

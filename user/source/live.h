@@ -1,0 +1,64 @@
+/* The live event source: BPF ring buffer -> normalized events -> model. */
+#ifndef SWACK_LIVE_H
+#define SWACK_LIVE_H
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "source/attach.h"
+#include "source/gate_log.h"
+#include "model/model.h"
+
+#define LIVE_MAX_PIDS 64
+
+struct live_opts {
+	pid_t pids[LIVE_MAX_PIDS];   /* none: every QEMU, now and later */
+	int npids;
+	bool verbose;
+};
+
+typedef void (*live_event_fn)(void *ctx, const struct swack_event *e);
+typedef void (*live_attach_fn)(void *ctx, const struct target *t, const char *exe,
+			       const char *line);
+
+/* What a view wants to hear of, besides the model's own callbacks. */
+struct live_cbs {
+	live_event_fn event;
+	live_attach_fn attached;   /* optional */
+	void *ctx;
+};
+
+struct live {
+	struct attacher a;
+	struct ring_buffer *rb;
+	struct model *model;
+	struct live_cbs cbs;
+	bool follow_new;
+	struct gate_log_reader gate_log;   /* holds and releases of swack gate run */
+};
+
+/* How long a live command runs. */
+struct live_loop {
+	double duration;          /* seconds, 0: no limit */
+	bool until_done;          /* until every migration seen was reported */
+	int tick_ms;              /* call tick at least this often (0: never) */
+	void (*tick)(void *ctx);  /* a view's periodic work; may call live_request_stop */
+	void *ctx;
+};
+
+/* SIGINT and SIGTERM end the loop; live_stopped() says whether they did. */
+void live_handle_signals(void);
+bool live_stopped(void);
+void live_request_stop(void);
+/* Polls until the loop's end; 0, or -1 on a ring-buffer error. */
+int live_run(struct live *l, const struct live_loop *o);
+
+/* Checks the host, loads, attaches; 0 or -1 with a one-line reason. */
+int live_open(struct live *l, const struct live_opts *o, struct model *m,
+	      const struct live_cbs *cbs, char *err, size_t errlen);
+/* Waits up to timeout_ms for events; negative on error. */
+int live_poll(struct live *l, int timeout_ms);
+/* Events dropped so far (ring buffer, gate log). */
+unsigned long long live_lost(struct live *l);
+void live_close(struct live *l);
+
+#endif

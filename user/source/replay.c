@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+#include "source/replay.h"
+
+/*
+ * A monotonic time t of file i is t - mono_i + real_i in realtime, and
+ * real_i - mono_i + mono_0 - real_0 on file 0's monotonic clock.  Each header
+ * sample is good to within half its bracket; the realtime clocks of two hosts
+ * are taken to agree (NTP, PTP), which no file can check.
+ */
+static void align(struct replay *rp, bool realtime)
+{
+	const struct rec_header *h0 = recr_header(rp->files[0].r);
+
+	rp->uncertainty_ns = 0;
+	for (int i = 1; i < rp->nfiles; i++) {
+		struct replay_file *f = &rp->files[i];
+		const struct rec_header *h = recr_header(f->r);
+
+		f->same_clock = !realtime && h0->boot_id[0] && !strcmp(h->boot_id, h0->boot_id);
+		if (f->same_clock)
+			continue;
+		rp->cross_host = true;
+		f->shift_ns = (h->clock.real_ns - (int64_t)h->clock.mono_ns) -
+			      (h0->clock.real_ns - (int64_t)h0->clock.mono_ns);
+		if ((h->clock.width_ns + h0->clock.width_ns) / 2 > rp->uncertainty_ns)
+			rp->uncertainty_ns = (h->clock.width_ns + h0->clock.width_ns) / 2;
+	}
+}
+
+int replay_open(struct replay *rp, const char *const *paths, int n, bool realtime, char *err,
+		size_t errlen)
+{
+	char why[256];
+
+	memset(rp, 0, sizeof(*rp));
+	if (n > REPLAY_MAX_FILES) {
+		snprintf(err, errlen, "at most %d recordings at once", REPLAY_MAX_FILES);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct replay_file *f = &rp->files[rp->nfiles];
+
+		f->path = paths[i];
+		f->r = recr_open(paths[i], why, sizeof(why));
+		if (!f->r || rec_header_check_abi(recr_header(f->r), why, sizeof(why))) {
+			snprintf(err, errlen, "%s", why);
+			replay_close(rp);
+			return -1;
+		}
+		rp->nfiles++;
+	}
+	align(rp, realtime);
+	return 0;
+}
+
+/* The next event of file f into f->next; other records go to other. */
+static void advance(struct replay *rp, int i, replay_record_fn other, void *ctx)
+{
+	struct replay_file *f = &rp->files[i];
+	struct rec_record rec;
+
+	f->have_next = false;
+	while (recr_next(f->r, &rec) == 1) {
+		if (rec.type != REC_EVENT) {
+			if (other)
+				other(ctx, &rec, i);
+			continue;
+		}
+		if (rec_decode_event(&rec, &f->next))
+			continue;
+		f->next.ts = (uint64_t)((int64_t)f->next.ts + f->shift_ns);
+		f->have_next = true;
+		return;
+	}
+}
+
+static int earliest(const struct replay *rp)
+{
+	int best = -1;
+
+	for (int i = 0; i < rp->nfiles; i++)
+		if (rp->files[i].have_next &&
+		    (best < 0 || rp->files[i].next.ts < rp->files[best].next.ts))
+			best = i;
+	return best;
+}
+
+int replay_run(struct replay *rp, struct model *m, replay_event_fn fn, replay_record_fn other,
+	       void *ctx)
+{
+	int i;
+
+	for (i = 0; i < rp->nfiles; i++)
+		advance(rp, i, other, ctx);
+	while ((i = earliest(rp)) >= 0) {
+		if (fn)
+			fn(ctx, &rp->files[i].next, i);
+		if (m)
+			model_feed(m, &rp->files[i].next);
+		advance(rp, i, other, ctx);
+	}
+	for (i = 0; i < rp->nfiles; i++)
+		if (recr_status(rp->files[i].r)->kind == REC_ENDED_IOERR)
+			return -1;
+	return 0;
+}
+
+void replay_describe_ends(struct replay *rp, FILE *out)
+{
+	char line[512];
+
+	for (int i = 0; i < rp->nfiles; i++) {
+		rec_status_describe(recr_status(rp->files[i].r), line, sizeof(line));
+		fprintf(out, "%s: %s\n", rp->files[i].path, line);
+	}
+}
+
+void replay_close(struct replay *rp)
+{
+	for (int i = 0; i < rp->nfiles; i++)
+		recr_close(rp->files[i].r);
+	rp->nfiles = 0;
+}

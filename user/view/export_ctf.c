@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CTF 1.8: a directory with a TSDL `metadata` file and one binary stream,
+ * one event class per swack event kind, all with the same fields.  The
+ * clock is CLOCK_MONOTONIC with the recording's offset to realtime, so
+ * babeltrace2 prints wall-clock times.  Fields are byte-aligned, little-endian.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "event/event.h"
+#include "view/export.h"
+
+#define CTF_MAGIC 0xC1FC1FC1u
+#define HEADER_BYTES (4 + 4 + 8 + 8 + 8 + 8)   /* magic, stream id, context */
+
+static void metadata_event_class(FILE *f, unsigned kind)
+{
+	fprintf(f, "event {\n\tname = \"%s\";\n\tid = %u;\n\tstream_id = 0;\n"
+		"\tfields := struct {\n\t\tuint32_t pid;\n\t\tuint32_t tid;\n"
+		"\t\tuint8_t role;\n\t\tuint8_t origin;\n\t\tuint32_t flags;\n"
+		"\t\tuint64_t tx_bytes;\n\t\tuint64_t a0;\n\t\tuint64_t a1;\n\t\tuint64_t a2;\n"
+		"\t\tuint64_t a3;\n\t\tuint64_t a4;\n\t\tuint64_t a5;\n\t\tstring dev;\n"
+		"\t\tstring str;\n\t};\n};\n\n", event_desc(kind)->name, kind);
+}
+
+static int write_metadata(const char *dir, const struct rec_header *h)
+{
+	char path[4096];
+	int64_t offset = h->clock.real_ns - (int64_t)h->clock.mono_ns;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/metadata", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "/* CTF 1.8 */\n\n"
+		"typealias integer { size = 8; align = 8; signed = false; } := uint8_t;\n"
+		"typealias integer { size = 16; align = 8; signed = false; } := uint16_t;\n"
+		"typealias integer { size = 32; align = 8; signed = false; } := uint32_t;\n"
+		"typealias integer { size = 64; align = 8; signed = false; } := uint64_t;\n\n"
+		"trace {\n\tmajor = 1;\n\tminor = 8;\n\tbyte_order = le;\n"
+		"\tpacket.header := struct {\n\t\tuint32_t magic;\n\t\tuint32_t stream_id;\n\t};\n};\n\n"
+		"env {\n\thostname = \"%s\";\n\tdomain = \"swack\";\n\tkernel_release = \"%s\";\n"
+		"\tboot_id = \"%s\";\n};\n\n", h->host, h->kernel, h->boot_id);
+	fprintf(f, "clock {\n\tname = \"monotonic\";\n\tdescription = \"CLOCK_MONOTONIC\";\n"
+		"\tfreq = 1000000000;\n\toffset_s = %lld;\n\toffset = %lld;\n};\n\n"
+		"typealias integer { size = 64; align = 8; signed = false; "
+		"map = clock.monotonic.value; } := uint64_clock_t;\n\n"
+		"stream {\n\tid = 0;\n\tpacket.context := struct {\n"
+		"\t\tuint64_clock_t timestamp_begin;\n\t\tuint64_clock_t timestamp_end;\n"
+		"\t\tuint64_t content_size;\n\t\tuint64_t packet_size;\n\t};\n"
+		"\tevent.header := struct {\n\t\tuint32_t id;\n\t\tuint64_clock_t timestamp;\n\t};\n};\n\n",
+		(long long)(offset / 1000000000), (long long)(offset % 1000000000));
+	for (unsigned k = 1; k < SWACK_EV_MAX; k++)
+		metadata_event_class(f, k);
+	return fclose(f);
+}
+
+struct ctf {
+	FILE *f;
+	uint64_t first, last, bytes;
+};
+
+static void put(struct ctf *c, const void *p, size_t n)
+{
+	fwrite(p, 1, n, c->f);
+	c->bytes += n;
+}
+
+static void put_str(struct ctf *c, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	put(c, s, n);
+	put(c, "", 1);
+}
+
+static void on_event(void *ctx, const struct swack_event *e, int file)
+{
+	struct ctf *c = ctx;
+	__u32 id = e->kind;
+
+	(void)file;
+	if (!c->first)
+		c->first = e->ts;
+	c->last = e->ts;
+	put(c, &id, 4);
+	put(c, &e->ts, 8);
+	put(c, &e->pid, 4);
+	put(c, &e->tid, 4);
+	put(c, &e->role, 1);
+	put(c, &e->origin, 1);
+	put(c, &e->flags, 4);
+	put(c, &e->tx_bytes, 8);
+	put(c, e->a, sizeof(e->a));
+	put_str(c, e->dev, sizeof(e->dev));
+	put_str(c, e->str, sizeof(e->str));
+}
+
+/* One packet holds everything: its context is filled in at the end. */
+static int write_header(struct ctf *c)
+{
+	__u32 magic = CTF_MAGIC, stream = 0;
+	__u64 bits = c->bytes * 8;
+
+	if (fseek(c->f, 0, SEEK_SET))
+		return -1;
+	fwrite(&magic, 4, 1, c->f);
+	fwrite(&stream, 4, 1, c->f);
+	fwrite(&c->first, 8, 1, c->f);
+	fwrite(&c->last, 8, 1, c->f);
+	fwrite(&bits, 8, 1, c->f);
+	fwrite(&bits, 8, 1, c->f);
+	return 0;
+}
+
+int export_ctf(struct replay *rp, const char *dir, char *err, size_t errlen)
+{
+	char path[4096], zero[HEADER_BYTES] = { 0 };
+	struct ctf c = { 0 };
+	int ret;
+
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/stream_0", dir);
+	c.f = fopen(path, "we");
+	if (!c.f || write_metadata(dir, recr_header(rp->files[0].r))) {
+		snprintf(err, errlen, "cannot write into %s: %s", dir, strerror(errno));
+		if (c.f)
+			fclose(c.f);
+		return -1;
+	}
+	put(&c, zero, sizeof(zero));
+	ret = replay_run(rp, NULL, on_event, NULL, &c);
+	if (write_header(&c) || fclose(c.f) || ret) {
+		snprintf(err, errlen, "%s: %s", path, ret ? "cannot read the recording" :
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * swack record: the live event stream into a file (docs/swack-data.5), with
+ * the processes attached, ring-buffer losses and clock samples, until Ctrl-C,
+ * a duration, or the watched migrations' end.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/commands.h"
+#include "source/live.h"
+#include "source/recfile.h"
+
+struct record_env {
+	struct live_opts live;
+	const char *out;
+	bool force;
+	bool until_done;
+	double duration;
+	struct recw *w;
+	struct live *l;
+	bool failed;
+};
+
+static const struct argp_option opts[] = {
+	{ "output", 'o', "FILE", 0, "Write to FILE (default swack.data)", 0 },
+	{ "force", 'f', NULL, 0, "Overwrite FILE if it exists", 0 },
+	{ "pid", 'p', "PID", 0, "Record this QEMU process (repeatable; default: all, "
+	  "including ones started later)", 0 },
+	{ "until-done", 'u', NULL, 0, "Stop once every migration seen has ended", 0 },
+	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct record_env *env = state->input;
+
+	switch (key) {
+	case 'o': env->out = arg; break;
+	case 'f': env->force = true; break;
+	case 'u': env->until_done = true; break;
+	case 'd':
+		env->duration = strtod(arg, NULL);
+		if (env->duration <= 0)
+			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
+		break;
+	case ARGP_KEY_ARG: argp_usage(state); break;
+	default: return live_opt(key, arg, state, &env->live);
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	opts, parse_opt, NULL,
+	"Record QEMU live-migration events to a file for swack report, script and export.\v"
+	"The file survives any end: after Ctrl-C, SIGTERM, SIGKILL or a full disk it reads "
+	"up to its last complete record, and the reader says how it ended.",
+	NULL, NULL, NULL,
+};
+
+/* After a write failure the recording stops: what is in the file stays. */
+static void check(struct record_env *env, int ret)
+{
+	if (ret && !env->failed) {
+		env->failed = true;
+		live_request_stop();
+	}
+}
+
+static void on_event(void *ctx, const struct swack_event *e)
+{
+	struct record_env *env = ctx;
+
+	if (!env->failed)
+		check(env, recw_event(env->w, e));
+}
+
+static void on_attached(void *ctx, const struct target *t, const char *exe, const char *line)
+{
+	struct record_env *env = ctx;
+	struct rec_process p = { .ts = now_ns(), .pid = (__u32)t->pid, .comm = t->comm,
+				 .exe = exe, .generation = gen_name(t->gen), .attach = line };
+
+	if (!env->failed)
+		check(env, recw_process(env->w, &p));
+}
+
+static void tick(void *ctx)
+{
+	struct record_env *env = ctx;
+
+	if (env->failed)
+		return;
+	check(env, recw_loss_total(env->w, live_lost(env->l)));
+	if (!env->failed)
+		check(env, recw_tick(env->w));
+}
+
+static const char *end_reason(const struct record_env *env)
+{
+	if (env->failed)
+		return recw_errno(env->w) == ENOSPC ? "disk full" : "write error";
+	if (live_stopped())
+		return "interrupted";
+	return env->until_done ? "migrations done" : "duration reached";
+}
+
+static int finish(struct record_env *env, struct model *m)
+{
+	const char *reason = end_reason(env);
+	char err[256];
+	__u64 events = recw_events(env->w);
+	int ret = 0;
+
+	if (env->failed)
+		fprintf(stderr, "swack record: %s: %s; the file keeps %llu events up to the "
+			"failure\n", env->out, recw_error(env->w), (unsigned long long)events);
+	else
+		tick(env);
+	if (recw_close(env->w, reason, err, sizeof(err)) || env->failed) {
+		if (!env->failed)
+			fprintf(stderr, "swack record: %s\n", err);
+		ret = 1;
+	}
+	if (!ret)
+		fprintf(stderr, "swack record: %llu events, %u migrations, %s: %s\n",
+			(unsigned long long)events, m->nmigs, reason, env->out);
+	return ret;
+}
+
+static int run(struct record_env *env)
+{
+	struct live_cbs cbs = { .event = on_event, .attached = on_attached, .ctx = env };
+	struct live_loop loop = { .duration = env->duration, .until_done = env->until_done,
+				  .tick_ms = 100, .tick = tick, .ctx = env };
+	struct model model;
+	struct live live;
+	char err[512];
+	int ret;
+
+	env->w = recw_open(env->out, env->force ? RECW_FORCE : 0, NULL, err, sizeof(err));
+	if (!env->w) {
+		fprintf(stderr, "swack record: %s\n", err);
+		return 1;
+	}
+	model_init(&model, NULL, NULL);
+	env->l = &live;
+	if (live_open(&live, &env->live, &model, &cbs, err, sizeof(err))) {
+		fprintf(stderr, "swack record: %s\n", err);
+		recw_close(env->w, "attach failed", err, sizeof(err));
+		model_free(&model);
+		return 1;
+	}
+	ret = live_run(&live, &loop);
+	ret |= finish(env, &model);
+	live_close(&live);
+	model_free(&model);
+	return ret ? 1 : 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_env env = { .out = "swack.data" };
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
+		return 2;
+	live_handle_signals();
+	return run(&env);
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A background snapshot in text and JSON, for trace, report and record. */
+#include <string.h>
+#include "event/event.h"
+#include "model/figures.h"
+#include "diagnose/snapshot_findings.h"
+#include "view/snapshot_view.h"
+
+#define HIST_WIDTH 40
+#define TOP_REGIONS 3
+
+static uint64_t snap_end(const struct mig *g)
+{
+	return g->t_end ? g->t_end : g->t_last;
+}
+
+void snap_print_hist(FILE *out, const uint32_t *hist)
+{
+	uint32_t max = 0;
+	int last = -1;
+
+	for (int b = 0; b < SNAP_HIST; b++)
+		if (hist[b]) {
+			last = b;
+			max = hist[b] > max ? hist[b] : max;
+		}
+	if (last < 0)
+		return;
+	fprintf(out, "  %18s : %-8s %s\n", "stall usecs", "count", "distribution");
+	for (int b = 0; b <= last; b++) {
+		unsigned long long lo = b ? 1ull << b : 0, hi = (2ull << b) - 1;
+		int stars = (int)((uint64_t)hist[b] * HIST_WIDTH / max);
+
+		fprintf(out, "  %8llu -> %-8llu : %-8u |%-*.*s|\n", lo, hi, hist[b], HIST_WIDTH,
+			stars, "****************************************");
+	}
+}
+
+static void regions_text(FILE *out, const struct snapshot *s)
+{
+	struct snap_region r[TOP_REGIONS];
+	int n = snap_hot_regions(s, SNAP_REGION_SHIFT, r, TOP_REGIONS);
+
+	if (!n)
+		return;
+	fprintf(out, "  hottest 2 MiB regions:");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s 0x%llx %u faults", i ? "," : "", (unsigned long long)r[i].addr,
+			r[i].faults);
+	n = snap_repeat_pages(s, r, TOP_REGIONS);
+	if (n)
+		fprintf(out, "; pages faulting more than once:");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s 0x%llx x%u", i ? "," : "", (unsigned long long)r[i].addr,
+			r[i].faults);
+	fputc('\n', out);
+}
+
+static void worst_text(FILE *out, const struct mig *g)
+{
+	const struct snapshot *s = &g->snap;
+
+	if (!s->nworst)
+		return;
+	fprintf(out, "  worst stalls:");
+	for (uint32_t i = 0; i < s->nworst; i++) {
+		fprintf(out, "%s %.3f ms (thread %u, +%.3f s", i ? "," : "", s->worst[i].ns / 1e6,
+			s->worst[i].tid, (s->worst[i].ts - g->t_first) / 1e9);
+		if (s->worst[i].addr)
+			fprintf(out, ", page 0x%llx", (unsigned long long)s->worst[i].addr);
+		fputc(')', out);
+	}
+	fputc('\n', out);
+}
+
+void snap_print_text(FILE *out, const struct mig *g)
+{
+	const struct snapshot *s = &g->snap;
+	struct snap_stats st;
+
+	if (!s->seen)
+		return;
+	snap_stats(g, snap_end(g), &st);
+	fprintf(out, "  snapshot: write tracking %.3f s, %llu pages saved, %u write faults "
+		"(%.0f/s; %u read by QEMU, the others released by its scan first), stall p50 "
+		"%.1f us, p90 %.1f us, p99 %.1f us, max %.3f ms, total %.3f ms\n",
+		st.tracking_ns / 1e9, (unsigned long long)st.pages_saved, st.faults, st.fault_rate,
+		s->msgs, st.p50 / 1e3, st.p90 / 1e3, st.p99 / 1e3, st.max / 1e6, st.total / 1e6);
+	snap_print_hist(out, s->hist);
+	worst_text(out, g);
+	for (uint32_t i = 0; i < s->nthreads; i++)
+		fprintf(out, "  stalled thread %u (%s): %u faults, %.3f ms in all, longest %.3f ms\n",
+			s->threads[i].tid, s->threads[i].comm, s->threads[i].stalls,
+			s->threads[i].stall_ns / 1e6, s->threads[i].max_ns / 1e6);
+	regions_text(out, s);
+}
+
+void snap_print_findings(FILE *out, const struct mig *g)
+{
+	struct snap_findings f;
+
+	snap_findings(g, snap_end(g), &f);
+	if (!f.n)
+		return;
+	fprintf(out, "  findings (snapshot of pid %u):\n", g->pid);
+	for (int i = 0; i < f.n; i++)
+		fprintf(out, "    %d. [%s] %s\n", i + 1, snap_severity_name(f.f[i].severity),
+			f.f[i].line);
+	fprintf(out, "    advice: %s\n", f.advice);
+}
+
+static void hist_json(FILE *out, const uint32_t *hist)
+{
+	bool first = true;
+
+	fputs(",\"stall_hist_us\":[", out);
+	for (int b = 0; b < SNAP_HIST; b++) {
+		if (!hist[b])
+			continue;
+		fprintf(out, "%s{\"from\":%llu,\"to\":%llu,\"count\":%u}", first ? "" : ",",
+			b ? 1ull << b : 0, (2ull << b) - 1, hist[b]);
+		first = false;
+	}
+	fputc(']', out);
+}
+
+static void worst_json(FILE *out, const struct mig *g)
+{
+	const struct snapshot *s = &g->snap;
+
+	fputs(",\"worst\":[", out);
+	for (uint32_t i = 0; i < s->nworst; i++)
+		fprintf(out, "%s{\"ns\":%llu,\"tid\":%u,\"ts\":%llu,\"page\":%llu}", i ? "," : "",
+			(unsigned long long)s->worst[i].ns, s->worst[i].tid,
+			(unsigned long long)s->worst[i].ts, (unsigned long long)s->worst[i].addr);
+	fputc(']', out);
+}
+
+static void threads_json(FILE *out, const struct snapshot *s)
+{
+	fputs(",\"threads\":[", out);
+	for (uint32_t i = 0; i < s->nthreads; i++) {
+		fprintf(out, "%s{\"tid\":%u,\"comm\":\"", i ? "," : "", s->threads[i].tid);
+		json_escape(out, s->threads[i].comm, sizeof(s->threads[i].comm));
+		fprintf(out, "\",\"stalls\":%u,\"stall_ns\":%llu,\"max_ns\":%llu}",
+			s->threads[i].stalls, (unsigned long long)s->threads[i].stall_ns,
+			(unsigned long long)s->threads[i].max_ns);
+	}
+	fputc(']', out);
+}
+
+static void findings_json(FILE *out, const struct mig *g)
+{
+	struct snap_findings f;
+
+	snap_findings(g, snap_end(g), &f);
+	fputs(",\"findings\":[", out);
+	for (int i = 0; i < f.n; i++) {
+		fprintf(out, "%s{\"severity\":\"%s\",\"line\":\"", i ? "," : "",
+			snap_severity_name(f.f[i].severity));
+		json_escape(out, f.f[i].line, sizeof(f.f[i].line));
+		fputs("\"}", out);
+	}
+	fputs("],\"advice\":\"", out);
+	json_escape(out, f.advice, sizeof(f.advice));
+	fputc('"', out);
+}
+
+void snap_print_json(FILE *out, const struct mig *g)
+{
+	const struct snapshot *s = &g->snap;
+	struct snap_stats st;
+
+	if (!s->seen)
+		return;
+	snap_stats(g, snap_end(g), &st);
+	fprintf(out, ",\"snapshot\":{\"duration_ns\":%lld,\"tracking_ns\":%lld,\"bytes\":%lld,"
+		"\"paused_ns\":%lld,\"start_ret\":%lld,\"pages_saved\":%llu,\"faults\":%u,"
+		"\"fault_messages\":%u,\"fault_rate\":%.1f,\"stall_p50_ns\":%llu,"
+		"\"stall_p90_ns\":%llu,\"stall_p99_ns\":%llu,\"stall_max_ns\":%llu,"
+		"\"stall_total_ns\":%llu,\"uffd_errors\":%u", (long long)st.duration_ns,
+		(long long)st.tracking_ns, (long long)st.bytes, (long long)st.paused_ns,
+		(long long)s->start_ret, (unsigned long long)st.pages_saved, st.faults, s->msgs,
+		st.fault_rate, (unsigned long long)st.p50, (unsigned long long)st.p90,
+		(unsigned long long)st.p99, (unsigned long long)st.max,
+		(unsigned long long)st.total, s->ioctl_errors);
+	hist_json(out, s->hist);
+	worst_json(out, g);
+	threads_json(out, s);
+	findings_json(out, g);
+	fputc('}', out);
+}
+
+/* Duration and rate up to now while it runs, up to its end once it ended. */
+static uint64_t row_now(const struct mig *g, uint64_t now)
+{
+	return g->t_end ? g->t_end : now;
+}
+
+void snap_row(const struct mig *g, uint64_t now, char *buf, size_t len)
+{
+	struct snap_stats st;
+	char bytes[16];
+
+	buf[0] = 0;
+	if (!g->snap.seen)
+		return;
+	snap_stats(g, row_now(g, now), &st);
+	snprintf(buf, len, "snapshot %8.3f s written %9s faults %7u (%6.0f/s) stall p99 %9.1f us",
+		 st.duration_ns / 1e9, human_bytes(st.bytes < 0 ? 0 : st.bytes, bytes,
+						    sizeof(bytes)),
+		 st.faults, st.fault_rate, st.p99 / 1e3);
+}
+
+void snap_row_json(FILE *out, const struct mig *g, uint64_t now)
+{
+	struct snap_stats st;
+
+	if (!g->snap.seen)
+		return;
+	snap_stats(g, row_now(g, now), &st);
+	fprintf(out, "{\"pid\":%u,\"snapshot\":{\"duration_ns\":%lld,\"bytes\":%lld,"
+		"\"faults\":%u,\"fault_rate\":%.1f,\"stall_p99_ns\":%llu,\"stall_total_ns\":%llu}}\n",
+		g->pid, (long long)st.duration_ns, (long long)st.bytes, st.faults, st.fault_rate,
+		(unsigned long long)st.p99, (unsigned long long)st.total);
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/* swack stat, also installed as swackstat: live or from a recording. */
+#include <argp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include "cli/commands.h"
+#include "source/env.h"
+#include "event/event.h"
+#include "source/live.h"
+#include "source/replay.h"
+#include "view/stat.h"
+
+struct stat_env {
+	struct live_opts live;
+	struct stat_view view;
+	const char *input;
+	double interval;
+	long count, done;
+	bool tui;
+	struct stat_tui *t;
+	struct model model;
+	uint64_t next;        /* replay: the next interval boundary, event time */
+};
+
+static const struct argp_option opts[] = {
+	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: all)", 0 },
+	{ "devices", 'd', NULL, 0, "A line per VFIO device too", 0 },
+	{ "json", 'j', NULL, 0, "JSON lines", 0 },
+	{ "full-screen", 'T', NULL, 0, "Full-screen view (keys: s sort, h help, q quit)", 0 },
+	{ "input", 'i', "FILE", 0, "Replay a recording instead of watching live", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output; say which capabilities are dropped", 0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct stat_env *env = state->input;
+
+	switch (key) {
+	case 'd': env->view.devices = true; break;
+	case 'j': env->view.json = true; break;
+	case 'T': env->tui = true; break;
+	case 'i': env->input = arg; break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num == 0 && (env->interval = strtod(arg, NULL)) <= 0)
+			argp_error(state, "invalid interval '%s': give seconds > 0", arg);
+		if (state->arg_num == 1 && (env->count = strtol(arg, NULL, 10)) <= 0)
+			argp_error(state, "invalid count '%s': give a number > 0", arg);
+		if (state->arg_num > 1)
+			argp_usage(state);
+		break;
+	default: return live_opt(key, arg, state, &env->live);
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	opts, parse_opt, "[INTERVAL [COUNT]]",
+	"Live dashboard of QEMU live migrations, like vmstat: every INTERVAL seconds "
+	"(default 1), a line per migrating VM: role, phase, iteration, remaining bytes, "
+	"bandwidth, pending switchover ACKs, VFIO initial and dirty bytes, regrowths, "
+	"expected downtime (remaining / bandwidth) against QEMU's downtime limit, and the "
+	"real downtime once it ended.  With -T, a full-screen view.\v"
+	"Lines end with 'converged, waiting' when the source converged but did not switch "
+	"over (a switchover ACK pending), or 'over budget' when the expected downtime is "
+	"above the limit.",
+	NULL, NULL, NULL,
+};
+
+static void on_event(void *ctx, const struct swack_event *e)
+{
+	struct stat_env *env = ctx;
+	char line[256];
+	FILE *f;
+
+	if (!env->t)
+		return;
+	f = fmemopen(line, sizeof(line), "w");
+	if (!f)
+		return;
+	event_print_text(f, e, env->view.t0);
+	fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	stat_tui_log(env->t, line);
+}
+
+static void interval(struct stat_env *env, uint64_t now)
+{
+	stat_print_interval(&env->view, &env->model, now);
+	if (env->count && ++env->done >= env->count)
+		live_request_stop();
+}
+
+static void tick(void *ctx)
+{
+	struct stat_env *env = ctx;
+	static double last;
+	double t = now_sec();
+	bool due = t - last >= env->interval;
+
+	if (due)
+		last = t;
+	if (env->t) {
+		if (!stat_tui_update(env->t, &env->model, due))
+			live_request_stop();
+	} else if (due) {
+		interval(env, now_ns());
+	}
+}
+
+/* Attached: keep only what later work needs (attaching processes that start
+ * later, reading /proc of watched ones). */
+static void drop_caps(struct stat_env *env)
+{
+	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON,
+					      CAP_SYS_ADMIN };
+	int n = env->live.npids ? 1 : 4;
+
+	if (env_keep_caps(follow, n) == 0 && env->live.verbose)
+		fprintf(stderr, "swack: dropped every capability but %s\n",
+			n == 1 ? "cap_sys_ptrace (reading watched processes' /proc)" :
+			"cap_sys_ptrace, cap_bpf, cap_perfmon, cap_sys_admin (attaching QEMUs "
+			"started later)");
+}
+
+static int run_live(struct stat_env *env)
+{
+	struct live_cbs cbs = { .event = on_event, .ctx = env };
+	struct live_loop loop = { .tick_ms = env->tui ? 100 : (int)(env->interval * 1000),
+				  .tick = tick, .ctx = env };
+	struct live live;
+	char err[512];
+
+	if (live_open(&live, &env->live, &env->model, &cbs, err, sizeof(err))) {
+		fprintf(stderr, "swack stat: %s\n", err);
+		return 1;
+	}
+	drop_caps(env);
+	env->view.t0 = now_ns();
+	if (env->tui && !(env->t = stat_tui_open())) {
+		fprintf(stderr, "swack stat: cannot start the full-screen view (TERM=%s)\n",
+			getenv("TERM") ?: "unset");
+		live_close(&live);
+		return 1;
+	}
+	if (!env->tui)
+		stat_print_header(&env->view);
+	live_run(&live, &loop);
+	if (env->t)
+		stat_tui_close(env->t);
+	live_close(&live);
+	return 0;
+}
+
+/* Replay: the same lines, at the same intervals of the recording's time. */
+static void replay_event(void *ctx, const struct swack_event *e, int file)
+{
+	struct stat_env *env = ctx;
+	uint64_t step = (uint64_t)(env->interval * 1e9);
+
+	(void)file;
+	if (!env->next)
+		env->next = e->ts + step;
+	while (e->ts >= env->next && !live_stopped()) {
+		interval(env, env->next);
+		env->next += step;
+	}
+}
+
+static int run_replay(struct stat_env *env)
+{
+	const char *path = env->input;
+	struct replay rp;
+	char err[512];
+
+	if (replay_open(&rp, &path, 1, false, err, sizeof(err))) {
+		fprintf(stderr, "swack stat: %s\n", err);
+		return 1;
+	}
+	env->view.t0 = recr_header(rp.files[0].r)->clock.mono_ns;
+	stat_print_header(&env->view);
+	replay_run(&rp, &env->model, replay_event, NULL, env);
+	interval(env, env->next);
+	replay_close(&rp);
+	return 0;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct stat_env env = { .interval = 1, .view.out = stdout };
+	int ret;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	live_handle_signals();
+	model_init(&env.model, NULL, NULL);
+	ret = env.input ? run_replay(&env) : run_live(&env);
+	model_free(&env.model);
+	free(env.view.shown_final);
+	return ret;
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Interval lines, vmstat style: one a migrating VM, a device each with -d. */
+#include <stdlib.h>
+#include <string.h>
+#include "event/event.h"
+#include "view/snapshot_view.h"
+#include "view/stat.h"
+
+void stat_print_header(struct stat_view *v)
+{
+	if (v->json)
+		return;
+	fprintf(v->out, "%10s %7s %-4s %-15s %5s %10s %10s %5s %9s %9s %6s %9s %9s %9s\n",
+		"TIME", "PID", "ROLE", "PHASE", "ITER", "REMAINING", "BW/s", "ACKS", "INITIAL",
+		"DIRTY", "REGROW", "EXP_MS", "LIMIT_MS", "DOWN_MS");
+}
+
+static bool shown(struct stat_view *v, const struct mig *g)
+{
+	for (int i = 0; i < v->nshown; i++)
+		if (v->shown_final[i] == g)
+			return true;
+	return false;
+}
+
+static void mark_shown(struct stat_view *v, const struct mig *g)
+{
+	const struct mig **p;
+
+	if (v->nshown == v->capshown) {
+		p = realloc(v->shown_final, (v->capshown * 2 + 16) * sizeof(*p));
+		if (!p)
+			return;
+		v->shown_final = p;
+		v->capshown = v->capshown * 2 + 16;
+	}
+	v->shown_final[v->nshown++] = g;
+}
+
+static const char *ms(double v, char *buf, size_t len)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.1f", v);
+	return buf;
+}
+
+static void line_text(struct stat_view *v, const struct vm_figures *f, uint64_t now)
+{
+	char rem[16], bw[16], ini[16], dir[16], e[16], l[16], d[16], acks[24];
+
+	if (f->acks_pending < 0)
+		snprintf(acks, sizeof(acks), "-");
+	else
+		snprintf(acks, sizeof(acks), "%lld", (long long)f->acks_pending);
+	fprintf(v->out, "%10.3f %7u %-4s %-15s %5u %10s %10s %5s %9s %9s %6u %9s %9s %9s%s\n",
+		now > v->t0 ? (now - v->t0) / 1e9 : 0.0, f->pid, role_name(f->role), f->phase,
+		f->iterations, human_bytes(f->remaining, rem, sizeof(rem)),
+		human_bytes(f->bw, bw, sizeof(bw)), acks, human_bytes(f->initial, ini, sizeof(ini)),
+		human_bytes(f->dirty, dir, sizeof(dir)), f->regrowths, ms(f->expected_ms, e, 16),
+		ms(f->limit_ms, l, 16), ms(f->downtime_ms, d, 16),
+		f->stalled ? "  converged, waiting" : f->over_budget ? "  over budget" : "");
+}
+
+static void line_json(struct stat_view *v, const struct vm_figures *f, uint64_t now)
+{
+	fprintf(v->out, "{\"ts\":%llu,\"pid\":%u,\"role\":\"%s\",\"phase\":\"%s\",\"iterations\":%u,"
+		"\"remaining_bytes\":%llu,\"bandwidth_Bps\":%llu,\"acks_pending\":%lld,"
+		"\"initial_bytes\":%llu,\"dirty_bytes\":%llu,\"regrowths\":%u,\"expected_ms\":%.3f,"
+		"\"limit_ms\":%.3f,\"downtime_ms\":%.3f,\"stalled\":%s,\"over_budget\":%s,"
+		"\"ended\":%s}\n", (unsigned long long)now, f->pid, role_name(f->role), f->phase,
+		f->iterations, (unsigned long long)f->remaining, (unsigned long long)f->bw,
+		(long long)f->acks_pending, (unsigned long long)f->initial,
+		(unsigned long long)f->dirty, f->regrowths, f->expected_ms, f->limit_ms,
+		f->downtime_ms, f->stalled ? "true" : "false", f->over_budget ? "true" : "false",
+		f->ended ? "true" : "false");
+}
+
+static void device_lines(struct stat_view *v, const struct mig *g)
+{
+	char ini[16], dir[16], sc[16];
+
+	for (uint32_t i = 0; i < g->ndevs; i++) {
+		const struct dev_state *d = &g->devs[i];
+		uint64_t init = d->k.polls ? d->k.init : d->init;
+		uint64_t dirty = d->k.polls ? d->k.dirty : d->dirty;
+
+		if (v->json)
+			fprintf(v->out, "{\"pid\":%u,\"device\":\"%s\",\"initial_bytes\":%llu,"
+				"\"dirty_bytes\":%llu,\"stopcopy_bytes\":%llu,\"regrowths\":%u}\n",
+				g->pid, d->name, (unsigned long long)init, (unsigned long long)dirty,
+				(unsigned long long)d->stopcopy, dev_regrowths(d));
+		else
+			fprintf(v->out, "%18s device %-16s initial %9s dirty %9s stop-copy %9s "
+				"regrowths %u\n", "", d->name, human_bytes(init, ini, sizeof(ini)),
+				human_bytes(dirty, dir, sizeof(dir)),
+				human_bytes(d->stopcopy, sc, sizeof(sc)), dev_regrowths(d));
+	}
+}
+
+static void snapshot_line(struct stat_view *v, const struct mig *g, uint64_t now)
+{
+	char row[160];
+
+	if (v->json) {
+		snap_row_json(v->out, g, now);
+		return;
+	}
+	snap_row(g, now, row, sizeof(row));
+	if (row[0])
+		fprintf(v->out, "%18s %s\n", "", row);
+}
+
+void stat_print_interval(struct stat_view *v, const struct model *m, uint64_t now)
+{
+	struct vm_figures f;
+
+	for (const struct mig *g = m->head; g; g = g->next) {
+		if (mstate_terminal(g->state) && shown(v, g))
+			continue;
+		mig_figures(g, &f);
+		if (v->json)
+			line_json(v, &f, now);
+		else
+			line_text(v, &f, now);
+		if (v->devices)
+			device_lines(v, g);
+		snapshot_line(v, g, now);
+		if (f.ended)
+			mark_shown(v, g);
+	}
+	fflush(v->out);
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/* swack trace: one line per event, a summary line per migration. */
+#include <argp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli/commands.h"
+#include "event/event.h"
+#include "source/live.h"
+#include "view/summary.h"
+
+struct trace_env {
+	struct live_opts live;
+	bool json;
+	bool until_done;
+	double duration;
+	unsigned long long t0;
+	unsigned reported;
+};
+
+static const struct argp_option opts[] = {
+	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: all, "
+	  "including ones started later)", 0 },
+	{ "json", 'j', NULL, 0, "JSON lines instead of text", 0 },
+	{ "until-done", 'u', NULL, 0, "Exit once every migration seen has ended", 0 },
+	{ "duration", 'd', "SEC", 0, "Exit after SEC seconds", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output and attach details", 0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct trace_env *env = state->input;
+
+	switch (key) {
+	case 'j': env->json = true; break;
+	case 'u': env->until_done = true; break;
+	case 'd':
+		env->duration = strtod(arg, NULL);
+		if (env->duration <= 0)
+			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
+		break;
+	case ARGP_KEY_ARG: argp_usage(state); break;
+	default: return live_opt(key, arg, state, &env->live);
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	opts, parse_opt, NULL,
+	"Print QEMU live-migration events as they happen, one line each.\v"
+	"Columns: seconds since start, pid/tid, role (src, dst), event, fields. "
+	"A summary line follows each migration: total time, iterations, bytes, the "
+	"downtime QEMU reports (source side) and the guest-visible downtime (source "
+	"vCPU stop to destination vCPU resume).",
+	NULL, NULL, NULL,
+};
+
+static void on_event(void *ctx, const struct swack_event *e)
+{
+	struct trace_env *env = ctx;
+
+	if (env->json)
+		event_print_json(stdout, e);
+	else
+		event_print_text(stdout, e, env->t0);
+}
+
+static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
+{
+	struct trace_env *env = ctx;
+
+	env->reported++;
+	if (env->json)
+		summary_print_json(stdout, src, dst);
+	else
+		summary_print_text(stdout, src, dst);
+}
+
+static int run(struct trace_env *env)
+{
+	struct live_cbs cbs = { .event = on_event, .ctx = env };
+	struct live_loop loop = { .duration = env->duration, .until_done = env->until_done };
+	struct model model;
+	struct live live;
+	char err[512];
+	int ret;
+
+	model_init(&model, on_done, env);
+	if (live_open(&live, &env->live, &model, &cbs, err, sizeof(err))) {
+		fprintf(stderr, "swack trace: %s\n", err);
+		model_free(&model);
+		return 1;
+	}
+	env->t0 = now_ns();
+	ret = live_run(&live, &loop);
+	model_flush(&model);
+	if (live_lost(&live))
+		fprintf(stderr, "swack trace: %llu events lost (ring buffer full)\n",
+			live_lost(&live));
+	live_close(&live);
+	model_free(&model);
+	return ret ? 1 : 0;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct trace_env env = { 0 };
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
+		return 2;
+	live_handle_signals();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return run(&env);
+}

@@ -16,7 +16,10 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -I$(OUT) -Ibpf -Iuser
 # Header dependencies come from the compiler (-MMD), phony targets for removed
 # headers from -MP: an object depends on exactly what it includes.
 DEPFLAGS = -MMD -MP
-LDLIBS := -lbpf -lelf -ldw -lz -lcap -lncurses
+# libbpf 1.4 (bookworm-backports) linked statically: multi-uprobe links and a
+# binary that does not depend on the host's libbpf (Debian 12 ships 1.1).
+LIBBPF := -Wl,-Bstatic -lbpf -Wl,-Bdynamic
+LDLIBS := $(LIBBPF) -lelf -ldw -lz -lcap -lncurses
 # Debian's usdt.bpf.h reaches asm/errno.h, which lives under the multiarch dir.
 BPF_CFLAGS := -target bpf -g -O2 -Wall -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf \
 	-I/usr/include/$(MULTIARCH)
@@ -113,7 +116,7 @@ $(OUT)/bench/empty.skel.h: $(OUT)/bench/empty.bpf.o
 	$(BPFTOOL) gen skeleton $< name empty_bpf > $@
 
 $(OUT)/bench/empty_uprobe: tests/bench/empty_uprobe.c $(OUT)/bench/empty.skel.h
-	$(CC) $(CFLAGS) -I$(OUT)/bench $< -o $@ -lbpf -lelf -lz
+	$(CC) $(CFLAGS) -I$(OUT)/bench $< -o $@ $(LIBBPF) -lelf -lz
 
 BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
 

@@ -22,7 +22,10 @@
 #                     no 4th argument (default 40000000; empty = QEMU default)
 #   SWACK_QEMU_MEM    guest RAM, -m syntax (default 524280k, see below)
 #   SWACK_KEEP_QDIR   if non-empty, cleanup leaves $QDIR in place
-#   QEMU_BIN          default qemu-system-x86_64
+#   QEMU_BIN          default qemu-system-x86_64 (qemu_use sets it)
+#   SWACK_QEMU_VERSIONS the real QEMUs a test runs on, in order (default
+#                     "7.2 10.0"); qemu_use VERSION selects one
+#   SWACK_QEMU10_DIR  where scripts/deps.sh unpacked Debian's QEMU 10.0
 
 [[ -n ${_SWACK_QEMU_LIB:-} ]] && return 0
 _SWACK_QEMU_LIB=1
@@ -33,6 +36,11 @@ _QEMU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SWACK_DIRTY_MIB:=64}"
 : "${SWACK_MIGRATE_BW=40000000}"
 : "${QEMU_BIN:=qemu-system-x86_64}"
+: "${SWACK_QEMU_VERSIONS:=7.2 10.0}"
+: "${SWACK_QEMU10_DIR:=/var/tmp/swack-qemu-10.0}"
+# Extra arguments of the selected QEMU (firmware paths of an unpacked one).
+QEMU_ARGS=()
+QEMU_VERSION=7.2
 # Where the destination listens and the source connects (a test host's address).
 : "${SWACK_MIGRATE_HOST:=127.0.0.1}"
 # 512 MiB minus 8 KiB, on purpose. QEMU < 9.0 under TCG loses guest writes
@@ -106,6 +114,25 @@ _qemu_kill() {
 	done
 	for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
 	return 0
+}
+
+# qemu_use VERSION: the real QEMU the next qemu_start_* run: 7.2 (Debian 12's,
+# installed) or 10.0 (Debian's from bookworm-backports, unpacked by deps.sh).
+# Checks that the binary reports that version.
+qemu_use() {
+	local v=${1:-} out
+	case $v in
+	7.2) QEMU_BIN=/usr/bin/qemu-system-x86_64 QEMU_ARGS=() ;;
+	10.0)
+		QEMU_BIN=$SWACK_QEMU10_DIR/usr/bin/qemu-system-x86_64
+		QEMU_ARGS=(-L /usr/share/seabios -L "$SWACK_QEMU10_DIR/usr/share/qemu")
+		;;
+	*) _qemu_err "unknown QEMU version '$v' (want 7.2 or 10.0)"; return 1 ;;
+	esac
+	out=$("$QEMU_BIN" --version 2>&1 | head -n 1)
+	[[ $out == "QEMU emulator version $v."* ]] ||
+		{ _qemu_err "$QEMU_BIN is not QEMU $v ('$out'): run scripts/deps.sh"; return 1; }
+	QEMU_VERSION=$v
 }
 
 # Build (or reuse) the guest image; mkguest.sh is cheap when nothing changed.
@@ -186,7 +213,7 @@ _qemu_start() {
 		-serial "file:$QDIR/$name.serial" \
 		-qmp "unix:$QDIR/$name.qmp,server=on,wait=off" \
 		-pidfile "$QDIR/$name.qemu.pid" \
-		"$@" </dev/null >"$QDIR/$name.log" 2>&1 &
+		"${QEMU_ARGS[@]}" "$@" </dev/null >"$QDIR/$name.log" 2>&1 &
 	# Our own record: QEMU deletes its -pidfile on exit, cleanup needs more.
 	pid=$!
 	echo "$pid" >"$QDIR/$name.pid"

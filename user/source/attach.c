@@ -426,14 +426,30 @@ static void copy_table(struct name_table *t, const char *const *names, int n)
 		snprintf(t->names[i], PROC_ENUM_LEN, "%s", names[i]);
 }
 
-static void read_names(struct target *t, uint64_t mig_vaddr, uint64_t run_vaddr)
+/* Where the process's own table cannot be read, the 7.2 table stands in,
+ * and the attach line says so: later QEMUs number their states differently. */
+static void read_table(struct target *t, uint64_t base, uint64_t vaddr, const char *sym,
+		       struct name_table *out, const char *const *fallback, int nfallback)
 {
-	uint64_t base = proc_exe_base(t->pid);
+	char why[160] = "not in the binary's symbols";
+	size_t len = strlen(t->names_note);
 
-	if (!mig_vaddr || proc_read_enum(t->pid, base + mig_vaddr, &t->mig_names))
-		copy_table(&t->mig_names, mig_names_72, 14);
-	if (!run_vaddr || proc_read_enum(t->pid, base + run_vaddr, &t->run_names))
-		copy_table(&t->run_names, run_names_72, 16);
+	if (vaddr && !proc_read_enum(t->pid, base + vaddr, out, why, sizeof(why)))
+		return;
+	copy_table(out, fallback, nfallback);
+	snprintf(t->names_note + len, sizeof(t->names_note) - len,
+		 "; %s names: 7.2 table, could not read %s: %s",
+		 out == &t->mig_names ? "state" : "run state", sym, why);
+}
+
+static void read_names(struct target *t, const struct binary *b)
+{
+	uint64_t base = b->pie ? proc_exe_base(t->pid) : 0, mig_vaddr = b->mig_lookup,
+		 run_vaddr = b->run_lookup;
+
+	t->names_note[0] = 0;
+	read_table(t, base, mig_vaddr, "MigrationStatus_lookup", &t->mig_names, mig_names_72, 14);
+	read_table(t, base, run_vaddr, "RunState_lookup", &t->run_names, run_names_72, 16);
 }
 
 #define NSYMS (sizeof(uprobes) / sizeof(uprobes[0]))
@@ -512,6 +528,7 @@ static void report_target(struct attacher *a, const struct target *t, const stru
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
 			 ", probes of its binary already in place (%d process%s)", b->users,
 			 b->users > 1 ? "es" : "");
+	snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", t->names_note);
 	fprintf(a->log, "swack: pid %d (%s): %s\n", t->pid, t->comm, line);
 	if (!a->attached)
 		return;
@@ -627,7 +644,7 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	t->bin = bin;
 	t->gen = a->bins[bin].gen;
 	a->bins[bin].users++;
-	read_names(t, a->bins[bin].mig_lookup, a->bins[bin].run_lookup);
+	read_names(t, &a->bins[bin]);
 	report_target(a, t, &a->bins[bin], mono_ms() - t0, reused);
 	return 0;
 }

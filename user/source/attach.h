@@ -49,6 +49,7 @@ struct target {
 	enum qemu_gen gen;
 	int bin;                           /* index in attacher.bins */
 	struct name_table mig_names, run_names;
+	char names_note[400];              /* why a name table is 7.2's, for the attach line */
 	struct vfio_fds vfio;              /* fd -> VFIO device */
 };
 

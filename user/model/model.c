@@ -267,6 +267,7 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_CHECKPOINT: on_checkpoint(g, e); break;
 	case SWACK_EV_ACK_NEEDED:
 	case SWACK_EV_ACK_APPROVE:
+	case SWACK_EV_ACK_SENT:
 		g->role = SWACK_ROLE_DST;
 		break;
 	case SWACK_EV_ACK_RECEIVED: g->role = SWACK_ROLE_SRC; break;

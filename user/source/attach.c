@@ -16,6 +16,7 @@
 #include "swack.skel.h"
 #include "source/attach.h"
 #include "source/binfile.h"
+#include "source/codefacts.h"
 #include "source/usdt_args.h"
 #include "swack.h"
 
@@ -56,6 +57,9 @@ static const struct uprobe_spec uprobes[] = {
 	{ "ram_write_tracking_start", "up_wt_start_ret", true, G_SYM, true },
 	{ "ram_write_tracking_stop", "up_wt_stop", false, G_SYM, true },
 	{ "qemu_savevm_state_iterate", "up_savevm_iterate", false, G_SYM, true },
+	/* Switchover-ack, legacy scheme (8.1-11.0; 8.0 has neither). */
+	{ "qemu_loadvm_approve_switchover", "up_ack_approve", false, 1u << GEN_SYM_8, true },
+	{ "migrate_send_rp_switchover_ack", "up_ack_sent", false, 1u << GEN_SYM_8, true },
 };
 
 struct usdt_spec {
@@ -453,20 +457,52 @@ static void read_names(struct target *t, const struct binary *b)
 }
 
 #define NSYMS (sizeof(uprobes) / sizeof(uprobes[0]))
+/* After the uprobe table: generation markers, enum tables, code facts. */
+#define SYM_MIG_LOOKUP (NSYMS + 3)
+#define SYM_RUN_LOOKUP (NSYMS + 4)
+#define SYM_MIG_GET (NSYMS + 5)
+#define NLOOKUPS (NSYMS + 6)
 
-/* Symbol look-ups: the uprobe table, then generation markers, then enum tables. */
 static int resolve_all(const char *exe, struct sym_loc *locs, struct elf_info *info,
 		       char *err, size_t errlen)
 {
-	const char *names[NSYMS + 5];
+	const char *names[NLOOKUPS];
 
 	for (size_t i = 0; i < NSYMS; i++)
 		names[i] = uprobes[i].sym;
 	for (size_t i = 0; i < 3; i++)
 		names[NSYMS + i] = gen_syms[i];
-	names[NSYMS + 3] = "MigrationStatus_lookup";
-	names[NSYMS + 4] = "RunState_lookup";
-	return elf_resolve(exe, names, NSYMS + 5, locs, info, err, errlen);
+	names[SYM_MIG_LOOKUP] = "MigrationStatus_lookup";
+	names[SYM_RUN_LOOKUP] = "RunState_lookup";
+	names[SYM_MIG_GET] = "migrate_get_current";
+	return elf_resolve(exe, names, NLOOKUPS, locs, info, err, errlen);
+}
+
+static uint64_t sym_vaddr(const struct sym_loc *locs, const char *sym)
+{
+	for (size_t i = 0; i < NSYMS; i++)
+		if (!strcmp(uprobes[i].sym, sym))
+			return locs[i].vaddr;
+	return 0;
+}
+
+/* 8.0-11.0 by symbols: the threshold of the switchover decision is in
+ * QEMU's memory; where, the machine code says (source/codefacts.c). */
+static void find_threshold(struct binary *b, const char *exe, const struct sym_loc *locs)
+{
+	const uint64_t queries[2] = { sym_vaddr(locs, "qemu_savevm_state_pending_estimate"),
+				      sym_vaddr(locs, "qemu_savevm_state_pending_exact") };
+	char why[200];
+
+	if (code_facts_read(exe, locs[SYM_MIG_GET].vaddr, queries, &b->facts, why, sizeof(why))) {
+		memset(&b->facts, 0, sizeof(b->facts));
+		snprintf(b->facts_note, sizeof(b->facts_note), "; switchover threshold unknown "
+			 "(%s): no switchover decision", why);
+		return;
+	}
+	snprintf(b->facts_note, sizeof(b->facts_note), "; switchover threshold at "
+		 "MigrationState+0x%x (machine code of %d call site%s)", b->facts.threshold_off,
+		 b->facts.ncalls, b->facts.ncalls > 1 ? "s" : "");
 }
 
 static struct target *new_target(struct attacher *a, pid_t pid)
@@ -505,6 +541,11 @@ static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 	struct swack_proc p = { .role = proc_incoming(pid) ? SWACK_ROLE_DST : 0,
 				.exe_base = b->pie ? proc_exe_base(pid) : 0 };
 	__u32 key = pid;
+
+	if (b->facts.mig_ptr) {
+		p.mig_ptr = p.exe_base + b->facts.mig_ptr;
+		p.threshold_off = b->facts.threshold_off;
+	}
 
 	return bpf_map__update_elem(a->skel->maps.procs, &key, sizeof(key), &p, sizeof(p),
 				    BPF_ANY);
@@ -559,17 +600,17 @@ static int no_probes(pid_t pid, const char *exe, char *err, size_t errlen)
 static void describe_binary(struct binary *b, const struct elf_info *info)
 {
 	snprintf(b->report, sizeof(b->report), "%s, %zu functions from %s, %zu USDT probes: "
-		 "%d probes attached%s%s; missing: %s", gen_name(b->gen), info->nsyms,
+		 "%d probes attached%s%s; missing: %s%s", gen_name(b->gen), info->nsyms,
 		 info->symsrc, info->nnotes, b->nlinks,
 		 b->decoded[0] ? "; argument specs decoded by swack: " : "", b->decoded,
-		 b->missing[0] ? b->missing : "none");
+		 b->missing[0] ? b->missing : "none", b->facts_note);
 }
 
 /* First process of a binary: what it offers, and the probes, for everyone. */
 static int new_binary(struct attacher *a, pid_t pid, const char *exe, const struct stat *st,
 		      char *err, size_t errlen)
 {
-	struct sym_loc locs[NSYMS + 5];
+	struct sym_loc locs[NLOOKUPS];
 	struct elf_info info;
 	struct binary *b;
 	int ret;
@@ -595,8 +636,10 @@ static int new_binary(struct attacher *a, pid_t pid, const char *exe, const stru
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
 	b->pie = info.pie;
-	b->mig_lookup = locs[NSYMS + 3].vaddr;
-	b->run_lookup = locs[NSYMS + 4].vaddr;
+	b->mig_lookup = locs[SYM_MIG_LOOKUP].vaddr;
+	b->run_lookup = locs[SYM_RUN_LOOKUP].vaddr;
+	if (b->gen == GEN_SYM_8)
+		find_threshold(b, exe, locs);
 	if (b->gen >= GEN_USDT)
 		attach_usdts(a, b, exe, &info);
 	attach_uprobes(a, b, exe, locs);

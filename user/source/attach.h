@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include "source/codefacts.h"
 #include "source/proc.h"
 #include "source/vfio_fds.h"
 
@@ -35,6 +36,8 @@ struct binary {
 	enum qemu_gen gen;
 	int pie;
 	uint64_t mig_lookup, run_lookup;   /* QAPI enum tables (link-time addresses) */
+	struct code_facts facts;           /* 8.0-11.0 by symbols: where the threshold is */
+	char facts_note[320];              /* what the attach line says of them */
 	struct bpf_link *links[TARGET_MAX_LINKS];
 	int nlinks;
 	int users;                         /* watched processes running it */

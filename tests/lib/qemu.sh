@@ -166,7 +166,11 @@ _qemu_trap() {
 	if [[ -n $prev ]]; then
 		eval "set -- $prev" # trap -- 'command' SIG
 		prev=$3
-		[[ $prev == *qemu_cleanup* ]] && prev= # ours from an earlier setup
+		# Ours from an earlier setup: keep what was chained after it.
+		[[ $prev == qemu_cleanup ]] && prev=
+		prev=${prev#qemu_cleanup; }
+		[[ $prev =~ ^(.*)\;\ exit\ [0-9]+$ ]] && prev=${BASH_REMATCH[1]}
+		[[ $prev =~ ^exit\ [0-9]+$ ]] && prev=
 	fi
 	if [[ -n $prev && $cmd == *exit* ]]; then
 		cmd="qemu_cleanup; $prev; ${cmd#qemu_cleanup; }"

@@ -612,6 +612,28 @@ static void test_snapshot_window(void **state)
 	model_free(&m);
 }
 
+/* QEMU 10.0 restarts a snapshot's vCPUs without a vm_start probe firing:
+ * the "running" run state ends the pause. */
+static void test_snapshot_resume_by_runstate(void **state)
+{
+	struct done_log log = { 0 };
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 1, "setup", 0);
+	feed(&m, SRC, 2, SWACK_EV_VM_STOP, 0);
+	feed_wt(&m, 3, SWACK_EV_WT_START, 0, 0);
+	feed_wt(&m, 4, SWACK_EV_WT_START, SWACK_F_END, 0);
+	e = ev(SRC, 6, SWACK_EV_RUNSTATE, SWACK_ROLE_SRC);
+	snprintf(e.str, sizeof(e.str), "running");
+	model_feed(&m, &e);
+	feed_state(&m, SRC, 30, "completed", 0);
+	assert_int_equal(mig_qemu_downtime_ns(log.src), 4 * MS);
+	model_free(&m);
+}
+
 static void test_snapshot_stats(void **state)
 {
 	struct done_log log = { 0 };
@@ -833,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_pages),
 		cmocka_unit_test(test_snapshot_findings),
 		cmocka_unit_test(test_snapshot_window),
+		cmocka_unit_test(test_snapshot_resume_by_runstate),
 		cmocka_unit_test(test_ack_sent_symbols),
 		cmocka_unit_test(test_ack_sent_none_needed),
 		cmocka_unit_test(test_snapshot_failed_start),

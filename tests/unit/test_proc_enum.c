@@ -67,50 +67,26 @@ static void check_names(const struct name_table *t, const char *const *want, int
 		assert_string_equal(t->names[i], want[i]);
 }
 
-static void test_layout_100_null_features(void **state)
+/* Both layouts, with and without a features array: the same names back. */
+static void test_layouts(void **state)
 {
-	static const struct qenum_100 l = { mig_100, NULL, 15 };
+	static const struct qenum_100 l100 = { mig_100, NULL, 15 };
+	static const struct qenum_100 l100f = { mig_100, features_100, 15 };
+	static const struct qenum_72 l72 = { mig_72, NULL, 14 };
+	static const struct qenum_72 l72f = { mig_72, flags_72, 14 };
+	static const struct { const void *l; const char *const *want; int n, completed; } cases[] = {
+		{ &l100, mig_100, 15, 9 }, { &l100f, mig_100, 15, 9 },
+		{ &l72, mig_72, 14, 8 }, { &l72f, mig_72, 14, 8 },
+	};
 	struct name_table t;
 	char why[160];
 
 	(void)state;
-	assert_int_equal(read_self(&l, &t, why), 0);
-	check_names(&t, mig_100, 15);
-	assert_string_equal(t.names[9], "completed");
-}
-
-static void test_layout_100_features(void **state)
-{
-	static const struct qenum_100 l = { mig_100, features_100, 15 };
-	struct name_table t;
-	char why[160];
-
-	(void)state;
-	assert_int_equal(read_self(&l, &t, why), 0);
-	check_names(&t, mig_100, 15);
-}
-
-static void test_layout_72_null_features(void **state)
-{
-	static const struct qenum_72 l = { mig_72, NULL, 14 };
-	struct name_table t;
-	char why[160];
-
-	(void)state;
-	assert_int_equal(read_self(&l, &t, why), 0);
-	check_names(&t, mig_72, 14);
-	assert_string_equal(t.names[8], "completed");
-}
-
-static void test_layout_72_features(void **state)
-{
-	static const struct qenum_72 l = { mig_72, flags_72, 14 };
-	struct name_table t;
-	char why[160];
-
-	(void)state;
-	assert_int_equal(read_self(&l, &t, why), 0);
-	check_names(&t, mig_72, 14);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(read_self(cases[i].l, &t, why), 0);
+		check_names(&t, cases[i].want, cases[i].n);
+		assert_string_equal(t.names[cases[i].completed], "completed");
+	}
 }
 
 /* Pre-6.0 tables put the size where the features pointer is now. */
@@ -220,10 +196,7 @@ static int dump(pid_t pid)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout_100_null_features),
-		cmocka_unit_test(test_layout_100_features),
-		cmocka_unit_test(test_layout_72_null_features),
-		cmocka_unit_test(test_layout_72_features),
+		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_old_layout_refused),
 		cmocka_unit_test(test_bad_size),
 		cmocka_unit_test(test_null_array),

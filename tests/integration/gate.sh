@@ -178,6 +178,16 @@ if part 2; then
 		run_err "--actuator write under lockdown: refused" \
 			"^swack gate run: the kernel refuses bpf_probe_write_user \(.*lockdown $lockdown\): use --actuator ptrace or auto" \
 			"$SWACK" gate run --actuator write -p "$loop"
+		# A fresh machine: neither bpffs nor securityfs mounted (a private mount
+		# namespace): the gate mounts both, and says the same one line.
+		fresh='umount -l /sys/fs/bpf 2>/dev/null; umount -l /sys/kernel/security 2>/dev/null
+			exec "$0" gate run $2 --actuator write -p "$1"'
+		run_err "--actuator write under lockdown, bpffs and securityfs unmounted: refused" \
+			"^swack gate run: the kernel refuses bpf_probe_write_user \(.*lockdown $lockdown\): use --actuator ptrace or auto" \
+			unshare -m --propagation private sh -c "$fresh" "$SWACK" "$loop" ""
+		expect_match "bpffs unmounted: mounted by the gate, said under -v" \
+			"swack gate: mounted bpffs at /sys/fs/bpf" \
+			"$(unshare -m --propagation private sh -c "$fresh" "$SWACK" "$loop" -v 2>&1)"
 	fi
 	gate_start -p "$loop" || exit 1
 	if [[ $PTRACE ]]; then

@@ -17,11 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "source/codefacts.h"
 
 #define CALL_WINDOW 64      /* bytes after a call searched for the load */
 #define MAX_FIELD_OFF 0x10000
+#define NEAR (1u << 20)     /* bytes either side of migrate_get_current searched first */
 
 static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
@@ -71,18 +73,23 @@ int x86_first_field_load(const uint8_t *code, size_t len, uint32_t *disp)
 }
 
 struct text {
-	uint8_t *bytes;
+	const uint8_t *bytes;     /* .text, mapped from the file */
 	uint64_t addr;
 	size_t size;
+	void *map;
+	size_t maplen;
 };
 
-static int read_text(const char *exe, struct text *t, char *why, size_t len)
+/* .text mapped in place (the page cache's copy): no read of megabytes. */
+static int map_text(const char *exe, struct text *t, char *why, size_t len)
 {
 	int fd = open(exe, O_RDONLY | O_CLOEXEC), ret = -1;
 	Elf *elf = NULL;
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 	GElf_Shdr sh;
+	long page = sysconf(_SC_PAGESIZE);
+	off_t start;
 
 	memset(t, 0, sizeof(*t));
 	elf_version(EV_CURRENT);
@@ -105,14 +112,15 @@ static int read_text(const char *exe, struct text *t, char *why, size_t len)
 		snprintf(why, len, "no .text section");
 		goto out;
 	}
-	t->bytes = malloc(sh.sh_size);
-	if (!t->bytes || pread(fd, t->bytes, sh.sh_size, (off_t)sh.sh_offset) !=
-	    (ssize_t)sh.sh_size) {
-		snprintf(why, len, "cannot read .text: %s", strerror(errno ? errno : EIO));
-		free(t->bytes);
-		t->bytes = NULL;
+	start = (off_t)sh.sh_offset & ~(off_t)(page - 1);
+	t->maplen = sh.sh_offset - start + sh.sh_size;
+	t->map = mmap(NULL, t->maplen, PROT_READ, MAP_PRIVATE, fd, start);
+	if (t->map == MAP_FAILED) {
+		snprintf(why, len, "cannot map .text: %s", strerror(errno));
+		t->map = NULL;
 		goto out;
 	}
+	t->bytes = (const uint8_t *)t->map + (sh.sh_offset - start);
 	t->addr = sh.sh_addr;
 	t->size = sh.sh_size;
 	ret = 0;
@@ -131,19 +139,23 @@ static const uint8_t *text_at(const struct text *t, uint64_t vaddr, size_t want)
 	return t->bytes + (vaddr - t->addr);
 }
 
-/* Every "call rel32" to one of the queries: the field the code after it loads. */
-static int threshold_field(const struct text *t, const uint64_t queries[2],
-			   struct code_facts *out, char *why, size_t len)
+/* Every "call rel32" to one of the queries in .text[from, to_off): the field
+ * the code after it loads. */
+static int threshold_field(const struct text *t, size_t from, size_t to_off,
+			   const uint64_t queries[2], struct code_facts *out, char *why, size_t len)
 {
+	const uint8_t *p = t->bytes + from, *end;
 	uint32_t off = 0, d;
 
+	if (to_off > t->size - 5 - CALL_WINDOW)
+		to_off = t->size - 5 - CALL_WINDOW;
+	end = t->bytes + to_off;
 	out->ncalls = 0;
-	for (size_t i = 0; i + 5 + CALL_WINDOW <= t->size; i++) {
-		uint64_t to;
+	/* memchr finds the call opcodes many bytes at a time. */
+	for (; p < end && (p = memchr(p, 0xe8, (size_t)(end - p))); p++) {
+		size_t i = (size_t)(p - t->bytes);
+		uint64_t to = t->addr + i + 5 + (int64_t)le32(p + 1);
 
-		if (t->bytes[i] != 0xe8)
-			continue;
-		to = t->addr + i + 5 + (int64_t)le32(t->bytes + i + 1);
 		if (!to || (to != queries[0] && to != queries[1]))
 			continue;
 		if (x86_first_field_load(t->bytes + i + 5, CALL_WINDOW, &d)) {
@@ -166,6 +178,21 @@ static int threshold_field(const struct text *t, const uint64_t queries[2],
 	return 0;
 }
 
+/* The migration thread lives in migration.c with migrate_get_current: its
+ * neighbourhood first, all of .text if no call is found there. */
+static int near_then_all(const struct text *t, uint64_t mig_get, const uint64_t queries[2],
+			 struct code_facts *out, char *why, size_t len)
+{
+	size_t at = (size_t)(mig_get - t->addr);
+	size_t from = at > NEAR ? at - NEAR : 0;
+
+	if (!threshold_field(t, from, at + NEAR, queries, out, why, len))
+		return 0;
+	if (out->ncalls)
+		return -1;
+	return threshold_field(t, 0, t->size, queries, out, why, len);
+}
+
 int code_facts_read(const char *exe, uint64_t mig_get, const uint64_t queries[2],
 		    struct code_facts *out, char *why, size_t len)
 {
@@ -178,14 +205,16 @@ int code_facts_read(const char *exe, uint64_t mig_get, const uint64_t queries[2]
 		snprintf(why, len, "no migrate_get_current symbol");
 		return -1;
 	}
-	if (read_text(exe, &t, why, len))
+	if (map_text(exe, &t, why, len))
 		return -1;
 	code = text_at(&t, mig_get, 16);
 	if (!code || x86_rip_load(code, 16, mig_get, &out->mig_ptr))
 		snprintf(why, len, "migrate_get_current does not begin with a load of a "
 			 "global pointer");
+	else if (t.size < 5 + CALL_WINDOW)
+		snprintf(why, len, ".text too small");
 	else
-		ret = threshold_field(&t, queries, out, why, len);
-	free(t.bytes);
+		ret = near_then_all(&t, mig_get, queries, out, why, len);
+	munmap(t.map, t.maplen);
 	return ret;
 }

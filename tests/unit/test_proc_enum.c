@@ -57,7 +57,7 @@ static const uint64_t features_100[15] = { [11] = 2 };
 
 static int read_self(const void *addr, struct name_table *t, char *why)
 {
-	return proc_read_enum(getpid(), (uint64_t)(uintptr_t)addr, t, why, 160);
+	return proc_read_enum(getpid(), (uint64_t)(uintptr_t)addr, 0, t, why, 160);
 }
 
 static void check_names(const struct name_table *t, const char *const *want, int n)
@@ -150,6 +150,32 @@ static void test_unreadable(void **state)
 	assert_non_null(strstr(why, "entry 1 at"));
 }
 
+/* A PIE caught at its exec, before ld.so relocated it: the table's pointers
+ * are link-time addresses, to which the load base is added. */
+static void test_unrelocated(void **state)
+{
+	uint64_t bias = (uint64_t)(uintptr_t)mig_100;
+	uint64_t stored[15];
+	struct { uint64_t array, features; int size; } l;
+	struct name_table t;
+	char why[160];
+
+	(void)state;
+	for (int i = 0; i < 15; i++)
+		if ((uint64_t)(uintptr_t)mig_100[i] < bias)
+			bias = (uint64_t)(uintptr_t)mig_100[i];
+	if ((uint64_t)(uintptr_t)stored < bias)
+		bias = (uint64_t)(uintptr_t)stored;
+	bias &= ~0xfffull;
+	for (int i = 0; i < 15; i++)
+		stored[i] = (uint64_t)(uintptr_t)mig_100[i] - bias;
+	l.array = (uint64_t)(uintptr_t)stored - bias;
+	l.features = 0;
+	l.size = 15;
+	assert_int_equal(proc_read_enum(getpid(), (uint64_t)(uintptr_t)&l, bias, &t, why, 160), 0);
+	check_names(&t, mig_100, 15);
+}
+
 static void test_parse_words(void **state)
 {
 	uint64_t w[3] = { 0x5555a000, 0, 0xdeadbeef0000000full }, array;
@@ -183,7 +209,8 @@ static int dump(pid_t pid)
 	elf_free_info(&info);
 	for (int s = 0; s < 2; s++) {
 		if (!locs[s].vaddr ||
-		    proc_read_enum(pid, (pie ? base : 0) + locs[s].vaddr, &t, err, sizeof(err))) {
+		    proc_read_enum(pid, (pie ? base : 0) + locs[s].vaddr, pie ? base : 0, &t, err,
+				   sizeof(err))) {
 			printf("%s unreadable %s\n", syms[s], locs[s].vaddr ? err : "no symbol");
 			continue;
 		}
@@ -201,6 +228,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_size),
 		cmocka_unit_test(test_null_array),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_unrelocated),
 		cmocka_unit_test(test_parse_words),
 	};
 

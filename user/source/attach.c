@@ -438,7 +438,7 @@ static void read_table(struct target *t, uint64_t base, uint64_t vaddr, const ch
 	char why[160] = "not in the binary's symbols";
 	size_t len = strlen(t->names_note);
 
-	if (vaddr && !proc_read_enum(t->pid, base + vaddr, out, why, sizeof(why)))
+	if (vaddr && !proc_read_enum(t->pid, base + vaddr, base, out, why, sizeof(why)))
 		return;
 	copy_table(out, fallback, nfallback);
 	snprintf(t->names_note + len, sizeof(t->names_note) - len,

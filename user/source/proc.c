@@ -162,7 +162,14 @@ int qenum_parse(const uint64_t w[3], uint64_t *array, int *size, char *why, size
 	return 0;
 }
 
-static int read_names(int fd, uint64_t array, int size, struct name_table *t,
+/* A process caught at its exec has not been through ld.so yet: its PIE's
+ * pointers still hold link-time addresses, below the load base. */
+static uint64_t relocated(uint64_t ptr, uint64_t bias)
+{
+	return bias && ptr < bias ? ptr + bias : ptr;
+}
+
+static int read_names(int fd, uint64_t array, int size, uint64_t bias, struct name_table *t,
 		      char *why, size_t len)
 {
 	uint64_t ptr;
@@ -174,6 +181,7 @@ static int read_names(int fd, uint64_t array, int size, struct name_table *t,
 				 (unsigned long long)(array + 8 * i));
 			return -EFAULT;
 		}
+		ptr = relocated(ptr, bias);
 		/* A name may end near the end of a mapping: read what there is. */
 		n = pread(fd, t->names[i], PROC_ENUM_LEN - 1, (off_t)ptr);
 
@@ -186,7 +194,8 @@ static int read_names(int fd, uint64_t array, int size, struct name_table *t,
 	return 0;
 }
 
-int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t, char *why, size_t len)
+int proc_read_enum(pid_t pid, uint64_t addr, uint64_t bias, struct name_table *t, char *why,
+		   size_t len)
 {
 	uint64_t w[3], array;
 	char path[64];
@@ -206,7 +215,7 @@ int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t, char *why, si
 	if (!ret)
 		ret = qenum_parse(w, &array, &size, why, len);
 	if (!ret)
-		ret = read_names(fd, array, size, t, why, len);
+		ret = read_names(fd, relocated(array, bias), size, bias, t, why, len);
 	if (!ret)
 		t->n = size;
 	close(fd);

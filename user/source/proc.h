@@ -28,9 +28,10 @@ uint64_t proc_exe_base(pid_t pid);
 /* Checks the three words of a QEnumLookup and takes its array and size;
  * 0, or -EINVAL with the reason in why. */
 int qenum_parse(const uint64_t w[3], uint64_t *array, int *size, char *why, size_t len);
-/* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr;
- * 0, or -errno with the reason in why. */
-int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t, char *why, size_t len);
+/* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr, in
+ * an executable loaded at bias (0: not PIE); 0, or -errno with the reason. */
+int proc_read_enum(pid_t pid, uint64_t addr, uint64_t bias, struct name_table *t, char *why,
+		   size_t len);
 /* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
 int proc_tcp_links(pid_t pid, char keys[][64], int max);
 /* True when a and b hold the two ends of one TCP connection. */

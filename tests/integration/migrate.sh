@@ -262,8 +262,11 @@ check_diagnose() {
 	D=$("$SWACK" diagnose --json --downtime-limit 1 "$QDIR/run.data" | jq -c '.diagnoses[]')
 	L=$(jq -c '.diagnoses[]' "$QDIR/live.json")
 	"$SWACK" diagnose --downtime-limit 1 "$QDIR/run.data" | sed "s/^/# $Q: /"
+	# Two BPF objects see each call microseconds apart: the same findings, the
+	# same titles but for a last digit (the figures are compared to 0.2 ms above).
+	local same='[.findings[] | [.id, (.title | gsub("[0-9]+(\\.[0-9]+)?"; "N"))]]'
 	expect_eq "$Q: diagnose: live and recorded diagnoses agree on the findings" \
-		"$(jq -c '[.findings[] | [.id, .title]]' <<<"$L")" "$(jq -c '[.findings[] | [.id, .title]]' <<<"$D")"
+		"$(jq -c "$same" <<<"$L")" "$(jq -c "$same" <<<"$D")"
 	expect_eq "$Q: diagnose: one diagnosis, source and destination" "$src $dst" \
 		"$(jq -r '"\(.src_pid) \(.dst_pid)"' <<<"$D")"
 	expect_eq "$Q: diagnose: first finding over the 1 ms limit, of the guest-visible downtime" \

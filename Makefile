@@ -43,7 +43,7 @@ MANPAGES5 := $(wildcard docs/*.5)
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
 	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio)
 
-all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile \
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile $(OUT)/test_proc_enum $(OUT)/test_codefacts \
 	$(OUT)/fuzz_recfile_replay $(FIXTURES)
 
 $(OUT):
@@ -123,6 +123,12 @@ BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
 $(OUT)/test_usdt_args: tests/unit/test_usdt_args.c $(OUT)/user/source/usdt_args.o
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
+$(OUT)/test_proc_enum: tests/unit/test_proc_enum.c $(OUT)/user/source/proc.o $(OUT)/user/source/binfile.o
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka -lelf -ldw -lz
+
+$(OUT)/test_codefacts: tests/unit/test_codefacts.c $(OUT)/user/source/codefacts.o
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka -lelf
+
 $(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/user/source/recfile.o
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
@@ -161,8 +167,11 @@ fuzz-regress: $(OUT)/fuzz_recfile_replay
 deps:
 	scripts/deps.sh
 
-unit: $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile $(OUT)/fuzz_recfile_replay
-	$(OUT)/test_model && $(OUT)/test_usdt_args && $(OUT)/test_recfile && \
+unit: $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile $(OUT)/test_proc_enum \
+	$(OUT)/test_codefacts \
+	$(OUT)/fuzz_recfile_replay
+	$(OUT)/test_model && $(OUT)/test_usdt_args && $(OUT)/test_recfile && $(OUT)/test_proc_enum && \
+	$(OUT)/test_codefacts && \
 	$(OUT)/fuzz_recfile_replay $(FUZZ_CORPUS)/* > /dev/null
 
 # The README's two commands: each installs what it needs first.

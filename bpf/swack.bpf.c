@@ -243,7 +243,8 @@ static __always_inline int pending_enter(__u64 p0, __u64 p1, __u64 p2,
 }
 
 /* QEMU 7.2 iterates while 'pending && pending >= threshold', else it
- * switches over: the same test here turns the query into the decision.
+ * switches over (8.0-11.0: the same test, after the ACK if switchover-ack is
+ * on): the same test here turns the query into the decision.
  * The decision is reported when the thread then stops the VM, not at the
  * query: swack gate may have raised the answer after this probe read it,
  * and QEMU then iterated instead. */
@@ -279,16 +280,40 @@ static __always_inline void switchover_72_stop(void)
 	bpf_map_delete_elem(&decided, &tid);
 }
 
+/* 8.0-11.0: the threshold QEMU compares the answer with, from its
+ * MigrationState (user space found where); ~0 when unknown. */
+static __always_inline __u64 qemu_threshold(void)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	__u64 s = 0, thr = ~0ULL;
+
+	if (!p || !p->mig_ptr)
+		return ~0ULL;
+	if (bpf_probe_read_user(&s, sizeof(s), (void *)p->mig_ptr) || !s)
+		return ~0ULL;
+	if (bpf_probe_read_user(&thr, sizeof(thr), (void *)(s + p->threshold_off)))
+		return ~0ULL;
+	return thr;
+}
+
 static __always_inline int pending_exit(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending_args *a = bpf_map_lookup_elem(&pending, &tid);
 	struct swack_event *e;
-	__u64 v[3] = { 0, 0, 0 };
+	__u64 v[3] = { 0, 0, 0 }, threshold;
+	__u32 flags;
 	int i;
 
 	if (!a)
 		return 0;
+	threshold = a->threshold;
+	flags = a->flags;
+	if (flags & SWACK_F_NOTHRESH) {
+		threshold = qemu_threshold();
+		if (threshold != ~0ULL)
+			flags &= ~SWACK_F_NOTHRESH;
+	}
 	set_role(SWACK_ROLE_SRC);
 	for (i = 0; i < 3; i++)
 		if (a->ptr[i])
@@ -297,13 +322,13 @@ static __always_inline int pending_exit(void)
 	if (e) {
 		for (i = 0; i < 3; i++)
 			e->a[i] = v[i];
-		e->a[3] = a->threshold;
+		e->a[3] = threshold;
 		e->a[4] = ~0ULL;
-		e->flags = a->flags;
+		e->flags = flags;
 		submit(e);
 	}
-	if (!(a->flags & SWACK_F_NOTHRESH))
-		switchover_72(v[0] + v[1] + v[2], a->threshold);
+	if (!(flags & SWACK_F_NOTHRESH))
+		switchover_72(v[0] + v[1] + v[2], threshold);
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
@@ -432,6 +457,33 @@ SEC("uretprobe")
 int BPF_KRETPROBE(up_load_end, int ret)
 {
 	return emit_simple(SWACK_EV_LOAD_END, SWACK_ORIGIN_UPROBE, (__u64)(__s64)ret);
+}
+
+/* ---- switchover-ack by symbols (legacy scheme, 8.1-11.0) -------------- */
+
+/* int qemu_loadvm_approve_switchover(void): a device approved; the counter
+ * it decrements is not an argument. */
+SEC("uprobe")
+int BPF_KPROBE(up_ack_approve)
+{
+	struct swack_event *e = ev_new(SWACK_EV_ACK_APPROVE, SWACK_ORIGIN_UPROBE);
+
+	set_role(SWACK_ROLE_DST);
+	if (!e)
+		return 0;
+	e->a[0] = ~0ULL;
+	e->flags = SWACK_F_UNCOUNTED;
+	submit(e);
+	return 0;
+}
+
+/* int migrate_send_rp_switchover_ack(MigrationIncomingState *mis): the
+ * destination's one ACK, once no device has an approval left to give. */
+SEC("uprobe")
+int BPF_KPROBE(up_ack_sent)
+{
+	set_role(SWACK_ROLE_DST);
+	return emit_simple(SWACK_EV_ACK_SENT, SWACK_ORIGIN_UPROBE, 0);
 }
 
 /* ---- background snapshots: write tracking (QEMU 6.0+) ----------------- */

@@ -78,6 +78,8 @@ enum swack_kind {
 				     * a UFFDIO_* ioctl of its process: a0 ns asleep, a1 its tid,
 				     * a2 the ioctl's cmd, a3 range start, a4 range length;
 				     * str its comm; pid/tid: the thread that resolved it */
+	SWACK_EV_ACK_SENT = 41,     /* destination sent the (legacy) switchover ACK on its
+				     * return path: migrate_send_rp_switchover_ack, symbols */
 	SWACK_EV_MAX
 };
 
@@ -151,6 +153,7 @@ enum swack_role {
 #define SWACK_F_NOOP    (1u << 2)   /* MIG_STATE: compare-and-set would fail */
 #define SWACK_F_NOTHRESH (1u << 3)  /* PENDING: threshold not known here */
 #define SWACK_F_FINAL   (1u << 4)   /* QUERY_PENDING: the query at switchover */
+#define SWACK_F_UNCOUNTED (1u << 5) /* ACK_APPROVE: remaining count not readable (symbols) */
 
 struct swack_event {
 	__u64 ts;          /* CLOCK_MONOTONIC, ns (bpf_ktime_get_ns) */
@@ -180,6 +183,10 @@ struct swack_proc {
 	__u32 pad2;
 	__u64 unprot_calls;/* UFFDIO ioctls that released protection or resolved a fault */
 	__u64 unprot_bytes;/* bytes they covered */
+	/* QEMU 8.0-11.0 by symbols: the switchover threshold, read from memory at
+	 * *mig_ptr + threshold_off (MigrationState.threshold_size); 0: unknown. */
+	__u64 mig_ptr;     /* run-time address of QEMU's MigrationState pointer */
+	__u64 threshold_off;
 };
 
 /*

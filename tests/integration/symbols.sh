@@ -23,6 +23,10 @@ check_source() {
 	err=$(cat "$work/trace.err")
 	expect_match "$label: generation and symbol source" \
 		"swack: pid $! \(qemu-system-[a-z]*\): QEMU <=7.2 \(symbols\), [0-9]+ functions from $re, 0 USDT probes: 3 probes attached" "$err"
+	# The fixture has no QAPI tables: said, not guessed silently.
+	expect_match "$label: the attach line says 7.2's names stand in, and why" \
+		"; state names: 7.2 table, could not read MigrationStatus_lookup: not in the binary's symbols; run state names: 7.2 table, could not read RunState_lookup: not in the binary's symbols$" \
+		"$(grep "^swack: pid" <<<"$err")"
 	expect_match "$label: migrate_set_state resolved" "^states=setup none setup none $" \
 		"states=$(jq -r 'select(.event == "mig_state") | .state' <<<"$out" | head -4 | paste -sd' ') "
 	expect_eq "$label: pending query read through its out-parameters" "4096 0 0 4096" \

@@ -37,6 +37,7 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_ACK_APPROVE] = { "ack_approve", { O("remaining", F_A0),
 		T("approver", F_STR) } },
 	[SWACK_EV_ACK_RECEIVED] = { "ack_received", { O("pending", F_A0) } },
+	[SWACK_EV_ACK_SENT] = { "ack_sent", { { 0 } } },
 	[SWACK_EV_SWITCHOVER_START] = { "switchover_start", { { 0 } } },
 	[SWACK_EV_COMPLETION_STOP] = { "completion_vm_stop", { S("ret", F_A0) } },
 	[SWACK_EV_EXEC] = { "exec", { T("comm", F_STR) } },

@@ -9,6 +9,7 @@
 #include <argp.h>
 #include <ctype.h>
 #include <errno.h>
+#include <sys/mount.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +252,11 @@ void gate_lockdown(char *buf, size_t len)
 	FILE *f = fopen("/sys/kernel/security/lockdown", "re");
 	char *a, *b;
 
+	/* A fresh machine may not have securityfs mounted: the lockdown mode
+	 * must not depend on whether an earlier tool mounted it. */
+	if (!f && errno == ENOENT &&
+	    !mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL))
+		f = fopen("/sys/kernel/security/lockdown", "re");
 	snprintf(buf, len, "unknown");
 	if (!f)
 		return;

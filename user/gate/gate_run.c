@@ -777,7 +777,9 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	}
 	if (gate_bpffs_ready(&mounted, err, errlen))
 		return -1;
-	if (mounted)
+	/* Said only under -v, as for tracefs: whether an earlier run left bpffs
+	 * mounted must not change what a run prints. */
+	if (mounted && g->verbose)
 		fprintf(stderr, "swack gate: mounted bpffs at /sys/fs/bpf\n");
 	g->lockfd = gate_lock_run(err, errlen);
 	if (g->lockfd < 0)

@@ -221,6 +221,10 @@ static void on_runstate(struct mig *g, const struct swack_event *e)
 		g->role = SWACK_ROLE_DST;
 	else if (!strcmp(e->str, "finish-migrate"))
 		g->role = SWACK_ROLE_SRC;
+	/* A snapshot restarts its vCPUs through vm_resume, into which QEMU 10.0
+	 * inlines vm_start (no vm_start probe fires): the run state marks it. */
+	else if (!strcmp(e->str, "running") && g->snap.seen && !g->t_start && !g->t_resumed)
+		g->t_resumed = e->ts;
 }
 
 static void on_checkpoint(struct mig *g, const struct swack_event *e)
@@ -267,6 +271,7 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_CHECKPOINT: on_checkpoint(g, e); break;
 	case SWACK_EV_ACK_NEEDED:
 	case SWACK_EV_ACK_APPROVE:
+	case SWACK_EV_ACK_SENT:
 		g->role = SWACK_ROLE_DST;
 		break;
 	case SWACK_EV_ACK_RECEIVED: g->role = SWACK_ROLE_SRC; break;

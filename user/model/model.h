@@ -110,6 +110,8 @@ struct ack_state {
 	uint32_t approved;
 	int64_t remaining;            /* legacy counter after the last approval, -1 unknown */
 	uint64_t t_needed;
+	uint32_t sent;                /* ACKs the destination sent (symbols: legacy ACK) */
+	uint64_t t_sent;
 	struct { char approver[SWACK_DEV_LEN]; uint64_t ts; } approvals[MIG_MAX_ACKS];
 	uint32_t napprovals;
 	/* source */

@@ -165,8 +165,19 @@ void snap_apply(struct mig *g, const struct swack_event *e)
 		s->unprotects = e->a[0];
 		s->bytes_unprotected = e->a[1];
 		break;
-	case SWACK_EV_UFFD_FAULT: s->msgs++; break;
-	case SWACK_EV_UFFD_STALL: on_stall(s, e); break;
+	/* The window every observer counts alike: faults released while write
+	 * tracking was on, up to QEMU's ram_write_tracking_stop.  Those its final
+	 * unprotect releases come after it, near the end of the snapshot, where
+	 * two observers' ring buffers may order them on either side of the last
+	 * state change and so disagree. */
+	case SWACK_EV_UFFD_FAULT:
+		if (!s->t_stop || e->ts <= s->t_stop)
+			s->msgs++;
+		break;
+	case SWACK_EV_UFFD_STALL:
+		if (!s->t_stop || e->ts <= s->t_stop)
+			on_stall(s, e);
+		break;
 	case SWACK_EV_UFFD_IOCTL: on_ioctl(s, e); break;
 	default: break;
 	}

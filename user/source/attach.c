@@ -16,6 +16,7 @@
 #include "swack.skel.h"
 #include "source/attach.h"
 #include "source/binfile.h"
+#include "source/codefacts.h"
 #include "source/usdt_args.h"
 #include "swack.h"
 
@@ -56,6 +57,9 @@ static const struct uprobe_spec uprobes[] = {
 	{ "ram_write_tracking_start", "up_wt_start_ret", true, G_SYM, true },
 	{ "ram_write_tracking_stop", "up_wt_stop", false, G_SYM, true },
 	{ "qemu_savevm_state_iterate", "up_savevm_iterate", false, G_SYM, true },
+	/* Switchover-ack, legacy scheme (8.1-11.0; 8.0 has neither). */
+	{ "qemu_loadvm_approve_switchover", "up_ack_approve", false, 1u << GEN_SYM_8, true },
+	{ "migrate_send_rp_switchover_ack", "up_ack_sent", false, 1u << GEN_SYM_8, true },
 };
 
 struct usdt_spec {
@@ -426,31 +430,79 @@ static void copy_table(struct name_table *t, const char *const *names, int n)
 		snprintf(t->names[i], PROC_ENUM_LEN, "%s", names[i]);
 }
 
-static void read_names(struct target *t, uint64_t mig_vaddr, uint64_t run_vaddr)
+/* Where the process's own table cannot be read, the 7.2 table stands in,
+ * and the attach line says so: later QEMUs number their states differently. */
+static void read_table(struct target *t, uint64_t base, uint64_t vaddr, const char *sym,
+		       struct name_table *out, const char *const *fallback, int nfallback)
 {
-	uint64_t base = proc_exe_base(t->pid);
+	char why[160] = "not in the binary's symbols";
+	size_t len = strlen(t->names_note);
 
-	if (!mig_vaddr || proc_read_enum(t->pid, base + mig_vaddr, &t->mig_names))
-		copy_table(&t->mig_names, mig_names_72, 14);
-	if (!run_vaddr || proc_read_enum(t->pid, base + run_vaddr, &t->run_names))
-		copy_table(&t->run_names, run_names_72, 16);
+	if (vaddr && !proc_read_enum(t->pid, base + vaddr, base, out, why, sizeof(why)))
+		return;
+	copy_table(out, fallback, nfallback);
+	snprintf(t->names_note + len, sizeof(t->names_note) - len,
+		 "; %s names: 7.2 table, could not read %s: %s",
+		 out == &t->mig_names ? "state" : "run state", sym, why);
+}
+
+static void read_names(struct target *t, const struct binary *b)
+{
+	uint64_t base = b->pie ? proc_exe_base(t->pid) : 0, mig_vaddr = b->mig_lookup,
+		 run_vaddr = b->run_lookup;
+
+	t->names_note[0] = 0;
+	read_table(t, base, mig_vaddr, "MigrationStatus_lookup", &t->mig_names, mig_names_72, 14);
+	read_table(t, base, run_vaddr, "RunState_lookup", &t->run_names, run_names_72, 16);
 }
 
 #define NSYMS (sizeof(uprobes) / sizeof(uprobes[0]))
+/* After the uprobe table: generation markers, enum tables, code facts. */
+#define SYM_MIG_LOOKUP (NSYMS + 3)
+#define SYM_RUN_LOOKUP (NSYMS + 4)
+#define SYM_MIG_GET (NSYMS + 5)
+#define NLOOKUPS (NSYMS + 6)
 
-/* Symbol look-ups: the uprobe table, then generation markers, then enum tables. */
 static int resolve_all(const char *exe, struct sym_loc *locs, struct elf_info *info,
 		       char *err, size_t errlen)
 {
-	const char *names[NSYMS + 5];
+	const char *names[NLOOKUPS];
 
 	for (size_t i = 0; i < NSYMS; i++)
 		names[i] = uprobes[i].sym;
 	for (size_t i = 0; i < 3; i++)
 		names[NSYMS + i] = gen_syms[i];
-	names[NSYMS + 3] = "MigrationStatus_lookup";
-	names[NSYMS + 4] = "RunState_lookup";
-	return elf_resolve(exe, names, NSYMS + 5, locs, info, err, errlen);
+	names[SYM_MIG_LOOKUP] = "MigrationStatus_lookup";
+	names[SYM_RUN_LOOKUP] = "RunState_lookup";
+	names[SYM_MIG_GET] = "migrate_get_current";
+	return elf_resolve(exe, names, NLOOKUPS, locs, info, err, errlen);
+}
+
+static uint64_t sym_vaddr(const struct sym_loc *locs, const char *sym)
+{
+	for (size_t i = 0; i < NSYMS; i++)
+		if (!strcmp(uprobes[i].sym, sym))
+			return locs[i].vaddr;
+	return 0;
+}
+
+/* 8.0-11.0 by symbols: the threshold of the switchover decision is in
+ * QEMU's memory; where, the machine code says (source/codefacts.c). */
+static void find_threshold(struct binary *b, const char *exe, const struct sym_loc *locs)
+{
+	const uint64_t queries[2] = { sym_vaddr(locs, "qemu_savevm_state_pending_estimate"),
+				      sym_vaddr(locs, "qemu_savevm_state_pending_exact") };
+	char why[200];
+
+	if (code_facts_read(exe, locs[SYM_MIG_GET].vaddr, queries, &b->facts, why, sizeof(why))) {
+		memset(&b->facts, 0, sizeof(b->facts));
+		snprintf(b->facts_note, sizeof(b->facts_note), "; switchover threshold unknown "
+			 "(%s): no switchover decision", why);
+		return;
+	}
+	snprintf(b->facts_note, sizeof(b->facts_note), "; switchover threshold at "
+		 "MigrationState+0x%x (machine code of %d call site%s)", b->facts.threshold_off,
+		 b->facts.ncalls, b->facts.ncalls > 1 ? "s" : "");
 }
 
 static struct target *new_target(struct attacher *a, pid_t pid)
@@ -490,6 +542,11 @@ static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 				.exe_base = b->pie ? proc_exe_base(pid) : 0 };
 	__u32 key = pid;
 
+	if (b->facts.mig_ptr) {
+		p.mig_ptr = p.exe_base + b->facts.mig_ptr;
+		p.threshold_off = b->facts.threshold_off;
+	}
+
 	return bpf_map__update_elem(a->skel->maps.procs, &key, sizeof(key), &p, sizeof(p),
 				    BPF_ANY);
 }
@@ -512,6 +569,7 @@ static void report_target(struct attacher *a, const struct target *t, const stru
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
 			 ", probes of its binary already in place (%d process%s)", b->users,
 			 b->users > 1 ? "es" : "");
+	snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", t->names_note);
 	fprintf(a->log, "swack: pid %d (%s): %s\n", t->pid, t->comm, line);
 	if (!a->attached)
 		return;
@@ -542,17 +600,17 @@ static int no_probes(pid_t pid, const char *exe, char *err, size_t errlen)
 static void describe_binary(struct binary *b, const struct elf_info *info)
 {
 	snprintf(b->report, sizeof(b->report), "%s, %zu functions from %s, %zu USDT probes: "
-		 "%d probes attached%s%s; missing: %s", gen_name(b->gen), info->nsyms,
+		 "%d probes attached%s%s; missing: %s%s", gen_name(b->gen), info->nsyms,
 		 info->symsrc, info->nnotes, b->nlinks,
 		 b->decoded[0] ? "; argument specs decoded by swack: " : "", b->decoded,
-		 b->missing[0] ? b->missing : "none");
+		 b->missing[0] ? b->missing : "none", b->facts_note);
 }
 
 /* First process of a binary: what it offers, and the probes, for everyone. */
 static int new_binary(struct attacher *a, pid_t pid, const char *exe, const struct stat *st,
 		      char *err, size_t errlen)
 {
-	struct sym_loc locs[NSYMS + 5];
+	struct sym_loc locs[NLOOKUPS];
 	struct elf_info info;
 	struct binary *b;
 	int ret;
@@ -578,8 +636,10 @@ static int new_binary(struct attacher *a, pid_t pid, const char *exe, const stru
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
 	b->pie = info.pie;
-	b->mig_lookup = locs[NSYMS + 3].vaddr;
-	b->run_lookup = locs[NSYMS + 4].vaddr;
+	b->mig_lookup = locs[SYM_MIG_LOOKUP].vaddr;
+	b->run_lookup = locs[SYM_RUN_LOOKUP].vaddr;
+	if (b->gen == GEN_SYM_8)
+		find_threshold(b, exe, locs);
 	if (b->gen >= GEN_USDT)
 		attach_usdts(a, b, exe, &info);
 	attach_uprobes(a, b, exe, locs);
@@ -627,7 +687,7 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	t->bin = bin;
 	t->gen = a->bins[bin].gen;
 	a->bins[bin].users++;
-	read_names(t, a->bins[bin].mig_lookup, a->bins[bin].run_lookup);
+	read_names(t, &a->bins[bin]);
 	report_target(a, t, &a->bins[bin], mono_ms() - t0, reused);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include "source/codefacts.h"
 #include "source/proc.h"
 #include "source/vfio_fds.h"
 
@@ -35,6 +36,8 @@ struct binary {
 	enum qemu_gen gen;
 	int pie;
 	uint64_t mig_lookup, run_lookup;   /* QAPI enum tables (link-time addresses) */
+	struct code_facts facts;           /* 8.0-11.0 by symbols: where the threshold is */
+	char facts_note[320];              /* what the attach line says of them */
 	struct bpf_link *links[TARGET_MAX_LINKS];
 	int nlinks;
 	int users;                         /* watched processes running it */
@@ -49,6 +52,7 @@ struct target {
 	enum qemu_gen gen;
 	int bin;                           /* index in attacher.bins */
 	struct name_table mig_names, run_names;
+	char names_note[400];              /* why a name table is 7.2's, for the attach line */
 	struct vfio_fds vfio;              /* fd -> VFIO device */
 };
 

@@ -25,8 +25,13 @@ bool proc_incoming(pid_t pid);
 int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx);
 /* Start of the mapping of the executable (load bias for PIE). */
 uint64_t proc_exe_base(pid_t pid);
-/* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr. */
-int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t);
+/* Checks the three words of a QEnumLookup and takes its array and size;
+ * 0, or -EINVAL with the reason in why. */
+int qenum_parse(const uint64_t w[3], uint64_t *array, int *size, char *why, size_t len);
+/* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr, in
+ * an executable loaded at bias (0: not PIE); 0, or -errno with the reason. */
+int proc_read_enum(pid_t pid, uint64_t addr, uint64_t bias, struct name_table *t, char *why,
+		   size_t len);
 /* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
 int proc_tcp_links(pid_t pid, char keys[][64], int max);
 /* True when a and b hold the two ends of one TCP connection. */

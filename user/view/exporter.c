@@ -117,6 +117,9 @@ static void vm_metrics(FILE *f, const struct mig *g)
 	if (v.acks_pending >= 0)
 		fprintf(f, "swack_switchover_acks_pending{pid=\"%u\",role=\"%s\"} %lld\n", g->pid,
 			role, (long long)v.acks_pending);
+	if (g->ack.sent)
+		fprintf(f, "swack_switchover_acks_sent_total{pid=\"%u\",role=\"%s\"} %u\n", g->pid,
+			role, g->ack.sent);
 	fprintf(f, "swack_migration_remaining_bytes{pid=\"%u\",role=\"%s\"} %llu\n", g->pid, role,
 		(unsigned long long)v.remaining);
 	fprintf(f, "swack_migration_bandwidth_bytes_per_second{pid=\"%u\",role=\"%s\"} %llu\n",
@@ -208,6 +211,8 @@ static void metrics(FILE *f, struct exporter_env *env)
 	const struct model *m = &env->model;
 
 	help(f, "swack_switchover_acks_pending", "gauge", "Switchover ACKs still pending.");
+	help(f, "swack_switchover_acks_sent_total", "counter",
+	     "Switchover ACKs the destination sent (legacy scheme).");
 	help(f, "swack_migration_remaining_bytes", "gauge", "Bytes QEMU still has to send.");
 	help(f, "swack_migration_bandwidth_bytes_per_second", "gauge", "Measured bandwidth.");
 	help(f, "swack_migration_iterations", "gauge", "Dirty-bitmap syncs so far.");

@@ -28,9 +28,17 @@ static const char *ack_scheme(const struct mig *g)
 {
 	if (g->ack.per_device)
 		return "per-device";
-	if (g->ack.needed || g->ack.received || g->ack.approved)
+	if (g->ack.needed || g->ack.received || g->ack.approved || g->ack.sent)
 		return "legacy";
 	return "none";
+}
+
+/* The destination's ACK, from the start of its load (-1: none sent). */
+static int64_t ack_sent_ns(const struct mig *g)
+{
+	uint64_t from = g->t_load_begin ? g->t_load_begin : g->t_first;
+
+	return g->ack.sent && g->ack.t_sent >= from ? (int64_t)(g->ack.t_sent - from) : -1;
 }
 
 static int64_t max_ack_latency(const struct mig *g)
@@ -101,16 +109,18 @@ static void text_acks(FILE *out, const char *side, const struct mig *g)
 	const struct ack_state *a = &g->ack;
 	bool first = true;
 
-	if (!a->requested && !a->received && !a->needed && !a->approved && !a->held)
+	if (!a->requested && !a->received && !a->needed && !a->approved && !a->held && !a->sent)
 		return;
 	fprintf(out, "  acks (%s, %s):", side, ack_scheme(g));
-	if (a->needed)
+	if (a->needed || a->sent)
 		part(out, &first, "needed %u", a->needed);
 	if (a->approved)
 		part(out, &first, "approved %u", a->approved);
 	for (uint32_t i = 0; a->approved && i < a->napprovals; i++)
 		if (a->approvals[i].approver[0])
 			fprintf(out, "%s %s", i ? "," : " by", a->approvals[i].approver);
+	if (a->sent)
+		part(out, &first, "ACK sent %.3f ms after the load began", ack_sent_ns(g) / 1e6);
 	if (a->requested)
 		part(out, &first, "requested %u (%u after an ACK)", a->requested, a->rerequests);
 	if (g->role == SWACK_ROLE_SRC)
@@ -252,9 +262,11 @@ static void acks_json(FILE *out, const struct mig *g)
 	}
 	fprintf(out, "],\"requested\":%u,\"rerequests\":%u,\"received\":%u,\"counter\":%lld,"
 		"\"pending_total\":%lld,\"underflow\":%s,\"held_queries\":%u,\"held_ns\":%lld,"
-		"\"max_request_to_ack_ns\":%lld}", a->requested, a->rerequests, a->received,
-		(long long)a->counter, (long long)a->pending_total, a->underflow ? "true" : "false",
-		a->held, (long long)ack_held_ns(g), (long long)max_ack_latency(g));
+		"\"max_request_to_ack_ns\":%lld,\"sent\":%u,\"sent_after_load_ns\":%lld}",
+		a->requested, a->rerequests, a->received, (long long)a->counter,
+		(long long)a->pending_total, a->underflow ? "true" : "false", a->held,
+		(long long)ack_held_ns(g), (long long)max_ack_latency(g), a->sent,
+		(long long)ack_sent_ns(g));
 }
 
 static int64_t span_ns(const uint64_t t[2])

@@ -7,11 +7,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include "source/proc.h"
+#include "source/uprobes.h"
 #include "source/vfio_fds.h"
 
 struct swack_bpf;
-struct bpf_link;
 struct swack_event;
+struct swack_usdt_spec;
 
 /* What a binary offers, detected from probes and symbols, never a version. */
 enum qemu_gen {
@@ -24,23 +25,19 @@ enum qemu_gen {
 	GEN_USDT_111,    /* per-device reusable switchover-ack: 11.1+ */
 };
 
-#define TARGET_MAX_LINKS 64
-#define ATTACH_KERNEL_PROGS 15
-
 /* A QEMU executable: probes attach once per binary, for every process
  * running it (pid -1); BPF keeps only the watched processes' events. */
 struct binary {
 	dev_t dev;
 	ino_t ino;
-	enum qemu_gen gen;
+	enum qemu_gen gen;                 /* GEN_NONE: watched on the kernel side only */
 	int pie;
 	uint64_t mig_lookup, run_lookup;   /* QAPI enum tables (link-time addresses) */
-	struct bpf_link *links[TARGET_MAX_LINKS];
-	int nlinks;
+	struct link_set links;
+	int nprobes;                       /* entries of the attach tables in place */
 	int users;                         /* watched processes running it */
 	char report[4096];                 /* the attach line */
 	char missing[2048];
-	char decoded[128];                 /* probes attached through swack's own decoder */
 };
 
 struct target {
@@ -54,13 +51,14 @@ struct target {
 
 struct attacher {
 	struct swack_bpf *skel;
-	struct bpf_link *kernel_links[ATTACH_KERNEL_PROGS];
+	struct link_set kernel_links;
 	struct target *targets;
 	int ntargets;
 	struct binary *bins;
 	int nbins;
+	struct swack_usdt_spec *specs;   /* what the usdt_specs map holds, by index */
+	int nspecs;
 	bool verbose;
-	unsigned long long cookies;  /* last attach cookie handed out */
 	FILE *log;       /* the one-line attach reports */
 	/* Told of each process attached: the report line, for recordings. */
 	void (*attached)(void *ctx, const struct target *t, const char *exe, const char *line);

@@ -14,31 +14,38 @@
 #include <unistd.h>
 #include "source/binfile.h"
 
-/* Uprobes take a file offset: find the segment holding vaddr (executable
- * for code, any for data such as USDT semaphores). */
-static uint64_t vaddr_to_offset(Elf *elf, uint64_t vaddr, int exec)
+/* The loadable segments, read once per file: a note or symbol's address
+ * is turned into a file offset for every one of thousands. */
+struct segs {
+	GElf_Phdr ph[32];
+	size_t n;
+};
+
+static void load_segs(Elf *elf, struct segs *sg)
 {
 	size_t n;
 
+	sg->n = 0;
 	if (elf_getphdrnum(elf, &n))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD ||
-		    (exec && !(ph.p_flags & PF_X)))
-			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz)
-			return vaddr - ph.p_vaddr + ph.p_offset;
-	}
-	return 0;
+		return;
+	for (size_t i = 0; i < n && sg->n < sizeof(sg->ph) / sizeof(sg->ph[0]); i++)
+		if (gelf_getphdr(elf, i, &sg->ph[sg->n]) && sg->ph[sg->n].p_type == PT_LOAD)
+			sg->n++;
 }
 
-/* libbpf 1.1's x86 USDT parser knows registers, reg+offset and constants;
- * a RIP-relative global such as "-4@current_run_state(%rip)" defeats it. */
-static int spec_parsable(const char *args)
+/* Uprobes take a file offset: find the segment holding vaddr (executable
+ * for code, any for data such as USDT semaphores). */
+static uint64_t vaddr_to_offset(const struct segs *sg, uint64_t vaddr, int exec)
 {
-	return strstr(args, "(%rip)") == NULL;
+	for (size_t i = 0; i < sg->n; i++) {
+		const GElf_Phdr *ph = &sg->ph[i];
+
+		if ((exec && !(ph->p_flags & PF_X)) || vaddr < ph->p_vaddr ||
+		    vaddr >= ph->p_vaddr + ph->p_memsz)
+			continue;
+		return vaddr - ph->p_vaddr + ph->p_offset;
+	}
+	return 0;
 }
 
 static int count_args(const char *args)
@@ -56,7 +63,7 @@ static int count_args(const char *args)
 /* A note's desc: pc, .stapsdt.base address, semaphore (3 x u64), then
  * provider, name and argument strings.  Prelinking moves the first two:
  * the .stapsdt.base section says by how much. */
-static void add_note(struct elf_info *info, Elf *elf, uint64_t base_addr,
+static void add_note(struct elf_info *info, const struct segs *sg, uint64_t base_addr,
 		     const char *desc, size_t len)
 {
 	const char *prov = desc + 24, *name, *args;
@@ -71,22 +78,28 @@ static void add_note(struct elf_info *info, Elf *elf, uint64_t base_addr,
 	args = name + strnlen(name, desc + len - name) + 1;
 	if (args > desc + len)
 		return;
-	n = realloc(info->notes, (info->nnotes + 1) * sizeof(*n));
-	if (!n)
-		return;
-	info->notes = n;
+	if (info->nnotes == info->capnotes) {
+		n = realloc(info->notes, (info->capnotes ? info->capnotes * 2 : 64) * sizeof(*n));
+		if (!n)
+			return;
+		info->notes = n;
+		info->capnotes = info->capnotes ? info->capnotes * 2 : 64;
+	}
 	n = &info->notes[info->nnotes++];
 	memset(n, 0, sizeof(*n));
 	memcpy(w, desc, sizeof(w));
 	if (base_addr)
 		w[0] += base_addr - w[1];
-	n->pc_offset = vaddr_to_offset(elf, w[0], 1);
-	n->sem_offset = w[2] ? vaddr_to_offset(elf, w[2], 0) : 0;
+	n->pc_offset = vaddr_to_offset(sg, w[0], 1);
+	n->sem_offset = w[2] ? vaddr_to_offset(sg, w[2], 0) : 0;
 	snprintf(n->provider, sizeof(n->provider), "%s", prov);
 	snprintf(n->name, sizeof(n->name), "%s", name);
+	if ((size_t)(desc + len - args) > sizeof(n->args)) {
+		n->nargs = -1;
+		return;
+	}
 	snprintf(n->args, sizeof(n->args), "%.*s", (int)(desc + len - args), args);
 	n->nargs = count_args(n->args);
-	n->parsable = spec_parsable(n->args);
 }
 
 static uint64_t section_addr(Elf *elf, const char *want)
@@ -108,10 +121,12 @@ static void read_notes(Elf *elf, struct elf_info *info)
 {
 	uint64_t base_addr = section_addr(elf, ".stapsdt.base");
 	Elf_Scn *scn = NULL;
+	struct segs sg;
 	size_t shstrndx;
 
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return;
+	load_segs(elf, &sg);
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
@@ -125,9 +140,50 @@ static void read_notes(Elf *elf, struct elf_info *info)
 		data = elf_getdata(scn, NULL);
 		while (data && (off = gelf_getnote(data, off, &nh, &noff, &doff)) > 0)
 			if (nh.n_type == 3)
-				add_note(info, elf, base_addr, (char *)data->d_buf + doff,
+				add_note(info, &sg, base_addr, (char *)data->d_buf + doff,
 					 nh.n_descsz);
 	}
+}
+
+/*
+ * What attaching reads of a binary, asked of the disk at once: on a cold page
+ * cache, a fault at a time (notes, symbol tables) or a probe site at a time
+ * (the kernel reads each site's page as it registers the uprobe) adds up to
+ * seconds on a large binary; issued together, the reads overlap.
+ */
+static void prefetch_sections(Elf *elf, int fd)
+{
+	static const char *const want[] = {
+		".note.stapsdt", ".symtab", ".strtab", ".dynsym", ".dynstr", ".gnu_debugdata",
+	};
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name) ?: "";
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			if (!strcmp(name, want[i]))
+				posix_fadvise(fd, sh.sh_offset, sh.sh_size, POSIX_FADV_WILLNEED);
+	}
+}
+
+void elf_prefetch_pages(const char *path, const uint64_t *offsets, size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		posix_fadvise(fd, offsets[i] & ~(uint64_t)(page - 1), page, POSIX_FADV_WILLNEED);
+	close(fd);
 }
 
 static int has_section(Elf *elf, const char *want)
@@ -166,6 +222,7 @@ int elf_open_info(const char *path, struct elf_info *info, char *err, size_t err
 	} else {
 		GElf_Ehdr eh;
 
+		prefetch_sections(elf, fd);
 		read_notes(elf, info);
 		info->pie = gelf_getehdr(elf, &eh) && eh.e_type == ET_DYN;
 		snprintf(info->symsrc, sizeof(info->symsrc), "%s",
@@ -182,7 +239,7 @@ void elf_free_info(struct elf_info *info)
 {
 	free(info->notes);
 	info->notes = NULL;
-	info->nnotes = 0;
+	info->nnotes = info->capnotes = 0;
 }
 
 const struct usdt_note *elf_find_note(const struct elf_info *info, const char *name)
@@ -202,9 +259,30 @@ const struct usdt_note *elf_next_note(const struct elf_info *info,
 	return NULL;
 }
 
+/*
+ * Separate debuginfo by build-id under /usr/lib/debug; and where the user set
+ * DEBUGINFOD_URLS, elfutils' whole search (.gnu_debuglink, then the debuginfod
+ * servers).  Only then: elfutils 0.188 loads libdebuginfod (and curl, TLS,
+ * Kerberos, LDAP: 30 libraries, 80 to 120 ms here) at its first search even
+ * with no server to ask.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  GElf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+					      debuglink_file, debuglink_crc, debuginfo_file_name);
+
+	if (fd >= 0 || !urls || !urls[0])
+		return fd;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks dwfl_cb = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo,
 };
 
 static void match_symbols(Dwfl_Module *mod, Elf *main_elf, GElf_Addr bias,
@@ -212,7 +290,9 @@ static void match_symbols(Dwfl_Module *mod, Elf *main_elf, GElf_Addr bias,
 			  struct elf_info *info)
 {
 	int nsyms = dwfl_module_getsymtab(mod);
+	struct segs sg;
 
+	load_segs(main_elf, &sg);
 	for (int i = 1; i < nsyms; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
@@ -228,7 +308,7 @@ static void match_symbols(Dwfl_Module *mod, Elf *main_elf, GElf_Addr bias,
 				continue;
 			locs[k].vaddr = addr - bias;
 			if (type == STT_FUNC)
-				locs[k].offset = vaddr_to_offset(main_elf, addr - bias, 1);
+				locs[k].offset = vaddr_to_offset(&sg, addr - bias, 1);
 		}
 	}
 }

@@ -259,7 +259,8 @@ fi
 
 # ---- 3. qemu-sim 10.2 and 11.1 ------------------------------------------------------
 
-# sim_start GEN SCENARIO: qemu-sim waiting on a pipe: SIM, SIMOUT, SIMSYNC.
+# sim_start GEN SCENARIO [DIR]: qemu-sim (from DIR, default build/fixtures)
+# waiting on a pipe: SIM, SIMOUT, SIMSYNC.
 SN=0
 sim_start() {
 	SN=$((SN + 1))
@@ -267,7 +268,7 @@ sim_start() {
 	mkdir "$SIMSYNC"
 	mkfifo "$GD/sim$SN.in"
 	exec 7<>"$GD/sim$SN.in"
-	QEMU_SIM_SYNC=$SIMSYNC "$SWACK_ROOT/build/fixtures/qemu-system-sim$1" -q -w \
+	QEMU_SIM_SYNC=$SIMSYNC "${3:-$SWACK_ROOT/build/fixtures}/qemu-system-sim$1" -q -w \
 		"$SWACK_ROOT/tests/fixtures/$2" <&7 >"$SIMOUT" 2>&1 &
 	SIM=$!
 	OURS+=("$SIM")
@@ -367,6 +368,28 @@ if part 3; then
 		expect_match "sim $gen --until-acked: policy hold and release" \
 			'gate_hold +reason="policy: acked" origin=policy.*gate_release +reason="acked[^"]*" cause=policy' \
 			"$(tr '\n' ' ' <"$GOUT")"
+	done
+
+	# 11.1's MigPendingData: the total raised, the ACK count left alone; the
+	# offsets from the stand-in's DWARF, then, stripped of it, the layout of
+	# the switchover-ack patch, said on the attach line.
+	mkdir "$GD/nodwarf"
+	strip --strip-debug -o "$GD/nodwarf/qemu-system-sim111" "$SWACK_ROOT/build/fixtures/qemu-system-sim111"
+	for dir in "" "$GD/nodwarf"; do
+		what=DWARF note="MigPendingData from DWARF: precopy_bytes at 0, total_bytes at 32 \(switchover_ack_pending at 24, left alone\)"
+		[[ $dir ]] && what="no DWARF" note="MigPendingData not known \(no DWARF in the binary or its debuginfo\): assumed the switchover-ack patch's layout, precopy_bytes at 0, total_bytes at 32"
+		sim_start 111 gate-layout-111.src "$dir"
+		gate_start -p "$SIM" || exit 1
+		expect_match "sim 111 MigPendingData, $what: the offsets, and where they come from" \
+			"pid $SIM \(qemu-system-sim\): QEMU 11.1\+, gate on qemu_savevm_query_pending_iter .*; $note; [0-9]+ multi-uprobe links" \
+			"$(cat "$GERR")"
+		gate_hold -p "$SIM" --max-hold 60s --reason "layout"
+		sim_go
+		sim_wait
+		expect_eq "sim 111 MigPendingData, $what: total raised, the 1 ACK asked read back untouched, 2 counted an iteration" \
+			"iterate iterations=200 converged=no pending=$HUGE threshold=30000000 reason=pending-above-threshold ack_requested=1 ack_pending_num=400" \
+			"$(sed -n 1p "$SIMOUT")"
+		gate_stop
 	done
 
 	sim_start 111 gate-settled.src

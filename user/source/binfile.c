@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +342,116 @@ int elf_resolve(const char *path, const char *const *names, size_t n,
 	if (debugfile)
 		snprintf(info->symsrc, sizeof(info->symsrc), "debuginfo %s", debugfile);
 out:
+	dwfl_end(dwfl);
+	return ret;
+}
+
+/* From a parameter (or any DIE with a type) to the structure its type names,
+ * through pointers, typedefs and qualifiers. */
+static bool to_struct(Dwarf_Die *die)
+{
+	Dwarf_Attribute at;
+
+	while (dwarf_attr_integrate(die, DW_AT_type, &at) && dwarf_formref_die(&at, die)) {
+		switch (dwarf_tag(die)) {
+		case DW_TAG_structure_type:
+			return !dwarf_hasattr(die, DW_AT_declaration);
+		case DW_TAG_pointer_type: case DW_TAG_typedef: case DW_TAG_const_type:
+		case DW_TAG_volatile_type:
+			continue;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+/* Parameter number param of a function DIE; an out-of-line copy may list its
+ * parameters only in the abstract instance it refers to. */
+static bool nth_param(Dwarf_Die *fn, int param, Dwarf_Die *out)
+{
+	Dwarf_Attribute at;
+	Dwarf_Die origin;
+	int k = 0;
+
+	if (dwarf_child(fn, out) == 0)
+		do {
+			if (dwarf_tag(out) == DW_TAG_formal_parameter && k++ == param)
+				return true;
+		} while (dwarf_siblingof(out, out) == 0);
+	if (k == 0 && (dwarf_attr(fn, DW_AT_abstract_origin, &at) ||
+		       dwarf_attr(fn, DW_AT_specification, &at)) && dwarf_formref_die(&at, &origin))
+		return nth_param(&origin, param, out);
+	return false;
+}
+
+static void member_offsets(Dwarf_Die *st, const char *const *members, size_t n, long *offsets)
+{
+	Dwarf_Die m;
+
+	for (size_t i = 0; i < n; i++)
+		offsets[i] = -1;
+	if (dwarf_child(st, &m))
+		return;
+	do {
+		Dwarf_Attribute at;
+		Dwarf_Word off;
+		const char *name = dwarf_diename(&m);
+
+		if (dwarf_tag(&m) != DW_TAG_member || !name ||
+		    !dwarf_attr(&m, DW_AT_data_member_location, &at) || dwarf_formudata(&at, &off))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(name, members[i]))
+				offsets[i] = (long)off;
+	} while (dwarf_siblingof(&m, &m) == 0);
+}
+
+/* The function whose code holds addr (a module address), from its CU's scopes. */
+static bool function_at(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Die *fn)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias), *scopes = NULL;
+	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
+	bool found = false;
+
+	for (int i = 0; i < n && !found; i++)
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+			*fn = scopes[i];
+			found = true;
+		}
+	free(scopes);
+	return found;
+}
+
+int elf_param_struct_offsets(const char *path, uint64_t func_vaddr, int param,
+			     const char *const *members, size_t n, long *offsets, char *why,
+			     size_t len)
+{
+	Dwfl *dwfl = dwfl_begin(&dwfl_cb);
+	Dwfl_Module *mod;
+	GElf_Addr bias;
+	Dwarf_Addr dwbias;
+	Dwarf_Die fn, die;
+	int ret = -1;
+
+	if (!dwfl) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	mod = dwfl_report_offline(dwfl, "qemu", path, -1);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (!mod || !dwfl_module_getelf(mod, &bias) || !dwfl_module_getdwarf(mod, &dwbias))
+		snprintf(why, len, "no DWARF in the binary or its debuginfo");
+	else if (!function_at(mod, func_vaddr + bias, &fn))
+		snprintf(why, len, "the function is not in its DWARF");
+	else if (!nth_param(&fn, param, &die) || !to_struct(&die))
+		snprintf(why, len, "its parameter %d is not a pointer to a complete structure "
+			 "in its DWARF", param + 1);
+	else {
+		member_offsets(&die, members, n, offsets);
+		ret = 0;
+	}
 	dwfl_end(dwfl);
 	return ret;
 }

@@ -45,4 +45,12 @@ void elf_prefetch_pages(const char *path, const uint64_t *offsets, size_t n);
 int elf_resolve(const char *path, const char *const *names, size_t n,
 		struct sym_loc *locs, struct elf_info *info, char *err, size_t errlen);
 
+/* Byte offsets of the named members of the structure that parameter param
+ * (from 0) of the function at func_vaddr (link-time) points to, from the
+ * binary's DWARF or its debuginfo; -1 for a member it lacks.  0, or -1 with
+ * the reason in why. */
+int elf_param_struct_offsets(const char *path, uint64_t func_vaddr, int param,
+			     const char *const *members, size_t n, long *offsets, char *why,
+			     size_t len);
+
 #endif

@@ -41,7 +41,7 @@ MANPAGES5 := $(wildcard docs/*.5)
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
-	qemu-system-sim102 qemu-system-sim111 qemu-system-sim102pad qemu-system-degraded vfio-fuse qemu-system-vfio)
+	qemu-system-sim102 qemu-system-sim111 qemu-system-sim102pad qemu-system-degraded vfio-fuse qemu-system-vfio qemu-system-vfio-nosyms)
 
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile \
 	$(OUT)/fuzz_recfile_replay $(FIXTURES)
@@ -112,6 +112,11 @@ $(OUT)/fixtures/vfio-fuse: $(VFIO_FIX)/vfio-fuse.c $(VFIO_FIX)/vfio-uapi.h
 $(OUT)/fixtures/qemu-system-vfio: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c $(VFIO_FIX)/vfio-uapi.h
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -rdynamic $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c -o $@
+
+# The same player as a stripped QEMU: neither USDT probes nor symbols.
+$(OUT)/fixtures/qemu-system-vfio-nosyms: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/vfio-uapi.h
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -s $< -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

@@ -19,11 +19,6 @@ sleep 60 & pids+=($!)
 run_err "not QEMU" "^swack trace: pid $! \(sleep\) is not a QEMU system emulator" \
 	"$SWACK" trace -p $! -d 1
 
-"$SWACK_ROOT/build/fixtures/qemu-system-nosyms" & pids+=($!)
-run_err "no probes or symbols" \
-	"^swack trace: pid $!: .*qemu-system-nosyms has neither QEMU USDT probes nor QEMU function symbols" \
-	"$SWACK" trace -p $! -d 1
-
 out=$("$SWACK" trace -p abc 2>&1)
 expect_eq "bad pid syntax: exit status" 64 "$?"
 expect_match "bad pid syntax: message" "invalid pid 'abc'" "$out"

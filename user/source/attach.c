@@ -582,8 +582,8 @@ static void describe_kernel_only(struct binary *b, pid_t pid, const char *exe)
 	snprintf(b->report, sizeof(b->report), "warning: %.3000s has neither QEMU USDT probes nor "
 		 "QEMU function symbols: watched on the kernel side only (VFIO ioctls, "
 		 "userfaultfd, bytes sent), without migration states, iterations or downtime; "
-		 "install its debuginfo (the distribution's debug symbols package, or "
-		 "debuginfod), or use a build with symbols", path);
+		 "install its debuginfo (the distribution's debug symbols package; or set "
+		 "DEBUGINFOD_URLS for swack to fetch it), or use a build with symbols", path);
 }
 
 static void describe_binary(struct binary *b, const struct elf_info *info)

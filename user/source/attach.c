@@ -5,11 +5,9 @@
  * read off what the binary offers.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/types.h>
@@ -705,7 +703,8 @@ void attach_forget(struct attacher *a, pid_t pid)
 	if (!t)
 		return;
 	/* The binary's probes stay until swack exits: detaching them would stall
-	 * this thread for seconds, and the next QEMU is often the same binary. */
+	 * this thread for the kernel's grace periods (tens of milliseconds; seconds
+	 * with per-probe links), and the next QEMU is often the same binary. */
 	a->bins[t->bin].users--;
 	bpf_map__delete_elem(a->skel->maps.procs, &key, sizeof(key), 0);
 	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);

@@ -501,6 +501,7 @@ static struct target *new_target(struct attacher *a, pid_t pid)
 	t = &a->targets[a->ntargets++];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
+	t->start = proc_start_time(pid);
 	proc_comm(pid, t->comm, sizeof(t->comm));
 	return t;
 }
@@ -710,6 +711,14 @@ void attach_forget(struct attacher *a, pid_t pid)
 	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);
 	vfio_fds_free(&t->vfio);
 	*t = a->targets[--a->ntargets];
+}
+
+void attach_exec(struct attacher *a, pid_t pid)
+{
+	struct target *t = attach_target(a, pid);
+
+	if (t && t->start != proc_start_time(pid))
+		attach_forget(a, pid);
 }
 
 static void name_of(const struct name_table *t, __u64 v, char *out)

@@ -45,6 +45,7 @@ struct target {
 	char comm[16];
 	enum qemu_gen gen;
 	int bin;                           /* index in attacher.bins */
+	uint64_t start;                    /* proc_start_time: a reused pid is another process */
 	struct name_table mig_names, run_names;
 	struct vfio_fds vfio;              /* fd -> VFIO device */
 };
@@ -72,6 +73,9 @@ void attach_close(struct attacher *a);
 /* Attaches to one QEMU process; 0, or -errno with a one-line reason. */
 int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen);
 void attach_forget(struct attacher *a, pid_t pid);
+/* pid exec'd: a target of that pid that is another, earlier process (whose
+ * exit went unseen, as when it exits while being attached) is forgotten. */
+void attach_exec(struct attacher *a, pid_t pid);
 struct target *attach_target(struct attacher *a, pid_t pid);
 /* Turns raw enum numbers of uprobe events into names (the events' str). */
 void attach_normalize(struct attacher *a, struct swack_event *e);

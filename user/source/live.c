@@ -49,6 +49,7 @@ static int on_ring(void *ctx, void *data, size_t len)
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	if (e.kind == SWACK_EV_EXEC) {
+		attach_exec(&l->a, e.pid);
 		if (l->follow_new && proc_is_qemu(e.pid))
 			attach_new(l, e.pid);
 		return 0;

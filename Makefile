@@ -41,7 +41,7 @@ MANPAGES5 := $(wildcard docs/*.5)
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
-	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio)
+	qemu-system-sim102 qemu-system-sim111 qemu-system-sim102pad qemu-system-degraded vfio-fuse qemu-system-vfio qemu-system-vfio-nosyms)
 
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile $(OUT)/test_proc_enum $(OUT)/test_codefacts \
 	$(OUT)/fuzz_recfile_replay $(FIXTURES)
@@ -90,9 +90,18 @@ $(OUT)/fixtures/qemu-system-sim%: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=$* $< -o $@
 
+# 10.2 with 4,000 more USDT notes and semaphores, as many as a real dtrace build.
+$(OUT)/fixtures/sim-pad.o: $(QEMU_SIM)/pad.c $(QEMU_SIM)/probes.h
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O0 -DQEMU_SIM_GEN=102 -c $< -o $@
+
+$(OUT)/fixtures/qemu-system-sim102pad: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h $(OUT)/fixtures/sim-pad.o
+	$(CC) $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=102 $< $(OUT)/fixtures/sim-pad.o -o $@
+
+# Stripped: the global its vm_state_notify argument names cannot be resolved.
 $(OUT)/fixtures/qemu-system-degraded: tests/fixtures/usdt-degraded.c
 	mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O2 $< -o $@
+	$(CC) $(CFLAGS) -O2 -s $< -o $@
 
 # VFIO without VFIO hardware: a FUSE device node and a player of QEMU's calls.
 VFIO_FIX := tests/fixtures/vfio
@@ -103,6 +112,11 @@ $(OUT)/fixtures/vfio-fuse: $(VFIO_FIX)/vfio-fuse.c $(VFIO_FIX)/vfio-uapi.h
 $(OUT)/fixtures/qemu-system-vfio: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c $(VFIO_FIX)/vfio-uapi.h
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -rdynamic $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c -o $@
+
+# The same player as a stripped QEMU: neither USDT probes nor symbols.
+$(OUT)/fixtures/qemu-system-vfio-nosyms: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/vfio-uapi.h
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -s $< -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

@@ -35,8 +35,8 @@ LOOP_KILLS=${SWACK_GATE_LOOP_KILLS:-10}  # during the tight loop's holds
 
 # gate_start ARGS...: `swack gate run ARGS` in the background: GATE (pid),
 # GOUT, GERR.  Waits for its attach line per -p (and swack's own per -p when
-# a policy runs the observation programs too), up to a minute: attaching waits
-# behind the probes earlier observers still remove (about 110 ms a probe).
+# a policy runs the observation programs too), up to 30 s (loading the BPF
+# programs can take seconds on a loaded host).
 GN=0
 gate_start() {
 	local want=0 obs=0 a i
@@ -50,7 +50,7 @@ gate_start() {
 	"$SWACK" gate run "$@" >"$GOUT" 2>>"$GERR" 7>&- &
 	GATE=$!
 	OURS+=("$GATE")
-	for ((i = 0; i < 1200; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		if [[ $(grep -c '^swack gate: pid .* gate on ' "$GERR") -ge $want ]] &&
 			[[ $obs -eq 0 || $(grep -c '^swack: pid ' "$GERR") -ge $want ]]; then
 			return 0
@@ -67,7 +67,7 @@ gate_start() {
 		fi
 		sleep 0.05
 	done
-	echo "# gate run not attached after 60 s: $(cat "$GERR")"
+	echo "# gate run not attached after 30 s: $(cat "$GERR")"
 	return 1
 }
 gone() {
@@ -269,7 +269,8 @@ fi
 
 # ---- 3. qemu-sim 10.2 and 11.1 ------------------------------------------------------
 
-# sim_start GEN SCENARIO: qemu-sim waiting on a pipe: SIM, SIMOUT, SIMSYNC.
+# sim_start GEN SCENARIO [DIR]: qemu-sim (from DIR, default build/fixtures)
+# waiting on a pipe: SIM, SIMOUT, SIMSYNC.
 SN=0
 sim_start() {
 	SN=$((SN + 1))
@@ -277,7 +278,7 @@ sim_start() {
 	mkdir "$SIMSYNC"
 	mkfifo "$GD/sim$SN.in"
 	exec 7<>"$GD/sim$SN.in"
-	QEMU_SIM_SYNC=$SIMSYNC "$SWACK_ROOT/build/fixtures/qemu-system-sim$1" -q -w \
+	QEMU_SIM_SYNC=$SIMSYNC "${3:-$SWACK_ROOT/build/fixtures}/qemu-system-sim$1" -q -w \
 		"$SWACK_ROOT/tests/fixtures/$2" <&7 >"$SIMOUT" 2>&1 &
 	SIM=$!
 	OURS+=("$SIM")
@@ -377,6 +378,31 @@ if part 3; then
 		expect_match "sim $gen --until-acked: policy hold and release" \
 			'gate_hold +reason="policy: acked" origin=policy.*gate_release +reason="acked[^"]*" cause=policy' \
 			"$(tr '\n' ' ' <"$GOUT")"
+	done
+
+	# 11.1's MigPendingData: the total raised, the ACK count left alone; the
+	# offsets from the stand-in's DWARF, then, stripped of it, the layout of
+	# the switchover-ack patch, said on the attach line; then with the gate's
+	# probes in per-probe uprobe links (SWACK_UPROBE_MULTI=0).
+	mkdir "$GD/nodwarf"
+	strip --strip-debug -o "$GD/nodwarf/qemu-system-sim111" "$SWACK_ROOT/build/fixtures/qemu-system-sim111"
+	dwarf="MigPendingData from DWARF: precopy_bytes at 0, total_bytes at 32 \(switchover_ack_pending at 24, left alone\)"
+	for what in DWARF "no DWARF" "per-probe links"; do
+		dir= note=$dwarf links="[0-9]+ multi-uprobe links, one per program" multi=
+		[[ $what == "no DWARF" ]] && dir=$GD/nodwarf note="MigPendingData not known \(no DWARF in the binary or its debuginfo\): assumed the switchover-ack patch's layout, precopy_bytes at 0, total_bytes at 32"
+		[[ $what == per-probe* ]] && multi=0 links="2 uprobe links, one per probe site \(SWACK_UPROBE_MULTI=0\)"
+		sim_start 111 gate-layout-111.src "$dir"
+		SWACK_UPROBE_MULTI=$multi gate_start -p "$SIM" || exit 1
+		expect_match "sim 111 MigPendingData, $what: the offsets, and where they come from" \
+			"pid $SIM \(qemu-system-sim\): QEMU 11.1\+, gate on qemu_savevm_query_pending_iter .*; $note; $links" \
+			"$(cat "$GERR")"
+		gate_hold -p "$SIM" --max-hold 60s --reason "layout"
+		sim_go
+		sim_wait
+		expect_eq "sim 111 MigPendingData, $what: total raised, the 1 ACK asked read back untouched, 2 counted an iteration" \
+			"iterate iterations=200 converged=no pending=$HUGE threshold=30000000 reason=pending-above-threshold ack_requested=1 ack_pending_num=400" \
+			"$(sed -n 1p "$SIMOUT")"
+		gate_stop
 	done
 
 	sim_start 111 gate-settled.src

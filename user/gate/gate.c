@@ -71,28 +71,69 @@ static const struct { const char *sym; enum gate_gen gen; } queries[] = {
 };
 #define NQUERIES (sizeof(queries) / sizeof(queries[0]))
 
-int gate_resolve(pid_t pid, enum gate_gen *gen, uint64_t *offset, const char **sym,
-		 uint64_t *setup, char *err, size_t errlen)
+/*
+ * MigPendingData (QEMU 11.1) as the switchover-ack patch lays it out
+ * (shared/PROBES.md section 3): precopy_bytes, postcopy_bytes, stopcopy_bytes,
+ * the uint32_t switchover_ack_pending at 24, then the total at 32.  Taken from
+ * the binary's DWARF where it has some: the gate raises the total (and the
+ * precopy bytes) and must leave the ACK count alone.
+ */
+#define MPD_PRECOPY 0
+#define MPD_TOTAL 32
+
+static int mpd_layout(pid_t pid, const char *exe, uint64_t vaddr, struct gate_query *q,
+		      char *err, size_t errlen)
+{
+	static const char *const members[] = { "precopy_bytes", "total_bytes",
+					       "switchover_ack_pending" };
+	long off[3];
+	char why[160];
+
+	q->mpd_precopy = MPD_PRECOPY;
+	q->mpd_total = MPD_TOTAL;
+	if (elf_param_struct_offsets(exe, vaddr, 1, members, 3, off, why, sizeof(why))) {
+		snprintf(q->mpd_note, sizeof(q->mpd_note), "MigPendingData not known (%s): "
+			 "assumed the switchover-ack patch's layout, precopy_bytes at %d, "
+			 "total_bytes at %d", why, MPD_PRECOPY, MPD_TOTAL);
+		return 0;
+	}
+	if (off[0] < 0 || off[1] < 0) {
+		snprintf(err, errlen, "pid %d: the DWARF MigPendingData of %s has no %s member: "
+			 "the gate cannot tell where QEMU keeps the pending bytes it must raise",
+			 pid, q->sym, off[1] < 0 ? "total_bytes" : "precopy_bytes");
+		return -1;
+	}
+	q->mpd_precopy = off[0];
+	q->mpd_total = off[1];
+	snprintf(q->mpd_note, sizeof(q->mpd_note), "MigPendingData from DWARF: precopy_bytes at "
+		 "%ld, total_bytes at %ld (switchover_ack_pending at %ld, left alone)", off[0],
+		 off[1], off[2]);
+	return 0;
+}
+
+int gate_resolve(pid_t pid, struct gate_query *q, char *err, size_t errlen)
 {
 	const char *names[NQUERIES + 1];
 	struct sym_loc locs[NQUERIES + 1];
 	struct elf_info info = { 0 };
 	char exe[64], path[4096];
 
+	memset(q, 0, sizeof(*q));
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	for (size_t i = 0; i < NQUERIES; i++)
 		names[i] = queries[i].sym;
 	names[NQUERIES] = "qemu_savevm_state_setup";
 	if (elf_resolve(exe, names, NQUERIES + 1, locs, &info, err, errlen))
 		return -1;
-	*setup = locs[NQUERIES].offset;
+	q->setup = locs[NQUERIES].offset;
 	for (size_t i = 0; i < NQUERIES; i++) {
 		if (!locs[i].offset)
 			continue;
-		*gen = queries[i].gen;
-		*offset = locs[i].offset;
-		*sym = queries[i].sym;
-		return 0;
+		q->gen = queries[i].gen;
+		q->offset = locs[i].offset;
+		q->sym = queries[i].sym;
+		return q->gen == GATE_GEN_111 ? mpd_layout(pid, exe, locs[i].vaddr, q, err, errlen) :
+						0;
 	}
 	if (proc_exe_path(pid, path, sizeof(path)))
 		snprintf(path, sizeof(path), "%s", exe);

@@ -52,10 +52,19 @@ void gate_unpin_all(void);
 /* "30s", "1.5s", "500ms", "2m", "30" (seconds) -> ns; -1 when invalid. */
 int gate_parse_duration(const char *s, uint64_t *ns);
 const char *gate_gen_name(enum gate_gen g);
-/* The target's query: symbol, file offset and generation, and the offset of
- * qemu_savevm_state_setup (0 if absent); 0 or -1 with a reason. */
-int gate_resolve(pid_t pid, enum gate_gen *gen, uint64_t *offset, const char **sym,
-		 uint64_t *setup, char *err, size_t errlen);
+/* The pending-size query of a target, as the gate attaches to it. */
+struct gate_query {
+	enum gate_gen gen;
+	const char *sym;
+	uint64_t offset;          /* file offset of the query */
+	uint64_t setup;           /* file offset of qemu_savevm_state_setup, 0 if absent */
+	/* 11.1: where MigPendingData keeps the fields the gate raises */
+	long mpd_precopy, mpd_total;
+	char mpd_note[320];       /* where those offsets come from, for the attach line */
+};
+
+/* The target's query; 0 or -1 with a reason. */
+int gate_resolve(pid_t pid, struct gate_query *q, char *err, size_t errlen);
 /* The target's C library behaves as the ptrace actuator assumes (glibc:
  * signal 33 is SIGSETXID); 0, or -1 with a reason.  what: the library
  * found, for the attach line. */

@@ -26,6 +26,7 @@
 #include "gate/gate_run.h"
 #include "source/gate_log.h"
 #include "source/proc.h"
+#include "source/uprobes.h"
 
 #define TICK_MS 20
 #define RESCAN_NS 1000000000ULL
@@ -102,9 +103,8 @@ static void note_refused(struct gate_run *g, pid_t pid)
 }
 
 /* Checks made before anything is loaded: clear refusals come first. */
-static int check_target(struct gate_run *g, pid_t pid, enum gate_gen *gen, uint64_t *off,
-			const char **sym, uint64_t *setup, char *libc, size_t libclen, char *err,
-			size_t errlen)
+static int check_target(struct gate_run *g, pid_t pid, struct gate_query *q, char *libc,
+			size_t libclen, char *err, size_t errlen)
 {
 	char comm[32] = "";
 
@@ -118,7 +118,7 @@ static int check_target(struct gate_run *g, pid_t pid, enum gate_gen *gen, uint6
 			 "a qemu-system-* process", pid, comm);
 		return -1;
 	}
-	if (gate_resolve(pid, gen, off, sym, setup, err, errlen))
+	if (gate_resolve(pid, q, err, errlen))
 		return -1;
 	libc[0] = 0;
 	if (g->act == GATE_ACT_PTRACE && gate_check_libc(pid, libc, libclen, err, errlen))
@@ -126,24 +126,52 @@ static int check_target(struct gate_run *g, pid_t pid, enum gate_gen *gen, uint6
 	return 0;
 }
 
-static int add_target(struct gate_run *g, pid_t pid, char *err, size_t errlen)
+/* Entry and return of the query, and the thread hint where it helps: one
+ * multi-uprobe link each, for this process only. */
+static int attach_query(struct gate_run *g, struct gate_tgt *tg, const struct gate_query *q,
+			char *err, size_t errlen)
 {
 	static const char *const entry_progs[] = {
 		[GATE_GEN_72] = "gate_enter_72", [GATE_GEN_8] = "gate_enter_8",
 		[GATE_GEN_111] = "gate_enter_111",
 	};
-	uint64_t t = now_ns(), off, setup;
+	struct uprobe_site query = { .offset = q->offset }, setup = { .offset = q->setup };
+	struct bpf_program *entry = bpf_object__find_program_by_name(g->skel->obj,
+								     entry_progs[q->gen]);
+	struct bpf_program *ret = g->act == GATE_ACT_WRITE ? g->skel->progs.gate_return_write :
+							     g->skel->progs.gate_return;
+	char exe[64];
+	int e;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", tg->pid);
+	e = uprobe_attach(&tg->links, entry, false, tg->pid, exe, &query, 1);
+	if (!e)
+		e = uprobe_attach(&tg->links, ret, true, tg->pid, exe, &query, 1);
+	if (e) {
+		snprintf(err, errlen, "pid %d: cannot attach to %s: %s", tg->pid, q->sym,
+			 strerror(-e));
+		link_sets_destroy((struct link_set *[]){ &tg->links }, 1);
+		return -1;
+	}
+	/* Optional: finds the migration thread before its first query. */
+	tg->hint = q->setup && g->act == GATE_ACT_PTRACE &&
+		   !uprobe_attach(&tg->links, g->skel->progs.gate_thread_hint, false, tg->pid, exe,
+				  &setup, 1);
+	return 0;
+}
+
+static int add_target(struct gate_run *g, pid_t pid, char *err, size_t errlen)
+{
+	uint64_t t = now_ns();
 	struct gate_target gt = { 0 };
-	struct bpf_program *p;
+	struct gate_query q;
 	struct gate_tgt *tg;
-	enum gate_gen gen;
-	const char *sym;
-	char libc[128], exe[64];
+	char libc[128];
 	__u32 key = pid;
 
 	if (run_tgt(g, pid))
 		return 0;
-	if (check_target(g, pid, &gen, &off, &sym, &setup, libc, sizeof(libc), err, errlen))
+	if (check_target(g, pid, &q, libc, sizeof(libc), err, errlen))
 		return -1;
 	tg = realloc(g->tgts, (g->ntgts + 1) * sizeof(*tg));
 	if (!tg) {
@@ -154,38 +182,29 @@ static int add_target(struct gate_run *g, pid_t pid, char *err, size_t errlen)
 	tg = &g->tgts[g->ntgts];
 	memset(tg, 0, sizeof(*tg));
 	tg->pid = pid;
-	tg->gen = gen;
-	tg->sym = sym;
+	tg->gen = q.gen;
+	tg->sym = q.sym;
 	tg->ack_count = -1;
 	proc_comm(pid, tg->comm, sizeof(tg->comm));
-	gt.gen = gen;
+	gt.gen = q.gen;
+	gt.mpd_precopy = q.mpd_precopy;
+	gt.mpd_total = q.mpd_total;
 	gt.attached_ns = t;
 	if (bpf_map__update_elem(g->skel->maps.gate_targets, &key, sizeof(key), &gt, sizeof(gt),
 				 BPF_ANY)) {
 		snprintf(err, errlen, "pid %d: cannot watch: %s", pid, strerror(errno));
 		return -1;
 	}
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	p = bpf_object__find_program_by_name(g->skel->obj, entry_progs[gen]);
-	tg->links[0] = bpf_program__attach_uprobe(p, false, pid, exe, off);
-	p = g->act == GATE_ACT_WRITE ? g->skel->progs.gate_return_write :
-				       g->skel->progs.gate_return;
-	tg->links[1] = tg->links[0] ? bpf_program__attach_uprobe(p, true, pid, exe, off) : NULL;
-	if (!tg->links[1]) {
-		snprintf(err, errlen, "pid %d: cannot attach to %s: %s", pid, sym, strerror(errno));
-		bpf_link__destroy(tg->links[0]);
+	if (attach_query(g, tg, &q, err, errlen)) {
 		bpf_map__delete_elem(g->skel->maps.gate_targets, &key, sizeof(key), 0);
 		return -1;
 	}
-	/* Optional: finds the migration thread before its first query. */
-	if (setup && g->act == GATE_ACT_PTRACE)
-		tg->links[2] = bpf_program__attach_uprobe(g->skel->progs.gate_thread_hint, false,
-							  pid, exe, setup);
 	g->ntgts++;
 	fprintf(stderr, "swack gate: pid %d (%s): %s, gate on %s (entry and return)%s in %.1f ms"
-		"%s%s\n", pid, tg->comm, gate_gen_name(gen), sym,
-		tg->links[2] ? ", thread hint on qemu_savevm_state_setup" : "",
-		(now_ns() - t) / 1e6, libc[0] ? "; " : "", libc);
+		"%s%s%s%s; %d %s\n", pid, tg->comm, gate_gen_name(q.gen), q.sym,
+		tg->hint ? ", thread hint on qemu_savevm_state_setup" : "",
+		(now_ns() - t) / 1e6, libc[0] ? "; " : "", libc, q.mpd_note[0] ? "; " : "",
+		q.mpd_note, tg->links.n, uprobe_mode());
 	return 0;
 }
 
@@ -194,8 +213,7 @@ static void drop_target(struct gate_run *g, struct gate_tgt *t)
 	__u32 key = t->pid;
 
 	run_release(g, t->pid, GATE_CAUSE_GONE, "the process exited");
-	for (int i = 0; i < 3; i++)
-		bpf_link__destroy(t->links[i]);
+	link_sets_destroy((struct link_set *[]){ &t->links }, 1);
 	bpf_map__delete_elem(g->skel->maps.gate_targets, &key, sizeof(key), 0);
 	bpf_map__delete_elem(g->skel->maps.gate_stats, &key, sizeof(key), 0);
 	free(t->stops);
@@ -460,6 +478,7 @@ static struct gate_bpf *try_load(enum gate_actuator act, int *err)
 	s->rodata->actuator = act;
 	bpf_program__set_autoload(s->progs.gate_return_write, act == GATE_ACT_WRITE);
 	bpf_program__set_autoload(s->progs.gate_return, act == GATE_ACT_PTRACE);
+	uprobe_prepare(s->obj);
 	if (gate_bpf__load(s)) {
 		*err = errno;
 		gate_bpf__destroy(s);
@@ -644,9 +663,12 @@ static void shutdown_gate(struct gate_run *g)
 	fflush(stdout);
 	trace_reap(g);
 	gate_unpin_all();
-	for (int i = 0; i < g->ntgts; i++) {
-		for (int k = 0; k < 3; k++)
-			bpf_link__destroy(g->tgts[i].links[k]);
+	if (g->ntgts) {
+		struct link_set *sets[g->ntgts];
+
+		for (int i = 0; i < g->ntgts; i++)
+			sets[i] = &g->tgts[i].links;
+		link_sets_destroy(sets, g->ntgts);
 		trace_reap(g);
 	}
 	if (g->raised)
@@ -767,12 +789,9 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	g->act = o->want == WANT_WRITE || (o->want == WANT_AUTO && (!strcmp(g->lockdown, "none") ||
 		 !strcmp(g->lockdown, "unknown"))) ? GATE_ACT_WRITE : GATE_ACT_PTRACE;
 	for (int i = 0; i < o->npids; i++) {
-		enum gate_gen gen;
-		uint64_t off, setup;
-		const char *sym;
+		struct gate_query q;
 
-		if (check_target(g, o->pids[i], &gen, &off, &sym, &setup, libc, sizeof(libc), err,
-				 errlen))
+		if (check_target(g, o->pids[i], &q, libc, sizeof(libc), err, errlen))
 			return -1;
 	}
 	if (gate_bpffs_ready(&mounted, err, errlen))

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include "gate/gate.h"
 #include "source/live.h"
+#include "source/uprobes.h"
 #include "model/model.h"
 
 struct gate_bpf;
@@ -18,7 +19,8 @@ struct gate_tgt {
 	char comm[16];
 	enum gate_gen gen;
 	const char *sym;
-	struct bpf_link *links[3];     /* query entry, return; setup hint */
+	struct link_set links;         /* query entry, return; setup hint */
+	bool hint;                     /* the setup hint is in place */
 	/* ptrace actuator: how long held threads stayed stopped, per query (ns) */
 	uint32_t *stops;
 	uint32_t nstops, capstops;

@@ -49,6 +49,7 @@ static int on_ring(void *ctx, void *data, size_t len)
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	if (e.kind == SWACK_EV_EXEC) {
+		attach_exec(&l->a, e.pid);
 		if (l->follow_new && proc_is_qemu(e.pid))
 			attach_new(l, e.pid);
 		return 0;
@@ -90,16 +91,9 @@ static void attach_found(pid_t pid, void *ctx)
 	attach_new(ctx, pid);
 }
 
-static int preflight(char *err, size_t errlen, bool verbose)
+static int preflight(char *err, size_t errlen)
 {
-	bool mounted;
-
-	if (env_check_caps(err, errlen) || env_check_btf(err, errlen) ||
-	    env_ensure_tracefs(&mounted, err, errlen))
-		return -1;
-	if (mounted && verbose)
-		fprintf(stderr, "swack: mounted tracefs at /sys/kernel/tracing\n");
-	return 0;
+	return env_check_caps(err, errlen) || env_check_btf(err, errlen) ? -1 : 0;
 }
 
 static int attach_requested(struct live *l, const struct live_opts *o, char *err,
@@ -121,7 +115,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	l->cbs = *cbs;
 	l->follow_new = o->npids == 0;
 	gate_log_reader_init(&l->gate_log);
-	if (preflight(err, errlen, o->verbose))
+	if (preflight(err, errlen))
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
 		return -1;

@@ -339,3 +339,30 @@ int kallsyms_range(const char *name, uint64_t *lo, uint64_t *hi)
 		*lo = 0;
 	return *lo ? 0 : -1;
 }
+
+/* Field 22 of /proc/PID/stat, in clock ticks since boot; 0 when unreadable.
+ * The comm (field 2) may hold spaces and parentheses: count from the last ')'. */
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* To the blank before field 22, from the one before field 3 (state). */
+	for (int f = 3; p && f <= 22; f++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &start);
+	return start;
+}

@@ -15,6 +15,8 @@ struct name_table {
 };
 
 bool proc_exists(pid_t pid);
+/* When the process started (clock ticks since boot): tells a reused pid apart. */
+uint64_t proc_start_time(pid_t pid);
 int proc_comm(pid_t pid, char *buf, size_t len);
 /* True when the process runs a QEMU system emulator. */
 bool proc_is_qemu(pid_t pid);

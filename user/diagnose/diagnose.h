@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * swack diagnose: a migration's downtime explained as ranked findings, each
  * with its figures, the events it rests on and, where they support it, what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What a background snapshot cost its guest, as ranked findings: plain
  * structs and lines over the model, for swack report and swack diagnose.

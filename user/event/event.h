@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Names and field layout of each event kind: one table for every output. */
 #ifndef SWACK_EVENT_H
 #define SWACK_EVENT_H

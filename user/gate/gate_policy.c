@@ -16,7 +16,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "source/attach.h"
-#include "cli/commands.h"
+#include "util/clock.h"
 #include "gate.skel.h"
 #include "gate/gate_run.h"
 

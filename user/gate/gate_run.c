@@ -20,12 +20,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli/commands.h"
-#include "source/env.h"
 #include "event/event.h"
 #include "gate.skel.h"
 #include "gate/gate_run.h"
+#include "source/args.h"
+#include "source/env.h"
 #include "source/gate_log.h"
 #include "source/proc.h"
+#include "util/clock.h"
 
 #define TICK_MS 20
 #define RESCAN_NS 1000000000ULL
@@ -33,8 +35,7 @@
 enum want_act { WANT_AUTO, WANT_PTRACE, WANT_WRITE };
 
 struct run_opts {
-	pid_t pids[LIVE_MAX_PIDS];
-	int npids;
+	struct live_opts live;     /* -p, -v: the gate's targets, and its observer's */
 	enum want_act want;
 	struct gate_run *g;
 };
@@ -658,8 +659,6 @@ static void shutdown_gate(struct gate_run *g)
 /* ---- options ------------------------------------------------------------- */
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: every QEMU, "
-	  "including ones started later)", 0 },
 	{ "until-acked", 'a', NULL, 0, "Policy: hold each migration until every switchover ACK "
 	  "it waits for was granted", 0 },
 	{ "until-settled", 's', "DEV:MS", 0, "Policy: hold until device DEV's precopy initial "
@@ -671,7 +670,6 @@ static const struct argp_option opts[] = {
 	  "'gate hold' (default 30s; at most 1h)", 0 },
 	{ "actuator", 'A', "auto|ptrace|write", 0, "How a held query is raised (default auto: "
 	  "write where the kernel allows bpf_probe_write_user, ptrace otherwise)", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output and more details", 0 },
 	{ 0 },
 };
 
@@ -694,12 +692,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	char *colon;
 
 	switch (key) {
-	case 'p':
-		if (o->npids >= LIVE_MAX_PIDS)
-			argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
-		if (parse_pid(arg, &o->pids[o->npids++]))
-			argp_error(state, "invalid pid '%s': give a positive number", arg);
-		break;
+	case ARGP_KEY_INIT: state->child_inputs[0] = &o->live; break;
 	case 'a': g->until_acked = true; break;
 	case 's':
 		colon = strrchr(arg, ':');
@@ -715,10 +708,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		g->budget = true;
 		break;
 	case 'm':
-		if (gate_parse_duration(arg, &g->max_ns) || !g->max_ns ||
-		    g->max_ns > GATE_LIMIT_MAX_NS)
-			argp_error(state, "invalid --max-hold '%s': give a duration from 1ms to 1h, "
-				   "such as 30s, 500ms or 2m", arg);
+		gate_parse_max_hold(state, arg, &g->max_ns);
 		break;
 	case 'A':
 		if (!strcmp(arg, "auto"))
@@ -730,12 +720,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "invalid --actuator '%s': auto, ptrace or write", arg);
 		break;
-	case 'v': g->verbose = true; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &live_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, NULL,
@@ -744,7 +738,7 @@ static const struct argp argp = {
 	"with 'swack gate hold' (or by a policy) and always end by themselves at their "
 	"deadline.  Runs in the foreground until interrupted; when it ends, however it "
 	"ends, every hold is gone and QEMU proceeds.",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 /* ---- swack gate run ------------------------------------------------------ */
@@ -766,12 +760,12 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	gate_lockdown(g->lockdown, sizeof(g->lockdown));
 	g->act = o->want == WANT_WRITE || (o->want == WANT_AUTO && (!strcmp(g->lockdown, "none") ||
 		 !strcmp(g->lockdown, "unknown"))) ? GATE_ACT_WRITE : GATE_ACT_PTRACE;
-	for (int i = 0; i < o->npids; i++) {
+	for (int i = 0; i < o->live.npids; i++) {
 		enum gate_gen gen;
 		uint64_t off, setup;
 		const char *sym;
 
-		if (check_target(g, o->pids[i], &gen, &off, &sym, &setup, libc, sizeof(libc), err,
+		if (check_target(g, o->live.pids[i], &gen, &off, &sym, &setup, libc, sizeof(libc), err,
 				 errlen))
 			return -1;
 	}
@@ -789,18 +783,16 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	fprintf(stderr, "swack gate: actuator %s: %s; holds pinned in " GATE_PIN_HOLDS "\n",
 		g->act == GATE_ACT_WRITE ? "write (bpf_probe_write_user)" :
 		"ptrace (bpf_send_signal_thread(33) + PTRACE_POKEDATA)", g->act_why);
-	for (int i = 0; i < o->npids; i++)
-		if (add_target(g, o->pids[i], err, errlen))
+	for (int i = 0; i < o->live.npids; i++)
+		if (add_target(g, o->live.pids[i], err, errlen))
 			return -1;
 	if (g->follow_all && proc_scan_qemu(scan_one, g) == 0)
 		fprintf(stderr, "swack gate: no QEMU process yet; waiting for one to start\n");
 	if (policy_any(g)) {
-		struct live_opts lo = { .npids = o->npids, .verbose = g->verbose };
 		struct live_cbs cbs = { .event = live_event, .ctx = g };
 
-		memcpy(lo.pids, o->pids, sizeof(lo.pids));
 		model_init(&g->model, NULL, NULL);
-		if (live_open(&g->live, &lo, &g->model, &cbs, err, errlen))
+		if (live_open(&g->live, &o->live, &g->model, &cbs, err, errlen))
 			return -1;
 		g->live_on = true;
 		libbpf_set_print(g->verbose ? loud : silent);
@@ -819,7 +811,8 @@ int gate_cmd_run(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	g.follow_all = o.npids == 0;
+	g.verbose = o.live.verbose;
+	g.follow_all = o.live.npids == 0;
 	g.t0 = now_ns();
 	if (start(&g, &o, err, sizeof(err))) {
 		fprintf(stderr, "swack gate run: %s\n", err);

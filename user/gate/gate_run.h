@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* swack gate run: the process that owns the gate (internal). */
 #ifndef SWACK_GATE_RUN_H
 #define SWACK_GATE_RUN_H

@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "cli/commands.h"
+#include "util/clock.h"
 #include "gate.skel.h"
 #include "gate/gate_run.h"
 

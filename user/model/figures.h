@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The figures a dashboard shows for one migration, derived from the model. */
 #ifndef SWACK_FIGURES_H
 #define SWACK_FIGURES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The model: everything swack knows about migrations, built from events
  * alone, so that live views and replays of a recording agree.  Pure C.

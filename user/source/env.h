@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The host's prerequisites: privilege, BTF, tracefs. */
 #ifndef SWACK_ENV_H
 #define SWACK_ENV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Facts about processes read from /proc. */
 #ifndef SWACK_PROC_H
 #define SWACK_PROC_H
@@ -14,6 +15,8 @@ struct name_table {
 	char names[PROC_ENUM_MAX][PROC_ENUM_LEN];
 };
 
+/* A pid as given on the command line: a positive number; 0, or -1. */
+int proc_parse_pid(const char *s, pid_t *pid);
 bool proc_exists(pid_t pid);
 int proc_comm(pid_t pid, char *buf, size_t len);
 /* True when the process runs a QEMU system emulator. */

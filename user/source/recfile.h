@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Recordings of `swack record`: the on-disk format (docs/swack-data.5), a writer
  * and a streaming reader.  A file is a header, then self-delimiting records:

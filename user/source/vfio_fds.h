@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Which VFIO device an fd of a watched process belongs to. */
 #ifndef SWACK_VFIO_FDS_H
 #define SWACK_VFIO_FDS_H

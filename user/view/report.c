@@ -8,13 +8,13 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "event/event.h"
+#include "source/args.h"
 #include "source/replay.h"
 #include "view/snapshot_view.h"
 #include "view/summary.h"
 
 struct report_env {
-	const char *inputs[REPLAY_MAX_FILES];
-	int ninputs;
+	struct replay_inputs in;
 	bool json;
 	bool realtime;
 	bool first;
@@ -22,7 +22,6 @@ struct report_env {
 };
 
 static const struct argp_option opts[] = {
-	{ "input", 'i', "FILE", 0, "Read FILE (repeatable; default swack.data)", 0 },
 	{ "json", 'j', NULL, 0, "JSON instead of text", 0 },
 	{ "realtime", 'r', NULL, 0, "Align recordings through their realtime clocks even when "
 	  "they come from one boot (as recordings of two hosts always are)", 0 },
@@ -33,13 +32,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct report_env *env = state->input;
 
+	(void)arg;
 	switch (key) {
+	case ARGP_KEY_INIT: state->child_inputs[0] = &env->in; break;
 	case 'j': env->json = true; break;
 	case 'r': env->realtime = true; break;
-	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &replay_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, "[FILE...]",
@@ -47,8 +53,9 @@ static const struct argp argp = {
 	"devices, and both downtimes with their breakdown.\v"
 	"Given a source's and a destination's recording made on two hosts, it aligns their "
 	"clocks through the realtime clock sampled in each header, computes the guest-visible "
-	"downtime across them and states the alignment's uncertainty.",
-	NULL, NULL, NULL,
+	"downtime across them and states the alignment's uncertainty.  FILE: swack.data by "
+	"default.",
+	children, NULL, NULL,
 };
 
 static void phases_text(FILE *out, const char *side, const struct mig *g)
@@ -131,17 +138,12 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_env env = { .first = true };
 	struct model model;
-	char err[512];
 	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	if (!env.ninputs)
-		env.inputs[env.ninputs++] = "swack.data";
-	if (replay_open(&env.rp, env.inputs, env.ninputs, env.realtime, err, sizeof(err))) {
-		fprintf(stderr, "swack report: %s\n", err);
+	if (replay_open(&env.rp, &env.in, env.realtime, "swack report"))
 		return 1;
-	}
 	if (env.json)
 		printf("{\"migrations\":[");
 	else

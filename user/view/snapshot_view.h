@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* A background snapshot in text and JSON: summary lines, stall histogram, findings. */
 #ifndef SWACK_SNAPSHOT_VIEW_H
 #define SWACK_SNAPSHOT_VIEW_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The end-of-migration summary, in text and JSON. */
 #ifndef SWACK_SUMMARY_H
 #define SWACK_SUMMARY_H

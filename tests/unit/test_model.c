@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "model/figures.h"
 #include "model/model.h"
 #include "event/event.h"
 #include "diagnose/snapshot_findings.h"

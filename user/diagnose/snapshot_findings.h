@@ -5,6 +5,7 @@
  */
 #ifndef SWACK_SNAPSHOT_FINDINGS_H
 #define SWACK_SNAPSHOT_FINDINGS_H
+#include "model/figures.h"
 #include "model/model.h"
 
 enum snap_severity { SNAP_INFO = 0, SNAP_WARN = 1, SNAP_BAD = 2 };

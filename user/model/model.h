@@ -152,6 +152,8 @@ struct snap_pages {
 	uint32_t cap, used;
 };
 
+#define SNAP_PAGE_SHIFT 12   /* write tracking works on 4 KiB pages */
+
 /* A background snapshot: write tracking with userfaultfd write-protect.
  * Every guest write to a page not yet saved faults and stalls the writing
  * thread until QEMU saves the page and releases it. */
@@ -334,23 +336,11 @@ int64_t mig_downtime_limit_ns(const struct mig *g);
 /* Pending ACKs as the side counts them, or -1 when it does not. */
 int64_t mig_acks_pending(const struct mig *g);
 /* A background snapshot's figures, derived; times in ns. */
-struct snap_stats {
-	int64_t duration_ns;          /* setup to its end (or to now): QMP's total-time */
-	int64_t tracking_ns;          /* write tracking on */
-	int64_t bytes;                /* written to the snapshot's stream */
-	int64_t paused_ns;            /* vCPUs stopped at its start, -1 unknown */
-	uint32_t faults;
-	double fault_rate;            /* faults per second of write tracking */
-	uint64_t p50, p90, p99, max, total;
-	uint64_t pages_saved;         /* bytes released by QEMU / 4 KiB */
-};
-
 struct snap_region {
 	uint64_t addr;                /* host virtual address of the region or page */
 	uint32_t faults;
 };
 
-void snap_stats(const struct mig *g, uint64_t now, struct snap_stats *s);
 /* Exact q-quantile (0..1) of the stall times, 0 without stalls. */
 uint64_t snap_quantile(const struct snapshot *s, double q);
 /* n of them at once (one sort). */

@@ -22,10 +22,14 @@
 #include "cli/commands.h"
 #include "event/event.h"
 #include "gate.skel.h"
-#include "gate/gate_run.h"
+#include "gate/gate.h"
+#include "gate/gate_policy.h"
+#include "gate/gate_trace.h"
+#include "model/model.h"
 #include "source/args.h"
 #include "source/env.h"
 #include "source/gate_log.h"
+#include "source/live.h"
 #include "source/proc.h"
 #include "util/clock.h"
 
@@ -33,6 +37,55 @@
 #define RESCAN_NS 1000000000ULL
 
 enum want_act { WANT_AUTO, WANT_PTRACE, WANT_WRITE };
+
+struct gate_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+/* A process the gate probes. */
+struct gate_tgt {
+	pid_t pid;
+	char comm[16];
+	enum gate_gen gen;
+	const char *sym;
+	struct bpf_link *links[3];     /* query entry, return; setup hint */
+	struct policy_state pol;
+};
+
+/* A hold the run has reported as placed. */
+struct gate_seen_hold {
+	pid_t pid;
+	uint64_t id;
+};
+
+struct gate_run {
+	struct gate_bpf *skel;
+	enum gate_actuator act;
+	char lockdown[32];
+	char act_why[256];
+	int lockfd, epfd, sigfd;
+	struct ring_buffer *rb;
+	struct gate_tgt *tgts;
+	int ntgts;
+	pid_t *refused;             /* follow mode: processes refused once */
+	int nrefused;
+	struct gate_tracer tr;      /* the ptrace actuator */
+	pid_t *unseizable;          /* threads that could not be seized: said once */
+	int nunseizable;
+	struct gate_seen_hold *holds;
+	int nholds;
+	bool follow_all, verbose;
+	uint64_t max_ns;            /* --max-hold */
+	uint64_t t0;
+	uint64_t log_seq;           /* entries written to gate_log */
+	struct gate_policy pol;
+	bool live_on;
+	struct live live;
+	struct model model;
+};
+
+static void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause,
+			const char *reason);
 
 struct run_opts {
 	struct live_opts live;     /* -p, -v: the gate's targets, and its observer's */
@@ -42,7 +95,11 @@ struct run_opts {
 
 /* ---- output -------------------------------------------------------------- */
 
-void run_line(struct gate_run *g, pid_t pid, pid_t tid, const char *name, const char *fmt, ...)
+static void run_line(struct gate_run *g, pid_t pid, pid_t tid, const char *name,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void run_line(struct gate_run *g, pid_t pid, pid_t tid, const char *name,
+		     const char *fmt, ...)
 {
 	uint64_t now = now_ns();
 	va_list ap;
@@ -76,7 +133,7 @@ static void emit(struct gate_run *g, struct swack_event *e)
 
 /* ---- targets ------------------------------------------------------------- */
 
-struct gate_tgt *run_tgt(struct gate_run *g, pid_t pid)
+static struct gate_tgt *run_tgt(struct gate_run *g, pid_t pid)
 {
 	for (int i = 0; i < g->ntgts; i++)
 		if (g->tgts[i].pid == pid)
@@ -157,7 +214,7 @@ static int add_target(struct gate_run *g, pid_t pid, char *err, size_t errlen)
 	tg->pid = pid;
 	tg->gen = gen;
 	tg->sym = sym;
-	tg->ack_count = -1;
+	policy_init(&tg->pol);
 	proc_comm(pid, tg->comm, sizeof(tg->comm));
 	gt.gen = gen;
 	gt.attached_ns = t;
@@ -199,7 +256,7 @@ static void drop_target(struct gate_run *g, struct gate_tgt *t)
 		bpf_link__destroy(t->links[i]);
 	bpf_map__delete_elem(g->skel->maps.gate_targets, &key, sizeof(key), 0);
 	bpf_map__delete_elem(g->skel->maps.gate_stats, &key, sizeof(key), 0);
-	free(t->stops);
+	trace_drop(&g->tr, t->pid);
 	if (g->verbose)
 		fprintf(stderr, "swack gate: pid %d exited\n", t->pid);
 	*t = g->tgts[--g->ntgts];
@@ -225,7 +282,8 @@ static int holds_fd(struct gate_run *g)
 	return bpf_map__fd(g->skel->maps.gate_holds);
 }
 
-bool run_hold_of(struct gate_run *g, pid_t pid, struct gate_hold *h)
+/* The hold in force on pid, or false. */
+static bool run_hold_of(struct gate_run *g, pid_t pid, struct gate_hold *h)
 {
 	__u32 key = pid;
 
@@ -262,9 +320,8 @@ static void report_hold(struct gate_run *g, pid_t pid, const struct gate_hold *h
 	e.a[2] = h->value;
 	snprintf(e.str, sizeof(e.str), "%.*s", SWACK_STR_LEN - 1, h->reason);
 	emit(g, &e);
-	/* Stop times count from the hold on. */
-	if (run_tgt(g, pid))
-		run_tgt(g, pid)->nstops = 0;
+	/* Stop times count from the hold on: forget those before. */
+	trace_take_median(&g->tr, pid, &(uint32_t){ 0 });
 }
 
 static void report_release(struct gate_run *g, pid_t pid, uint64_t id, enum gate_cause cause,
@@ -272,11 +329,10 @@ static void report_release(struct gate_run *g, pid_t pid, uint64_t id, enum gate
 {
 	struct swack_event e = { .pid = pid, .kind = SWACK_EV_GATE_RELEASE };
 	struct gate_seen_hold *s = seen(g, pid);
-	struct gate_tgt *t = run_tgt(g, pid);
 	struct gate_stats st = { 0 };
 	__u32 key = pid;
 	uint32_t n = 0;
-	uint64_t med = t ? trace_take_median(t, &n) : 0;
+	uint64_t med = trace_take_median(&g->tr, pid, &n);
 
 	if (bpf_map__lookup_elem(g->skel->maps.gate_stats, &key, sizeof(key), &st, sizeof(st), 0) ||
 	    st.hold_id != id)
@@ -297,7 +353,9 @@ static void report_release(struct gate_run *g, pid_t pid, uint64_t id, enum gate
 		*s = g->holds[--g->nholds];
 }
 
-void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause, const char *reason)
+/* Ends the hold on pid, reports it with its cause; no-op without one. */
+static void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause,
+			const char *reason)
 {
 	struct gate_hold h;
 	__u32 key = pid;
@@ -311,7 +369,8 @@ void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause, const cha
 	report_release(g, pid, h.id, cause, reason);
 }
 
-int run_place_hold(struct gate_run *g, pid_t pid, const char *reason)
+/* A hold placed by the run itself (policies). */
+static int run_place_hold(struct gate_run *g, pid_t pid, const char *reason)
 {
 	struct gate_hold h = { 0 };
 	__u32 key = pid;
@@ -321,7 +380,8 @@ int run_place_hold(struct gate_run *g, pid_t pid, const char *reason)
 	h.state = GATE_HOLD_ACTIVE;
 	h.origin = GATE_BY_POLICY;
 	h.by_pid = getpid();
-	snprintf(h.reason, sizeof(h.reason), "%s", reason);
+	/* A policy's reason may be longer than the map's: cut, as BPF keeps it. */
+	snprintf(h.reason, sizeof(h.reason), "%.*s", (int)sizeof(h.reason) - 1, reason);
 	if (bpf_map_update_elem(holds_fd(g), &key, &h, BPF_ANY))
 		return -1;
 	report_hold(g, pid, &h);
@@ -377,6 +437,68 @@ static void sync_holds(struct gate_run *g)
 	}
 }
 
+/* ---- policies and the actuator ------------------------------------------- */
+
+static struct mig *newest(struct gate_run *g, pid_t pid)
+{
+	struct mig *found = NULL;
+
+	for (struct mig *m = g->model.head; m; m = m->next)
+		if (m->pid == (uint32_t)pid)
+			found = m;
+	return found;
+}
+
+/* What the policies decide from: the model, the hold, QEMU's own answer. */
+static void facts(struct gate_run *g, struct gate_tgt *t, struct gate_hold *h,
+		  struct policy_facts *f)
+{
+	struct target *ot = attach_target(&g->live.a, t->pid);
+	struct gate_target gt = { 0 };
+	__u32 key = t->pid;
+
+	f->hold = run_hold_of(g, t->pid, h) ? h : NULL;
+	f->gen = ot ? ot->gen : GEN_NONE;
+	f->now = now_ns();
+	bpf_map__lookup_elem(g->skel->maps.gate_targets, &key, sizeof(key), &gt, sizeof(gt), 0);
+	f->gate_pending_known = gt.last_pending_ns != 0;
+	f->gate_pending = gt.last_pending;
+}
+
+static void apply_policy(struct gate_run *g, struct gate_tgt *t)
+{
+	struct policy_facts f = { .m = newest(g, t->pid) };
+	enum policy_do d;
+	struct gate_hold h;
+	char why[128];
+
+	if (!f.m || f.m->role == SWACK_ROLE_DST)
+		return;
+	facts(g, t, &h, &f);
+	d = policy_decide(&g->pol, &t->pol, &f, why, sizeof(why));
+	if (d == POLICY_PLACE) {
+		t->pol.held = !run_place_hold(g, t->pid, why);
+		if (!t->pol.held)
+			return;
+		/* The hold just placed is weighed at once: a migration that needs
+		 * none is released in the same tick. */
+		facts(g, t, &h, &f);
+		d = policy_decide(&g->pol, &t->pol, &f, why, sizeof(why));
+	}
+	if (d == POLICY_RELEASE)
+		run_release(g, t->pid, GATE_CAUSE_POLICY, why);
+}
+
+/* Every stop the ptrace actuator has to serve, and its first failure. */
+static void reap(struct gate_run *g)
+{
+	trace_reap(&g->tr);
+	if (!g->tr.err_new)
+		return;
+	g->tr.err_new = false;
+	run_line(g, g->tr.err_pid, g->tr.err_tid, "gate_error", "what=\"%s\"", g->tr.err);
+}
+
 /* ---- gate ring buffer ---------------------------------------------------- */
 
 static bool unseizable(struct gate_run *g, pid_t tid)
@@ -409,10 +531,10 @@ static int on_msg(void *ctx, void *data, size_t len)
 	t = run_tgt(g, m->pid);
 	switch (m->type) {
 	case GATE_MSG_THREAD:
-		if (!t || g->act != GATE_ACT_PTRACE || trace_seized(g, m->tid) ||
+		if (!t || g->act != GATE_ACT_PTRACE || trace_seized(&g->tr, m->tid) ||
 		    unseizable(g, m->tid))
 			break;
-		if (trace_seize(g, m->pid, m->tid, err, sizeof(err))) {
+		if (trace_seize(&g->tr, m->pid, m->tid, err, sizeof(err))) {
 			/* A short-lived thread may be gone already: not worth a line. */
 			if (g->verbose || !strstr(err, "is gone"))
 				run_line(g, m->pid, m->tid, "gate_error", "what=\"%s\"", err);
@@ -577,7 +699,7 @@ static bool on_signals(struct gate_run *g)
 	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si))
 		if (si.ssi_signo != SIGCHLD)
 			stop = true;
-	trace_reap(g);
+	reap(g);
 	return stop;
 }
 
@@ -599,7 +721,8 @@ static void tick(struct gate_run *g, uint64_t *next_scan)
 	}
 	if (g->live_on) {
 		live_poll(&g->live, 0);
-		policy_tick(g);
+		for (int i = 0; i < g->ntgts; i++)
+			apply_policy(g, &g->tgts[i]);
 	}
 	fflush(stdout);
 }
@@ -624,7 +747,7 @@ static void loop(struct gate_run *g)
 				live_poll(&g->live, 0);
 		}
 		/* Stops first: a held thread waits for us. */
-		trace_reap(g);
+		reap(g);
 		if (stop)
 			return;
 		if (now_ns() >= next_tick) {
@@ -643,17 +766,17 @@ static void shutdown_gate(struct gate_run *g)
 	for (int i = 0; i < g->ntgts; i++)
 		run_release(g, g->tgts[i].pid, GATE_CAUSE_EXIT, "swack gate run exiting");
 	fflush(stdout);
-	trace_reap(g);
+	reap(g);
 	gate_unpin_all();
 	for (int i = 0; i < g->ntgts; i++) {
 		for (int k = 0; k < 3; k++)
 			bpf_link__destroy(g->tgts[i].links[k]);
-		trace_reap(g);
+		reap(g);
 	}
-	if (g->raised)
+	if (g->tr.raised)
 		fprintf(stderr, "swack gate: %llu held queries raised%s\n",
-			(unsigned long long)g->raised,
-			g->poke_errors ? " (some writes failed: see gate_error lines)" : "");
+			(unsigned long long)g->tr.raised,
+			g->tr.poke_errors ? " (some writes failed: see gate_error lines)" : "");
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -693,19 +816,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_INIT: state->child_inputs[0] = &o->live; break;
-	case 'a': g->until_acked = true; break;
+	case 'a': g->pol.until_acked = true; break;
 	case 's':
 		colon = strrchr(arg, ':');
-		if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(g->settle_dev))
+		if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(g->pol.settle_dev))
 			argp_error(state, "invalid --until-settled '%s': give DEV:MS, such as "
 				   "0000:3b:00.1:500", arg);
-		snprintf(g->settle_dev, sizeof(g->settle_dev), "%.*s", (int)(colon - arg), arg);
-		g->settle_ns = parse_ms(colon + 1, state, "--until-settled time");
-		g->settle = true;
+		snprintf(g->pol.settle_dev, sizeof(g->pol.settle_dev), "%.*s", (int)(colon - arg),
+			 arg);
+		g->pol.settle_ns = parse_ms(colon + 1, state, "--until-settled time");
+		g->pol.settle = true;
 		break;
 	case 'b':
-		g->budget_ns = parse_ms(arg, state, "--downtime-budget");
-		g->budget = true;
+		g->pol.budget_ns = parse_ms(arg, state, "--downtime-budget");
+		g->pol.budget = true;
 		break;
 	case 'm':
 		gate_parse_max_hold(state, arg, &g->max_ns);
@@ -745,7 +869,10 @@ static const struct argp argp = {
 
 static void live_event(void *ctx, const struct swack_event *e)
 {
-	policy_event(ctx, e);
+	struct gate_tgt *t = run_tgt(ctx, e->pid);
+
+	if (t)
+		policy_event(&t->pol, e);
 }
 
 static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errlen)
@@ -780,6 +907,7 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	libbpf_set_print(g->verbose ? loud : silent);
 	if (load(g, o->want, err, errlen) || pin_maps(g, err, errlen))
 		return -1;
+	g->tr.acts_fd = bpf_map__fd(g->skel->maps.gate_acts);
 	fprintf(stderr, "swack gate: actuator %s: %s; holds pinned in " GATE_PIN_HOLDS "\n",
 		g->act == GATE_ACT_WRITE ? "write (bpf_probe_write_user)" :
 		"ptrace (bpf_send_signal_thread(33) + PTRACE_POKEDATA)", g->act_why);
@@ -788,7 +916,7 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 			return -1;
 	if (g->follow_all && proc_scan_qemu(scan_one, g) == 0)
 		fprintf(stderr, "swack gate: no QEMU process yet; waiting for one to start\n");
-	if (policy_any(g)) {
+	if (policy_any(&g->pol)) {
 		struct live_cbs cbs = { .event = live_event, .ctx = g };
 
 		model_init(&g->model, NULL, NULL);
@@ -836,10 +964,8 @@ int gate_cmd_run(int argc, char **argv)
 		live_close(&g.live);
 		model_free(&g.model);
 	}
-	for (int i = 0; i < g.ntgts; i++)
-		free(g.tgts[i].stops);
+	trace_free(&g.tr);
 	free(g.tgts);
-	free(g.thr);
 	free(g.unseizable);
 	free(g.holds);
 	free(g.refused);

@@ -62,7 +62,8 @@ const char *diag_severity(int score);
 
 /* Output: text for a terminal, one JSON object, or a self-contained HTML page. */
 void diag_print_text(FILE *out, const struct diagnosis *d);
-void diag_print_json(FILE *out, const struct diagnosis *d);
+struct jw;
+void diag_json(struct jw *j, const struct diagnosis *d);
 int diag_write_html(const char *path, const struct diagnosis *ds, int n, char *err,
 		    size_t errlen);
 

@@ -14,6 +14,7 @@
 #include "source/args.h"
 #include "source/live.h"
 #include "source/replay.h"
+#include "util/json.h"
 
 #define MAX_PAIRS 64
 
@@ -134,6 +135,7 @@ static int emit(struct diag_env *env)
 	struct diagnosis *ds = calloc(env->npairs ? env->npairs : 1, sizeof(*ds));
 	char err[512];
 	int n = 0, ret = 0;
+	struct jw j;
 
 	if (!ds) {
 		fprintf(stderr, "swack diagnose: out of memory\n");
@@ -143,15 +145,21 @@ static int emit(struct diag_env *env)
 	for (int i = 0; i < env->npairs; i++)
 		if (!env->pairs[i].merged)
 			diagnose(env->pairs[i].src, env->pairs[i].dst, &env->o, &ds[n++]);
-	if (env->json)
-		fputs("{\"diagnoses\":[", stdout);
+	jw_init(&j, stdout, 0);
+	if (env->json) {
+		jw_obj(&j, NULL);
+		jw_arr(&j, "diagnoses");
+	}
 	for (int i = 0; i < n; i++) {
 		if (env->json)
-			fputs(i ? "," : "", stdout);
-		(env->json ? diag_print_json : diag_print_text)(stdout, &ds[i]);
+			diag_json(&j, &ds[i]);
+		else
+			diag_print_text(stdout, &ds[i]);
 	}
-	if (env->json)
-		fputs("]}\n", stdout);
+	if (env->json) {
+		jw_end(&j);
+		jw_end(&j);
+	}
 	if (env->html && diag_write_html(env->html, ds, n, err, sizeof(err))) {
 		fprintf(stderr, "swack diagnose: %s\n", err);
 		ret = 1;

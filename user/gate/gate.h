@@ -40,8 +40,6 @@ struct gate_pins {
 int gate_bpffs_ready(bool *mounted, char *err, size_t errlen);
 /* Takes the run lock (one gate per host); the fd, or -1 with a reason. */
 int gate_lock_run(char *err, size_t errlen);
-/* True while some swack gate run holds the lock. */
-bool gate_run_alive(void);
 /* Opens the maps of the running gate; 0, or -1 with a reason. */
 int gate_pins_open(struct gate_pins *p, char *err, size_t errlen);
 void gate_pins_close(struct gate_pins *p);
@@ -51,8 +49,6 @@ void gate_unpin_all(void);
 /* ---- gate_check.c: checks and parsing shared by run and the commands ----- */
 
 struct argp_state;
-/* "30s", "1.5s", "500ms", "2m", "30" (seconds) -> ns; -1 when invalid. */
-int gate_parse_duration(const char *s, uint64_t *ns);
 /* --max-hold: a duration from 1 ms to 1 h, or argp_error. */
 void gate_parse_max_hold(struct argp_state *state, const char *arg, uint64_t *ns);
 const char *gate_gen_name(enum gate_gen g);

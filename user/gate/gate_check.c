@@ -19,7 +19,8 @@
 #include "source/binfile.h"
 #include "source/proc.h"
 
-int gate_parse_duration(const char *s, uint64_t *ns)
+/* "30s", "1.5s", "500ms", "2m", "30" (seconds) -> ns; -1 when invalid. */
+static int gate_parse_duration(const char *s, uint64_t *ns)
 {
 	char *end;
 	double v, mult = 1e9;

@@ -265,8 +265,6 @@ struct model {
 void model_init(struct model *m, model_done_fn done, void *ctx);
 void model_free(struct model *m);
 void model_feed(struct model *m, const struct swack_event *e);
-/* Source and destination processes known to be talking (same TCP connection). */
-void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid);
 /* True once migrations were seen and every one was reported. */
 bool model_all_reported(const struct model *m);
 /* The holds of g's process that began before g ended; up to max, in order. */
@@ -284,8 +282,6 @@ uint32_t dev_regrowths(const struct dev_state *d);
 /* Time the device spent in a state, up to now for the current one. */
 uint64_t kdev_state_ns(const struct dev_state *d, int state, uint64_t now);
 struct dev_state *mig_dev(struct mig *g, const char *name);
-/* Facts noted for (pid, dev) before its migration began, or NULL. */
-const struct dev_facts *model_facts(const struct model *m, uint32_t pid, const char *dev);
 void ack_apply(struct mig *g, const struct swack_event *e);
 void snap_apply(struct mig *g, const struct swack_event *e);
 void snap_free(struct mig *g);
@@ -305,7 +301,6 @@ struct breakdown {
 };
 
 const char *phase_name(enum phase p);
-int64_t checkpoint_ts(const struct mig *g, const char *name);
 void mig_breakdown(const struct mig *src, const struct mig *dst, struct breakdown *b);
 /* The n slowest vmstates of g into out (sorted, slowest first); returns how many. */
 int mig_top_vmstates(const struct mig *g, struct vmstate_time *out, int n);
@@ -341,9 +336,8 @@ struct snap_region {
 	uint32_t faults;
 };
 
-/* Exact q-quantile (0..1) of the stall times, 0 without stalls. */
-uint64_t snap_quantile(const struct snapshot *s, double q);
-/* n of them at once (one sort). */
+/* Exact q[i]-quantiles (0..1) of the stall times into out[i], with one sort; 0
+ * without stalls. */
 void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, int n);
 /* Regions of 1 << shift bytes with the most faults, most first. */
 int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_region *out, int n);

@@ -214,14 +214,6 @@ void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, in
 	free(v);
 }
 
-uint64_t snap_quantile(const struct snapshot *s, double q)
-{
-	uint64_t v;
-
-	snap_quantiles(s, &q, &v, 1);
-	return v;
-}
-
 /* Inserts r into out[0..*n) (most faults first), keeping at most max. */
 static void top_insert(struct snap_region *out, int *n, int max, struct snap_region r)
 {

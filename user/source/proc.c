@@ -239,7 +239,8 @@ static int scan_tcp_file(const char *path, const unsigned long *ino, int nino,
 	return n;
 }
 
-int proc_tcp_links(pid_t pid, char keys[][64], int max)
+/* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
+static int proc_tcp_links(pid_t pid, char keys[][64], int max)
 {
 	unsigned long ino[256];
 	int nino = socket_inodes(pid, ino, 256), n = 0;

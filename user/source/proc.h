@@ -30,8 +30,6 @@ int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx);
 uint64_t proc_exe_base(pid_t pid);
 /* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr. */
 int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t);
-/* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
-int proc_tcp_links(pid_t pid, char keys[][64], int max);
 /* True when a and b hold the two ends of one TCP connection. */
 bool proc_tcp_peers(pid_t a, pid_t b);
 /* Address range of a kernel function's text: from its /proc/kallsyms entry

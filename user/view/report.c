@@ -10,6 +10,7 @@
 #include "event/event.h"
 #include "source/args.h"
 #include "source/replay.h"
+#include "util/json.h"
 #include "view/snapshot_view.h"
 #include "view/summary.h"
 
@@ -17,8 +18,8 @@ struct report_env {
 	struct replay_inputs in;
 	bool json;
 	bool realtime;
-	bool first;
 	struct replay rp;
+	struct jw j;         /* --json: the one object, written as input is read */
 };
 
 static const struct argp_option opts[] = {
@@ -74,8 +75,7 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 	struct report_env *env = ctx;
 
 	if (env->json) {
-		fputs(env->first ? "" : ",", stdout);
-		summary_print_json(stdout, src, dst);
+		summary_json(&env->j, src, dst);
 	} else {
 		summary_print_text(stdout, src, dst);
 		phases_text(stdout, "src", src);
@@ -83,7 +83,6 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 		if (src)
 			snap_print_findings(stdout, src);
 	}
-	env->first = false;
 }
 
 static void on_record(void *ctx, const struct rec_record *rec, int file)
@@ -111,32 +110,35 @@ static void header_text(struct report_env *env)
 		       env->rp.uncertainty_ns / 1e6);
 }
 
+/* The migrations array is open: close it, then how each recording ended. */
 static void ends_json(struct report_env *env)
 {
+	struct jw *j = &env->j;
 	char line[512];
 
-	printf("],\"recordings\":[");
+	jw_end(j);
+	jw_arr(j, "recordings");
 	for (int i = 0; i < env->rp.nfiles; i++) {
 		const struct rec_header *h = recr_header(env->rp.files[i].r);
 
 		rec_status_describe(recr_status(env->rp.files[i].r), line, sizeof(line));
-		printf("%s{\"path\":\"", i ? "," : "");
-		json_escape(stdout, env->rp.files[i].path, 4096);
-		printf("\",\"host\":\"");
-		json_escape(stdout, h->host, sizeof(h->host));
-		printf("\",\"boot_id\":\"%.40s\",\"shift_ns\":%lld,\"ended\":\"", h->boot_id,
-		       (long long)env->rp.files[i].shift_ns);
-		json_escape(stdout, line, sizeof(line));
-		printf("\"}");
+		jw_obj(j, NULL);
+		jw_str(j, "path", env->rp.files[i].path);
+		jw_strn(j, "host", h->host, sizeof(h->host));
+		jw_strn(j, "boot_id", h->boot_id, 40);
+		jw_s64(j, "shift_ns", env->rp.files[i].shift_ns);
+		jw_str(j, "ended", line);
+		jw_end(j);
 	}
-	printf("],\"cross_host\":%s,\"alignment_uncertainty_ns\":%llu}\n",
-	       env->rp.cross_host ? "true" : "false",
-	       (unsigned long long)env->rp.uncertainty_ns);
+	jw_end(j);
+	jw_bool(j, "cross_host", env->rp.cross_host);
+	jw_u64(j, "alignment_uncertainty_ns", env->rp.uncertainty_ns);
+	jw_end(j);
 }
 
 int cmd_report(int argc, char **argv)
 {
-	struct report_env env = { .first = true };
+	struct report_env env = { 0 };
 	struct model model;
 	int ret;
 
@@ -144,10 +146,13 @@ int cmd_report(int argc, char **argv)
 		return 2;
 	if (replay_open(&env.rp, &env.in, env.realtime, "swack report"))
 		return 1;
-	if (env.json)
-		printf("{\"migrations\":[");
-	else
+	jw_init(&env.j, stdout, 0);
+	if (env.json) {
+		jw_obj(&env.j, NULL);
+		jw_arr(&env.j, "migrations");
+	} else {
 		header_text(&env);
+	}
 	model_init(&model, on_done, &env);
 	ret = replay_run(&env.rp, &model, NULL, on_record, &env);
 	model_flush(&model);

@@ -8,6 +8,7 @@
 #include "source/args.h"
 #include "source/live.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "view/summary.h"
 
 struct trace_env {
@@ -71,9 +72,12 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 	struct trace_env *env = ctx;
 
 	env->reported++;
-	if (env->json)
-		summary_print_json(stdout, src, dst);
-	else
+	if (env->json) {
+		struct jw j;
+
+		jw_init(&j, stdout, 0);
+		summary_json(&j, src, dst);
+	} else
 		summary_print_text(stdout, src, dst);
 }
 

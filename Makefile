@@ -44,7 +44,7 @@ MANPAGES5 := $(wildcard docs/*.5)
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
 	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio)
 
-all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile \
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_diagnose $(OUT)/test_usdt_args $(OUT)/test_recfile \
 	$(OUT)/fuzz_recfile_replay $(FIXTURES)
 
 $(OUT):
@@ -75,6 +75,9 @@ $(OUT)/swack: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/test_model: tests/unit/test_model.c $(MODEL_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
+
+$(OUT)/test_diagnose: tests/unit/test_diagnose.c $(DIAG_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
 $(OUT)/fixtures/qemu-system-nosyms: tests/fixtures/nosyms.c
@@ -170,8 +173,9 @@ fuzz-regress: $(OUT)/fuzz_recfile_replay
 deps:
 	scripts/deps.sh
 
-unit: $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile $(OUT)/fuzz_recfile_replay
-	$(OUT)/test_model && $(OUT)/test_usdt_args && $(OUT)/test_recfile && \
+unit: $(OUT)/test_model $(OUT)/test_diagnose $(OUT)/test_usdt_args $(OUT)/test_recfile \
+	$(OUT)/fuzz_recfile_replay
+	$(OUT)/test_model && $(OUT)/test_diagnose && $(OUT)/test_usdt_args && $(OUT)/test_recfile && \
 	$(OUT)/fuzz_recfile_replay $(FUZZ_CORPUS)/* > /dev/null
 
 # The README's two commands: each installs what it needs first.

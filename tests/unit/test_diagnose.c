@@ -201,12 +201,42 @@ static double figure(const struct finding *f, const char *name)
 	return -1;
 }
 
-static void run(struct diagnosis *d, const struct done *dn, int64_t limit_ns)
+/* What each test builds on: a model that reports into dn, a diagnosis. */
+struct fx {
+	struct model m;
+	struct done dn;
+	struct diagnosis d;
+
+};
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -1;
+	model_init(&x->m, on_done, &x->dn);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	model_free(&x->m);
+	free(x);
+	return 0;
+}
+
+/* Diagnoses the last migration the model reported, both sides. */
+static struct diagnosis *run(struct fx *x, int64_t limit_ns)
 {
 	struct diag_opts o = { .limit_ns = limit_ns };
 
-	assert_non_null(dn->src ? dn->src : dn->dst);
-	diagnose(dn->src, dn->dst, &o, d);
+	assert_non_null(x->dn.src ? x->dn.src : x->dn.dst);
+	diagnose(x->dn.src, x->dn.dst, &o, &x->d);
+	return &x->d;
 }
 
 /* ---- diagnose_mig.c: outcome, downtime, convergence ---------------------- */
@@ -215,18 +245,16 @@ static void run(struct diagnosis *d, const struct done *dn, int64_t limit_ns)
  * ms) against a 5 ms limit; QEMU says 9 ms. */
 static void test_over_limit(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	src_precopy(&m);
-	src_completes(&m);
-	dst_completes(&m, 1012);
-	run(d, &dn, 5 * MS);
+	dst_starts(m);
+	src_precopy(m);
+	src_completes(m);
+	dst_completes(m, 1012);
+	d = run(x, 5 * MS);
 	assert_string_equal(ids(d), "downtime-over-limit downtime-underreported");
 	f = &d->f[0];
 	assert_int_equal(f->score, 94);             /* over by more than the limit itself */
@@ -241,32 +269,28 @@ static void test_over_limit(void **state)
 	assert_int_equal(figure(f, "gap_ns"), 3 * MS);
 	/* Within a limit of 20 ms, the same migration is explained, not flagged:
 	 * 7.2's probes time only the source's stop, 1 ms of QEMU's 9. */
-	run(d, &dn, 20 * MS);
+	d = run(x, 20 * MS);
 	assert_string_equal(ids(d), "downtime-underreported downtime-breakdown");
 	f = find(d, "downtime-breakdown");
 	assert_string_equal(f->title, "guest-visible downtime 12.0 ms, within the limit; source "
 			    "stop took the most, 1.0 ms (11%)");
 	assert_int_equal(figure(f, "stop_ns"), 1 * MS);
-	model_free(&m);
-	free(d);
 }
 
 /* A device fails its stop-copy save: the migration fails, the guest runs on. */
 static void test_failed(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	src_precopy(&m);
-	feed_vfio_op(&m, SRC, 1002, SWACK_VFIO_SAVE_COMPLETE, -5);
-	feed_state(&m, SRC, 1003, "failed", 50 * MS);
-	feed_state(&m, DST, 1004, "failed", 0);
-	run(d, &dn, -1);
+	dst_starts(m);
+	src_precopy(m);
+	feed_vfio_op(m, SRC, 1002, SWACK_VFIO_SAVE_COMPLETE, -5);
+	feed_state(m, SRC, 1003, "failed", 50 * MS);
+	feed_state(m, DST, 1004, "failed", 0);
+	d = run(x, -1);
 	assert_string_equal(ids(d), "migration-failed");
 	f = &d->f[0];
 	assert_int_equal(f->score, 95);
@@ -276,8 +300,6 @@ static void test_failed(void **state)
 	assert_int_equal(f->nev, 2);
 	assert_string_equal(f->ev[0].what, "vCPUs stopped (in the downtime)");
 	assert_string_equal(f->ev[1].what, "migration state failed");
-	model_free(&m);
-	free(d);
 }
 
 /* Pending falls from 100 MB to 60 MB over 8 iterations, never under the 10
@@ -285,23 +307,21 @@ static void test_failed(void **state)
  * the cancellation. */
 static void test_no_convergence(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	feed_state(&m, SRC, 0, "setup", 0);
-	feed_state(&m, SRC, 1, "active", 0);
+	feed_state(m, SRC, 0, "setup", 0);
+	feed_state(m, SRC, 1, "active", 0);
 	for (uint64_t i = 0; i <= 8; i++) {
-		feed(&m, SRC, 1 + i * 1000, SWACK_EV_DIRTY_SYNC);
-		feed_exact(&m, 2 + i * 1000, (100 - 5 * i) * MS, 10 * MS, i * 40 * MS);
+		feed(m, SRC, 1 + i * 1000, SWACK_EV_DIRTY_SYNC);
+		feed_exact(m, 2 + i * 1000, (100 - 5 * i) * MS, 10 * MS, i * 40 * MS);
 	}
-	feed_state(&m, SRC, 9000, "cancelling", 0);
-	feed_state(&m, SRC, 9001, "cancelled", 0);
-	model_flush(&m);
-	run(d, &dn, -1);
+	feed_state(m, SRC, 9000, "cancelling", 0);
+	feed_state(m, SRC, 9001, "cancelled", 0);
+	model_flush(m);
+	d = run(x, -1);
 	assert_string_equal(ids(d), "no-convergence migration-cancelled");
 	f = &d->f[0];
 	assert_int_equal(f->score, 80);
@@ -315,8 +335,6 @@ static void test_no_convergence(void **state)
 	f = &d->f[1];
 	assert_string_equal(f->title, "migration cancelled after 9001.0 ms, before switchover: "
 			    "the guest never stopped");
-	model_free(&m);
-	free(d);
 }
 
 /* ---- diagnose_ack.c: switchover-ack ----------------------------------------- */
@@ -325,27 +343,25 @@ static void test_no_convergence(void **state)
  * the source converges again and again until the migration is cancelled. */
 static void test_ack_missing(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	feed_a(&m, DST, 2, SWACK_EV_ACK_NEEDED, 2, 0);
-	feed_a(&m, DST, 5, SWACK_EV_ACK_APPROVE, 1, 0);
-	feed_state(&m, SRC, 0, "setup", 0);
-	feed_state(&m, SRC, 3, "active", 0);
-	feed_pair(&m, SRC, DST);
-	feed_vfio_pending(&m, 4, 32 * MS);
+	dst_starts(m);
+	feed_a(m, DST, 2, SWACK_EV_ACK_NEEDED, 2, 0);
+	feed_a(m, DST, 5, SWACK_EV_ACK_APPROVE, 1, 0);
+	feed_state(m, SRC, 0, "setup", 0);
+	feed_state(m, SRC, 3, "active", 0);
+	feed_pair(m, SRC, DST);
+	feed_vfio_pending(m, 4, 32 * MS);
 	for (uint64_t t = 100; t <= 400; t += 100)
-		feed_exact(&m, t, 5 * MS, 10 * MS, t * MS);
-	feed_state(&m, SRC, 500, "cancelling", 0);
-	feed_state(&m, SRC, 501, "cancelled", 0);
-	feed_state(&m, DST, 502, "failed", 0);
-	model_flush(&m);
-	run(d, &dn, -1);
+		feed_exact(m, t, 5 * MS, 10 * MS, t * MS);
+	feed_state(m, SRC, 500, "cancelling", 0);
+	feed_state(m, SRC, 501, "cancelled", 0);
+	feed_state(m, DST, 502, "failed", 0);
+	model_flush(m);
+	d = run(x, -1);
 	assert_string_equal(ids(d), "ack-missing migration-cancelled");
 	f = &d->f[0];
 	assert_int_equal(f->score, 85);
@@ -363,41 +379,37 @@ static void test_ack_missing(void **state)
 	assert_string_equal(f->advice, DEV " never finished its initial precopy data, so it "
 			    "never approved: check that device, or migrate without the "
 			    "switchover-ack capability");
-	model_free(&m);
-	free(d);
 }
 
 /* Per-device ACKs (11.1): two asked, both come, then the device's initial
  * bytes grow again and a third is asked after an ACK. */
 static void test_ack_delayed_rerequested(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	feed_state(&m, SRC, 0, "setup", 0);
-	feed_state(&m, SRC, 3, "active", 0);
-	feed_vfio_pending(&m, 4, 32 * MS);
-	feed_exact(&m, 5, 200 * MS, 40 * MS, 0);
-	feed_query(&m, 6, 200 * MS, 2, 2);
-	feed_vfio_pending(&m, 100, 0);
-	feed_exact(&m, 200, 20 * MS, 40 * MS, 100 * MS);
-	feed_a(&m, SRC, 250, SWACK_EV_ACK_RECEIVED, 1, 0);
-	feed_a(&m, SRC, 300, SWACK_EV_ACK_RECEIVED, 0, 0);
-	feed_vfio_pending(&m, 310, 16 * MS);
-	feed_query(&m, 320, 20 * MS, 1, 1);
-	feed_exact(&m, 400, 20 * MS, 40 * MS, 120 * MS);
-	feed_a(&m, SRC, 600, SWACK_EV_ACK_RECEIVED, 0, 0);
-	feed_exact(&m, 700, 20 * MS, 40 * MS, 130 * MS);
-	feed_a(&m, SRC, 700, SWACK_EV_SWITCHOVER, 20 * MS, 40 * MS);
-	feed(&m, SRC, 701, SWACK_EV_VM_STOP);
-	src_completes(&m);
-	dst_completes(&m, 1012);
-	run(d, &dn, -1);
+	dst_starts(m);
+	feed_state(m, SRC, 0, "setup", 0);
+	feed_state(m, SRC, 3, "active", 0);
+	feed_vfio_pending(m, 4, 32 * MS);
+	feed_exact(m, 5, 200 * MS, 40 * MS, 0);
+	feed_query(m, 6, 200 * MS, 2, 2);
+	feed_vfio_pending(m, 100, 0);
+	feed_exact(m, 200, 20 * MS, 40 * MS, 100 * MS);
+	feed_a(m, SRC, 250, SWACK_EV_ACK_RECEIVED, 1, 0);
+	feed_a(m, SRC, 300, SWACK_EV_ACK_RECEIVED, 0, 0);
+	feed_vfio_pending(m, 310, 16 * MS);
+	feed_query(m, 320, 20 * MS, 1, 1);
+	feed_exact(m, 400, 20 * MS, 40 * MS, 120 * MS);
+	feed_a(m, SRC, 600, SWACK_EV_ACK_RECEIVED, 0, 0);
+	feed_exact(m, 700, 20 * MS, 40 * MS, 130 * MS);
+	feed_a(m, SRC, 700, SWACK_EV_SWITCHOVER, 20 * MS, 40 * MS);
+	feed(m, SRC, 701, SWACK_EV_VM_STOP);
+	src_completes(m);
+	dst_completes(m, 1012);
+	d = run(x, -1);
 	/* Guest-visible 311 ms, QEMU's 308 ms: close enough to say nothing. */
 	assert_string_equal(ids(d), "ack-delayed ack-rerequested");
 	f = &d->f[0];
@@ -416,29 +428,25 @@ static void test_ack_delayed_rerequested(void **state)
 	assert_int_equal(figure(f, "regrown_to"), 16 * MS);
 	assert_string_equal(f->title, "1 switchover-ack re-requested after an ACK had come: "
 			    DEV "'s initial bytes grew again to 16.0 MB");
-	model_free(&m);
-	free(d);
 }
 
 /* Two ACKs arrive for one asked: the source's counter wraps to UINT32_MAX. */
 static void test_ack_underflow(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	feed_state(&m, SRC, 0, "setup", 0);
-	feed_state(&m, SRC, 3, "active", 0);
-	feed_query(&m, 5, 20 * MS, 1, 1);
-	feed_a(&m, SRC, 10, SWACK_EV_ACK_RECEIVED, 0, 0);
-	feed_a(&m, SRC, 11, SWACK_EV_ACK_RECEIVED, 4294967295ull, 0);
-	feed_state(&m, SRC, 12, "failed", 0);
-	feed_state(&m, DST, 13, "failed", 0);
-	run(d, &dn, -1);
+	dst_starts(m);
+	feed_state(m, SRC, 0, "setup", 0);
+	feed_state(m, SRC, 3, "active", 0);
+	feed_query(m, 5, 20 * MS, 1, 1);
+	feed_a(m, SRC, 10, SWACK_EV_ACK_RECEIVED, 0, 0);
+	feed_a(m, SRC, 11, SWACK_EV_ACK_RECEIVED, 4294967295ull, 0);
+	feed_state(m, SRC, 12, "failed", 0);
+	feed_state(m, DST, 13, "failed", 0);
+	d = run(x, -1);
 	assert_string_equal(ids(d), "migration-failed ack-underflow");
 	assert_string_equal(d->f[0].title, "migration failed after 12.0 ms: switchover-ack "
 			    "counter underflow");
@@ -447,8 +455,6 @@ static void test_ack_underflow(void **state)
 	assert_int_equal(figure(f, "received"), 2);
 	assert_int_equal(figure(f, "requested"), 1);
 	assert_int_equal(f->nev, 2);
-	model_free(&m);
-	free(d);
 }
 
 /* ---- diagnose_dev.c: devices ------------------------------------------------ */
@@ -457,23 +463,21 @@ static void test_ack_underflow(void **state)
  * 200 MB against an estimate of 64 MB. */
 static void test_device_downtime(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	src_precopy(&m);
-	feed_vfio_pending(&m, 995, 0);
-	feed_vmstate(&m, SRC, 1005, "ram", 1000, true);
-	feed_vmstate(&m, SRC, 1006, DEV "/vfio", 6000, true);
-	feed_vmstate(&m, SRC, 1007, "cpu", 1000, false);
-	feed_vfio_op(&m, SRC, 1006, SWACK_VFIO_SAVE_BLOCK, 200 * MS);
-	src_completes(&m);
-	dst_completes(&m, 1012);
-	run(d, &dn, -1);
+	dst_starts(m);
+	src_precopy(m);
+	feed_vfio_pending(m, 995, 0);
+	feed_vmstate(m, SRC, 1005, "ram", 1000, true);
+	feed_vmstate(m, SRC, 1006, DEV "/vfio", 6000, true);
+	feed_vmstate(m, SRC, 1007, "cpu", 1000, false);
+	feed_vfio_op(m, SRC, 1006, SWACK_VFIO_SAVE_BLOCK, 200 * MS);
+	src_completes(m);
+	dst_completes(m, 1012);
+	d = run(x, -1);
 	assert_string_equal(ids(d), "device-downtime downtime-underreported downtime-breakdown");
 	f = &d->f[0];
 	assert_int_equal(f->score, 55);
@@ -482,32 +486,28 @@ static void test_device_downtime(void **state)
 	assert_int_equal(figure(f, "stop_copy_bytes"), 200 * MS);
 	assert_int_equal(figure(f, "stop_copy_estimate"), 64 * MS);
 	assert_true(strstr(f->advice, "underestimates its stop-copy data") != NULL);
-	model_free(&m);
-	free(d);
 }
 
 /* The destination's load thread waits twice for multifd buffers. */
 static void test_multifd_starved(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	src_precopy(&m);
-	feed_vfio_op(&m, DST, 2, SWACK_VFIO_LOAD_THREAD_START, 0);
-	feed_vfio_op(&m, DST, 3, SWACK_VFIO_BUF_INCOMING, 0);
-	feed_vfio_op(&m, DST, 10, SWACK_VFIO_BUF_STARVED, 1);
-	feed_vfio_op(&m, DST, 14, SWACK_VFIO_BUF_INCOMING, 1);
-	feed_vfio_op(&m, DST, 20, SWACK_VFIO_BUF_STARVED, 2);
-	feed_vfio_op(&m, DST, 26, SWACK_VFIO_BUF_INCOMING, 2);
-	feed_vfio_op(&m, DST, 1009, SWACK_VFIO_LOAD_THREAD_END, 0);
-	src_completes(&m);
-	dst_completes(&m, 1012);
-	run(d, &dn, -1);
+	dst_starts(m);
+	src_precopy(m);
+	feed_vfio_op(m, DST, 2, SWACK_VFIO_LOAD_THREAD_START, 0);
+	feed_vfio_op(m, DST, 3, SWACK_VFIO_BUF_INCOMING, 0);
+	feed_vfio_op(m, DST, 10, SWACK_VFIO_BUF_STARVED, 1);
+	feed_vfio_op(m, DST, 14, SWACK_VFIO_BUF_INCOMING, 1);
+	feed_vfio_op(m, DST, 20, SWACK_VFIO_BUF_STARVED, 2);
+	feed_vfio_op(m, DST, 26, SWACK_VFIO_BUF_INCOMING, 2);
+	feed_vfio_op(m, DST, 1009, SWACK_VFIO_LOAD_THREAD_END, 0);
+	src_completes(m);
+	dst_completes(m, 1012);
+	d = run(x, -1);
 	assert_string_equal(ids(d), "multifd-starved downtime-underreported downtime-breakdown");
 	f = &d->f[0];
 	assert_int_equal(figure(f, "starved"), 2);
@@ -515,8 +515,6 @@ static void test_multifd_starved(void **state)
 	assert_int_equal(figure(f, "load_thread_ns"), 1007 * MS);
 	assert_int_equal(figure(f, "buffers"), 3);
 	assert_int_equal(f->nev, 2);
-	model_free(&m);
-	free(d);
 }
 
 /* ---- diagnose_gate.c: swack gate's holds ---------------------------------- */
@@ -547,21 +545,19 @@ static void feed_release(struct model *m, uint64_t ts, uint64_t held_ms, int cau
 /* A hold placed at 200 ms, released by its deadline at 900 ms. */
 static void test_switchover_held(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	dst_starts(&m);
-	feed_state(&m, SRC, 0, "setup", 0);
-	feed_hold(&m, 200, "wait for \"window\"");
-	src_precopy(&m);
-	feed_release(&m, 900, 700, 2, "0.700s max-hold reached");
-	src_completes(&m);
-	dst_completes(&m, 1004);
-	run(d, &dn, -1);
+	dst_starts(m);
+	feed_state(m, SRC, 0, "setup", 0);
+	feed_hold(m, 200, "wait for \"window\"");
+	src_precopy(m);
+	feed_release(m, 900, 700, 2, "0.700s max-hold reached");
+	src_completes(m);
+	dst_completes(m, 1004);
+	d = run(x, -1);
 	assert_string_equal(ids(d), "switchover-held downtime-breakdown");
 	f = &d->f[0];
 	assert_int_equal(f->score, 38);
@@ -572,8 +568,6 @@ static void test_switchover_held(void **state)
 	assert_string_equal(f->title, "swack gate held the switchover for 0.70 s (\"wait for "
 			    "\"window\"\"), released by deadline (\"0.700s max-hold reached\")");
 	assert_true(strstr(f->advice, "ran into its deadline") != NULL);
-	model_free(&m);
-	free(d);
 }
 
 /* ---- diagnose_snap.c: background snapshots ---------------------------------- */
@@ -595,24 +589,22 @@ static void feed_stall(struct model *m, uint64_t ts, uint32_t tid, uint64_t ns, 
 /* Write tracking from 2 to 502 ms; 50 stalls of 5 us and one of 20 ms. */
 static void test_snapshot(void **state)
 {
-	struct diagnosis *d = calloc(1, sizeof(*d));
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
 	const struct finding *f;
-	struct done dn = { 0 };
-	struct model m;
 
-	(void)state;
-	model_init(&m, on_done, &dn);
-	feed_state(&m, SRC, 1, "setup", 0);
-	feed(&m, SRC, 1, SWACK_EV_VM_STOP);
-	feed_a(&m, SRC, 2, SWACK_EV_WT_START, 0, 0);
-	feed(&m, SRC, 3, SWACK_EV_VM_RESUMED);
+	feed_state(m, SRC, 1, "setup", 0);
+	feed(m, SRC, 1, SWACK_EV_VM_STOP);
+	feed_a(m, SRC, 2, SWACK_EV_WT_START, 0, 0);
+	feed(m, SRC, 3, SWACK_EV_VM_RESUMED);
 	for (uint64_t i = 0; i < 50; i++)
-		feed_stall(&m, 10 + i, 1000, 5000, 0x7f0000000000ull + i * 4096);
-	feed_stall(&m, 300, 1001, 20 * MS, 0x7f0000400000ull);
-	feed_a(&m, SRC, 502, SWACK_EV_WT_STOP, 0, 0);
-	feed_state(&m, SRC, 511, "completed", 1000000);
-	assert_true(dn.src && dn.src->snap.seen);
-	run(d, &dn, -1);
+		feed_stall(m, 10 + i, 1000, 5000, 0x7f0000000000ull + i * 4096);
+	feed_stall(m, 300, 1001, 20 * MS, 0x7f0000400000ull);
+	feed_a(m, SRC, 502, SWACK_EV_WT_STOP, 0, 0);
+	feed_state(m, SRC, 511, "completed", 1000000);
+	assert_true(x->dn.src && x->dn.src->snap.seen);
+	d = run(x, -1);
 	/* No switchover: none of the downtime rules, the snapshot's own instead;
 	 * p99 is the 20 ms stall, so the stalls as a whole are a problem too. */
 	assert_string_equal(ids(d), "snapshot-stalls snapshot-worst-stall snapshot-thread-stalls "
@@ -628,8 +620,6 @@ static void test_snapshot(void **state)
 	assert_string_equal(f->title, "longest stall 20.000 ms, thread 1001, 0.299 s into the "
 			    "snapshot, page 0x7f0000400000");
 	assert_int_equal(f->ev[0].ts, 280 * MS);     /* it began 20 ms before its wake-up */
-	model_free(&m);
-	free(d);
 }
 
 /* ---- diagnose_out.c: the JSON of a diagnosis ------------------------------ */
@@ -680,16 +670,16 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_over_limit),
-		cmocka_unit_test(test_failed),
-		cmocka_unit_test(test_no_convergence),
-		cmocka_unit_test(test_ack_missing),
-		cmocka_unit_test(test_ack_delayed_rerequested),
-		cmocka_unit_test(test_ack_underflow),
-		cmocka_unit_test(test_device_downtime),
-		cmocka_unit_test(test_multifd_starved),
-		cmocka_unit_test(test_switchover_held),
-		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test_setup_teardown(test_over_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_convergence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_delayed_rerequested, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_underflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_downtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multifd_starved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switchover_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test(test_json),
 	};
 

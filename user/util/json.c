@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The JSON writer (util/json.h). */
+/* The JSON writer (util/json.h).  swack writes each stream from one thread,
+ * so stdio's unlocked calls spare a lock per character. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ static void item(struct jw *j, const char *key)
 	}
 }
 
-static void open(struct jw *j, const char *key, char c, bool lines)
+static void begin(struct jw *j, const char *key, char c, bool lines)
 {
 	item(j, key);
 	putc_unlocked(c, j->out);
@@ -82,17 +83,17 @@ static void open(struct jw *j, const char *key, char c, bool lines)
 
 void jw_obj(struct jw *j, const char *key)
 {
-	open(j, key, '{', false);
+	begin(j, key, '{', false);
 }
 
 void jw_arr(struct jw *j, const char *key)
 {
-	open(j, key, '[', false);
+	begin(j, key, '[', false);
 }
 
 void jw_arr_lines(struct jw *j, const char *key)
 {
-	open(j, key, '[', true);
+	begin(j, key, '[', true);
 }
 
 void jw_end(struct jw *j)

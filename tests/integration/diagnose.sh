@@ -77,7 +77,12 @@ fig "ack-delayed: the last approval is evidence" true \
 
 diag ack-regrow 111
 if underreported; then UR=" downtime-underreported"; else UR=; fi
-ids "ack-delayed ack-rerequested device-downtime$UR downtime-breakdown"
+# The wait for ACKs outranks the re-request when it lasted as long as the
+# downtime did, which a loaded host can stretch past it.
+ACKS="ack-delayed ack-rerequested"
+jq -e '([.findings[] | select(.id == "ack-delayed")][0].figures.held_ns) >= .guest_downtime_ns' \
+	<<<"$D" >/dev/null || ACKS="ack-rerequested ack-delayed"
+ids "$ACKS device-downtime$UR downtime-breakdown"
 fig "ack-delayed: 4 converged queries, 3 ACKs, held >= 18 ms" "4 3 true" \
 	"$(f ack-delayed) | .figures | \"\(.held_queries) \(.acks_received) \(.held_ns >= 18000000)\""
 fig "ack-rerequested: 1 of 3 again, A regrew to 8 MiB" "1 3 3 8388608" \
@@ -211,7 +216,7 @@ PY
 
 "$SWACK" diagnose --html "$SIM_DIR/ack-regrow.html" "$SIM_DIR/ack-regrow.data" >/dev/null
 html_checks "$SIM_DIR/ack-regrow.html" ack-regrow-html "lane-src lane-dst phases iterations pending acks initial downtime zoom"
-expect_match "ack-regrow-html: findings on the page" 'data-id="ack-delayed".*data-id="ack-rerequested"' \
+expect_match "ack-regrow-html: findings on the page" "data-id=\"${ACKS% *}\".*data-id=\"${ACKS#* }\"" \
 	"$(tr -d '\n' <"$SIM_DIR/ack-regrow-html.dom")"
 
 # Errors: one line, what and what to do, non-zero exit.

@@ -89,6 +89,24 @@ awk -v c="$calls" -v l="$lost" -v sz="$size" -v n="$total" -v t="$(( (t1 - t0) /
 	printf "  %.1f bytes per event on disk (%d bytes)\n", sz / n, sz
 }'
 
+# What swack trace --json and swack script --json pay per event for JSON (the
+# one writer, util/json.c), against text lines: the recording read back.
+echo "JSON lines: swack script of the recording above, median of 3 runs, ns per event"
+script_ns() {
+	local v=() t0 t1
+	for _ in 1 2 3; do
+		t0=$(date +%s%N)
+		"$B/swack" script "$@" "$B/bench.data" >/dev/null 2>&1
+		t1=$(date +%s%N)
+		v+=("$(( (t1 - t0) / total ))")
+	done
+	printf '%s\n' "${v[@]}" | median
+}
+text_ns=$(script_ns)
+json_ns=$(script_ns --json)
+printf '  text %s ns, JSON %s ns per event (reading, decoding and writing included)\n' \
+	"$text_ns" "$json_ns"
+
 qemu-system-x86_64 -machine none -display none -nodefaults -S &
 qpid=$!
 pids+=("$qpid")

@@ -117,7 +117,7 @@ rand_ms() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }
 sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }')"; }
 
 # The loop fixture (parts 1 and 2), named like QEMU.
-cc -O2 -g -pthread "$SWACK_ROOT/tests/fixtures/gate-loop.c" -o "$GD/qemu-system-gateloop" ||
+"${CC:-cc}" -O2 -g -pthread "$SWACK_ROOT/tests/fixtures/gate-loop.c" -o "$GD/qemu-system-gateloop" ||
 	{ fail "build gate-loop" "cc failed"; exit 1; }
 
 # ---- 1. refusals -----------------------------------------------------------------

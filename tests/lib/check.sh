@@ -24,9 +24,15 @@ expect_match() {
 	if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1" "'$3' does not match /$2/"; fi
 }
 
-# expect_cmp NAME A OP B   (numbers; OP: -lt -le -eq -ge -gt, or awk expression)
+# expect_num NAME A OP B   (numbers; OP: -lt -le -eq -ne -ge -gt, or awk's < <= == != >= >)
 expect_num() {
-	if awk -v a="$2" -v b="$4" "BEGIN { exit !(a $3 b) }"; then
+	local op
+	# awk has no -gt: "a -gt b" would be the string (a - gt) b, always true.
+	case $3 in
+	-lt) op='<' ;; -le) op='<=' ;; -eq) op='==' ;; -ne) op='!=' ;; -ge) op='>=' ;; -gt) op='>' ;;
+	*) op=$3 ;;
+	esac
+	if awk -v a="$2" -v b="$4" "BEGIN { exit !(a $op b) }"; then
 		pass "$1"
 	else
 		fail "$1" "expected $2 $3 $4"

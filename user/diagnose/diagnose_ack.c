@@ -8,7 +8,7 @@
  * a device approves once it has loaded its initial precopy data.
  */
 #include <string.h>
-#include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 
 #define MS 1e6
 

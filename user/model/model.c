@@ -427,6 +427,20 @@ int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max)
 	return n;
 }
 
+/* Source and destination, as the live source found them (one TCP connection). */
+static void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
+{
+	struct mig *src = latest(m, src_pid), *dst = latest(m, dst_pid);
+
+	if (!src || !dst || src->peer || dst->peer || src->reported || dst->reported)
+		return;
+	src->role = SWACK_ROLE_SRC;
+	dst->role = SWACK_ROLE_DST;
+	src->peer = dst;
+	dst->peer = src;
+	src->paired_by = dst->paired_by = PAIR_TCP;
+}
+
 void model_feed(struct model *m, const struct swack_event *e)
 {
 	struct mig *g;
@@ -460,19 +474,6 @@ void model_feed(struct model *m, const struct swack_event *e)
 		for (struct mig *s = m->head; s; s = s->next)
 			if (s->role == SWACK_ROLE_SRC && !s->reported)
 				maybe_report(m, s);
-}
-
-void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
-{
-	struct mig *src = latest(m, src_pid), *dst = latest(m, dst_pid);
-
-	if (!src || !dst || src->peer || dst->peer || src->reported || dst->reported)
-		return;
-	src->role = SWACK_ROLE_SRC;
-	dst->role = SWACK_ROLE_DST;
-	src->peer = dst;
-	dst->peer = src;
-	src->paired_by = dst->paired_by = PAIR_TCP;
 }
 
 bool model_all_reported(const struct model *m)

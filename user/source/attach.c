@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/types.h>
@@ -18,6 +19,7 @@
 #include "source/attach_plan.h"
 #include "source/usdt_args.h"
 #include "swack.h"
+#include "util/clock.h"
 
 #define G_SYM (1u << GEN_SYM_72 | 1u << GEN_SYM_8 | 1u << GEN_SYM_111)
 #define G_USDT (1u << GEN_USDT | 1u << GEN_USDT_81 | 1u << GEN_USDT_111)
@@ -592,14 +594,6 @@ static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 				    BPF_ANY);
 }
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void report_target(struct attacher *a, const struct target *t, const struct binary *b,
 			  double ms, bool reused)
 {
@@ -718,7 +712,7 @@ out:
 
 int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 {
-	double t0 = mono_ms();
+	double t0 = now_sec();
 	struct stat st;
 	struct target *t;
 	char exe[64];
@@ -754,7 +748,7 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	t->gen = a->bins[bin].gen;
 	a->bins[bin].users++;
 	read_names(t, &a->bins[bin]);
-	report_target(a, t, &a->bins[bin], mono_ms() - t0, reused);
+	report_target(a, t, &a->bins[bin], (now_sec() - t0) * 1e3, reused);
 	return 0;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Attach logic: which probes a QEMU process offers, and attaching them. */
 #ifndef SWACK_ATTACH_H
 #define SWACK_ATTACH_H

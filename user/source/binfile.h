@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* What a QEMU binary offers: USDT notes and function symbols. */
 #ifndef SWACK_BINFILE_H
 #define SWACK_BINFILE_H

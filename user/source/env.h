@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The host's prerequisites: privilege and BTF (tracefs is not one: raw
  * tracepoints and uprobe links need none). */
 #ifndef SWACK_ENV_H

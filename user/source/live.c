@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "swack.skel.h"
 #include "source/env.h"
 #include "source/live.h"
+#include "util/clock.h"
 
 static void attach_new(struct live *l, pid_t pid)
 {
@@ -174,26 +174,18 @@ void live_request_stop(void)
 	stop_requested = 1;
 }
 
-static double mono_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int live_run(struct live *l, const struct live_loop *o)
 {
-	double end = o->duration > 0 ? mono_sec() + o->duration : 0, next_tick = 0;
+	double end = o->duration > 0 ? now_sec() + o->duration : 0, next_tick = 0;
 	int wait = o->tick_ms > 0 && o->tick_ms < 100 ? o->tick_ms : 100;
 
-	while (!stop_requested && !(end && mono_sec() >= end) &&
+	while (!stop_requested && !(end && now_sec() >= end) &&
 	       !(o->until_done && model_all_reported(l->model))) {
 		if (live_poll(l, wait) < 0)
 			return -1;
-		if (o->tick && mono_sec() >= next_tick) {
+		if (o->tick && now_sec() >= next_tick) {
 			o->tick(o->ctx);
-			next_tick = mono_sec() + o->tick_ms / 1e3;
+			next_tick = now_sec() + o->tick_ms / 1e3;
 		}
 	}
 	return 0;

@@ -11,6 +11,19 @@
 #include <unistd.h>
 #include "source/proc.h"
 
+int proc_parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > 0x7fffffff)
+		return -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
 bool proc_exists(pid_t pid)
 {
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
@@ -277,7 +290,8 @@ static int scan_tcp_file(const char *path, const unsigned long *ino, int nino,
 	return n;
 }
 
-int proc_tcp_links(pid_t pid, char keys[][64], int max)
+/* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
+static int proc_tcp_links(pid_t pid, char keys[][64], int max)
 {
 	unsigned long ino[256];
 	int nino = socket_inodes(pid, ino, 256), n = 0;

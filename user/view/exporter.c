@@ -16,9 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "cli/commands.h"
-#include "source/env.h"
 #include "event/event.h"
 #include "model/figures.h"
+#include "source/args.h"
+#include "source/env.h"
 #include "source/live.h"
 
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -38,8 +39,6 @@ struct exporter_env {
 
 static const struct argp_option opts[] = {
 	{ "listen", 'l', "ADDR:PORT", 0, "Serve /metrics there (default 127.0.0.1:9477)", 0 },
-	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: all)", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output; say which capabilities are dropped", 0 },
 	{ 0 },
 };
 
@@ -48,12 +47,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct exporter_env *env = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT: state->child_inputs[0] = &env->live; break;
 	case 'l': env->listen = arg; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
-	default: return live_opt(key, arg, state, &env->live);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &live_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, NULL,
@@ -61,7 +66,7 @@ static const struct argp argp = {
 	"Gauges: pending switchover ACKs, remaining bytes, bandwidth, VFIO initial and dirty "
 	"bytes per device; counters: regrowths, migrations by role and result, lost events; "
 	"a histogram of guest-visible downtime in seconds.",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 static int open_listener(const char *spec, char *err, size_t errlen)

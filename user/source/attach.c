@@ -477,17 +477,37 @@ static void read_table(struct target *t, uint64_t base, uint64_t vaddr, const ch
 		 out == &t->mig_names ? "state" : "run state", sym, why);
 }
 
-static void read_names(struct target *t, const struct binary *b)
-{
-	uint64_t base = b->pie ? proc_exe_base(t->pid) : 0, mig_vaddr = b->mig_lookup,
-		 run_vaddr = b->run_lookup;
+/* Only the tables that the attached probes' events need: migration states
+ * come as numbers from the symbol generations' migrate_set_state, run states
+ * from vm_stop_force_state and runstate_set by symbol; USDT probes carry names. */
+#define NSYMS (sizeof(uprobes) / sizeof(uprobes[0]))
 
-	t->names_note[0] = 0;
-	read_table(t, base, mig_vaddr, "MigrationStatus_lookup", &t->mig_names, mig_names_72, 14);
-	read_table(t, base, run_vaddr, "RunState_lookup", &t->run_names, run_names_72, 16);
+static unsigned names_needed(enum qemu_gen gen, const struct sym_loc *locs)
+{
+	unsigned need = 0;
+
+	if ((1u << gen) & G_SYM)
+		return NEED_MIG_NAMES | NEED_RUN_NAMES;
+	for (size_t i = 0; i < NSYMS; i++)
+		if (((1u << gen) & uprobes[i].gens) && locs[i].offset &&
+		    !strcmp(uprobes[i].sym, "vm_stop_force_state"))
+			need |= NEED_RUN_NAMES;
+	return need;
 }
 
-#define NSYMS (sizeof(uprobes) / sizeof(uprobes[0]))
+static void read_names(struct target *t, const struct binary *b)
+{
+	uint64_t base = b->pie ? proc_exe_base(t->pid) : 0;
+
+	t->names_note[0] = 0;
+	if (b->names & NEED_MIG_NAMES)
+		read_table(t, base, b->mig_lookup, "MigrationStatus_lookup", &t->mig_names,
+			   mig_names_72, 14);
+	if (b->names & NEED_RUN_NAMES)
+		read_table(t, base, b->run_lookup, "RunState_lookup", &t->run_names, run_names_72,
+			   16);
+}
+
 /* After the uprobe table: generation markers, enum tables, code facts. */
 #define SYM_MIG_LOOKUP (NSYMS + 3)
 #define SYM_RUN_LOOKUP (NSYMS + 4)
@@ -696,6 +716,7 @@ static int new_binary(struct attacher *a, pid_t pid, const char *exe, const stru
 	b->pie = info.pie;
 	b->mig_lookup = locs[SYM_MIG_LOOKUP].vaddr;
 	b->run_lookup = locs[SYM_RUN_LOOKUP].vaddr;
+	b->names = names_needed(b->gen, locs);
 	if (b->gen == GEN_SYM_8)
 		find_threshold(b, exe, locs);
 	if (b->gen == GEN_NONE) {

@@ -29,12 +29,16 @@ enum qemu_gen {
 
 /* A QEMU executable: probes attach once per binary, for every process
  * running it (pid -1); BPF keeps only the watched processes' events. */
+#define NEED_MIG_NAMES 1u
+#define NEED_RUN_NAMES 2u
+
 struct binary {
 	dev_t dev;
 	ino_t ino;
 	enum qemu_gen gen;                 /* GEN_NONE: watched on the kernel side only */
 	int pie;
 	uint64_t mig_lookup, run_lookup;   /* QAPI enum tables (link-time addresses) */
+	unsigned names;                    /* NEED_*_NAMES: the tables its events need */
 	struct code_facts facts;           /* 8.0-11.0 by symbols: where the threshold is */
 	char facts_note[320];              /* what the attach line says of them */
 	struct link_set links;

@@ -26,9 +26,6 @@ struct link_set {
 	int n, cap;
 };
 
-/* Whether uprobes go in multi-uprobe links: asked of the kernel once, unless
- * SWACK_UPROBE_MULTI=0 forces the per-probe links (for the tests). */
-bool uprobe_multi(void);
 /* How uprobes are attached, for attach lines, after a count of links. */
 const char *uprobe_mode(void);
 /* Before loading obj: its uprobe programs take the multi-uprobe attach type. */

@@ -623,6 +623,30 @@ static void test_snapshot_window(void **state)
 	model_free(&m);
 }
 
+/* QEMU stops write tracking after the final state: the snapshot is reported
+ * at the stop, with the stalls released in between and none released by it. */
+static void test_snapshot_stop_after_completed(void **state)
+{
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 1, "setup", 0);
+	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	feed_stall(&m, 10, 1000, 5 * US, BASE, PAGE);
+	feed_state(&m, SRC, 30, "completed", 0);
+	assert_int_equal(log.calls, 0);
+	assert_false(model_all_reported(&m));
+	feed_stall(&m, 31, 1001, 3 * US, BASE + PAGE, PAGE);
+	feed_wt(&m, 32, SWACK_EV_WT_STOP, 0, 0);
+	assert_int_equal(log.calls, 1);
+	feed_stall(&m, 33, 1000, 7 * US, BASE, 512 << 20);
+	assert_int_equal(log.src->snap.stalls, 2);
+	assert_int_equal(log.src->snap.t_stop, 32 * MS);
+	model_free(&m);
+}
+
 /* QEMU 10.0 restarts a snapshot's vCPUs without a vm_start probe firing:
  * the "running" run state ends the pause. */
 static void test_snapshot_resume_by_runstate(void **state)
@@ -641,6 +665,7 @@ static void test_snapshot_resume_by_runstate(void **state)
 	snprintf(e.str, sizeof(e.str), "running");
 	model_feed(&m, &e);
 	feed_state(&m, SRC, 30, "completed", 0);
+	feed_wt(&m, 31, SWACK_EV_WT_STOP, 0, 0);
 	assert_int_equal(mig_qemu_downtime_ns(log.src), 4 * MS);
 	model_free(&m);
 }
@@ -796,6 +821,7 @@ static void test_snapshot_unmeasured(void **state)
 	feed(&m, SRC, 3, SWACK_EV_UFFD_FAULT, 0);
 	feed(&m, SRC, 4, SWACK_EV_UFFD_FAULT, 0);
 	feed_state(&m, SRC, 5, "completed", 0);
+	feed_wt(&m, 6, SWACK_EV_WT_STOP, 0, 0);
 	snap_findings(log.src, 0, &f);
 	assert_int_equal(f.f[0].kind, SNAPF_STALLS);
 	assert_int_equal(f.f[0].severity, SNAP_WARN);
@@ -873,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_ack_sent_none_needed),
 		cmocka_unit_test(test_snapshot_failed_start),
 		cmocka_unit_test(test_snapshot_unmeasured),
+		cmocka_unit_test(test_snapshot_stop_after_completed),
 		cmocka_unit_test(test_snapshot_absent),
 		cmocka_unit_test(test_uffd_event_text),
 	};

@@ -157,6 +157,8 @@ static struct mig *mig_for(struct model *m, const struct swack_event *e)
 		return g;
 	if (g && late_event(e) && !g->t_resumed)
 		return g;
+	if (g && snap_event(e) && snap_tracking(g))
+		return g;
 	if (!starts_migration(e))
 		return NULL;
 	return mig_new(m, e, g ? g->seq + 1 : 1);
@@ -330,7 +332,7 @@ static void pair_by_time(struct model *m, struct mig *dst)
 
 static bool src_done(const struct mig *g)
 {
-	return mstate_terminal(g->state);
+	return mstate_terminal(g->state) && !snap_tracking(g);
 }
 
 static bool dst_done(const struct mig *g)

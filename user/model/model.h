@@ -287,6 +287,8 @@ struct dev_state *mig_dev(struct mig *g, const char *name);
 void ack_apply(struct mig *g, const struct swack_event *e);
 void snap_apply(struct mig *g, const struct swack_event *e);
 void snap_free(struct mig *g);
+bool snap_tracking(const struct mig *g);
+bool snap_event(const struct swack_event *e);
 void downtime_apply(struct mig *g, const struct swack_event *e);
 
 /* Downtime broken into consecutive phases, from QEMU's checkpoints. */

@@ -165,10 +165,10 @@ void snap_apply(struct mig *g, const struct swack_event *e)
 		s->bytes_unprotected = e->a[1];
 		break;
 	/* The window every observer counts alike: faults released while write
-	 * tracking was on, up to QEMU's ram_write_tracking_stop.  Those its final
-	 * unprotect releases come after it, near the end of the snapshot, where
-	 * two observers' ring buffers may order them on either side of the last
-	 * state change and so disagree. */
+	 * tracking was on, up to QEMU's ram_write_tracking_stop, which comes
+	 * after the final state (snap_tracking keeps the snapshot open until
+	 * then).  Those its final unprotect releases come after it, where two
+	 * observers' ring buffers may order them on either side of its event. */
 	case SWACK_EV_UFFD_FAULT:
 		if (!s->t_stop || e->ts <= s->t_stop)
 			s->msgs++;
@@ -179,6 +179,29 @@ void snap_apply(struct mig *g, const struct swack_event *e)
 		break;
 	case SWACK_EV_UFFD_IOCTL: on_ioctl(s, e); break;
 	default: break;
+	}
+}
+
+/* QEMU stops write tracking after the snapshot's final state (8.0 on, and
+ * 7.2's bg_migration_iteration_finish): until then the snapshot still takes
+ * its own events, and is not reported, so that every observer counts the same
+ * window whatever order its ring buffer gave the last events. */
+bool snap_tracking(const struct mig *g)
+{
+	return g->snap.t_start && !g->snap.t_stop && g->snap.start_ret >= 0;
+}
+
+bool snap_event(const struct swack_event *e)
+{
+	switch (e->kind) {
+	case SWACK_EV_WT_STOP:
+	case SWACK_EV_SNAP_PROGRESS:
+	case SWACK_EV_UFFD_IOCTL:
+	case SWACK_EV_UFFD_FAULT:
+	case SWACK_EV_UFFD_STALL:
+		return true;
+	default:
+		return false;
 	}
 }
 

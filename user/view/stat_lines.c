@@ -153,7 +153,7 @@ void stat_print_interval(struct stat_view *v, const struct model *m, uint64_t no
 		if (v->devices)
 			device_lines(v, g);
 		snapshot_line(v, g, now);
-		if (f.ended)
+		if (f.ended && !snap_tracking(g))
 			mark_shown(v, g);
 	}
 	fflush(v->out);

@@ -1098,19 +1098,30 @@ struct {
 	__type(value, struct uffd_call);
 } uffd_calls SEC(".maps");
 
-/* Threads of a process under write tracking that went to sleep, and when. */
-struct sleeper {
-	__u64 ts;
-	__u32 pid;
-	__u32 pad;
+/*
+ * A write-fault stall, met from both ends: the faulting thread going to sleep
+ * in handle_userfault (sched_switch, on its CPU) and the UFFDIO ioctl of its
+ * process that wakes it (sched_waking, on the waker's CPU).  The two may run
+ * at the same time, each swack's programs one after another, so each end
+ * marks the entry with one atomic OR and the end that comes second reports
+ * the stall: every observer counts each stall once, whichever order it saw.
+ */
+#define STALL_SLEPT 1ull
+#define STALL_WOKEN 2ull
+
+struct stall {
+	__u64 sleep_ts, wake_ts;
+	__u64 start, len;     /* the waking ioctl's range */
+	__u32 cmd, waker;
+	__u64 flags;          /* STALL_SLEPT | STALL_WOKEN, set atomically */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, struct sleeper);
-} sleepers SEC(".maps");
+	__type(value, struct stall);
+} stalls SEC(".maps");
 
 #define FD_VFIO_DATA 1
 #define FD_UFFD 2
@@ -1230,6 +1241,31 @@ static __always_inline bool in_userfault(void *ctx)
 	return false;
 }
 
+static __always_inline struct stall *stall_entry(__u32 tid)
+{
+	struct stall zero = {};
+
+	bpf_map_update_elem(&stalls, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&stalls, &tid);
+}
+
+static __always_inline void stall_report(__u32 thread, const struct stall *st, const char *comm)
+{
+	struct swack_event *e = ev_new(SWACK_EV_UFFD_STALL, SWACK_ORIGIN_KERNEL);
+
+	if (e) {
+		e->tid = st->waker;
+		e->a[0] = st->wake_ts > st->sleep_ts ? st->wake_ts - st->sleep_ts : 0;
+		e->a[1] = thread;
+		e->a[2] = st->cmd;
+		e->a[3] = st->start;
+		e->a[4] = st->len;
+		bpf_probe_read_kernel(e->str, 16, comm);
+		submit(e);
+	}
+	bpf_map_delete_elem(&stalls, &thread);
+}
+
 /* A watched thread goes to sleep in a write-protect fault while its process
  * tracks writes.  Every context switch of the machine passes here; all but
  * the watched processes' stop at the first lookup, and only their sleeps
@@ -1240,15 +1276,26 @@ int BPF_PROG(uffd_switch, bool preempt, struct task_struct *prev, struct task_st
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct swack_proc *p = watched(id >> 32);
-	struct sleeper s = { .pid = id >> 32 };
 	__u32 tid = (__u32)id;
-	long st = prev_state;
+	long state = prev_state;
+	struct stall *st;
 
 	/* 0: still runnable; 0x100 and above (TASK_REPORT_MAX): preempted. */
-	if (!p || !p->wt_fd || st == 0 || st >= 0x100 || !in_userfault(ctx))
+	if (!p || !p->wt_fd || state == 0 || state >= 0x100)
 		return 0;
-	s.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&sleepers, &tid, &s, BPF_ANY);
+	if (!in_userfault(ctx)) {
+		/* A wake-up seen while the thread was not in a fault is stale. */
+		bpf_map_delete_elem(&stalls, &tid);
+		return 0;
+	}
+	st = stall_entry(tid);
+	if (!st)
+		return 0;
+	st->sleep_ts = bpf_ktime_get_ns();
+	if (__sync_fetch_and_or(&st->flags, STALL_SLEPT) & STALL_WOKEN) {
+		st->sleep_ts = st->wake_ts; /* woken on its way to sleep */
+		stall_report(tid, st, prev->comm);
+	}
 	return 0;
 }
 
@@ -1260,25 +1307,20 @@ int BPF_PROG(uffd_waking, struct task_struct *task)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, wakee = task->pid;
 	struct uffd_call *c = bpf_map_lookup_elem(&uffd_calls, &tid);
-	struct swack_event *e;
-	struct sleeper *s;
+	struct stall *st;
 
-	if (!c)
+	if (!c || task->tgid != id >> 32)
 		return 0;
-	s = bpf_map_lookup_elem(&sleepers, &wakee);
-	if (!s || s->pid != id >> 32)
+	st = stall_entry(wakee);
+	if (!st)
 		return 0;
-	e = ev_new(SWACK_EV_UFFD_STALL, SWACK_ORIGIN_KERNEL);
-	if (e) {
-		e->a[0] = e->ts > s->ts ? e->ts - s->ts : 0;
-		e->a[1] = wakee;
-		e->a[2] = c->cmd;
-		e->a[3] = c->start;
-		e->a[4] = c->len;
-		bpf_probe_read_kernel(e->str, 16, task->comm);
-		submit(e);
-	}
-	bpf_map_delete_elem(&sleepers, &wakee);
+	st->wake_ts = bpf_ktime_get_ns();
+	st->cmd = c->cmd;
+	st->start = c->start;
+	st->len = c->len;
+	st->waker = tid;
+	if (__sync_fetch_and_or(&st->flags, STALL_WOKEN) & STALL_SLEPT)
+		stall_report(wakee, st, task->comm);
 	return 0;
 }
 

@@ -24,9 +24,9 @@ for _ in $(seq 50); do [[ -e $M/dev/vfio/devices/vfio0 ]] && break; sleep 0.1; d
 # The players wait on their own pipes until swack has attached.
 mkfifo "$work/src.go" "$work/dst.go"
 exec 7<>"$work/src.go" 8<>"$work/dst.go"
-"$F/qemu-system-vfio" --mnt "$M" --role src --wait --out "$work/src.json" <&7 7<&- 8<&- &
+"$F/qemu-system-vfio" --mnt "$M" --role src --wait --hold-ms 1000 --out "$work/src.json" <&7 7<&- 8<&- &
 src=$!
-"$F/qemu-system-vfio" --mnt "$M" --role dst --iface group --dev 0000:af:00.1 --wait \
+"$F/qemu-system-vfio" --mnt "$M" --role dst --iface group --dev 0000:af:00.1 --wait --hold-ms 1000 \
 	--out "$work/dst.json" <&8 7<&- 8<&- &
 dst=$!
 pids+=("$src" "$dst")
@@ -86,7 +86,7 @@ expect_eq "source role from its device states" src \
 # its VFIO ioctls still come through the kernel side, under the warning.
 mkfifo "$work/bare.go"
 exec 7<>"$work/bare.go"
-"$F/qemu-system-vfio-nosyms" --mnt "$M" --role src --wait --out "$work/bare.json" <&7 7<&- &
+"$F/qemu-system-vfio-nosyms" --mnt "$M" --role src --wait --hold-ms 1000 --out "$work/bare.json" <&7 7<&- &
 bare=$!
 pids+=("$bare")
 "$SWACK" trace -p "$bare" --json -d 4 >"$work/bare.trace" 2>"$work/bare.err" &

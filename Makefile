@@ -41,7 +41,8 @@ MANPAGES5 := $(wildcard docs/*.5)
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
-	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio)
+	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio \
+	serial-clock)
 
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile \
 	$(OUT)/fuzz_recfile_replay $(FIXTURES)
@@ -89,6 +90,11 @@ QEMU_SIM := tests/fixtures/qemu-sim
 $(OUT)/fixtures/qemu-system-sim%: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=$* $< -o $@
+
+# The outside timer of guest-visible downtime: reads QEMU serial ports.
+$(OUT)/fixtures/serial-clock: tests/fixtures/serial-clock.c
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
 
 $(OUT)/fixtures/qemu-system-degraded: tests/fixtures/usdt-degraded.c
 	mkdir -p $(@D)

@@ -363,16 +363,76 @@ int BPF_KRETPROBE(up_vm_stop_force_state_ret, int ret)
 	return emit_end(SWACK_EV_VM_STOPPED, ret);
 }
 
+/*
+ * The VM is started: QEMU lets its vCPUs go, but the guest runs again only
+ * when a vCPU thread enters guest code, which a busy host or the BQL held by
+ * the rest of the start may delay.  Arm the wait for that entry (TCG:
+ * cpu_exec, KVM: the KVM_RUN ioctl) and say on the event that it will come.
+ */
+static __always_inline int emit_start(__u16 kind, __u8 origin, bool arm, const char *reason,
+				      __u64 a0)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	struct swack_event *e = ev_new(kind, origin);
+
+	if (!e || !p) {
+		if (e)
+			bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	if (p->run_probe) {
+		if (arm)
+			p->run_wait = e->ts;
+		e->flags |= SWACK_F_RUN_NEXT;
+	}
+	e->a[0] = a0;
+	if (reason)
+		bpf_probe_read_user_str(e->str, sizeof(e->str), reason);
+	submit(e);
+	return 0;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(up_vm_start)
 {
-	return emit_simple(SWACK_EV_VM_START, SWACK_ORIGIN_UPROBE, 0);
+	return emit_start(SWACK_EV_VM_START, SWACK_ORIGIN_UPROBE, true, NULL, 0);
 }
 
+/* By its return a vCPU may already have entered guest code: no new wait. */
 SEC("uretprobe")
 int BPF_KRETPROBE(up_vm_start_ret)
 {
-	return emit_simple(SWACK_EV_VM_RESUMED, SWACK_ORIGIN_UPROBE, 0);
+	return emit_start(SWACK_EV_VM_RESUMED, SWACK_ORIGIN_UPROBE, false, NULL, 0);
+}
+
+/* The first vCPU entry into guest code after the start, once. */
+static __always_inline void vcpu_entered(struct swack_proc *p, __u8 via)
+{
+	struct swack_event *e;
+	__u64 since = p->run_wait;
+
+	if (!since)
+		return;
+	p->run_wait = 0;
+	e = ev_new(SWACK_EV_VCPU_RUN, via == SWACK_RUN_KVM ? SWACK_ORIGIN_KERNEL :
+							      SWACK_ORIGIN_UPROBE);
+	if (!e)
+		return;
+	e->a[0] = via;
+	e->a[1] = e->ts > since ? e->ts - since : 0;
+	submit(e);
+}
+
+/* TCG: a vCPU thread runs guest code through cpu_exec; about 150 calls a
+ * second a vCPU here, a few microseconds each for the uprobe. */
+SEC("uprobe")
+int BPF_KPROBE(up_cpu_exec)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+
+	if (p && p->run_wait)
+		vcpu_entered(p, SWACK_RUN_TCG);
+	return 0;
 }
 
 /* void runstate_set(RunState new_state) */
@@ -699,8 +759,9 @@ int BPF_USDT(usdt_runstate_set, int cur, const char *cur_str, int new_state,
 SEC("usdt")
 int BPF_USDT(usdt_vm_state_notify, int running, int reason, const char *reason_str)
 {
-	return emit_str(running ? SWACK_EV_VM_RESUMED : SWACK_EV_VM_STOPPED,
-			reason_str, reason);
+	if (running)
+		return emit_start(SWACK_EV_VM_RESUMED, SWACK_ORIGIN_USDT, true, reason_str, reason);
+	return emit_str(SWACK_EV_VM_STOPPED, reason_str, reason);
 }
 
 /* ram_write_tracking_ramblock_{start,stop}(block_id, page_size, addr, length):
@@ -1203,6 +1264,16 @@ int uffd_waking(struct trace_event_raw_sched_wakeup_template *ctx)
 	return 0;
 }
 
+/* KVM: a vCPU thread enters guest code with KVM_RUN (one per exit to QEMU). */
+static __always_inline int kvm_run_enter(__u64 id)
+{
+	struct swack_proc *p = watched(id >> 32);
+
+	if (p && p->run_wait)
+		vcpu_entered(p, SWACK_RUN_KVM);
+	return 0;
+}
+
 SEC("tp/syscalls/sys_enter_ioctl")
 int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -1211,6 +1282,8 @@ int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	struct vfio_call c = {};
 	__u32 hdr[2];
 
+	if (cmd == SWACK_KVM_RUN)
+		return kvm_run_enter(id);
 	if (((cmd >> 8) & 0xff) == SWACK_UFFD_TYPE)
 		return uffd_ioctl_enter(ctx);
 	if (((cmd >> 8) & 0xff) != SWACK_VFIO_TYPE || !watched(id >> 32))

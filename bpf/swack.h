@@ -78,6 +78,9 @@ enum swack_kind {
 				     * a UFFDIO_* ioctl of its process: a0 ns asleep, a1 its tid,
 				     * a2 the ioctl's cmd, a3 range start, a4 range length;
 				     * str its comm; pid/tid: the thread that resolved it */
+	SWACK_EV_VCPU_RUN = 41,     /* the first vCPU thread entering guest code after the VM
+				     * was started: a0 how (enum swack_run_via), a1 ns since
+				     * the start (vm_start, or vm_state_notify on USDT builds) */
 	SWACK_EV_MAX
 };
 
@@ -132,6 +135,14 @@ enum swack_vfio_op {
 #define SWACK_UFFD_PAGEFAULT_FLAG_WRITE 1u
 #define SWACK_UFFD_PAGEFAULT_FLAG_WP 2u
 
+/* How SWACK_EV_VCPU_RUN saw a vCPU enter guest code. */
+enum swack_run_via {
+	SWACK_RUN_TCG = 1,          /* cpu_exec (uprobe by symbol): TCG */
+	SWACK_RUN_KVM = 2,          /* the KVM_RUN ioctl (syscall tracepoint) */
+};
+
+#define SWACK_KVM_RUN 0xae80        /* _IO(KVMIO 0xae, 0x80) */
+
 /* Who emitted it: the attach method, so a reader knows what to trust. */
 enum swack_origin {
 	SWACK_ORIGIN_UPROBE = 1,
@@ -151,6 +162,8 @@ enum swack_role {
 #define SWACK_F_NOOP    (1u << 2)   /* MIG_STATE: compare-and-set would fail */
 #define SWACK_F_NOTHRESH (1u << 3)  /* PENDING: threshold not known here */
 #define SWACK_F_FINAL   (1u << 4)   /* QUERY_PENDING: the query at switchover */
+#define SWACK_F_RUN_NEXT (1u << 5)  /* VM_START, VM_RESUMED: this start gets a
+				     * SWACK_EV_VCPU_RUN (which may precede VM_RESUMED) */
 
 struct swack_event {
 	__u64 ts;          /* CLOCK_MONOTONIC, ns (bpf_ktime_get_ns) */
@@ -171,7 +184,10 @@ struct swack_event {
 /* Per-process configuration written by user space before attaching. */
 struct swack_proc {
 	__u8 role;         /* learned role, updated by the probes */
-	__u8 pad[7];
+	__u8 run_probe;    /* user space: a vCPU's entry into guest code is visible
+			    * (cpu_exec attached, or a KVM process) */
+	__u8 pad[6];
+	__u64 run_wait;    /* the VM was started at this time and no vCPU ran since; 0 none */
 	__u64 sync_ts;     /* at the previous dirty sync: time, */
 	__u64 sync_tx;     /* and TCP bytes sent */
 	__u64 exe_base;    /* load address of the executable (PIE), 0 otherwise */

@@ -74,6 +74,8 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_UFFD_STALL] = { "uffd_stall", { U("ns", F_A0), U("thread", F_A1),
 		T("comm", F_STR), { "by", F_A2, FMT_UFFD_CMD }, { "start", F_A3, FMT_HEX },
 		U("len", F_A4) } },
+	[SWACK_EV_VCPU_RUN] = { "vcpu_run", { { "via", F_A0, FMT_RUN_VIA },
+		{ "after_start", F_A1, FMT_NS_MS } } },
 };
 
 static const struct event_desc unknown = { "unknown", { U("a0", F_A0), U("a1", F_A1) } };
@@ -131,6 +133,11 @@ const char *uffd_cmd_name(unsigned cmd)
 	case SWACK_UFFDIO_API: return "API";
 	default: return "unknown";
 	}
+}
+
+const char *run_via_name(unsigned via)
+{
+	return via == SWACK_RUN_TCG ? "cpu_exec" : via == SWACK_RUN_KVM ? "KVM_RUN" : "unknown";
 }
 
 const char *role_name(int role)
@@ -231,6 +238,14 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 	}
 	if (f->fmt == FMT_NS && !json) {
 		fprintf(out, " %s=%.3fs", f->label, v / 1e9);
+		return;
+	}
+	if (f->fmt == FMT_NS_MS && !json) {
+		fprintf(out, " %s=%.3fms", f->label, v / 1e6);
+		return;
+	}
+	if (f->fmt == FMT_RUN_VIA) {
+		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, run_via_name(v));
 		return;
 	}
 	if (f->fmt == FMT_S64)

@@ -145,7 +145,14 @@ static bool late_event(const struct swack_event *e)
 {
 	return e->kind == SWACK_EV_VM_START || e->kind == SWACK_EV_VM_RESUMED ||
 	       e->kind == SWACK_EV_LOAD_END || e->kind == SWACK_EV_RUNSTATE ||
-	       e->kind == SWACK_EV_CHECKPOINT || e->kind == SWACK_EV_EXIT;
+	       e->kind == SWACK_EV_CHECKPOINT || e->kind == SWACK_EV_EXIT ||
+	       e->kind == SWACK_EV_VCPU_RUN;
+}
+
+/* Until the destination's vCPUs ran, when that was announced. */
+static bool awaits_run(const struct mig *g)
+{
+	return g->run_expected && !g->t_run;
 }
 
 static struct mig *mig_for(struct model *m, const struct swack_event *e)
@@ -155,7 +162,7 @@ static struct mig *mig_for(struct model *m, const struct swack_event *e)
 
 	if (open)
 		return g;
-	if (g && late_event(e) && !g->t_resumed)
+	if (g && late_event(e) && (!g->t_resumed || awaits_run(g)))
 		return g;
 	if (!starts_migration(e))
 		return NULL;
@@ -237,6 +244,24 @@ static void set_once(uint64_t *t, uint64_t ts)
 		*t = ts;
 }
 
+static void on_start(struct mig *g, const struct swack_event *e)
+{
+	set_once(e->kind == SWACK_EV_VM_START ? &g->t_start : &g->t_resumed, e->ts);
+	if (e->flags & SWACK_F_RUN_NEXT)
+		g->run_expected = true;
+}
+
+/* The first entry after this migration's start, not one of an earlier start. */
+static void on_vcpu_run(struct mig *g, const struct swack_event *e)
+{
+	uint64_t start = g->t_start ? g->t_start : g->t_resumed;
+
+	if (g->t_run || !start || e->ts < start)
+		return;
+	g->t_run = e->ts;
+	g->run_via = (unsigned)e->a[0];
+}
+
 static void apply(struct mig *g, const struct swack_event *e)
 {
 	switch (e->kind) {
@@ -253,8 +278,12 @@ static void apply(struct mig *g, const struct swack_event *e)
 		break;
 	case SWACK_EV_VM_STOP: set_once(&g->t_stop, e->ts); break;
 	case SWACK_EV_VM_STOPPED: set_once(&g->t_stopped, e->ts); break;
-	case SWACK_EV_VM_START: set_once(&g->t_start, e->ts); break;
-	case SWACK_EV_VM_RESUMED: set_once(&g->t_resumed, e->ts); break;
+	case SWACK_EV_VM_START:
+	case SWACK_EV_VM_RESUMED:
+		on_start(g, e);
+		break;
+	case SWACK_EV_VCPU_RUN: on_vcpu_run(g, e); break;
+	case SWACK_EV_EXIT: g->run_expected = false; break;
 	case SWACK_EV_SAVE_SETUP: g->role = SWACK_ROLE_SRC; break;
 	case SWACK_EV_SAVE_COMPLETE:
 		set_once(e->flags & SWACK_F_END ? &g->t_save_end : &g->t_save_begin, e->ts);
@@ -330,8 +359,8 @@ static bool src_done(const struct mig *g)
 
 static bool dst_done(const struct mig *g)
 {
-	return (g->state == MS_COMPLETED && g->t_resumed) || g->state == MS_FAILED ||
-	       g->state == MS_CANCELLED;
+	return (g->state == MS_COMPLETED && g->t_resumed && !awaits_run(g)) ||
+	       g->state == MS_FAILED || g->state == MS_CANCELLED;
 }
 
 /* A destination that may still turn out to be this source's peer. */
@@ -525,9 +554,16 @@ int64_t mig_qemu_downtime_ns(const struct mig *src)
 	return -1;
 }
 
+uint64_t mig_resume_ts(const struct mig *dst)
+{
+	return dst->t_run ? dst->t_run : dst->t_resumed;
+}
+
 int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst)
 {
-	if (!src || !dst || !stop_ts(src) || !dst->t_resumed || dst->t_resumed < stop_ts(src))
+	uint64_t end = dst ? mig_resume_ts(dst) : 0;
+
+	if (!src || !stop_ts(src) || !end || end < stop_ts(src))
 		return -1;
-	return (int64_t)(dst->t_resumed - stop_ts(src));
+	return (int64_t)(end - stop_ts(src));
 }

@@ -198,6 +198,9 @@ struct mig {
 	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT) */
 	uint64_t bw;                  /* last measured, bytes per second */
 	uint64_t t_switchover, t_stop, t_stopped, t_start, t_resumed;
+	uint64_t t_run;               /* a vCPU entered guest code after the start */
+	unsigned run_via;             /* how that was seen: enum swack_run_via */
+	bool run_expected;            /* the start said a SWACK_EV_VCPU_RUN will come */
 	uint64_t t_save_begin, t_save_end, t_load_begin, t_load_end;
 	uint64_t t_dt_start, t_dt_end;/* QEMU's own downtime checkpoints */
 	struct checkpoint checkpoints[MIG_MAX_CHECKPOINTS];
@@ -291,7 +294,7 @@ void downtime_apply(struct mig *g, const struct swack_event *e);
 /* Downtime broken into consecutive phases, from QEMU's checkpoints. */
 enum phase {
 	PH_STOP, PH_ITERABLE, PH_NON_ITERABLE, PH_FINAL_SAVE, PH_SRC_TAIL, PH_TRANSFER_LOAD,
-	PH_DST_START, PH_MAX
+	PH_DST_START, PH_VCPU_START, PH_MAX
 };
 
 struct breakdown {
@@ -370,5 +373,8 @@ int64_t mig_total_ns(const struct mig *g);
 int64_t mig_bytes(const struct mig *g);
 int64_t mig_qemu_downtime_ns(const struct mig *src);
 int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst);
+/* Where the guest runs again on the destination: a vCPU's first entry into
+ * guest code, else the end of vm_start (or its USDT notification); 0 unknown. */
+uint64_t mig_resume_ts(const struct mig *dst);
 
 #endif

@@ -56,6 +56,9 @@ static const struct uprobe_spec uprobes[] = {
 	{ "ram_write_tracking_start", "up_wt_start_ret", true, G_SYM, true },
 	{ "ram_write_tracking_stop", "up_wt_stop", false, G_SYM, true },
 	{ "qemu_savevm_state_iterate", "up_savevm_iterate", false, G_SYM, true },
+	/* TCG: where a vCPU enters guest code (the guest runs again after a start);
+	 * KVM is seen from the KVM_RUN ioctl, whatever the binary offers. */
+	{ "cpu_exec", "up_cpu_exec", false, G_ALL, true },
 };
 
 struct usdt_spec {
@@ -325,6 +328,7 @@ static void attach_uprobes(struct attacher *a, struct binary *b, const char *exe
 	for (size_t i = 0; i < sizeof(uprobes) / sizeof(uprobes[0]); i++) {
 		const struct uprobe_spec *u = &uprobes[i];
 		struct bpf_program *p;
+		struct bpf_link *l;
 
 		if (!(u->gens & (1u << b->gen)))
 			continue;
@@ -334,8 +338,10 @@ static void attach_uprobes(struct attacher *a, struct binary *b, const char *exe
 			continue;
 		}
 		p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
-		add_link(b, bpf_program__attach_uprobe(p, u->ret, -1, exe, locs[i].offset),
-			 u->sym);
+		l = bpf_program__attach_uprobe(p, u->ret, -1, exe, locs[i].offset);
+		if (l && p == a->skel->progs.up_cpu_exec && b->nlinks < TARGET_MAX_LINKS)
+			b->tcg_entry = true;
+		add_link(b, l, u->sym);
 	}
 }
 
@@ -487,6 +493,7 @@ static int check_pid(pid_t pid, char *err, size_t errlen)
 static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 {
 	struct swack_proc p = { .role = proc_incoming(pid) ? SWACK_ROLE_DST : 0,
+				.run_probe = b->tcg_entry || proc_uses_kvm(pid),
 				.exe_base = b->pie ? proc_exe_base(pid) : 0 };
 	__u32 key = pid;
 

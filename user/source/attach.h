@@ -38,6 +38,7 @@ struct binary {
 	struct bpf_link *links[TARGET_MAX_LINKS];
 	int nlinks;
 	int users;                         /* watched processes running it */
+	bool tcg_entry;                    /* cpu_exec attached: TCG vCPUs' entry seen */
 	char report[4096];                 /* the attach line */
 	char missing[2048];
 	char decoded[128];                 /* probes attached through swack's own decoder */

@@ -81,6 +81,9 @@ static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 	if (src)
 		ms_or_na(out, "downtime qemu (source side)", mig_qemu_downtime_ns(src));
 	ms_or_na(out, "guest-visible", mig_guest_downtime_ns(src, dst));
+	/* The window ends where a vCPU enters guest code, when that is seen. */
+	if (dst && !dst->t_run && mig_guest_downtime_ns(src, dst) >= 0)
+		fputs(" (to vm_start: no vCPU entry seen)", out);
 	fputc('\n', out);
 }
 
@@ -351,12 +354,14 @@ static void side_json(FILE *out, const char *name, const struct mig *g)
 	}
 	fprintf(out, ",\"%s\":{\"pid\":%u,\"state\":\"%s\",\"total_ns\":%lld,"
 		"\"iterations\":%u,\"pending_queries\":%u,\"bytes\":%lld,\"bandwidth_Bps\":%llu,"
-		"\"threshold\":%llu,\"stop_ts\":%llu,\"resume_ts\":%llu", name, g->pid,
+		"\"threshold\":%llu,\"stop_ts\":%llu,\"resume_ts\":%llu,\"run_ts\":%llu,"
+		"\"run_via\":\"%s\"", name, g->pid,
 		mstate_name(g->state), (long long)mig_total_ns(g), g->iterations, g->queries,
 		(long long)mig_bytes(g), (unsigned long long)g->bw,
 		(unsigned long long)g->threshold,
 		(unsigned long long)(g->t_stop ? g->t_stop : g->t_stopped),
-		(unsigned long long)g->t_resumed);
+		(unsigned long long)g->t_resumed, (unsigned long long)g->t_run,
+		g->t_run ? run_via_name(g->run_via) : "");
 	acks_json(out, g);
 	fputs(",\"devices\":[", out);
 	for (uint32_t i = 0; i < g->ndevs; i++) {

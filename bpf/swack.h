@@ -20,7 +20,10 @@ enum swack_kind {
 	SWACK_EV_PENDING = 2,       /* a0 precopy, a1 compatible, a2 postcopy, a3 threshold or ~0 */
 	SWACK_EV_DIRTY_SYNC = 3,    /* one dirty-bitmap sync; a0 bytes and a1 ns since the previous, a2 bytes/s */
 	SWACK_EV_SWITCHOVER = 4,    /* decision to switch over; a0 pending bytes, a1 threshold or ~0 */
-	SWACK_EV_TRANSFERRED = 5,   /* a0 bytes since the last update, a1 ms, a2 bw bytes/ms, a3 avail bw, a4 threshold */
+	SWACK_EV_TRANSFERRED = 5,   /* QEMU's bandwidth update: a0 bytes since the last update,
+				     * a1 ms, a2 bw bytes/ms, a3 avail bw, a4 threshold (~0
+				     * unknown); by symbols, a0 is what the channels carried in
+				     * QEMU's window and a3, a4 are ~0 */
 	SWACK_EV_VM_STOP = 6,       /* vCPUs about to stop; a0 target run state */
 	SWACK_EV_VM_STOPPED = 7,    /* vCPUs stopped */
 	SWACK_EV_VM_START = 8,      /* vCPUs about to resume */
@@ -174,8 +177,9 @@ struct swack_event {
 	__u8 origin;       /* enum swack_origin */
 	__u32 flags;
 	__u64 tx_bytes;    /* migration stream bytes the process had sent when the event
-			    * fired: TCP sends, and its migration thread's writes to a
-			    * pipe or file (exec: URIs, background snapshots) */
+			    * fired: what its migration channels carried (sockets, pipes,
+			    * files whose first bytes are QEMU's stream magic, or written
+			    * by its migration threads) */
 	__u64 a[SWACK_NARGS];
 	char dev[SWACK_DEV_LEN];
 	char str[SWACK_STR_LEN];
@@ -188,6 +192,8 @@ struct swack_proc {
 			    * (cpu_exec attached, or a KVM process) */
 	__u8 pad[6];
 	__u64 run_wait;    /* the VM was started at this time and no vCPU ran since; 0 none */
+	__u64 rate_ts;     /* start of QEMU's current bandwidth window (symbols), */
+	__u64 rate_tx;     /* and the stream bytes sent then */
 	__u64 sync_ts;     /* at the previous dirty sync: time, */
 	__u64 sync_tx;     /* and TCP bytes sent */
 	__u64 exe_base;    /* load address of the executable (PIE), 0 otherwise */

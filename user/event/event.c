@@ -17,7 +17,7 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 		U("bw_Bps", F_A2), U("tx_bytes", F_TX) } },
 	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0), O("threshold", F_A1) } },
 	[SWACK_EV_TRANSFERRED] = { "transferred", { U("bytes", F_A0), U("time_ms", F_A1),
-		U("bw_bytes_ms", F_A2), U("avail_bw", F_A3), U("threshold", F_A4) } },
+		U("bw_bytes_ms", F_A2), O("avail_bw", F_A3), O("threshold", F_A4) } },
 	[SWACK_EV_VM_STOP] = { "vm_stop", { T("runstate", F_STR) } },
 	[SWACK_EV_VM_STOPPED] = { "vm_stopped", { T("reason", F_STR) } },
 	[SWACK_EV_VM_START] = { "vm_start", { { 0 } } },

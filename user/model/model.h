@@ -176,6 +176,22 @@ struct snapshot {
 	int64_t last_error;           /* -errno of the last failed UFFDIO call */
 };
 
+/* Samples of the bytes a source sent, for its rate over the last second. */
+#define RATE_SAMPLES 64
+#define RATE_SAMPLE_NS 25000000ULL    /* at most one sample every 25 ms */
+#define RATE_WINDOW_NS 1000000000ULL
+
+struct rate_ring {
+	uint64_t ts[RATE_SAMPLES], tx[RATE_SAMPLES];
+	uint32_t n, next;
+};
+
+enum bw_source {
+	BW_NONE,
+	BW_QEMU,      /* QEMU's own figure: its last bandwidth window */
+	BW_BYTES,     /* the stream's bytes over the last second of sending */
+};
+
 struct mig_state_change {
 	uint64_t ts;
 	enum mstate state;
@@ -194,9 +210,16 @@ struct mig {
 	uint32_t iterations;          /* dirty-bitmap syncs */
 	uint32_t queries;             /* pending-size queries */
 	uint64_t pending, threshold;  /* last pending total and threshold */
-	uint64_t tx_first, tx_last;   /* process TCP bytes at first/last event */
-	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT) */
-	uint64_t bw;                  /* last measured, bytes per second */
+	uint64_t tx_first, tx_last;   /* process stream bytes at first/last event */
+	uint64_t t_tx_last;           /* the last event that saw the count grow */
+	uint64_t t_active;            /* state "active": setup done, RAM moves */
+	struct rate_ring rate;        /* (time, bytes sent) samples for bytes over time */
+	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT), up to its
+				       * last bandwidth update: short of the end */
+	uint64_t qemu_bw;             /* QEMU's latest window figure, bytes per second */
+	uint64_t bw;                  /* current bandwidth, bytes per second: QEMU's
+				       * figure where it has one, else bytes over time */
+	enum bw_source bw_from;
 	uint64_t t_switchover, t_stop, t_stopped, t_start, t_resumed;
 	uint64_t t_run;               /* a vCPU entered guest code after the start */
 	unsigned run_via;             /* how that was seen: enum swack_run_via */
@@ -371,6 +394,18 @@ bool mstate_terminal(enum mstate s);
 /* Derived figures; negative when unknown. */
 int64_t mig_total_ns(const struct mig *g);
 int64_t mig_bytes(const struct mig *g);
+/* True when mig_bytes comes from QEMU's own count (no stream bytes seen),
+ * which stops at QEMU's last bandwidth update. */
+bool mig_bytes_from_qemu(const struct mig *g);
+/* Bytes over the time the migration sent them: from "active" (or its first
+ * event) to the last byte; bytes per second, 0 when nothing moved. */
+uint64_t mig_avg_bw(const struct mig *g);
+const char *bw_source_name(enum bw_source s);
+/* Keeps a (time, bytes) sample, at most one every RATE_SAMPLE_NS. */
+void rate_sample(struct rate_ring *r, uint64_t ts, uint64_t tx);
+/* Bytes per second from the sample a RATE_WINDOW_NS before `now` (or the
+ * oldest, when the samples span less) to (now, tx_now); 0 unknown. */
+uint64_t rate_over_window(const struct rate_ring *r, uint64_t now, uint64_t tx_now);
 int64_t mig_qemu_downtime_ns(const struct mig *src);
 int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst);
 /* Where the guest runs again on the destination: a vCPU's first entry into

@@ -56,6 +56,37 @@ static void snapshot_head(FILE *out, const struct mig *g)
 	fputc('\n', out);
 }
 
+static void print_rate(FILE *out, uint64_t bps)
+{
+	if (bps >= 100000)
+		fprintf(out, "%.1f MB/s", bps / 1e6);
+	else
+		fprintf(out, "%.1f kB/s", bps / 1e3);
+}
+
+/*
+ * The bytes over the transfer (from "active" to the last byte): what QEMU
+ * itself reports as a completed migration's bandwidth (bytes over total less
+ * setup time).  Beside it, the last window figure the live views showed:
+ * QEMU's where the build gives it, else the bytes over the last second.
+ */
+static void text_bandwidth(FILE *out, const struct mig *src)
+{
+	uint64_t avg = mig_avg_bw(src);
+
+	if (avg) {
+		fputs(", bandwidth ", out);
+		print_rate(out, avg);
+		fputs(" over the transfer", out);
+	}
+	if (!src->bw)
+		return;
+	fputs(avg ? " (last " : ", last bandwidth ", out);
+	print_rate(out, src->bw);
+	fputs(src->bw_from == BW_QEMU ? ", QEMU's window" : ", bytes over a second", out);
+	fputs(avg ? ")" : "", out);
+}
+
 static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 {
 	const struct mig *g = main_side(src, dst);
@@ -75,9 +106,11 @@ static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 	fprintf(out, " %s: total %.3f s, %u iterations", mstate_name(g->state),
 		mig_total_ns(g) / 1e9, g->iterations);
 	if (src && bytes >= 0)
-		fprintf(out, ", %.1f MB sent", bytes / 1e6);
-	if (src && src->bw)
-		fprintf(out, ", last bandwidth %.1f MB/s", src->bw / 1e6);
+		fprintf(out, ", %.1f MB sent%s", bytes / 1e6, mig_bytes_from_qemu(src) ?
+			" (QEMU's count to its last bandwidth update: no migration channel seen)" :
+			"");
+	if (src)
+		text_bandwidth(out, src);
 	if (src)
 		ms_or_na(out, "downtime qemu (source side)", mig_qemu_downtime_ns(src));
 	ms_or_na(out, "guest-visible", mig_guest_downtime_ns(src, dst));
@@ -353,12 +386,14 @@ static void side_json(FILE *out, const char *name, const struct mig *g)
 		return;
 	}
 	fprintf(out, ",\"%s\":{\"pid\":%u,\"state\":\"%s\",\"total_ns\":%lld,"
-		"\"iterations\":%u,\"pending_queries\":%u,\"bytes\":%lld,\"bandwidth_Bps\":%llu,"
+		"\"iterations\":%u,\"pending_queries\":%u,\"bytes\":%lld,\"bytes_from\":\"%s\","
+		"\"bandwidth_Bps\":%llu,\"last_bandwidth_Bps\":%llu,\"last_bandwidth_from\":\"%s\","
 		"\"threshold\":%llu,\"stop_ts\":%llu,\"resume_ts\":%llu,\"run_ts\":%llu,"
 		"\"run_via\":\"%s\"", name, g->pid,
 		mstate_name(g->state), (long long)mig_total_ns(g), g->iterations, g->queries,
-		(long long)mig_bytes(g), (unsigned long long)g->bw,
-		(unsigned long long)g->threshold,
+		(long long)mig_bytes(g), mig_bytes_from_qemu(g) ? "qemu" : "channels",
+		(unsigned long long)mig_avg_bw(g), (unsigned long long)g->bw,
+		bw_source_name(g->bw_from), (unsigned long long)g->threshold,
 		(unsigned long long)(g->t_stop ? g->t_stop : g->t_stopped),
 		(unsigned long long)g->t_resumed, (unsigned long long)g->t_run,
 		g->t_run ? run_via_name(g->run_via) : "");

@@ -191,17 +191,22 @@ static __always_inline int emit_simple(__u16 kind, __u8 origin, __u64 a0)
 	return 0;
 }
 
+/* An event, with its process's state for probes that keep some there. */
+static __always_inline struct swack_event *ev_new_proc(__u16 kind, __u8 origin,
+						       struct swack_proc **p)
+{
+	*p = watched(bpf_get_current_pid_tgid() >> 32);
+	return *p ? ev_new(kind, origin) : NULL;
+}
+
 /* One iteration ends: what it sent, in how long, at what rate. */
 static __always_inline int emit_dirty_sync(__u8 origin)
 {
-	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
-	struct swack_event *e = ev_new(SWACK_EV_DIRTY_SYNC, origin);
+	struct swack_proc *p;
+	struct swack_event *e = ev_new_proc(SWACK_EV_DIRTY_SYNC, origin, &p);
 
-	if (!e || !p) {
-		if (e)
-			bpf_ringbuf_discard(e, 0);
+	if (!e)
 		return 0;
-	}
 	if (p->sync_ts && e->ts > p->sync_ts && e->tx_bytes >= p->sync_tx) {
 		e->a[0] = e->tx_bytes - p->sync_tx;
 		e->a[1] = e->ts - p->sync_ts;
@@ -391,14 +396,11 @@ int BPF_KRETPROBE(up_vm_stop_force_state_ret, int ret)
 static __always_inline int emit_start(__u16 kind, __u8 origin, bool arm, const char *reason,
 				      __u64 a0)
 {
-	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
-	struct swack_event *e = ev_new(kind, origin);
+	struct swack_proc *p;
+	struct swack_event *e = ev_new_proc(kind, origin, &p);
 
-	if (!e || !p) {
-		if (e)
-			bpf_ringbuf_discard(e, 0);
+	if (!e)
 		return 0;
-	}
 	if (p->run_probe) {
 		if (arm)
 			p->run_wait = e->ts;

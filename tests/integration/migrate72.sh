@@ -16,7 +16,7 @@ qemu_wait_booted src 120 >/dev/null || exit 1
 trace=$!
 wait_attached "$QDIR/trace.err" 2
 attach=$(cat "$QDIR/trace.err")
-expect_match "source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 18 probes attached; missing: none; watched in [0-9.]+ ms" "$attach"
+expect_match "source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 20 probes attached; missing: none; watched in [0-9.]+ ms" "$attach"
 expect_match "destination attached by symbols" "swack: pid $dst \(qemu-system-x86\): QEMU <=7.2 \(symbols\).*missing: none" "$attach"
 
 qemu_migrate src dst "$port" 40000000 || exit 1

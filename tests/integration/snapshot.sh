@@ -39,7 +39,7 @@ wait_attached "$QDIR/record.err" 1
 wait_attached "$QDIR/stat.err" 1
 wait_attached "$QDIR/exporter.err" 1
 expect_match "attached with the write-tracking probes" \
-	"swack: pid $vm \(qemu-system-x86\): QEMU <=7.2 \(symbols\), .*: 18 probes attached; missing: none" \
+	"swack: pid $vm \(qemu-system-x86\): QEMU <=7.2 \(symbols\), .*: 20 probes attached; missing: none" \
 	"$(cat "$QDIR/trace.err")"
 
 caps='{"execute":"migrate-set-capabilities","arguments":{"capabilities":[

@@ -418,10 +418,11 @@ static bool src_done(const struct mig *g)
 	return mstate_terminal(g->state);
 }
 
+/* A start that announced a vCPU entry waits for it, whatever the state says. */
 static bool dst_done(const struct mig *g)
 {
-	return (g->state == MS_COMPLETED && g->t_resumed && !awaits_run(g)) ||
-	       g->state == MS_FAILED || g->state == MS_CANCELLED;
+	return !awaits_run(g) && ((g->state == MS_COMPLETED && g->t_resumed) ||
+				  g->state == MS_FAILED || g->state == MS_CANCELLED);
 }
 
 /* A destination that may still turn out to be this source's peer. */

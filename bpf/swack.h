@@ -81,7 +81,7 @@ enum swack_kind {
 				     * a UFFDIO_* ioctl of its process: a0 ns asleep, a1 its tid,
 				     * a2 the ioctl's cmd, a3 range start, a4 range length;
 				     * str its comm; pid/tid: the thread that resolved it */
-	SWACK_EV_VCPU_RUN = 41,     /* the first vCPU thread entering guest code after the VM
+	SWACK_EV_VCPU_RUN = 42,     /* the first vCPU thread entering guest code after the VM
 				     * was started: a0 how (enum swack_run_via), a1 ns since
 				     * the start (vm_start, or vm_state_notify on USDT builds) */
 	SWACK_EV_MAX
@@ -165,7 +165,7 @@ enum swack_role {
 #define SWACK_F_NOOP    (1u << 2)   /* MIG_STATE: compare-and-set would fail */
 #define SWACK_F_NOTHRESH (1u << 3)  /* PENDING: threshold not known here */
 #define SWACK_F_FINAL   (1u << 4)   /* QUERY_PENDING: the query at switchover */
-#define SWACK_F_RUN_NEXT (1u << 5)  /* VM_START, VM_RESUMED: this start gets a
+#define SWACK_F_RUN_NEXT (1u << 6)  /* VM_START, VM_RESUMED: this start gets a
 				     * SWACK_EV_VCPU_RUN (which may precede VM_RESUMED) */
 
 struct swack_event {

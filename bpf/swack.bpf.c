@@ -1069,36 +1069,9 @@ static __always_inline bool fd_is_stream(int fd)
 	return fmt == 0010000 || fmt == 0100000;
 }
 
-/* How the first write seen on fd classifies it; first: its first bytes. */
-static __always_inline __u8 classify(__u64 id, __u32 fd, __u64 first, bool socket)
-{
-	__u32 magic = 0, tid = (__u32)id, pid = id >> 32;
-
-	if (!socket && !fd_is_stream((int)fd))
-		return CH_NONE;
-	if (mig_thread(id))
-		return CH_MIGRATION;
-	if (first)
-		bpf_probe_read_user(&magic, sizeof(magic), (void *)first);
-	if (magic != STREAM_MAGIC && magic != MULTIFD_MAGIC)
-		return CH_OTHER;
-	bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
-	return CH_MIGRATION;
-}
-
-static __always_inline bool is_channel(__u64 id, __u32 fd, __u64 first, bool socket)
-{
-	__u64 key = (id & 0xffffffff00000000ULL) | fd;
-	__u8 *k = bpf_map_lookup_elem(&channels, &key), v;
-
-	if (k && (*k == CH_MIGRATION || *k == CH_NONE))
-		return *k == CH_MIGRATION;
-	if (k && !mig_thread(id))
-		return false;
-	v = k ? CH_MIGRATION : classify(id, fd, first, socket);
-	bpf_map_update_elem(&channels, &key, &v, BPF_ANY);
-	return v == CH_MIGRATION;
-}
+/* Where a write's data is: a buffer (write), an iovec array (writev), a
+ * struct user_msghdr (sendmsg, msg_iov at offset 16). */
+enum data_at { AT_BUF, AT_IOV, AT_MSG };
 
 /* The first bytes an iovec array points at, 0 when fewer than 4. */
 static __always_inline __u64 iov_first(__u64 iov)
@@ -1108,6 +1081,50 @@ static __always_inline __u64 iov_first(__u64 iov)
 	if (!iov || bpf_probe_read_user(v, sizeof(v), (void *)iov) || v[1] < 4)
 		return 0;
 	return v[0];
+}
+
+static __always_inline __u64 first_bytes(__u64 ptr, enum data_at at)
+{
+	__u64 iov = 0;
+
+	if (at == AT_BUF)
+		return ptr;
+	if (at == AT_MSG && bpf_probe_read_user(&iov, sizeof(iov), (void *)(ptr + 16)))
+		return 0;
+	return iov_first(at == AT_MSG ? iov : ptr);
+}
+
+/* How the first write seen on fd classifies it; its data at ptr. */
+static __always_inline __u8 classify(__u64 id, __u32 fd, __u64 ptr, enum data_at at)
+{
+	__u32 magic = 0, tid = (__u32)id, pid = id >> 32;
+	__u64 first;
+
+	if (at != AT_MSG && !fd_is_stream((int)fd))
+		return CH_NONE;
+	if (mig_thread(id))
+		return CH_MIGRATION;
+	first = first_bytes(ptr, at);
+	if (first)
+		bpf_probe_read_user(&magic, sizeof(magic), (void *)first);
+	if (magic != STREAM_MAGIC && magic != MULTIFD_MAGIC)
+		return CH_OTHER;
+	bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
+	return CH_MIGRATION;
+}
+
+static __always_inline bool is_channel(__u64 id, __u32 fd, __u64 ptr, enum data_at at)
+{
+	__u64 key = (id & 0xffffffff00000000ULL) | fd;
+	__u8 *k = bpf_map_lookup_elem(&channels, &key), v;
+
+	if (k && (*k == CH_MIGRATION || *k == CH_NONE))
+		return *k == CH_MIGRATION;
+	if (k && !mig_thread(id))
+		return false;
+	v = k ? CH_MIGRATION : classify(id, fd, ptr, at);
+	bpf_map_update_elem(&channels, &key, &v, BPF_ANY);
+	return v == CH_MIGRATION;
 }
 
 static __always_inline void add_stream_bytes(long ret)
@@ -1127,18 +1144,15 @@ static __always_inline void add_stream_bytes(long ret)
 	__sync_fetch_and_add(tx, ret);
 }
 
-/* sendmsg(fd, struct user_msghdr *msg, flags): msg_iov is at offset 16. */
+/* sendmsg(fd, struct user_msghdr *msg, flags) */
 SEC("tp/syscalls/sys_enter_sendmsg")
 int sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), iov = 0;
+	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	__u8 one = 1;
 
-	if (!watched(id >> 32))
-		return 0;
-	bpf_probe_read_user(&iov, sizeof(iov), (void *)(ctx->args[1] + 16));
-	if (!is_channel(id, (__u32)ctx->args[0], iov_first(iov), true))
+	if (!watched(id >> 32) || !is_channel(id, (__u32)ctx->args[0], ctx->args[1], AT_MSG))
 		return 0;
 	bpf_map_update_elem(&chan_send, &tid, &one, BPF_ANY);
 	return 0;
@@ -1489,8 +1503,9 @@ int vfio_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 /* What a read or write in progress is to swack. */
 enum io_kind { IO_VFIO_READ = 0, IO_VFIO_WRITE = 1, IO_UFFD_READ = 2, IO_STREAM = 3 };
 
-/* first: where a write's first bytes are (to classify a new channel) */
-static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf, __u64 first)
+/* data, at: where a write's data is (to classify a new channel) */
+static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf, __u64 data,
+				      enum data_at at)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
@@ -1500,7 +1515,7 @@ static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf, __u64 fi
 
 	if (kind && *kind == FD_UFFD && !write)
 		io.kind = IO_UFFD_READ;
-	else if (!kind && !(write && watched(id >> 32) && is_channel(id, fd, first, false)))
+	else if (!kind && !(write && watched(id >> 32) && is_channel(id, fd, data, at)))
 		return 0;
 	else if (!kind)
 		io.kind = IO_STREAM;
@@ -1555,7 +1570,7 @@ static __always_inline int data_exit(long ret)
 SEC("tp/syscalls/sys_enter_read")
 int data_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_enter(ctx->args[0], 0, ctx->args[1], 0);
+	return data_enter(ctx->args[0], 0, ctx->args[1], 0, AT_BUF);
 }
 
 SEC("tp/syscalls/sys_exit_read")
@@ -1567,7 +1582,7 @@ int data_read_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tp/syscalls/sys_enter_write")
 int data_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_enter(ctx->args[0], 1, 0, ctx->args[2] >= 4 ? ctx->args[1] : 0);
+	return data_enter(ctx->args[0], 1, 0, ctx->args[2] >= 4 ? ctx->args[1] : 0, AT_BUF);
 }
 
 SEC("tp/syscalls/sys_exit_write")
@@ -1580,12 +1595,7 @@ int data_write_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tp/syscalls/sys_enter_writev")
 int data_writev_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 first = 0;
-
-	/* Only for a process swack watches: the others' writes pay nothing more. */
-	if (ctx->args[2] && watched(bpf_get_current_pid_tgid() >> 32))
-		first = iov_first(ctx->args[1]);
-	return data_enter(ctx->args[0], 1, 0, first);
+	return data_enter(ctx->args[0], 1, 0, ctx->args[2] ? ctx->args[1] : 0, AT_IOV);
 }
 
 SEC("tp/syscalls/sys_exit_writev")

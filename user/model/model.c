@@ -213,9 +213,8 @@ static void on_transferred(struct mig *g, const struct swack_event *e)
 		g->qemu_bytes += e->a[0];
 	if (e->a[4] != ~0ULL)
 		g->threshold = e->a[4];
-	g->qemu_bw = e->a[2] * 1000;
-	if (g->qemu_bw) {
-		g->bw = g->qemu_bw;
+	if (e->a[2]) {
+		g->bw = e->a[2] * 1000;
 		g->bw_from = BW_QEMU;
 	}
 }

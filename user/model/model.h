@@ -216,7 +216,6 @@ struct mig {
 	struct rate_ring rate;        /* (time, bytes sent) samples for bytes over time */
 	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT), up to its
 				       * last bandwidth update: short of the end */
-	uint64_t qemu_bw;             /* QEMU's latest window figure, bytes per second */
 	uint64_t bw;                  /* current bandwidth, bytes per second: QEMU's
 				       * figure where it has one, else bytes over time */
 	enum bw_source bw_from;

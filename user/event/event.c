@@ -255,13 +255,17 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 			(unsigned long long)v);
 }
 
+/* The flags the text line names. */
+#define PRINTED_FLAGS (SWACK_F_EXACT | SWACK_F_FINAL | SWACK_F_END | SWACK_F_NOOP)
+
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
 {
 	const struct event_desc *d = event_desc(e->kind);
 	double t = e->ts >= t0 ? (e->ts - t0) / 1e9 : 0;
 
 	/* Pad the name only where fields follow: no trailing blanks. */
-	fprintf(out, d->fields[0].label || e->flags ? "%12.6f %7u/%-7u %-3s %-18s" :
+	fprintf(out, d->fields[0].label || (e->flags & PRINTED_FLAGS) ?
+		"%12.6f %7u/%-7u %-3s %-18s" :
 		"%12.6f %7u/%-7u %-3s %s", t, e->pid, e->tid, role_name(e->role), d->name);
 	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
 		print_field(out, e, &d->fields[i], 0);

@@ -1134,6 +1134,18 @@ static __always_inline bool mig_thread(__u64 id)
 	return pid && *pid == id >> 32;
 }
 
+/* Where a write's data is: a buffer (write), an iovec array (writev), a
+ * struct user_msghdr (sendmsg, msg_iov at offset 16). */
+enum data_at { AT_BUF, AT_IOV, AT_MSG };
+
+/* A migration thread's write that is the stream, magic or not; its stdout
+ * and stderr are logs (QEMU's error reports, the log trace backend), which
+ * a redirection may make a file or a pipe. */
+static __always_inline bool mig_write(__u64 id, __u32 fd, enum data_at at)
+{
+	return (at == AT_MSG || fd > 2) && mig_thread(id);
+}
+
 /* A pipe or a regular file: where an exec: or file: migration stream goes
  * (eventfd notifications are neither). */
 static __always_inline bool fd_is_stream(int fd)
@@ -1148,10 +1160,6 @@ static __always_inline bool fd_is_stream(int fd)
 	fmt = BPF_CORE_READ(f, f_inode, i_mode) & 0170000;
 	return fmt == 0010000 || fmt == 0100000;
 }
-
-/* Where a write's data is: a buffer (write), an iovec array (writev), a
- * struct user_msghdr (sendmsg, msg_iov at offset 16). */
-enum data_at { AT_BUF, AT_IOV, AT_MSG };
 
 /* The first bytes an iovec array points at, 0 when fewer than 4. */
 static __always_inline __u64 iov_first(__u64 iov)
@@ -1182,7 +1190,7 @@ static __always_inline __u8 classify(__u64 id, __u32 fd, __u64 ptr, enum data_at
 
 	if (at != AT_MSG && !fd_is_stream((int)fd))
 		return CH_NONE;
-	if (mig_thread(id))
+	if (mig_write(id, fd, at))
 		return CH_MIGRATION;
 	first = first_bytes(ptr, at);
 	if (first)
@@ -1200,7 +1208,7 @@ static __always_inline bool is_channel(__u64 id, __u32 fd, __u64 ptr, enum data_
 
 	if (k && (*k == CH_MIGRATION || *k == CH_NONE))
 		return *k == CH_MIGRATION;
-	if (k && !mig_thread(id))
+	if (k && !mig_write(id, fd, at))
 		return false;
 	v = k ? CH_MIGRATION : classify(id, fd, ptr, at);
 	bpf_map_update_elem(&channels, &key, &v, BPF_ANY);

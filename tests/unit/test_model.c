@@ -262,6 +262,8 @@ static void test_usdt_figures(void **state)
 	assert_true(mig_bytes_from_qemu(log.src));
 	assert_int_equal(log.src->bw, 40000000);
 	assert_int_equal(log.src->bw_from, BW_QEMU);
+	/* Over the time QEMU's count covers: from the first event to its last update. */
+	assert_int_equal(mig_avg_bw(log.src), (uint64_t)(123456789 * 1e9 / (100 * MS)));
 	assert_int_equal(log.src->threshold, 4000000);
 	assert_int_equal(mig_qemu_downtime_ns(log.src), 7 * MS);
 	assert_int_equal(mig_downtime_limit_ns(log.src), 100 * MS);

@@ -209,8 +209,10 @@ static void on_dirty_sync(struct mig *g, const struct swack_event *e)
 /* QEMU's bandwidth update: its figure, when its window carried data. */
 static void on_transferred(struct mig *g, const struct swack_event *e)
 {
-	if (e->origin == SWACK_ORIGIN_USDT)
+	if (e->origin == SWACK_ORIGIN_USDT && e->a[0]) {
 		g->qemu_bytes += e->a[0];
+		g->t_qemu_last = e->ts;
+	}
 	if (e->a[4] != ~0ULL)
 		g->threshold = e->a[4];
 	if (e->a[2]) {
@@ -610,14 +612,16 @@ bool mig_bytes_from_qemu(const struct mig *g)
 	return g->tx_last <= g->tx_first && g->qemu_bytes;
 }
 
+/* QEMU's own count ends at its last bandwidth update: over the time to it. */
 uint64_t mig_avg_bw(const struct mig *g)
 {
 	uint64_t start = g->t_active ? g->t_active : g->t_first;
+	uint64_t end = mig_bytes_from_qemu(g) ? g->t_qemu_last : g->t_tx_last;
 	int64_t bytes = mig_bytes(g);
 
-	if (bytes <= 0 || mig_bytes_from_qemu(g) || g->t_tx_last <= start)
+	if (bytes <= 0 || end <= start)
 		return 0;
-	return (uint64_t)((double)bytes * 1e9 / (double)(g->t_tx_last - start));
+	return (uint64_t)((double)bytes * 1e9 / (double)(end - start));
 }
 
 const char *bw_source_name(enum bw_source s)

@@ -221,6 +221,7 @@ struct mig {
 	struct rate_ring rate;        /* (time, bytes sent) samples for bytes over time */
 	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT), up to its
 				       * last bandwidth update: short of the end */
+	uint64_t t_qemu_last;         /* that update */
 	uint64_t bw;                  /* current bandwidth, bytes per second: QEMU's
 				       * figure where it has one, else bytes over time */
 	enum bw_source bw_from;
@@ -384,7 +385,8 @@ int64_t mig_bytes(const struct mig *g);
  * which stops at QEMU's last bandwidth update. */
 bool mig_bytes_from_qemu(const struct mig *g);
 /* Bytes over the time the migration sent them: from "active" (or its first
- * event) to the last byte; bytes per second, 0 when nothing moved. */
+ * event) to the last byte (QEMU's count: to its last update); bytes per
+ * second, 0 when nothing moved. */
 uint64_t mig_avg_bw(const struct mig *g);
 const char *bw_source_name(enum bw_source s);
 /* Keeps a (time, bytes) sample, at most one every RATE_SAMPLE_NS. */

@@ -275,7 +275,7 @@ check_diagnose() {
 	expect_eq "$Q: diagnose: over-limit phases add up, from function probes" true \
 		"$(jq '.findings[] | select(.id == "downtime-over-limit") | .figures |
 		has("final_save_ns") and has("transfer_and_load_ns") and
-		([to_entries[]|select(.key|test("^(stop|final|transfer|destination|vcpu)")) |.value] | add) == .phases_total_ns' <<<"$D")"
+		([to_entries[] | select(.key | test("^(stop|final|transfer|destination|vcpu)")) | .value] | add) == .phases_total_ns' <<<"$D")"
 	expect_num "$Q: diagnose: QEMU's downtime = QMP's (ms, to its 1 ms resolution)" \
 		"$(jq -n --argjson a "$(jq .qemu_downtime_ns <<<"$D")" --argjson b "$(jq .downtime <<<"$QM")" '$a / 1e6 - $b | fabs')" "<=" 1
 	if [[ $SYNCS -ge 8 ]]; then

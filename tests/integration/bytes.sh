@@ -62,7 +62,7 @@ migrate_once() {
 	st=$(qemu_wait_migration "$from" 240)
 	if [[ $st != completed ]]; then
 		# The figures of a migration still under way compare with nothing.
-		fail "$label: migration completed" "QMP says '$st' after 240 s (a loaded host: the guest dirtied faster than it moved)"
+		fail "$label: migration completed" "QMP status '$st' within 240 s ('' when QMP did not answer; a loaded host)"
 		qmp "$from" '{"execute":"migrate_cancel"}' >/dev/null
 		wait "$tr"
 		return 1

@@ -45,7 +45,8 @@ MANPAGES5 := $(wildcard docs/*.5)
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
-	qemu-system-sim102 qemu-system-sim111 qemu-system-sim102pad qemu-system-degraded vfio-fuse qemu-system-vfio qemu-system-vfio-nosyms)
+	qemu-system-sim102 qemu-system-sim111 qemu-system-sim102pad qemu-system-degraded vfio-fuse qemu-system-vfio qemu-system-vfio-nosyms \
+	serial-clock)
 
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_diagnose $(OUT)/test_usdt_args $(OUT)/test_recfile \
 	$(OUT)/test_proc_enum $(OUT)/test_codefacts \
@@ -109,6 +110,11 @@ $(OUT)/fixtures/sim-pad.o: $(QEMU_SIM)/pad.c $(QEMU_SIM)/probes.h
 
 $(OUT)/fixtures/qemu-system-sim102pad: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h $(OUT)/fixtures/sim-pad.o
 	$(CC) $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=102 $< $(OUT)/fixtures/sim-pad.o -o $@
+
+# The outside timer of guest-visible downtime: reads QEMU serial ports.
+$(OUT)/fixtures/serial-clock: tests/fixtures/serial-clock.c
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
 
 # Stripped: the global its vm_state_notify argument names cannot be resolved.
 $(OUT)/fixtures/qemu-system-degraded: tests/fixtures/usdt-degraded.c

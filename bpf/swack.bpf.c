@@ -12,9 +12,6 @@
 #include <bpf/bpf_core_read.h>
 #include "swack.h"
 
-#define IPPROTO_TCP 6
-#define SOCK_STREAM 1
-
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
@@ -30,7 +27,7 @@ struct {
 	__type(value, struct swack_proc);
 } procs SEC(".maps");
 
-/* TCP bytes sent per watched process: stamped on every event. */
+/* Migration stream bytes sent per watched process: stamped on every event. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SWACK_MAX_PIDS);
@@ -73,6 +70,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct decision);
 } decided SEC(".maps");
+
+/* Threads that write the migration stream (tid -> pid): the one that saves,
+ * seen by its probe, and those whose writes carried the stream's magic. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} mig_threads SEC(".maps");
 
 static __always_inline struct swack_proc *watched(__u32 pid)
 {
@@ -153,6 +159,17 @@ static __always_inline void submit(struct swack_event *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
+/* The calling thread saves the migration stream (a source's pending query,
+ * its setup): its writes are the stream, whatever their first bytes. */
+static __always_inline void note_mig_thread(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, pid = id >> 32;
+
+	if (watched(pid))
+		bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
+}
+
 static __always_inline void set_role(__u8 role)
 {
 	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
@@ -172,17 +189,22 @@ static __always_inline int emit_simple(__u16 kind, __u8 origin, __u64 a0)
 	return 0;
 }
 
+/* An event, with its process's state for probes that keep some there. */
+static __always_inline struct swack_event *ev_new_proc(__u16 kind, __u8 origin,
+						       struct swack_proc **p)
+{
+	*p = watched(bpf_get_current_pid_tgid() >> 32);
+	return *p ? ev_new(kind, origin) : NULL;
+}
+
 /* One iteration ends: what it sent, in how long, at what rate. */
 static __always_inline int emit_dirty_sync(__u8 origin)
 {
-	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
-	struct swack_event *e = ev_new(SWACK_EV_DIRTY_SYNC, origin);
+	struct swack_proc *p;
+	struct swack_event *e = ev_new_proc(SWACK_EV_DIRTY_SYNC, origin, &p);
 
-	if (!e || !p) {
-		if (e)
-			bpf_ringbuf_discard(e, 0);
+	if (!e)
 		return 0;
-	}
 	if (p->sync_ts && e->ts > p->sync_ts && e->tx_bytes >= p->sync_tx) {
 		e->a[0] = e->tx_bytes - p->sync_tx;
 		e->a[1] = e->ts - p->sync_ts;
@@ -314,6 +336,7 @@ static __always_inline int pending_exit(void)
 			flags &= ~SWACK_F_NOTHRESH;
 	}
 	set_role(SWACK_ROLE_SRC);
+	note_mig_thread();
 	for (i = 0; i < 3; i++)
 		if (a->ptr[i])
 			bpf_probe_read_user(&v[i], sizeof(__u64), (void *)a->ptr[i]);
@@ -387,16 +410,73 @@ int BPF_KRETPROBE(up_vm_stop_force_state_ret, int ret)
 	return emit_end(SWACK_EV_VM_STOPPED, ret);
 }
 
+/*
+ * The VM is started: QEMU lets its vCPUs go, but the guest runs again only
+ * when a vCPU thread enters guest code, which a busy host or the BQL held by
+ * the rest of the start may delay.  Arm the wait for that entry (TCG:
+ * cpu_exec, KVM: the KVM_RUN ioctl) and say on the event that it will come.
+ */
+static __always_inline int emit_start(__u16 kind, __u8 origin, bool arm, const char *reason,
+				      __u64 a0)
+{
+	struct swack_proc *p;
+	struct swack_event *e = ev_new_proc(kind, origin, &p);
+
+	if (!e)
+		return 0;
+	if (p->run_probe) {
+		if (arm)
+			p->run_wait = e->ts;
+		e->flags |= SWACK_F_RUN_NEXT;
+	}
+	e->a[0] = a0;
+	if (reason)
+		bpf_probe_read_user_str(e->str, sizeof(e->str), reason);
+	submit(e);
+	return 0;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(up_vm_start)
 {
-	return emit_simple(SWACK_EV_VM_START, SWACK_ORIGIN_UPROBE, 0);
+	return emit_start(SWACK_EV_VM_START, SWACK_ORIGIN_UPROBE, true, NULL, 0);
 }
 
+/* By its return a vCPU may already have entered guest code: no new wait. */
 SEC("uretprobe")
 int BPF_KRETPROBE(up_vm_start_ret)
 {
-	return emit_simple(SWACK_EV_VM_RESUMED, SWACK_ORIGIN_UPROBE, 0);
+	return emit_start(SWACK_EV_VM_RESUMED, SWACK_ORIGIN_UPROBE, false, NULL, 0);
+}
+
+/* The first vCPU entry into guest code after the start, once. */
+static __always_inline void vcpu_entered(struct swack_proc *p, __u8 via)
+{
+	struct swack_event *e;
+	__u64 since = p->run_wait;
+
+	if (!since)
+		return;
+	p->run_wait = 0;
+	e = ev_new(SWACK_EV_VCPU_RUN, via == SWACK_RUN_KVM ? SWACK_ORIGIN_KERNEL :
+							      SWACK_ORIGIN_UPROBE);
+	if (!e)
+		return;
+	e->a[0] = via;
+	e->a[1] = e->ts > since ? e->ts - since : 0;
+	submit(e);
+}
+
+/* TCG: a vCPU thread runs guest code through cpu_exec; about 150 calls a
+ * second a vCPU here, a few microseconds each for the uprobe. */
+SEC("uprobe")
+int BPF_KPROBE(up_cpu_exec)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+
+	if (p && p->run_wait)
+		vcpu_entered(p, SWACK_RUN_TCG);
+	return 0;
 }
 
 /* void runstate_set(RunState new_state) */
@@ -413,22 +493,60 @@ int BPF_KPROBE(up_runstate_set, int new_state)
 	return 0;
 }
 
-/* The thread that saves: its pipe and file writes are the stream (exec: URIs). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u32);
-} mig_threads SEC(".maps");
+/* The stream bytes sent so far by the calling process. */
+static __always_inline __u64 tx_now(void)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *tx = bpf_map_lookup_elem(&txbytes, &pid);
+
+	return tx ? *tx : 0;
+}
+
+/*
+ * QEMU's bandwidth window: QEMU measures its bandwidth from the migration's
+ * start, then from each rate-limit reset to the next (about every 100 ms,
+ * migration_update_counters, which is static; the reset it calls is not:
+ * 7.2 qemu_file_reset_rate_limit, 8.0+ migration_rate_reset).  With the bytes
+ * the channels carried in the same window, that is QEMU's own figure, on a
+ * build that does not trace it.
+ */
+static __always_inline void rate_window_start(struct swack_proc *p)
+{
+	p->rate_ts = bpf_ktime_get_ns();
+	p->rate_tx = tx_now();
+}
+
+SEC("uprobe")
+int BPF_KPROBE(up_rate_reset)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	struct swack_event *e;
+	__u64 ns;
+
+	if (!p || p->role != SWACK_ROLE_SRC)
+		return 0;
+	e = p->rate_ts ? ev_new(SWACK_EV_TRANSFERRED, SWACK_ORIGIN_UPROBE) : NULL;
+	if (e) {
+		ns = e->ts > p->rate_ts ? e->ts - p->rate_ts : 1;
+		e->a[0] = e->tx_bytes - p->rate_tx;
+		e->a[1] = ns / 1000000;
+		e->a[2] = e->a[0] * 1000000 / ns;
+		e->a[3] = ~0ULL;
+		e->a[4] = ~0ULL;
+		submit(e);
+	}
+	rate_window_start(p);
+	return 0;
+}
 
 SEC("uprobe")
 int BPF_KPROBE(up_save_setup)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, pid = id >> 32;
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
 
-	if (watched(pid))
-		bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
+	if (p)
+		rate_window_start(p);
+	note_mig_thread();
 	set_role(SWACK_ROLE_SRC);
 	return emit_simple(SWACK_EV_SAVE_SETUP, SWACK_ORIGIN_UPROBE, 0);
 }
@@ -625,6 +743,7 @@ static __always_inline int usdt_pending(__u64 size, __u64 pre, __u64 post, __u32
 	struct swack_event *e;
 
 	set_role(SWACK_ROLE_SRC);
+	note_mig_thread();
 	e = ev_new(SWACK_EV_PENDING, SWACK_ORIGIN_USDT);
 	if (!e)
 		return 0;
@@ -664,6 +783,7 @@ int usdt_query_pending(struct pt_regs *ctx)
 	struct swack_event *e;
 
 	set_role(SWACK_ROLE_SRC);
+	note_mig_thread();
 	e = ev_new(SWACK_EV_QUERY_PENDING, SWACK_ORIGIN_USDT);
 	if (!e)
 		return 0;
@@ -845,7 +965,9 @@ int usdt_vm_state_notify(struct pt_regs *ctx)
 {
 	const struct swack_usdt_spec *s = usdt_spec(ctx);
 
-	return emit_str(ARG(0) ? SWACK_EV_VM_RESUMED : SWACK_EV_VM_STOPPED, STR(2), ARG(1));
+	if (ARG(0))
+		return emit_start(SWACK_EV_VM_RESUMED, SWACK_ORIGIN_USDT, true, STR(2), ARG(1));
+	return emit_str(SWACK_EV_VM_STOPPED, STR(2), ARG(1));
 }
 
 /* ram_write_tracking_ramblock_{start,stop}(block_id, page_size, addr, length):
@@ -974,68 +1096,163 @@ int usdt_vfio_op(struct pt_regs *ctx)
 /* ---- kernel ---------------------------------------------------------------- */
 
 /*
- * Bytes a watched process sends over TCP (the migration stream).  fentry and
- * kprobes are not available on every host (lockdown, kernels without kprobe
- * events), syscall tracepoints are: note at entry whether the fd is a TCP
- * socket, add the result at exit.
+ * The migration stream's bytes, counted in the kernel whatever QEMU was built
+ * with (syscall tracepoints: fentry and kprobes are not available on every
+ * host).  A channel is a descriptor of a watched process whose first bytes
+ * are QEMU's stream magic ("QEVM" on the main channel, 0x11223344 on a
+ * multifd channel, whose every packet starts with it), or that a thread which
+ * sent such bytes writes to (the postcopy preempt channel has no magic; the
+ * migration thread is also learned from its probes, for an observer attached
+ * mid-migration).  Sockets of any family (tcp:, unix:), pipes and files
+ * (exec:, file:, background snapshots) all count; QMP, chardevs and VNC do
+ * not.  Keyed pid << 32 | fd, dropped at close().
  */
+#define STREAM_MAGIC 0x4d564551u    /* "QEVM" read as a little-endian u32 */
+#define MULTIFD_MAGIC 0x44332211u   /* the big-endian 0x11223344, read so */
+
+enum { CH_NONE = 1, CH_OTHER = 2, CH_MIGRATION = 3 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} channels SEC(".maps");
+
+/* Threads with a channel send in progress, from entry to exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u8);
-} tcp_send SEC(".maps");
+} chan_send SEC(".maps");
 
-static __always_inline bool fd_is_tcp(int fd)
+static __always_inline bool mig_thread(__u64 id)
+{
+	__u32 tid = (__u32)id, *pid = bpf_map_lookup_elem(&mig_threads, &tid);
+
+	return pid && *pid == id >> 32;
+}
+
+/* Where a write's data is: a buffer (write), an iovec array (writev), a
+ * struct user_msghdr (sendmsg, msg_iov at offset 16). */
+enum data_at { AT_BUF, AT_IOV, AT_MSG };
+
+/* A migration thread's write that is the stream, magic or not; its stdout
+ * and stderr are logs (QEMU's error reports, the log trace backend), which
+ * a redirection may make a file or a pipe. */
+static __always_inline bool mig_write(__u64 id, __u32 fd, enum data_at at)
+{
+	return (at == AT_MSG || fd > 2) && mig_thread(id);
+}
+
+/* A pipe or a regular file: where an exec: or file: migration stream goes
+ * (eventfd notifications are neither). */
+static __always_inline bool fd_is_stream(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	struct socket *sock;
 	struct file *f;
-	struct sock *sk;
+	__u16 fmt;
 
 	if (fd < 0 || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
 		return false;
-	sock = BPF_CORE_READ(f, private_data);
-	/* Only sockets point back at their file. */
-	if (!sock || BPF_CORE_READ(sock, file) != f)
-		return false;
-	sk = BPF_CORE_READ(sock, sk);
-	return sk && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
-	       BPF_CORE_READ(sk, sk_type) == SOCK_STREAM;
+	fmt = BPF_CORE_READ(f, f_inode, i_mode) & 0170000;
+	return fmt == 0010000 || fmt == 0100000;
 }
 
+/* The first bytes an iovec array points at, 0 when fewer than 4. */
+static __always_inline __u64 iov_first(__u64 iov)
+{
+	__u64 v[2] = { 0, 0 };
+
+	if (!iov || bpf_probe_read_user(v, sizeof(v), (void *)iov) || v[1] < 4)
+		return 0;
+	return v[0];
+}
+
+static __always_inline __u64 first_bytes(__u64 ptr, enum data_at at)
+{
+	__u64 iov = 0;
+
+	if (at == AT_BUF)
+		return ptr;
+	if (at == AT_MSG && bpf_probe_read_user(&iov, sizeof(iov), (void *)(ptr + 16)))
+		return 0;
+	return iov_first(at == AT_MSG ? iov : ptr);
+}
+
+/* How the first write seen on fd classifies it; its data at ptr. */
+static __always_inline __u8 classify(__u64 id, __u32 fd, __u64 ptr, enum data_at at)
+{
+	__u32 magic = 0, tid = (__u32)id, pid = id >> 32;
+	__u64 first;
+
+	if (at != AT_MSG && !fd_is_stream((int)fd))
+		return CH_NONE;
+	if (mig_write(id, fd, at))
+		return CH_MIGRATION;
+	first = first_bytes(ptr, at);
+	if (first)
+		bpf_probe_read_user(&magic, sizeof(magic), (void *)first);
+	if (magic != STREAM_MAGIC && magic != MULTIFD_MAGIC)
+		return CH_OTHER;
+	bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
+	return CH_MIGRATION;
+}
+
+static __always_inline bool is_channel(__u64 id, __u32 fd, __u64 ptr, enum data_at at)
+{
+	__u64 key = (id & 0xffffffff00000000ULL) | fd;
+	__u8 *k = bpf_map_lookup_elem(&channels, &key), v;
+
+	if (k && (*k == CH_MIGRATION || *k == CH_NONE))
+		return *k == CH_MIGRATION;
+	if (k && !mig_write(id, fd, at))
+		return false;
+	v = k ? CH_MIGRATION : classify(id, fd, ptr, at);
+	bpf_map_update_elem(&channels, &key, &v, BPF_ANY);
+	return v == CH_MIGRATION;
+}
+
+static __always_inline void add_stream_bytes(long ret)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *tx, zero = 0;
+
+	if (ret <= 0)
+		return;
+	tx = bpf_map_lookup_elem(&txbytes, &pid);
+	if (!tx) {
+		bpf_map_update_elem(&txbytes, &pid, &zero, BPF_NOEXIST);
+		tx = bpf_map_lookup_elem(&txbytes, &pid);
+		if (!tx)
+			return;
+	}
+	__sync_fetch_and_add(tx, ret);
+}
+
+/* sendmsg(fd, struct user_msghdr *msg, flags) */
 static __always_inline int sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	__u8 one = 1;
 
-	if (!watched(id >> 32) || !fd_is_tcp((int)ctx->args[0]))
+	if (!watched(id >> 32) || !is_channel(id, (__u32)ctx->args[0], ctx->args[1], AT_MSG))
 		return 0;
-	bpf_map_update_elem(&tcp_send, &tid, &one, BPF_ANY);
+	bpf_map_update_elem(&chan_send, &tid, &one, BPF_ANY);
 	return 0;
 }
 
 static __always_inline int sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, pid = id >> 32;
-	__u64 *tx, zero = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (!bpf_map_lookup_elem(&tcp_send, &tid))
+	if (!bpf_map_lookup_elem(&chan_send, &tid))
 		return 0;
-	bpf_map_delete_elem(&tcp_send, &tid);
-	if (ctx->ret <= 0)
-		return 0;
-	tx = bpf_map_lookup_elem(&txbytes, &pid);
-	if (!tx) {
-		bpf_map_update_elem(&txbytes, &pid, &zero, BPF_NOEXIST);
-		tx = bpf_map_lookup_elem(&txbytes, &pid);
-		if (!tx)
-			return 0;
-	}
-	__sync_fetch_and_add(tx, ctx->ret);
+	bpf_map_delete_elem(&chan_send, &tid);
+	add_stream_bytes(ctx->ret);
 	return 0;
 }
 
@@ -1324,6 +1541,16 @@ int BPF_PROG(uffd_waking, struct task_struct *task)
 	return 0;
 }
 
+/* KVM: a vCPU thread enters guest code with KVM_RUN (one per exit to QEMU). */
+static __always_inline int kvm_run_enter(__u64 id)
+{
+	struct swack_proc *p = watched(id >> 32);
+
+	if (p && p->run_wait)
+		vcpu_entered(p, SWACK_RUN_KVM);
+	return 0;
+}
+
 static __always_inline int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -1331,6 +1558,8 @@ static __always_inline int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ct
 	struct vfio_call c = {};
 	__u32 hdr[2];
 
+	if (cmd == SWACK_KVM_RUN)
+		return kvm_run_enter(id);
 	if (((cmd >> 8) & 0xff) == SWACK_UFFD_TYPE)
 		return uffd_ioctl_enter(ctx);
 	if (((cmd >> 8) & 0xff) != SWACK_VFIO_TYPE || !watched(id >> 32))
@@ -1401,30 +1630,9 @@ static __always_inline int vfio_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 /* What a read or write in progress is to swack. */
 enum io_kind { IO_VFIO_READ = 0, IO_VFIO_WRITE = 1, IO_UFFD_READ = 2, IO_STREAM = 3 };
 
-/* A pipe or a regular file: where an exec: or file: migration stream goes
- * (eventfd notifications of the same thread are neither). */
-static __always_inline bool fd_is_stream(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	struct file *f;
-	__u16 fmt;
-
-	if (fd < 0 || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
-		return false;
-	fmt = BPF_CORE_READ(f, f_inode, i_mode) & 0170000;
-	return fmt == 0010000 || fmt == 0100000;
-}
-
-/* A write by a watched process's migration thread to its stream. */
-static __always_inline bool stream_write(__u64 id, __u64 fd)
-{
-	__u32 tid = (__u32)id, *pid = bpf_map_lookup_elem(&mig_threads, &tid);
-
-	return pid && *pid == id >> 32 && fd_is_stream((int)fd);
-}
-
-static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf)
+/* data, at: where a write's data is (to classify a new channel) */
+static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf, __u64 data,
+				      enum data_at at)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
@@ -1434,7 +1642,7 @@ static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf)
 
 	if (kind && *kind == FD_UFFD && !write)
 		io.kind = IO_UFFD_READ;
-	else if (!kind && !(write && stream_write(id, fd)))
+	else if (!kind && !(write && watched(id >> 32) && is_channel(id, fd, data, at)))
 		return 0;
 	else if (!kind)
 		io.kind = IO_STREAM;
@@ -1464,23 +1672,6 @@ static __always_inline void uffd_msgs(const struct data_io *io, long ret)
 	}
 }
 
-static __always_inline void stream_bytes(long ret)
-{
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	__u64 *tx, zero = 0;
-
-	if (ret <= 0)
-		return;
-	tx = bpf_map_lookup_elem(&txbytes, &pid);
-	if (!tx) {
-		bpf_map_update_elem(&txbytes, &pid, &zero, BPF_NOEXIST);
-		tx = bpf_map_lookup_elem(&txbytes, &pid);
-		if (!tx)
-			return;
-	}
-	__sync_fetch_and_add(tx, ret);
-}
-
 static __always_inline int data_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -1492,7 +1683,7 @@ static __always_inline int data_exit(long ret)
 	if (io->kind == IO_UFFD_READ)
 		uffd_msgs(io, ret);
 	else if (io->kind == IO_STREAM)
-		stream_bytes(ret);
+		add_stream_bytes(ret);
 	else if ((e = ev_new(SWACK_EV_VFIO_DATA, SWACK_ORIGIN_KERNEL))) {
 		e->a[0] = io->fd;
 		e->a[1] = ret;
@@ -1505,7 +1696,7 @@ static __always_inline int data_exit(long ret)
 
 static __always_inline int data_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_enter(ctx->args[0], 0, ctx->args[1]);
+	return data_enter(ctx->args[0], 0, ctx->args[1], 0, AT_BUF);
 }
 
 static __always_inline int data_read_exit(struct trace_event_raw_sys_exit *ctx)
@@ -1515,7 +1706,7 @@ static __always_inline int data_read_exit(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline int data_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_enter(ctx->args[0], 1, 0);
+	return data_enter(ctx->args[0], 1, 0, ctx->args[2] >= 4 ? ctx->args[1] : 0, AT_BUF);
 }
 
 static __always_inline int data_write_exit(struct trace_event_raw_sys_exit *ctx)
@@ -1526,7 +1717,7 @@ static __always_inline int data_write_exit(struct trace_event_raw_sys_exit *ctx)
 /* QEMUFile flushes its buffer with writev. */
 static __always_inline int data_writev_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_enter(ctx->args[0], 1, 0);
+	return data_enter(ctx->args[0], 1, 0, ctx->args[2] ? ctx->args[1] : 0, AT_IOV);
 }
 
 static __always_inline int data_writev_exit(struct trace_event_raw_sys_exit *ctx)
@@ -1543,6 +1734,7 @@ static __always_inline int data_close(struct trace_event_raw_sys_enter *ctx)
 	__u8 *kind = bpf_map_lookup_elem(&data_fds, &key);
 	struct swack_proc *p;
 
+	bpf_map_delete_elem(&channels, &key);
 	if (!kind)
 		return 0;
 	p = *kind == FD_UFFD ? watched(id >> 32) : NULL;
@@ -1580,8 +1772,11 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 
-	if ((__u32)id != (__u32)(id >> 32))
+	/* Its tid may come back as any thread: no longer a migration thread. */
+	bpf_map_delete_elem(&mig_threads, &tid);
+	if (tid != (__u32)(id >> 32))
 		return 0;
 	emit_simple(SWACK_EV_EXIT, SWACK_ORIGIN_KERNEL, 0);
 	return 0;

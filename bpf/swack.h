@@ -20,7 +20,10 @@ enum swack_kind {
 	SWACK_EV_PENDING = 2,       /* a0 precopy, a1 compatible, a2 postcopy, a3 threshold or ~0 */
 	SWACK_EV_DIRTY_SYNC = 3,    /* one dirty-bitmap sync; a0 bytes and a1 ns since the previous, a2 bytes/s */
 	SWACK_EV_SWITCHOVER = 4,    /* decision to switch over; a0 pending bytes, a1 threshold or ~0 */
-	SWACK_EV_TRANSFERRED = 5,   /* a0 bytes since the last update, a1 ms, a2 bw bytes/ms, a3 avail bw, a4 threshold */
+	SWACK_EV_TRANSFERRED = 5,   /* QEMU's bandwidth update: a0 bytes since the last update,
+				     * a1 ms, a2 bw bytes/ms, a3 avail bw, a4 threshold (~0
+				     * unknown); by symbols, a0 is what the channels carried in
+				     * QEMU's window and a3, a4 are ~0 */
 	SWACK_EV_VM_STOP = 6,       /* vCPUs about to stop; a0 target run state */
 	SWACK_EV_VM_STOPPED = 7,    /* vCPUs stopped */
 	SWACK_EV_VM_START = 8,      /* vCPUs about to resume */
@@ -80,6 +83,9 @@ enum swack_kind {
 				     * str its comm; pid/tid: the thread that resolved it */
 	SWACK_EV_ACK_SENT = 41,     /* destination sent the (legacy) switchover ACK on its
 				     * return path: migrate_send_rp_switchover_ack, symbols */
+	SWACK_EV_VCPU_RUN = 42,     /* the first vCPU thread entering guest code after the VM
+				     * was started: a0 how (enum swack_run_via), a1 ns since
+				     * the start (vm_start, or vm_state_notify on USDT builds) */
 	SWACK_EV_MAX
 };
 
@@ -134,6 +140,14 @@ enum swack_vfio_op {
 #define SWACK_UFFD_PAGEFAULT_FLAG_WRITE 1u
 #define SWACK_UFFD_PAGEFAULT_FLAG_WP 2u
 
+/* How SWACK_EV_VCPU_RUN saw a vCPU enter guest code. */
+enum swack_run_via {
+	SWACK_RUN_TCG = 1,          /* cpu_exec (uprobe by symbol): TCG */
+	SWACK_RUN_KVM = 2,          /* the KVM_RUN ioctl (syscall tracepoint) */
+};
+
+#define SWACK_KVM_RUN 0xae80        /* _IO(KVMIO 0xae, 0x80) */
+
 /* Who emitted it: the attach method, so a reader knows what to trust. */
 enum swack_origin {
 	SWACK_ORIGIN_UPROBE = 1,
@@ -154,6 +168,8 @@ enum swack_role {
 #define SWACK_F_NOTHRESH (1u << 3)  /* PENDING: threshold not known here */
 #define SWACK_F_FINAL   (1u << 4)   /* QUERY_PENDING: the query at switchover */
 #define SWACK_F_UNCOUNTED (1u << 5) /* ACK_APPROVE: remaining count not readable (symbols) */
+#define SWACK_F_RUN_NEXT (1u << 6)  /* VM_START, VM_RESUMED: this start gets a
+				     * SWACK_EV_VCPU_RUN (which may precede VM_RESUMED) */
 
 struct swack_event {
 	__u64 ts;          /* CLOCK_MONOTONIC, ns (bpf_ktime_get_ns) */
@@ -164,8 +180,9 @@ struct swack_event {
 	__u8 origin;       /* enum swack_origin */
 	__u32 flags;
 	__u64 tx_bytes;    /* migration stream bytes the process had sent when the event
-			    * fired: TCP sends, and its migration thread's writes to a
-			    * pipe or file (exec: URIs, background snapshots) */
+			    * fired: what its migration channels carried (sockets, pipes,
+			    * files whose first bytes are QEMU's stream magic, or written
+			    * by its migration threads) */
 	__u64 a[SWACK_NARGS];
 	char dev[SWACK_DEV_LEN];
 	char str[SWACK_STR_LEN];
@@ -174,9 +191,14 @@ struct swack_event {
 /* Per-process configuration written by user space before attaching. */
 struct swack_proc {
 	__u8 role;         /* learned role, updated by the probes */
-	__u8 pad[7];
+	__u8 run_probe;    /* user space: a vCPU's entry into guest code is visible
+			    * (cpu_exec attached, or a KVM process) */
+	__u8 pad[6];
+	__u64 run_wait;    /* the VM was started at this time and no vCPU ran since; 0 none */
+	__u64 rate_ts;     /* start of QEMU's current bandwidth window (symbols), */
+	__u64 rate_tx;     /* and the stream bytes sent then */
 	__u64 sync_ts;     /* at the previous dirty sync: time, */
-	__u64 sync_tx;     /* and TCP bytes sent */
+	__u64 sync_tx;     /* and stream bytes sent */
 	__u64 exe_base;    /* load address of the executable (PIE), 0 otherwise */
 	/* Background snapshots, kept by the probes. */
 	__u32 wt_fd;       /* userfaultfd registered for write-protect, plus 1; 0 none */

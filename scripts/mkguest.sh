@@ -7,6 +7,12 @@
 # Guest console output: one "swack-tick <n>" line per pass on ttyS0, which is
 # how tests see that the guest runs (and keeps running after migration).
 #
+# swack_mode=echo instead runs `while true; do echo t; done` into the second
+# serial port (ttyS1) after one "swack-tick 1" on ttyS0: a host process reading
+# ttyS1 of the source and of the destination times the guest's pause from
+# outside (tests/fixtures/serial-clock.c). It dirties no memory on purpose:
+# any other work on the one vCPU would widen the loop's jitter.
+#
 # Cached: rebuilds only if this script, busybox or the kernel changed.
 set -euo pipefail
 
@@ -61,11 +67,20 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o size=90% tmpfs /tmp
 
 dirty=32
+mode=dirty
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	swack_dirty=*) dirty=${arg#swack_dirty=} ;;
+	swack_mode=*) mode=${arg#swack_mode=} ;;
 	esac
 done
+if [ "$mode" = echo ]; then
+	echo "swack-guest: echo loop on ttyS1" >/dev/ttyS0
+	echo "swack-tick 1" >/dev/ttyS0
+	# Raw output: no \n to \r\n translation, two bytes a line.
+	stty -F /dev/ttyS1 raw -echo 2>/dev/null
+	while true; do echo t; done >/dev/ttyS1
+fi
 case "$dirty" in
 '' | *[!0-9]*) echo "swack-guest: bad swack_dirty='$dirty', using 32" >/dev/ttyS0; dirty=32 ;;
 esac

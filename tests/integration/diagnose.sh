@@ -34,7 +34,7 @@ f() { echo ".findings[] | select(.id == \"$1\")"; }
 # Phases are consecutive: they add up to the downtime they explain.
 phases_add_up() {
 	fig "$1: phases add up to the window they cover" true \
-		"$(f "$1") | .figures | ([to_entries[] | select(.key | test(\"^(stop|iterable|non_iterable|final|source_tail|transfer|destination)\")) | .value] | add) == .phases_total_ns"
+		"$(f "$1") | .figures | ([to_entries[] | select(.key | test(\"^(stop|iterable|non_iterable|final|source_tail|transfer|destination|vcpu)\")) | .value] | add) == .phases_total_ns"
 }
 
 # The guest saw more than QEMU reports by 2 ms and 25% (the rule's bounds):

@@ -84,9 +84,9 @@ check_attach() {
 	local attach
 	attach=$(cat "$QDIR/trace.err")
 	if [[ $QEMU_VERSION == 7.2 ]]; then
-		expect_match "$Q: source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 18 probes attached; missing: none; watched in [0-9.]+ ms" "$attach"
+		expect_match "$Q: source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 20 probes attached; missing: none; watched in [0-9.]+ ms" "$attach"
 	else
-		expect_match "$Q: source attached by symbols, switchover-ack probes and the threshold found" "swack: pid $src \(qemu-system-x86\): QEMU 8.0-11.0 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 22 probes attached; missing: none; switchover threshold at MigrationState\+0x1e8 \(machine code of 2 call sites\); watched in [0-9.]+ ms" "$attach"
+		expect_match "$Q: source attached by symbols, switchover-ack probes and the threshold found" "swack: pid $src \(qemu-system-x86\): QEMU 8.0-11.0 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 24 probes attached; missing: none; switchover threshold at MigrationState\+0x1e8 \(machine code of 2 call sites\); watched in [0-9.]+ ms" "$attach"
 	fi
 	expect_match "$Q: destination attached by symbols" "swack: pid $dst \(qemu-system-x86\): QEMU [^ ]+ \(symbols\).*missing: none" "$attach"
 	expect_eq "$Q: enum names read from both processes (no 7.2 table standing in)" "" \
@@ -275,7 +275,7 @@ check_diagnose() {
 	expect_eq "$Q: diagnose: over-limit phases add up, from function probes" true \
 		"$(jq '.findings[] | select(.id == "downtime-over-limit") | .figures |
 		has("final_save_ns") and has("transfer_and_load_ns") and
-		([to_entries[] | select(.key | test("^(stop|final|transfer|destination)")) | .value] | add) == .phases_total_ns' <<<"$D")"
+		([to_entries[] | select(.key | test("^(stop|final|transfer|destination|vcpu)")) | .value] | add) == .phases_total_ns' <<<"$D")"
 	expect_num "$Q: diagnose: QEMU's downtime = QMP's (ms, to its 1 ms resolution)" \
 		"$(jq -n --argjson a "$(jq .qemu_downtime_ns <<<"$D")" --argjson b "$(jq .downtime <<<"$QM")" '$a / 1e6 - $b | fabs')" "<=" 1
 	if [[ $SYNCS -ge 8 ]]; then

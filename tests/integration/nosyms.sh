@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A QEMU with neither USDT probes nor function symbols (a stripped build) is
 # watched on the kernel side: one warning line says what is missing and how to
-# get it, and the bytes it sends over TCP are still counted, to the byte.  (The
-# VFIO ioctls of such a binary: tests/integration/vfio.sh.)
+# get it, and the bytes of its migration stream over TCP (known by QEMU's
+# stream magic, which needs nothing from the binary) are still counted, to
+# the byte.  (The VFIO ioctls of such a binary: tests/integration/vfio.sh.)
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 work=$(mktemp -d)
@@ -35,5 +36,5 @@ expect_eq "one line on stderr: the warning" 1 "$(grep -c . "$work/trace.err")"
 expect_match "the warning: what is missing, what is watched, how to get the rest" \
 	"^swack: pid $pid \(qemu-system-nos\): warning: $BIN has neither QEMU USDT probes nor QEMU function symbols: watched on the kernel side only \(VFIO ioctls, userfaultfd, bytes sent\), without migration states, iterations or downtime; install its debuginfo \(the distribution's debug symbols package; or set DEBUGINFOD_URLS for swack to fetch it\), or use a build with symbols; watched in [0-9.]+ ms$" \
 	"$(cat "$work/trace.err")"
-expect_eq "bytes sent over TCP counted (the exit event's tx_bytes)" "$BYTES" \
+expect_eq "migration stream's bytes over TCP counted (the exit event's tx_bytes)" "$BYTES" \
 	"$(jq -r --argjson p "$pid" 'select(.pid == $p and .event == "exit") | .tx_bytes' "$work/trace.json")"

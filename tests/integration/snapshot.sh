@@ -120,8 +120,9 @@ one_version() {
 		"<=" "$(awk -v b="$qmp_ms" 'BEGIN { print 5 + b * 0.02 }')"
 	bytes=$(jq -r .bytes <<<"$s")
 	qmp_bytes=$(jq -r .ram.transferred <<<"$q")
-	# QEMU's `cat` may still be writing the tail when QMP says completed.
-	for _ in $(seq 50); do
+	# QEMU's `cat` may still be writing the tail when QMP says completed (seconds
+	# on a loaded host: a page-aligned file size short of swack's count was that).
+	for _ in $(seq 300); do
 		[[ -z $(find /proc/[0-9]*/fd -lname "$QDIR/snap.img" 2>/dev/null) ]] && break
 		sleep 0.1
 	done

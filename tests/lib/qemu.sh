@@ -26,6 +26,9 @@
 #   SWACK_QEMU_VERSIONS the real QEMUs a test runs on, in order (default
 #                     "7.2 10.0"); qemu_use VERSION selects one
 #   SWACK_QEMU10_DIR  where scripts/deps.sh unpacked Debian's QEMU 10.0
+#   SWACK_GUEST_MODE  the guest's workload (mkguest.sh): empty = dirty memory,
+#                     echo = the `echo t` loop on ttyS1 (see qemu_serial_clock)
+#   QEMU_EXTRA        (array) more arguments for every QEMU started
 
 [[ -n ${_SWACK_QEMU_LIB:-} ]] && return 0
 _SWACK_QEMU_LIB=1
@@ -40,6 +43,7 @@ _QEMU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SWACK_QEMU10_DIR:=/var/tmp/swack-qemu-10.0}"
 # Extra arguments of the selected QEMU (firmware paths of an unpacked one).
 QEMU_ARGS=()
+QEMU_EXTRA=()
 QEMU_VERSION=7.2
 # 1 when the selected QEMU has the switchover-ack capability (8.1 and later):
 # qemu_migrate then turns it on, with return-path, at both ends.
@@ -217,11 +221,12 @@ _qemu_start() {
 		-machine q35,accel=tcg -m "$SWACK_QEMU_MEM" -display none -nodefaults \
 		-kernel "$SWACK_GUEST_DIR/vmlinuz" \
 		-initrd "$SWACK_GUEST_DIR/initramfs.cpio.gz" \
-		-append "console=ttyS0 swack_dirty=$dirty quiet" \
+		-append "console=ttyS0 swack_dirty=$dirty${SWACK_GUEST_MODE:+ swack_mode=$SWACK_GUEST_MODE} quiet" \
 		-serial "file:$QDIR/$name.serial" \
+		${SWACK_GUEST_MODE:+-serial "unix:$QDIR/$name.ttyS1,server=on,wait=off"} \
 		-qmp "unix:$QDIR/$name.qmp,server=on,wait=off" \
 		-pidfile "$QDIR/$name.qemu.pid" \
-		"${QEMU_ARGS[@]}" "$@" </dev/null >"$QDIR/$name.log" 2>&1 &
+		"${QEMU_ARGS[@]}" "${QEMU_EXTRA[@]}" "$@" </dev/null >"$QDIR/$name.log" 2>&1 &
 	# Our own record: QEMU deletes its -pidfile on exit, cleanup needs more.
 	pid=$!
 	echo "$pid" >"$QDIR/$name.pid"

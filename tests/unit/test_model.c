@@ -130,7 +130,11 @@ static void test_pair_by_time(void **state)
 	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 12 * MS);
 	assert_int_equal(mig_total_ns(log.src), 1009 * MS);
 	assert_int_equal(log.src->t_switchover, 990 * MS);
-	assert_int_equal(log.src->bw, 20000000ull * 1000 / 497);
+	/* No QEMU figure: bytes over the last second of sending (70 MB since 0 ms),
+	 * and over the transfer from "active" (3 ms) to the last byte (1009 ms). */
+	assert_int_equal(log.src->bw, (uint64_t)(70000000 * 1e9 / (1009 * MS)));
+	assert_int_equal(log.src->bw_from, BW_BYTES);
+	assert_int_equal(mig_avg_bw(log.src), (uint64_t)(70000000 * 1e9 / (1006 * MS)));
 	assert_int_equal(log.src->paired_by, PAIR_TIME);
 	model_free(&m);
 }
@@ -237,6 +241,7 @@ static void test_usdt_figures(void **state)
 	model_init(&m, on_done, &log);
 	feed_state(&m, SRC, 0, "setup", 0);
 	e = ev(SRC, 100, SWACK_EV_TRANSFERRED, SWACK_ROLE_SRC);
+	e.origin = SWACK_ORIGIN_USDT;
 	e.a[0] = 100000000;
 	e.a[2] = 40000; /* bytes per ms */
 	e.a[4] = 4000000;
@@ -252,11 +257,160 @@ static void test_usdt_figures(void **state)
 	feed_state(&m, SRC, 210, "completed", 0);
 	model_flush(&m);
 	assert_int_equal(log.calls, 1);
+	/* No channel seen: QEMU's own count, said so. */
 	assert_int_equal(mig_bytes(log.src), 123456789);
+	assert_true(mig_bytes_from_qemu(log.src));
 	assert_int_equal(log.src->bw, 40000000);
+	assert_int_equal(log.src->bw_from, BW_QEMU);
+	/* Over the time QEMU's count covers: from the first event to its last update. */
+	assert_int_equal(mig_avg_bw(log.src), (uint64_t)(123456789 * 1e9 / (100 * MS)));
 	assert_int_equal(log.src->threshold, 4000000);
 	assert_int_equal(mig_qemu_downtime_ns(log.src), 7 * MS);
 	assert_int_equal(mig_downtime_limit_ns(log.src), 100 * MS);
+	model_free(&m);
+}
+
+/* A dtrace build: QEMU's migrate_transferred stops at its last bandwidth
+ * update, the stream goes on to the end (the 1-13% a summary lost). */
+static void test_stream_bytes_over_qemu_count(void **state)
+{
+	struct done_log log = { 0 };
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 1000);
+	feed_state(&m, SRC, 1, "active", 1100);
+	e = ev(SRC, 101, SWACK_EV_TRANSFERRED, SWACK_ROLE_SRC);
+	e.origin = SWACK_ORIGIN_USDT;
+	e.a[0] = 4000000;
+	e.a[1] = 100;
+	e.a[2] = 40000;
+	e.a[4] = 12000000;
+	e.tx_bytes = 1000 + 4000000;
+	model_feed(&m, &e);
+	/* The last window carried nothing: QEMU's earlier figure stands. */
+	e.ts = 201 * MS;
+	e.a[0] = e.a[2] = 0;
+	model_feed(&m, &e);
+	feed_state(&m, SRC, 250, "completed", 1000 + 6000000);
+	model_flush(&m);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(mig_bytes(log.src), 6000000);
+	assert_false(mig_bytes_from_qemu(log.src));
+	assert_int_equal(log.src->qemu_bytes, 4000000);
+	assert_int_equal(log.src->bw, 40000000);
+	assert_int_equal(log.src->bw_from, BW_QEMU);
+	assert_int_equal(mig_avg_bw(log.src), (uint64_t)(6000000 * 1e9 / (249 * MS)));
+	model_free(&m);
+}
+
+/* Bytes over time: from the newest sample at least a second back, else the
+ * oldest; samples closer than 25 ms to the previous are not kept. */
+static void test_rate_window(void **state)
+{
+	struct rate_ring r = { 0 };
+
+	(void)state;
+	assert_int_equal(rate_over_window(&r, 5 * MS, 100), 0);
+	rate_sample(&r, 0, 0);
+	rate_sample(&r, 10 * MS, 999);             /* too close: dropped */
+	assert_int_equal(r.n, 1);
+	assert_int_equal(rate_over_window(&r, 500 * MS, 50000000), 100000000);
+	for (uint64_t t = 100; t <= 3000; t += 100)
+		rate_sample(&r, t * MS, t * 40000);   /* 40 MB/s */
+	/* A second back from 3000 ms is the 2000 ms sample: 40 MB over 1 s. */
+	assert_int_equal(rate_over_window(&r, 3000 * MS, 3000 * 40000), 40000000);
+	/* Samples at or after now do not count. */
+	assert_int_equal(rate_over_window(&r, 2500 * MS, 2500 * 40000), 40000000);
+	/* The ring forgets the oldest: 64 samples. */
+	for (uint64_t t = 3100; t <= 9900; t += 100)
+		rate_sample(&r, t * MS, 3000 * 40000);
+	assert_int_equal(r.n, RATE_SAMPLES);
+	assert_int_equal(rate_over_window(&r, 9950 * MS, 3000 * 40000), 0);
+}
+
+/* A migration up to the destination's start, which announces a vCPU entry. */
+static void play_resume(struct model *m)
+{
+	struct swack_event e;
+
+	feed_state(m, SRC, 0, "setup", 0);
+	feed_state(m, DST, 1, "active", 0);
+	feed(m, DST, 1, SWACK_EV_LOAD_BEGIN, 0);
+	feed(m, SRC, 2, SWACK_EV_SAVE_SETUP, 0);
+	feed(m, SRC, 100, SWACK_EV_VM_STOP, 5000);
+	feed(m, SRC, 101, SWACK_EV_VM_STOPPED, 5000);
+	e = ev(SRC, 108, SWACK_EV_SAVE_COMPLETE, 0);
+	e.flags = SWACK_F_END;
+	model_feed(m, &e);
+	feed(m, DST, 110, SWACK_EV_LOAD_END, 0);
+	feed_state(m, SRC, 111, "completed", 9000);
+	e = ev(DST, 112, SWACK_EV_VM_START, 0);
+	e.flags = SWACK_F_RUN_NEXT;
+	model_feed(m, &e);
+	e = ev(DST, 113, SWACK_EV_VM_RESUMED, 0);
+	e.flags = SWACK_F_RUN_NEXT;
+	model_feed(m, &e);
+	feed_state(m, DST, 114, "completed", 0);
+}
+
+static void test_vcpu_run_ends_window(void **state)
+{
+	struct done_log log = { 0 };
+	struct breakdown b;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	play_resume(&m);
+	/* Announced, not yet seen: the destination is not done. */
+	assert_int_equal(log.calls, 0);
+	feed(&m, DST, 150, SWACK_EV_VCPU_RUN, 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 50 * MS);
+	assert_int_equal(mig_resume_ts(log.dst), 150 * MS);
+	mig_breakdown(log.src, log.dst, &b);
+	assert_int_equal(b.ns[PH_DST_START], 2 * MS);
+	assert_int_equal(b.ns[PH_VCPU_START], 38 * MS);
+	assert_int_equal(b.total_ns, 50 * MS);
+	model_free(&m);
+}
+
+/* Without the announcement (no vCPU entry visible), vm_start's end is it. */
+static void test_vm_start_without_run(void **state)
+{
+	struct done_log log = { 0 };
+	struct breakdown b;
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 0, "setup", 0);
+	feed(&m, DST, 1, SWACK_EV_LOAD_BEGIN, 0);
+	feed(&m, SRC, 2, SWACK_EV_SAVE_SETUP, 0);
+	feed(&m, SRC, 100, SWACK_EV_VM_STOP, 0);
+	feed(&m, SRC, 101, SWACK_EV_VM_STOPPED, 0);
+	feed(&m, SRC, 105, SWACK_EV_SAVE_COMPLETE, 0);
+	e = ev(SRC, 106, SWACK_EV_SAVE_COMPLETE, 0);
+	e.flags = SWACK_F_END;
+	model_feed(&m, &e);
+	feed(&m, DST, 110, SWACK_EV_LOAD_END, 0);
+	feed_state(&m, SRC, 111, "completed", 0);
+	feed(&m, DST, 112, SWACK_EV_VM_START, 0);
+	feed(&m, DST, 113, SWACK_EV_VM_RESUMED, 0);
+	feed_state(&m, DST, 114, "completed", 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 13 * MS);
+	mig_breakdown(log.src, log.dst, &b);
+	assert_int_equal(b.ns[PH_DST_START], 3 * MS);
+	assert_int_equal(b.ns[PH_VCPU_START], -1);
+	assert_int_equal(b.total_ns, 13 * MS);
+	/* A later start of the same process (no migration) changes nothing. */
+	feed(&m, DST, 500, SWACK_EV_VCPU_RUN, 0);
+	assert_int_equal(log.dst->t_run, 0);
 	model_free(&m);
 }
 
@@ -882,6 +1036,10 @@ int main(void)
 		cmocka_unit_test(test_failed_and_noop),
 		cmocka_unit_test(test_explicit_pair_and_second_migration),
 		cmocka_unit_test(test_usdt_figures),
+		cmocka_unit_test(test_stream_bytes_over_qemu_count),
+		cmocka_unit_test(test_rate_window),
+		cmocka_unit_test(test_vcpu_run_ends_window),
+		cmocka_unit_test(test_vm_start_without_run),
 		cmocka_unit_test(test_flush_reports_open),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_event_text_and_json),

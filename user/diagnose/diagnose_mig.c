@@ -98,6 +98,7 @@ static const char *phase_label(enum phase p)
 		[PH_SRC_TAIL] = "source completion",
 		[PH_TRANSFER_LOAD] = "network and destination load",
 		[PH_DST_START] = "destination start",
+		[PH_VCPU_START] = "destination vCPUs back in guest code",
 	};
 	return labels[p];
 }
@@ -108,7 +109,7 @@ static const char *phase_figure(enum phase p)
 		[PH_STOP] = "stop_ns", [PH_ITERABLE] = "iterable_save_ns",
 		[PH_NON_ITERABLE] = "non_iterable_save_ns", [PH_FINAL_SAVE] = "final_save_ns",
 		[PH_SRC_TAIL] = "source_tail_ns", [PH_TRANSFER_LOAD] = "transfer_and_load_ns",
-		[PH_DST_START] = "destination_start_ns",
+		[PH_DST_START] = "destination_start_ns", [PH_VCPU_START] = "vcpu_start_ns",
 	};
 	return names[p];
 }
@@ -146,7 +147,9 @@ static void window_evidence(struct finding *f, const struct diagnosis *d)
 	diag_evidence(f, s, s->t_stop ? s->t_stop : s->t_stopped, "source vCPUs stop");
 	if (s->t_dt_start)
 		diag_evidence(f, s, s->t_dt_start, "checkpoint src-downtime-start");
-	if (t)
+	if (t && t->t_run)
+		diag_evidence(f, t, t->t_run, "destination vCPU enters guest code");
+	else if (t)
 		diag_evidence(f, t, t->t_resumed, "destination vCPUs resume");
 	if (!t || d->guest_ns < 0)
 		diag_evidence(f, s, s->t_dt_end ? s->t_dt_end : s->t_end, "source downtime ends");
@@ -170,6 +173,10 @@ static void over_limit_advice(struct finding *f, const struct diagnosis *d)
 			    "(swack report) are the devices to look at");
 	else if (p == PH_DST_START)
 		diag_advice(f, "the destination's start (device start, announce) took most of it");
+	else if (p == PH_VCPU_START)
+		diag_advice(f, "the destination's vCPU threads were slow to run once started: a "
+			    "busy destination host, or QEMU's main loop holding its lock after the "
+			    "start; give the destination's vCPUs CPU time");
 	else if (p == PH_STOP)
 		diag_advice(f, "stopping the source's vCPUs took most of it: vCPUs were slow to "
 			    "leave the guest (long I/O in flight)");

@@ -111,7 +111,7 @@ static void window_json(struct jw *j, const struct diagnosis *d)
 {
 	const struct mig *s = d->src;
 	uint64_t stop = s ? (s->t_stop ? s->t_stop : s->t_stopped) : 0;
-	uint64_t end = d->guest_ns >= 0 ? d->dst->t_resumed :
+	uint64_t end = d->guest_ns >= 0 ? mig_resume_ts(d->dst) :
 		       s && d->qemu_ns >= 0 ? stop + (uint64_t)d->qemu_ns : 0;
 
 	if (!stop || !end) {

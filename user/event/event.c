@@ -18,7 +18,7 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 		U("bw_Bps", F_A2), U("tx_bytes", F_TX) } },
 	[SWACK_EV_SWITCHOVER] = { "switchover", { U("pending", F_A0), O("threshold", F_A1) } },
 	[SWACK_EV_TRANSFERRED] = { "transferred", { U("bytes", F_A0), U("time_ms", F_A1),
-		U("bw_bytes_ms", F_A2), U("avail_bw", F_A3), U("threshold", F_A4) } },
+		U("bw_bytes_ms", F_A2), O("avail_bw", F_A3), O("threshold", F_A4) } },
 	[SWACK_EV_VM_STOP] = { "vm_stop", { T("runstate", F_STR) } },
 	[SWACK_EV_VM_STOPPED] = { "vm_stopped", { T("reason", F_STR) } },
 	[SWACK_EV_VM_START] = { "vm_start", { { 0 } } },
@@ -76,6 +76,8 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_UFFD_STALL] = { "uffd_stall", { U("ns", F_A0), U("thread", F_A1),
 		T("comm", F_STR), { "by", F_A2, FMT_UFFD_CMD }, { "start", F_A3, FMT_HEX },
 		U("len", F_A4) } },
+	[SWACK_EV_VCPU_RUN] = { "vcpu_run", { { "via", F_A0, FMT_RUN_VIA },
+		{ "after_start", F_A1, FMT_NS_MS } } },
 };
 
 static const struct event_desc unknown = { "unknown", { U("a0", F_A0), U("a1", F_A1) } };
@@ -135,6 +137,11 @@ static const char *uffd_cmd_name(unsigned cmd)
 	}
 }
 
+const char *run_via_name(unsigned via)
+{
+	return via == SWACK_RUN_TCG ? "cpu_exec" : via == SWACK_RUN_KVM ? "KVM_RUN" : "unknown";
+}
+
 const char *role_name(int role)
 {
 	return role == SWACK_ROLE_SRC ? "src" : role == SWACK_ROLE_DST ? "dst" : "-";
@@ -175,6 +182,7 @@ static const char *field_name(const struct field *f, __u64 v)
 	case FMT_VFIO_OP: return vfio_op_name(v);
 	case FMT_GATE_CAUSE: return gate_cause_name(v);
 	case FMT_GATE_ORIGIN: return gate_origin_name(v);
+	case FMT_RUN_VIA: return run_via_name(v);
 	default: return NULL;
 	}
 }
@@ -210,6 +218,8 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 		fprintf(out, " %s=0x%llx", f->label, (unsigned long long)v);
 	} else if (f->fmt == FMT_NS) {
 		fprintf(out, " %s=%.3fs", f->label, v / 1e9);
+	} else if (f->fmt == FMT_NS_MS) {
+		fprintf(out, " %s=%.3fms", f->label, v / 1e6);
 	} else if (f->fmt == FMT_S64) {
 		fprintf(out, " %s=%lld", f->label, (long long)v);
 	} else {
@@ -246,13 +256,17 @@ static void field_json(struct jw *j, const struct swack_event *e, const struct f
 	}
 }
 
+/* The flags the text line names. */
+#define PRINTED_FLAGS (SWACK_F_EXACT | SWACK_F_FINAL | SWACK_F_END | SWACK_F_NOOP)
+
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
 {
 	const struct event_desc *d = event_desc(e->kind);
 	double t = e->ts >= t0 ? (e->ts - t0) / 1e9 : 0;
 
 	/* Pad the name only where fields follow: no trailing blanks. */
-	fprintf(out, d->fields[0].label || e->flags ? "%12.6f %7u/%-7u %-3s %-18s" :
+	fprintf(out, d->fields[0].label || (e->flags & PRINTED_FLAGS) ?
+		"%12.6f %7u/%-7u %-3s %-18s" :
 		"%12.6f %7u/%-7u %-3s %s", t, e->pid, e->tid, role_name(e->role), d->name);
 	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
 		print_field(out, e, &d->fields[i]);

@@ -100,6 +100,7 @@ static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_
 	g->role = take_incoming(m, e->pid) ? SWACK_ROLE_DST : e->role;
 	g->t_first = e->ts;
 	g->tx_first = g->tx_last = e->tx_bytes;
+	rate_sample(&g->rate, e->ts, e->tx_bytes);
 	if (m->tail)
 		m->tail->next = g;
 	else
@@ -145,7 +146,14 @@ static bool late_event(const struct swack_event *e)
 {
 	return e->kind == SWACK_EV_VM_START || e->kind == SWACK_EV_VM_RESUMED ||
 	       e->kind == SWACK_EV_LOAD_END || e->kind == SWACK_EV_RUNSTATE ||
-	       e->kind == SWACK_EV_CHECKPOINT || e->kind == SWACK_EV_EXIT;
+	       e->kind == SWACK_EV_CHECKPOINT || e->kind == SWACK_EV_EXIT ||
+	       e->kind == SWACK_EV_VCPU_RUN;
+}
+
+/* Until the destination's vCPUs ran, when that was announced. */
+static bool awaits_run(const struct mig *g)
+{
+	return g->run_expected && !g->t_run;
 }
 
 static struct mig *mig_for(struct model *m, const struct swack_event *e)
@@ -155,7 +163,7 @@ static struct mig *mig_for(struct model *m, const struct swack_event *e)
 
 	if (open)
 		return g;
-	if (g && late_event(e) && !g->t_resumed)
+	if (g && late_event(e) && (!g->t_resumed || awaits_run(g)))
 		return g;
 	if (g && snap_event(e) && snap_tracking(g))
 		return g;
@@ -171,6 +179,8 @@ static void set_state(struct mig *g, const struct swack_event *e)
 	if (e->flags & SWACK_F_NOOP)
 		return;
 	g->state = mstate_from_name(e->str);
+	if (g->state == MS_ACTIVE && !g->t_active)
+		g->t_active = e->ts;
 	if (g->nstates < MIG_MAX_STATES) {
 		c = &g->states[g->nstates++];
 		c->ts = e->ts;
@@ -184,18 +194,82 @@ static void set_state(struct mig *g, const struct swack_event *e)
 /* Bytes sent so far, as the pending samples' companion figure. */
 static int64_t sent_so_far(const struct mig *g, const struct swack_event *e)
 {
-	if (g->qemu_bytes)
-		return (int64_t)g->qemu_bytes;
-	return e->tx_bytes > g->tx_first ? (int64_t)(e->tx_bytes - g->tx_first) : 0;
+	if (e->tx_bytes > g->tx_first)
+		return (int64_t)(e->tx_bytes - g->tx_first);
+	return (int64_t)g->qemu_bytes;
 }
 
+/* An iteration's own rate (its event's bw_Bps) is no bandwidth figure: the
+ * last sync of a migration comes milliseconds after the one before, with a
+ * few bytes between them. */
 static void on_dirty_sync(struct mig *g, const struct swack_event *e)
 {
 	g->iterations++;
 	series_add(&g->iter_s, e->ts, (int64_t)e->a[0], 0);
-	/* Nothing sent (no TCP stream seen): keep QEMU's own figure, if any. */
-	if (e->a[1] && e->a[0])
-		g->bw = e->a[2];
+}
+
+/* QEMU's bandwidth update: its figure, when its window carried data. */
+static void on_transferred(struct mig *g, const struct swack_event *e)
+{
+	if (e->origin == SWACK_ORIGIN_USDT && e->a[0]) {
+		g->qemu_bytes += e->a[0];
+		g->t_qemu_last = e->ts;
+	}
+	if (e->a[4] != ~0ULL)
+		g->threshold = e->a[4];
+	if (e->a[2]) {
+		g->bw = e->a[2] * 1000;
+		g->bw_from = BW_QEMU;
+	}
+}
+
+void rate_sample(struct rate_ring *r, uint64_t ts, uint64_t tx)
+{
+	uint32_t last = (r->next + RATE_SAMPLES - 1) % RATE_SAMPLES;
+
+	if (r->n && ts < r->ts[last] + RATE_SAMPLE_NS)
+		return;
+	r->ts[r->next] = ts;
+	r->tx[r->next] = tx;
+	r->next = (r->next + 1) % RATE_SAMPLES;
+	if (r->n < RATE_SAMPLES)
+		r->n++;
+}
+
+/* Bytes over the last second up to `now` (at least that, where the samples
+ * allow; the whole span before when it is shorter); 0 when unknown. */
+uint64_t rate_over_window(const struct rate_ring *r, uint64_t now, uint64_t tx_now)
+{
+	int back = -1, oldest = -1, pick;
+
+	/* The newest sample a window back, else the oldest one after it. */
+	for (uint32_t i = 0; i < r->n; i++) {
+		if (r->ts[i] >= now)
+			continue;
+		if (r->ts[i] + RATE_WINDOW_NS <= now) {
+			if (back < 0 || r->ts[i] > r->ts[back])
+				back = (int)i;
+		} else if (oldest < 0 || r->ts[i] < r->ts[oldest]) {
+			oldest = (int)i;
+		}
+	}
+	pick = back >= 0 ? back : oldest;
+	if (pick < 0 || tx_now < r->tx[pick])
+		return 0;
+	return (uint64_t)((double)(tx_now - r->tx[pick]) * 1e9 / (double)(now - r->ts[pick]));
+}
+
+/* The stream grew: where QEMU gives no figure, bandwidth is bytes over time. */
+static void note_tx(struct mig *g, const struct swack_event *e)
+{
+	if (e->tx_bytes <= g->tx_last)
+		return;
+	g->tx_last = e->tx_bytes;
+	g->t_tx_last = e->ts;
+	if (g->bw_from != BW_QEMU) {
+		g->bw = rate_over_window(&g->rate, e->ts, e->tx_bytes);
+		g->bw_from = g->bw ? BW_BYTES : BW_NONE;
+	}
 }
 
 static void on_pending(struct mig *g, const struct swack_event *e)
@@ -243,6 +317,24 @@ static void set_once(uint64_t *t, uint64_t ts)
 		*t = ts;
 }
 
+static void on_start(struct mig *g, const struct swack_event *e)
+{
+	set_once(e->kind == SWACK_EV_VM_START ? &g->t_start : &g->t_resumed, e->ts);
+	if (e->flags & SWACK_F_RUN_NEXT)
+		g->run_expected = true;
+}
+
+/* The first entry after this migration's start, not one of an earlier start. */
+static void on_vcpu_run(struct mig *g, const struct swack_event *e)
+{
+	uint64_t start = g->t_start ? g->t_start : g->t_resumed;
+
+	if (g->t_run || !start || e->ts < start)
+		return;
+	g->t_run = e->ts;
+	g->run_via = (unsigned)e->a[0];
+}
+
 static void apply(struct mig *g, const struct swack_event *e)
 {
 	switch (e->kind) {
@@ -251,16 +343,15 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_QUERY_PENDING: on_query_pending(g, e); break;
 	case SWACK_EV_DIRTY_SYNC: on_dirty_sync(g, e); break;
 	case SWACK_EV_SWITCHOVER: set_once(&g->t_switchover, e->ts); break;
-	case SWACK_EV_TRANSFERRED:
-		/* QEMU traces what moved since its previous rate update. */
-		g->qemu_bytes += e->a[0];
-		g->bw = e->a[2] * 1000;
-		g->threshold = e->a[4];
-		break;
+	case SWACK_EV_TRANSFERRED: on_transferred(g, e); break;
 	case SWACK_EV_VM_STOP: set_once(&g->t_stop, e->ts); break;
 	case SWACK_EV_VM_STOPPED: set_once(&g->t_stopped, e->ts); break;
-	case SWACK_EV_VM_START: set_once(&g->t_start, e->ts); break;
-	case SWACK_EV_VM_RESUMED: set_once(&g->t_resumed, e->ts); break;
+	case SWACK_EV_VM_START:
+	case SWACK_EV_VM_RESUMED:
+		on_start(g, e);
+		break;
+	case SWACK_EV_VCPU_RUN: on_vcpu_run(g, e); break;
+	case SWACK_EV_EXIT: g->run_expected = false; break;
 	case SWACK_EV_SAVE_SETUP: g->role = SWACK_ROLE_SRC; break;
 	case SWACK_EV_SAVE_COMPLETE:
 		set_once(e->flags & SWACK_F_END ? &g->t_save_end : &g->t_save_begin, e->ts);
@@ -305,8 +396,8 @@ static void apply(struct mig *g, const struct swack_event *e)
 		g->role = e->role;
 	if (e->kind == SWACK_EV_CHECKPOINT && !g->role)
 		g->role = e->str[0] == 'd' ? SWACK_ROLE_DST : SWACK_ROLE_SRC;
-	if (e->tx_bytes > g->tx_last)
-		g->tx_last = e->tx_bytes;
+	note_tx(g, e);
+	rate_sample(&g->rate, e->ts, g->tx_last);
 }
 
 /* A source's vCPUs stopped while this destination was loading (from its
@@ -335,10 +426,11 @@ static bool src_done(const struct mig *g)
 	return mstate_terminal(g->state) && !snap_tracking(g);
 }
 
+/* A start that announced a vCPU entry waits for it, whatever the state says. */
 static bool dst_done(const struct mig *g)
 {
-	return (g->state == MS_COMPLETED && g->t_resumed) || g->state == MS_FAILED ||
-	       g->state == MS_CANCELLED;
+	return !awaits_run(g) && ((g->state == MS_COMPLETED && g->t_resumed) ||
+				  g->state == MS_FAILED || g->state == MS_CANCELLED);
 }
 
 /* A destination that may still turn out to be this source's peer. */
@@ -508,11 +600,35 @@ int64_t mig_total_ns(const struct mig *g)
 	return end > g->t_first ? (int64_t)(end - g->t_first) : -1;
 }
 
+/* What the channels carried from the first event on; QEMU's own count only
+ * where no channel was seen (it stops at QEMU's last bandwidth update). */
 int64_t mig_bytes(const struct mig *g)
 {
-	if (g->qemu_bytes)
+	if (mig_bytes_from_qemu(g))
 		return (int64_t)g->qemu_bytes;
 	return g->tx_last >= g->tx_first ? (int64_t)(g->tx_last - g->tx_first) : -1;
+}
+
+bool mig_bytes_from_qemu(const struct mig *g)
+{
+	return g->tx_last <= g->tx_first && g->qemu_bytes;
+}
+
+/* QEMU's own count ends at its last bandwidth update: over the time to it. */
+uint64_t mig_avg_bw(const struct mig *g)
+{
+	uint64_t start = g->t_active ? g->t_active : g->t_first;
+	uint64_t end = mig_bytes_from_qemu(g) ? g->t_qemu_last : g->t_tx_last;
+	int64_t bytes = mig_bytes(g);
+
+	if (bytes <= 0 || end <= start)
+		return 0;
+	return (uint64_t)((double)bytes * 1e9 / (double)(end - start));
+}
+
+const char *bw_source_name(enum bw_source s)
+{
+	return s == BW_QEMU ? "qemu" : s == BW_BYTES ? "bytes" : "none";
 }
 
 static uint64_t stop_ts(const struct mig *src)
@@ -533,9 +649,16 @@ int64_t mig_qemu_downtime_ns(const struct mig *src)
 	return -1;
 }
 
+uint64_t mig_resume_ts(const struct mig *dst)
+{
+	return dst->t_run ? dst->t_run : dst->t_resumed;
+}
+
 int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst)
 {
-	if (!src || !dst || !stop_ts(src) || !dst->t_resumed || dst->t_resumed < stop_ts(src))
+	uint64_t end = dst ? mig_resume_ts(dst) : 0;
+
+	if (!src || !stop_ts(src) || !end || end < stop_ts(src))
 		return -1;
-	return (int64_t)(dst->t_resumed - stop_ts(src));
+	return (int64_t)(end - stop_ts(src));
 }

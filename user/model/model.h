@@ -181,6 +181,22 @@ struct snapshot {
 	int64_t last_error;           /* -errno of the last failed UFFDIO call */
 };
 
+/* Samples of the bytes a source sent, for its rate over the last second. */
+#define RATE_SAMPLES 64
+#define RATE_SAMPLE_NS 25000000ULL    /* at most one sample every 25 ms */
+#define RATE_WINDOW_NS 1000000000ULL
+
+struct rate_ring {
+	uint64_t ts[RATE_SAMPLES], tx[RATE_SAMPLES];
+	uint32_t n, next;
+};
+
+enum bw_source {
+	BW_NONE,
+	BW_QEMU,      /* QEMU's own figure: its last bandwidth window */
+	BW_BYTES,     /* the stream's bytes over the last second of sending */
+};
+
 struct mig_state_change {
 	uint64_t ts;
 	enum mstate state;
@@ -199,10 +215,20 @@ struct mig {
 	uint32_t iterations;          /* dirty-bitmap syncs */
 	uint32_t queries;             /* pending-size queries */
 	uint64_t pending, threshold;  /* last pending total and threshold */
-	uint64_t tx_first, tx_last;   /* process TCP bytes at first/last event */
-	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT) */
-	uint64_t bw;                  /* last measured, bytes per second */
+	uint64_t tx_first, tx_last;   /* process stream bytes at first/last event */
+	uint64_t t_tx_last;           /* the last event that saw the count grow */
+	uint64_t t_active;            /* state "active": setup done, RAM moves */
+	struct rate_ring rate;        /* (time, bytes sent) samples for bytes over time */
+	uint64_t qemu_bytes;          /* bytes QEMU itself counted (USDT), up to its
+				       * last bandwidth update: short of the end */
+	uint64_t t_qemu_last;         /* that update */
+	uint64_t bw;                  /* current bandwidth, bytes per second: QEMU's
+				       * figure where it has one, else bytes over time */
+	enum bw_source bw_from;
 	uint64_t t_switchover, t_stop, t_stopped, t_start, t_resumed;
+	uint64_t t_run;               /* a vCPU entered guest code after the start */
+	unsigned run_via;             /* how that was seen: enum swack_run_via */
+	bool run_expected;            /* the start said a SWACK_EV_VCPU_RUN will come */
 	uint64_t t_save_begin, t_save_end, t_load_begin, t_load_end;
 	uint64_t t_dt_start, t_dt_end;/* QEMU's own downtime checkpoints */
 	struct checkpoint checkpoints[MIG_MAX_CHECKPOINTS];
@@ -294,7 +320,7 @@ void downtime_apply(struct mig *g, const struct swack_event *e);
 /* Downtime broken into consecutive phases, from QEMU's checkpoints. */
 enum phase {
 	PH_STOP, PH_ITERABLE, PH_NON_ITERABLE, PH_FINAL_SAVE, PH_SRC_TAIL, PH_TRANSFER_LOAD,
-	PH_DST_START, PH_MAX
+	PH_DST_START, PH_VCPU_START, PH_MAX
 };
 
 struct breakdown {
@@ -357,7 +383,23 @@ bool mstate_terminal(enum mstate s);
 /* Derived figures; negative when unknown. */
 int64_t mig_total_ns(const struct mig *g);
 int64_t mig_bytes(const struct mig *g);
+/* True when mig_bytes comes from QEMU's own count (no stream bytes seen),
+ * which stops at QEMU's last bandwidth update. */
+bool mig_bytes_from_qemu(const struct mig *g);
+/* Bytes over the time the migration sent them: from "active" (or its first
+ * event) to the last byte (QEMU's count: to its last update); bytes per
+ * second, 0 when nothing moved. */
+uint64_t mig_avg_bw(const struct mig *g);
+const char *bw_source_name(enum bw_source s);
+/* Keeps a (time, bytes) sample, at most one every RATE_SAMPLE_NS. */
+void rate_sample(struct rate_ring *r, uint64_t ts, uint64_t tx);
+/* Bytes per second from the sample a RATE_WINDOW_NS before `now` (or the
+ * oldest, when the samples span less) to (now, tx_now); 0 unknown. */
+uint64_t rate_over_window(const struct rate_ring *r, uint64_t now, uint64_t tx_now);
 int64_t mig_qemu_downtime_ns(const struct mig *src);
 int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst);
+/* Where the guest runs again on the destination: a vCPU's first entry into
+ * guest code, else the end of vm_start (or its USDT notification); 0 unknown. */
+uint64_t mig_resume_ts(const struct mig *dst);
 
 #endif

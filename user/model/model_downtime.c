@@ -58,6 +58,7 @@ const char *phase_name(enum phase p)
 		[PH_NON_ITERABLE] = "non_iterable_save", [PH_FINAL_SAVE] = "final_save",
 		[PH_SRC_TAIL] = "source_tail",
 		[PH_TRANSFER_LOAD] = "transfer_and_load", [PH_DST_START] = "destination_start",
+		[PH_VCPU_START] = "vcpu_start",
 	};
 	return names[p];
 }
@@ -65,6 +66,27 @@ const char *phase_name(enum phase p)
 static int64_t between(int64_t a, int64_t b)
 {
 	return a >= 0 && b >= a ? b - a : -1;
+}
+
+/*
+ * The destination's part after its load: its start up to vm_start (or the
+ * USDT notification, or QEMU's vm-started checkpoint where no vCPU entry is
+ * seen), then, when it is seen, the wait for a vCPU to enter guest code.
+ * Returns the end of the window.
+ */
+static int64_t dst_start(const struct mig *dst, int64_t loaded, int64_t started,
+			 struct breakdown *b)
+{
+	int64_t start = dst->t_start ? (int64_t)dst->t_start :
+			dst->t_resumed ? (int64_t)dst->t_resumed : -1;
+
+	if (!dst->t_run || start < 0) {
+		b->ns[PH_DST_START] = between(loaded, started);
+		return started;
+	}
+	b->ns[PH_DST_START] = between(loaded, start);
+	b->ns[PH_VCPU_START] = between(start, (int64_t)dst->t_run);
+	return (int64_t)dst->t_run;
 }
 
 /*
@@ -88,8 +110,7 @@ static void breakdown_from_probes(const struct mig *src, const struct mig *dst,
 
 		b->ns[PH_FINAL_SAVE] = between(stopped, save_end);
 		b->ns[PH_TRANSFER_LOAD] = between(save_end, loaded);
-		b->ns[PH_DST_START] = between(loaded, resumed);
-		b->total_ns = between(stop, resumed);
+		b->total_ns = between(stop, dst_start(dst, loaded, resumed, b));
 	} else {
 		int64_t end = src->state == MS_COMPLETED ? (int64_t)src->t_end : -1;
 
@@ -129,8 +150,7 @@ void mig_breakdown(const struct mig *src, const struct mig *dst, struct breakdow
 	b->both_sides = loaded >= 0 && started >= 0 && nonit >= 0;
 	if (b->both_sides) {
 		b->ns[PH_TRANSFER_LOAD] = between(nonit, loaded);
-		b->ns[PH_DST_START] = between(loaded, started);
-		b->total_ns = between(start, started);
+		b->total_ns = between(start, dst_start(dst, loaded, started, b));
 	} else {
 		b->ns[PH_SRC_TAIL] = between(nonit, end);
 		b->total_ns = between(start, end);

@@ -53,11 +53,11 @@ int64_t mig_acks_pending(const struct mig *g)
 }
 
 /* QEMU sets the threshold to its own bandwidth figure times the limit, so
- * only that figure (migrate_transferred) gives the limit back; the TCP rate
- * of an iteration (7.2) is measured over another window. */
+ * only the pair it traces together (migrate_transferred) gives the limit
+ * back; by symbols the threshold is read at another time than the figure. */
 int64_t mig_downtime_limit_ns(const struct mig *g)
 {
-	if (!g->threshold || !g->bw || !g->qemu_bytes)
+	if (!g->threshold || !g->bw || !g->qemu_bytes || g->bw_from != BW_QEMU)
 		return -1;
 	return (int64_t)((double)g->threshold * 1e9 / (double)g->bw);
 }
@@ -89,9 +89,7 @@ void mig_convergence(const struct mig *g, struct convergence *c)
 		if (c->sent > a->v - b->v)
 			c->dirty_Bps = (int64_t)((c->sent - (a->v - b->v)) * 1e9 / c->span_ns);
 	}
-	/* QEMU's own figure, where it traces one, is what it plans with. */
-	if (g->qemu_bytes && g->bw)
-		c->bw_Bps = (int64_t)g->bw;
-	else if (c->bw_Bps < 0 && g->bw)
+	/* QEMU's own figure, where the build gives one, is what it plans with. */
+	if (g->bw_from == BW_QEMU || (c->bw_Bps < 0 && g->bw))
 		c->bw_Bps = (int64_t)g->bw;
 }

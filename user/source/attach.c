@@ -61,6 +61,13 @@ static const struct uprobe_spec uprobes[] = {
 	/* Switchover-ack, legacy scheme (8.1-11.0; 8.0 has neither). */
 	{ "qemu_loadvm_approve_switchover", "up_ack_approve", false, 1u << GEN_SYM_8, true },
 	{ "migrate_send_rp_switchover_ack", "up_ack_sent", false, 1u << GEN_SYM_8, true },
+	/* QEMU's bandwidth window, where it does not trace its figure. */
+	{ "qemu_file_reset_rate_limit", "up_rate_reset", false, 1u << GEN_SYM_72, false },
+	{ "migration_rate_reset", "up_rate_reset", false,
+	  1u << GEN_SYM_8 | 1u << GEN_SYM_111, false },
+	/* TCG: where a vCPU enters guest code (the guest runs again after a start);
+	 * KVM is seen from the KVM_RUN ioctl, whatever the binary offers. */
+	{ "cpu_exec", "up_cpu_exec", false, G_ALL, true },
 };
 
 struct usdt_spec {
@@ -599,9 +606,30 @@ static int check_pid(pid_t pid, char *err, size_t errlen)
 	return 0;
 }
 
+/* Channels (pid << 32 | fd) left by an earlier process of that pid: a
+ * process that exits closes no descriptor by close(). */
+static void forget_channels(struct attacher *a, pid_t pid)
+{
+	const struct bpf_map *m = a->skel->maps.channels;
+	__u64 cur, next, stale[64];
+	bool first = true;
+	int n = 0;
+
+	/* Collect, then delete: deleting the cursor would restart the walk. */
+	while (n < 64 && !bpf_map__get_next_key(m, first ? NULL : &cur, &next, sizeof(next))) {
+		if ((__u32)(next >> 32) == (__u32)pid)
+			stale[n++] = next;
+		cur = next;
+		first = false;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map__delete_elem(m, &stale[i], sizeof(stale[i]), 0);
+}
+
 static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 {
 	struct swack_proc p = { .role = proc_incoming(pid) ? SWACK_ROLE_DST : 0,
+				.run_probe = b->tcg_entry || proc_uses_kvm(pid),
 				.exe_base = b->pie ? proc_exe_base(pid) : 0 };
 	__u32 key = pid;
 
@@ -609,7 +637,7 @@ static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 		p.mig_ptr = p.exe_base + b->facts.mig_ptr;
 		p.threshold_off = b->facts.threshold_off;
 	}
-
+	forget_channels(a, pid);
 	return bpf_map__update_elem(a->skel->maps.procs, &key, sizeof(key), &p, sizeof(p),
 				    BPF_ANY);
 }
@@ -680,6 +708,7 @@ static void attach_binary(struct attacher *a, struct binary *b, const char *exe,
 		plan_usdts(a, pl, b, info, g);
 	plan_uprobes(pl, b, locs);
 	b->nprobes = plan_attach(pl, a->skel->obj, exe, &b->links, attach_failed, b);
+	b->tcg_entry = plan_placed(pl, "up_cpu_exec");
 	plan_free(pl);
 	free(pl);
 }
@@ -786,6 +815,7 @@ void attach_forget(struct attacher *a, pid_t pid)
 	a->bins[t->bin].users--;
 	bpf_map__delete_elem(a->skel->maps.procs, &key, sizeof(key), 0);
 	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);
+	forget_channels(a, pid);
 	vfio_fds_free(&t->vfio);
 	*t = a->targets[--a->ntargets];
 }

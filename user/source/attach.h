@@ -44,6 +44,7 @@ struct binary {
 	struct link_set links;
 	int nprobes;                       /* entries of the attach tables in place */
 	int users;                         /* watched processes running it */
+	bool tcg_entry;                    /* cpu_exec attached: TCG vCPUs' entry seen */
 	char report[4096];                 /* the attach line */
 	char missing[2048];
 };

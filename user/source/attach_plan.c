@@ -80,8 +80,17 @@ int plan_attach(struct plan *pl, struct bpf_object *obj, const char *path, struc
 			failed(ctx, pp->what, err);
 		else
 			placed += pp->entries;
+		pp->placed = !err;
 	}
 	return placed;
+}
+
+bool plan_placed(const struct plan *pl, const char *prog)
+{
+	for (int i = 0; i < pl->n; i++)
+		if (pl->progs[i].placed && !strcmp(pl->progs[i].prog, prog))
+			return true;
+	return false;
 }
 
 void plan_free(struct plan *pl)

@@ -18,6 +18,7 @@ struct plan_prog {
 	struct uprobe_site *sites;
 	size_t n, cap;
 	int entries;            /* attach-table entries it serves */
+	bool placed;            /* attached by plan_attach */
 	char what[1024];        /* their names, for the missing list */
 };
 
@@ -34,6 +35,8 @@ int plan_add(struct plan *pl, const char *prog, bool ret, const char *what,
  * number of entries in place. */
 int plan_attach(struct plan *pl, struct bpf_object *obj, const char *path, struct link_set *ls,
 		void (*failed)(void *ctx, const char *what, int err), void *ctx);
+/* True when plan_attach placed program prog (entry or return probe). */
+bool plan_placed(const struct plan *pl, const char *prog);
 void plan_free(struct plan *pl);
 
 #endif

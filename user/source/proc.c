@@ -91,6 +91,29 @@ bool proc_incoming(pid_t pid)
 	return false;
 }
 
+bool proc_uses_kvm(pid_t pid)
+{
+	char path[64], link[64];
+	struct dirent *de;
+	bool kvm = false;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!kvm && (de = readdir(d))) {
+		n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		kvm = !strncmp(link, "anon_inode:kvm-vcpu", 19);
+	}
+	closedir(d);
+	return kvm;
+}
+
 int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx)
 {
 	DIR *d = opendir("/proc");

@@ -26,6 +26,8 @@ bool proc_is_qemu(pid_t pid);
 int proc_exe_path(pid_t pid, char *buf, size_t len);
 /* True when QEMU was started to receive a migration (-incoming). */
 bool proc_incoming(pid_t pid);
+/* True when the process has KVM vCPUs (anon_inode:kvm-vcpu descriptors). */
+bool proc_uses_kvm(pid_t pid);
 /* Calls fn for every QEMU process; returns how many. */
 int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx);
 /* Start of the mapping of the executable (load bias for PIE). */

@@ -185,7 +185,7 @@ static void mig_spans(struct chrome *c, const struct mig *g)
 	if (q >= 0)
 		span(c, g->pid, 1, "downtime (QEMU, source side)", stop, stop + (uint64_t)q);
 	if (g->role == SWACK_ROLE_SRC && g->peer && mig_guest_downtime_ns(g, g->peer) >= 0)
-		span(c, g->pid, 1, "guest-visible downtime", stop, g->peer->t_resumed);
+		span(c, g->pid, 1, "guest-visible downtime", stop, mig_resume_ts(g->peer));
 	gate_and_snapshot_spans(c, g);
 }
 

@@ -66,6 +66,37 @@ static void snapshot_head(FILE *out, const struct mig *g)
 	fputc('\n', out);
 }
 
+static void print_rate(FILE *out, uint64_t bps)
+{
+	if (bps >= 100000)
+		fprintf(out, "%.1f MB/s", bps / 1e6);
+	else
+		fprintf(out, "%.1f kB/s", bps / 1e3);
+}
+
+/*
+ * The bytes over the transfer (from "active" to the last byte): what QEMU
+ * itself reports as a completed migration's bandwidth (bytes over total less
+ * setup time).  Beside it, the last window figure the live views showed:
+ * QEMU's where the build gives it, else the bytes over the last second.
+ */
+static void text_bandwidth(FILE *out, const struct mig *src)
+{
+	uint64_t avg = mig_avg_bw(src);
+
+	if (avg) {
+		fputs(", bandwidth ", out);
+		print_rate(out, avg);
+		fputs(" over the transfer", out);
+	}
+	if (!src->bw)
+		return;
+	fputs(avg ? " (last " : ", last bandwidth ", out);
+	print_rate(out, src->bw);
+	fputs(src->bw_from == BW_QEMU ? ", QEMU's window" : ", bytes over a second", out);
+	fputs(avg ? ")" : "", out);
+}
+
 static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 {
 	const struct mig *g = main_side(src, dst);
@@ -85,12 +116,17 @@ static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 	fprintf(out, " %s: total %.3f s, %u iterations", mstate_name(g->state),
 		mig_total_ns(g) / 1e9, g->iterations);
 	if (src && bytes >= 0)
-		fprintf(out, ", %.1f MB sent", bytes / 1e6);
-	if (src && src->bw)
-		fprintf(out, ", last bandwidth %.1f MB/s", src->bw / 1e6);
+		fprintf(out, ", %.1f MB sent%s", bytes / 1e6, mig_bytes_from_qemu(src) ?
+			" (QEMU's count to its last bandwidth update: no migration channel seen)" :
+			"");
+	if (src)
+		text_bandwidth(out, src);
 	if (src)
 		ms_or_na(out, "downtime qemu (source side)", mig_qemu_downtime_ns(src));
 	ms_or_na(out, "guest-visible", mig_guest_downtime_ns(src, dst));
+	/* The window ends where a vCPU enters guest code, when that is seen. */
+	if (dst && !dst->t_run && mig_guest_downtime_ns(src, dst) >= 0)
+		fputs(" (to vm_start: no vCPU entry seen)", out);
 	fputc('\n', out);
 }
 
@@ -384,10 +420,15 @@ static void side_json(struct jw *j, const char *name, const struct mig *g)
 	jw_u64(j, "iterations", g->iterations);
 	jw_u64(j, "pending_queries", g->queries);
 	jw_s64(j, "bytes", mig_bytes(g));
-	jw_u64(j, "bandwidth_Bps", g->bw);
+	jw_str(j, "bytes_from", mig_bytes_from_qemu(g) ? "qemu" : "channels");
+	jw_u64(j, "bandwidth_Bps", mig_avg_bw(g));
+	jw_u64(j, "last_bandwidth_Bps", g->bw);
+	jw_str(j, "last_bandwidth_from", bw_source_name(g->bw_from));
 	jw_u64(j, "threshold", g->threshold);
 	jw_u64(j, "stop_ts", g->t_stop ? g->t_stop : g->t_stopped);
 	jw_u64(j, "resume_ts", g->t_resumed);
+	jw_u64(j, "run_ts", g->t_run);
+	jw_str(j, "run_via", g->t_run ? run_via_name(g->run_via) : "");
 	acks_json(j, g);
 	jw_arr(j, "devices");
 	for (uint32_t i = 0; i < g->ndevs; i++)

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "source/live.h"
 #include "source/replay.h"
+#include "source/vmid.h"
 
 #ifndef SWACK_VERSION
 #define SWACK_VERSION "0.1"
@@ -43,18 +44,39 @@ int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+/* A VM's name or UUID names every QEMU process it runs as on this host: the
+ * source and the destination of a local migration both. */
+void target_opt(int key, const char *arg, struct argp_state *state, pid_t *pids, int *n)
+{
+	pid_t found[LIVE_MAX_PIDS];
+	char err[512];
+	int k;
+
+	if (*n >= LIVE_MAX_PIDS)
+		argp_error(state, "at most %d processes (-p, --vm)", LIVE_MAX_PIDS);
+	if (key == 'p' && !parse_pid(arg, &pids[*n])) {
+		(*n)++;
+		return;
+	}
+	k = vmid_find(arg, found, LIVE_MAX_PIDS, err, sizeof(err));
+	if (k < 0)
+		argp_failure(state, 1, 0, "%s", err);
+	for (int i = 0; i < k; i++) {
+		if (*n >= LIVE_MAX_PIDS)
+			argp_error(state, "at most %d processes (-p, --vm)", LIVE_MAX_PIDS);
+		pids[(*n)++] = found[i];
+	}
+}
+
 int live_opt(int key, char *arg, struct argp_state *state, struct live_opts *o)
 {
 	if (key == 'v') {
 		o->verbose = true;
 		return 0;
 	}
-	if (key != 'p')
+	if (key != 'p' && key != OPT_VM)
 		return ARGP_ERR_UNKNOWN;
-	if (o->npids >= LIVE_MAX_PIDS)
-		argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
-	if (parse_pid(arg, &o->pids[o->npids++]))
-		argp_error(state, "invalid pid '%s': give a positive number", arg);
+	target_opt(key, arg, state, o->pids, &o->npids);
 	return 0;
 }
 

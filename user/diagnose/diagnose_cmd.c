@@ -38,8 +38,9 @@ enum { OPT_HTML = 256, OPT_LIMIT };
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Diagnose recording FILE (repeatable: a source's and a "
 	  "destination's from two hosts)", 0 },
-	{ "pid", 'p', "PID", 0, "Watch this QEMU process live (repeatable; with neither -p "
-	  "nor FILE: every QEMU)", 0 },
+	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process live, or those of a VM by name or "
+	  "UUID (repeatable; with neither -p, --vm nor FILE: every QEMU)", 0 },
+	VM_OPTION,
 	{ "json", 'j', NULL, 0, "JSON instead of text", 0 },
 	{ "html", OPT_HTML, "FILE", 0, "Also write a self-contained HTML page with the "
 	  "timeline of both sides to FILE", 0 },
@@ -77,6 +78,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
 		break;
 	case 'p':
+	case OPT_VM:
 	case 'v': return live_opt(key, arg, state, &env->live);
 	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
 	}

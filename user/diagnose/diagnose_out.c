@@ -27,9 +27,11 @@ static void head_text(FILE *out, const struct diagnosis *d)
 		fprintf(out, "diagnosis: background snapshot pid %u %s, vCPUs paused ", d->src->pid,
 			mstate_name(g->state));
 		if (d->qemu_ns >= 0)
-			fprintf(out, "%.1f ms at its start\n", d->qemu_ns / MS);
+			fprintf(out, "%.1f ms at its start", d->qemu_ns / MS);
 		else
-			fprintf(out, "n/a\n");
+			fprintf(out, "n/a");
+		mig_print_vm_text(out, d->src, NULL);
+		fputc('\n', out);
 		return;
 	}
 	fprintf(out, "diagnosis: migration ");
@@ -43,6 +45,7 @@ static void head_text(FILE *out, const struct diagnosis *d)
 	ms_or_na(out, "limit", d->limit_ns);
 	if (d->limit_ns >= 0 && !d->limit_given)
 		fprintf(out, " (from QEMU's threshold)");
+	mig_print_vm_text(out, d->src, d->dst);
 	fputc('\n', out);
 }
 
@@ -115,9 +118,11 @@ void diag_print_json(FILE *out, const struct diagnosis *d)
 {
 	const struct mig *g = d->src ? d->src : d->dst;
 
-	fprintf(out, "{\"src_pid\":%d,\"dst_pid\":%d,\"state\":\"%s\",\"guest_downtime_ns\":%lld,"
+	fprintf(out, "{\"src_pid\":%d,\"dst_pid\":%d", d->src ? (int)d->src->pid : -1,
+		d->dst ? (int)d->dst->pid : -1);
+	vm_print_json(out, g->model, g->pid);
+	fprintf(out, ",\"state\":\"%s\",\"guest_downtime_ns\":%lld,"
 		"\"qemu_downtime_ns\":%lld,\"limit_ns\":%lld,\"limit_from\":\"%s\",\"findings\":[",
-		d->src ? (int)d->src->pid : -1, d->dst ? (int)d->dst->pid : -1,
 		mstate_name(g->state), (long long)d->guest_ns, (long long)d->qemu_ns,
 		(long long)d->limit_ns, limit_source(d));
 	for (int i = 0; i < d->n; i++)

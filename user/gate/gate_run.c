@@ -658,8 +658,9 @@ static void shutdown_gate(struct gate_run *g)
 /* ---- options ------------------------------------------------------------- */
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: every QEMU, "
-	  "including ones started later)", 0 },
+	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
+	  "(repeatable; default: every QEMU, including ones started later)", 0 },
+	VM_OPTION,
 	{ "until-acked", 'a', NULL, 0, "Policy: hold each migration until every switchover ACK "
 	  "it waits for was granted", 0 },
 	{ "until-settled", 's', "DEV:MS", 0, "Policy: hold until device DEV's precopy initial "
@@ -695,11 +696,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
-		if (o->npids >= LIVE_MAX_PIDS)
-			argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
-		if (parse_pid(arg, &o->pids[o->npids++]))
-			argp_error(state, "invalid pid '%s': give a positive number", arg);
-		break;
+	case OPT_VM: target_opt(key, arg, state, o->pids, &o->npids); break;
 	case 'a': g->until_acked = true; break;
 	case 's':
 		colon = strrchr(arg, ':');

@@ -58,6 +58,9 @@ void model_free(struct model *m)
 		free(g);
 	}
 	m->head = m->tail = NULL;
+	free(m->vms);
+	m->vms = NULL;
+	m->nvms = m->capvms = 0;
 }
 
 /* The newest migration of a process, finished or not. */
@@ -190,10 +193,26 @@ static int64_t sent_so_far(const struct mig *g, const struct swack_event *e)
 static void on_dirty_sync(struct mig *g, const struct swack_event *e)
 {
 	g->iterations++;
+	g->after_sync = true;
 	series_add(&g->iter_s, e->ts, (int64_t)e->a[0], 0);
 	/* Nothing sent (no TCP stream seen): keep QEMU's own figure, if any. */
 	if (e->a[1] && e->a[0])
 		g->bw = e->a[2];
+}
+
+/* The first pending size after a dirty sync is what the last pass left to
+ * send: a migration that converges leaves less after each pass. */
+static void note_pass(struct mig *g)
+{
+	if (!g->after_sync)
+		return;
+	g->after_sync = false;
+	if (g->iterations > 1 && g->pending >= g->pass_low) {
+		g->passes_without_progress++;
+		return;
+	}
+	g->pass_low = g->pending;
+	g->passes_without_progress = 0;
 }
 
 static void on_pending(struct mig *g, const struct swack_event *e)
@@ -202,6 +221,7 @@ static void on_pending(struct mig *g, const struct swack_event *e)
 	g->pending = e->a[0] + e->a[1] + e->a[2];
 	if (!(e->flags & SWACK_F_NOTHRESH))
 		g->threshold = e->a[3];
+	note_pass(g);
 	if (e->flags & SWACK_F_EXACT)
 		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
 }
@@ -210,6 +230,7 @@ static void on_query_pending(struct mig *g, const struct swack_event *e)
 {
 	g->queries++;
 	g->pending = e->a[3];
+	note_pass(g);
 	if (e->flags & SWACK_F_EXACT)
 		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
 }

@@ -464,6 +464,7 @@ static struct target *new_target(struct attacher *a, pid_t pid)
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	proc_comm(pid, t->comm, sizeof(t->comm));
+	vmid_read(pid, &t->vm);
 	return t;
 }
 
@@ -505,14 +506,15 @@ static double mono_ms(void)
 static void report_target(struct attacher *a, const struct target *t, const struct binary *b,
 			  double ms, bool reused)
 {
-	char line[4400], exe[4096];
+	char line[4400], exe[4096], vm[320];
 
 	snprintf(line, sizeof(line), "%s; watched in %.1f ms", b->report, ms);
 	if (reused)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
 			 ", probes of its binary already in place (%d process%s)", b->users,
 			 b->users > 1 ? "es" : "");
-	fprintf(a->log, "swack: pid %d (%s): %s\n", t->pid, t->comm, line);
+	vmid_describe(&t->vm, vm, sizeof(vm));
+	fprintf(a->log, "swack: pid %d (%s): %s; %s\n", t->pid, t->comm, line, vm);
 	if (!a->attached)
 		return;
 	if (proc_exe_path(t->pid, exe, sizeof(exe)))

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include "source/proc.h"
 #include "source/vfio_fds.h"
+#include "source/vmid.h"
 
 struct swack_bpf;
 struct bpf_link;
@@ -50,6 +51,7 @@ struct target {
 	int bin;                           /* index in attacher.bins */
 	struct name_table mig_names, run_names;
 	struct vfio_fds vfio;              /* fd -> VFIO device */
+	struct vm_ident vm;                /* its VM name and UUID, where known */
 };
 
 struct attacher {

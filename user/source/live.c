@@ -85,6 +85,16 @@ static void on_gate_log(void *ctx, const struct swack_event *ev)
 	model_feed(l->model, &e);
 }
 
+/* The model learns who each process is; the view hears of the attach. */
+static void on_attached(void *ctx, const struct target *t, const char *exe, const char *line)
+{
+	struct live *l = ctx;
+
+	model_note_vm(l->model, &t->vm);
+	if (l->cbs.attached)
+		l->cbs.attached(l->cbs.ctx, t, exe, line);
+}
+
 static void attach_found(pid_t pid, void *ctx)
 {
 	attach_new(ctx, pid);
@@ -125,8 +135,8 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
 		return -1;
-	l->a.attached = cbs->attached;
-	l->a.ctx = cbs->ctx;
+	l->a.attached = on_attached;
+	l->a.ctx = l;
 	l->rb = ring_buffer__new(bpf_map__fd(l->a.skel->maps.events), on_ring, l, NULL);
 	if (!l->rb) {
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));

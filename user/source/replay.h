@@ -26,6 +26,7 @@ struct replay {
 	int nfiles;
 	uint64_t uncertainty_ns;   /* of the alignment between the files' clocks */
 	bool cross_host;           /* at least one file from another boot */
+	struct model *model;       /* replay_run's: learns the processes' identities */
 };
 
 typedef void (*replay_event_fn)(void *ctx, const struct swack_event *e, int file);

@@ -98,8 +98,22 @@ static void span(struct chrome *c, uint32_t pid, uint32_t tid, const char *name,
 /* Spans live on made-up threads 0 (phases) and 1 (downtime) of each process. */
 static void names(struct chrome *c, const struct mig *g)
 {
+	const struct vm_ident *v = model_vm(g->model, g->pid);
+
 	fprintf(c->out, ",\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%u,\"args\":"
-		"{\"name\":\"qemu %u (%s)\"}}", g->pid, g->pid, role_name(g->role));
+		"{\"name\":\"", g->pid);
+	if (v && v->name[0]) {
+		fputs("vm ", c->out);
+		json_escape(c->out, v->name, sizeof(v->name));
+		fputs(": ", c->out);
+	}
+	fprintf(c->out, "qemu %u (%s)\"}}", g->pid, role_name(g->role));
+	if (v && v->uuid[0]) {
+		fprintf(c->out, ",\n{\"name\":\"process_labels\",\"ph\":\"M\",\"pid\":%u,"
+			"\"args\":{\"labels\":\"uuid ", g->pid);
+		json_escape(c->out, v->uuid, sizeof(v->uuid));
+		fputs("\"}}", c->out);
+	}
 	fprintf(c->out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%u,\"tid\":0,"
 		"\"args\":{\"name\":\"migration phases\"}}", g->pid);
 	fprintf(c->out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%u,\"tid\":1,"

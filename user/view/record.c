@@ -27,8 +27,9 @@ struct record_env {
 static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0, "Write to FILE (default swack.data)", 0 },
 	{ "force", 'f', NULL, 0, "Overwrite FILE if it exists", 0 },
-	{ "pid", 'p', "PID", 0, "Record this QEMU process (repeatable; default: all, "
-	  "including ones started later)", 0 },
+	{ "pid", 'p', "PID|VM", 0, "Record this QEMU process, or those of a VM by name or UUID "
+	  "(repeatable; default: all, including ones started later)", 0 },
+	VM_OPTION,
 	{ "until-done", 'u', NULL, 0, "Stop once every migration seen has ended", 0 },
 	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
@@ -83,7 +84,8 @@ static void on_attached(void *ctx, const struct target *t, const char *exe, cons
 {
 	struct record_env *env = ctx;
 	struct rec_process p = { .ts = now_ns(), .pid = (__u32)t->pid, .comm = t->comm,
-				 .exe = exe, .generation = gen_name(t->gen), .attach = line };
+				 .exe = exe, .generation = gen_name(t->gen), .attach = line,
+				 .vm = t->vm.name, .uuid = t->vm.uuid, .vm_via = t->vm.via };
 
 	if (!env->failed)
 		check(env, recw_process(env->w, &p));

@@ -25,7 +25,9 @@ struct stat_env {
 };
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: all)", 0 },
+	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
+	  "(repeatable; default: all)", 0 },
+	VM_OPTION,
 	{ "devices", 'd', NULL, 0, "A line per VFIO device too", 0 },
 	{ "json", 'j', NULL, 0, "JSON lines", 0 },
 	{ "full-screen", 'T', NULL, 0, "Full-screen view (keys: s sort, h help, q quit)", 0 },

@@ -10,9 +10,9 @@ void stat_print_header(struct stat_view *v)
 {
 	if (v->json)
 		return;
-	fprintf(v->out, "%10s %7s %-4s %-15s %5s %10s %10s %5s %9s %9s %6s %9s %9s %9s\n",
+	fprintf(v->out, "%10s %7s %-4s %-15s %5s %10s %10s %5s %9s %9s %6s %9s %9s %9s %s\n",
 		"TIME", "PID", "ROLE", "PHASE", "ITER", "REMAINING", "BW/s", "ACKS", "INITIAL",
-		"DIRTY", "REGROW", "EXP_MS", "LIMIT_MS", "DOWN_MS");
+		"DIRTY", "REGROW", "EXP_MS", "LIMIT_MS", "DOWN_MS", "VM");
 }
 
 static bool shown(struct stat_view *v, const struct mig *g)
@@ -54,22 +54,25 @@ static void line_text(struct stat_view *v, const struct vm_figures *f, uint64_t 
 		snprintf(acks, sizeof(acks), "-");
 	else
 		snprintf(acks, sizeof(acks), "%lld", (long long)f->acks_pending);
-	fprintf(v->out, "%10.3f %7u %-4s %-15s %5u %10s %10s %5s %9s %9s %6u %9s %9s %9s%s\n",
+	fprintf(v->out, "%10.3f %7u %-4s %-15s %5u %10s %10s %5s %9s %9s %6u %9s %9s %9s %s%s\n",
 		now > v->t0 ? (now - v->t0) / 1e9 : 0.0, f->pid, role_name(f->role), f->phase,
 		f->iterations, human_bytes(f->remaining, rem, sizeof(rem)),
 		human_bytes(f->bw, bw, sizeof(bw)), acks, human_bytes(f->initial, ini, sizeof(ini)),
 		human_bytes(f->dirty, dir, sizeof(dir)), f->regrowths, ms(f->expected_ms, e, 16),
-		ms(f->limit_ms, l, 16), ms(f->downtime_ms, d, 16),
+		ms(f->limit_ms, l, 16), ms(f->downtime_ms, d, 16), f->vm,
 		f->stalled ? "  converged, waiting" : f->over_budget ? "  over budget" : "");
 }
 
-static void line_json(struct stat_view *v, const struct vm_figures *f, uint64_t now)
+static void line_json(struct stat_view *v, const struct mig *g, const struct vm_figures *f,
+		      uint64_t now)
 {
-	fprintf(v->out, "{\"ts\":%llu,\"pid\":%u,\"role\":\"%s\",\"phase\":\"%s\",\"iterations\":%u,"
+	fprintf(v->out, "{\"ts\":%llu,\"pid\":%u", (unsigned long long)now, f->pid);
+	vm_print_json(v->out, g->model, g->pid);
+	fprintf(v->out, ",\"role\":\"%s\",\"phase\":\"%s\",\"iterations\":%u,"
 		"\"remaining_bytes\":%llu,\"bandwidth_Bps\":%llu,\"acks_pending\":%lld,"
 		"\"initial_bytes\":%llu,\"dirty_bytes\":%llu,\"regrowths\":%u,\"expected_ms\":%.3f,"
 		"\"limit_ms\":%.3f,\"downtime_ms\":%.3f,\"stalled\":%s,\"over_budget\":%s,"
-		"\"ended\":%s}\n", (unsigned long long)now, f->pid, role_name(f->role), f->phase,
+		"\"ended\":%s}\n", role_name(f->role), f->phase,
 		f->iterations, (unsigned long long)f->remaining, (unsigned long long)f->bw,
 		(long long)f->acks_pending, (unsigned long long)f->initial,
 		(unsigned long long)f->dirty, f->regrowths, f->expected_ms, f->limit_ms,
@@ -121,7 +124,7 @@ void stat_print_interval(struct stat_view *v, const struct model *m, uint64_t no
 			continue;
 		mig_figures(g, &f);
 		if (v->json)
-			line_json(v, &f, now);
+			line_json(v, g, &f, now);
 		else
 			line_text(v, &f, now);
 		if (v->devices)

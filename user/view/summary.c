@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "event/event.h"
 #include "view/snapshot_view.h"
+#include "source/vmid.h"
 #include "view/summary.h"
 #include "event/vfio_uapi.h"
 
@@ -53,6 +54,7 @@ static void snapshot_head(FILE *out, const struct mig *g)
 	if (bytes >= 0)
 		fprintf(out, ", %.1f MB written", bytes / 1e6);
 	ms_or_na(out, "vCPUs paused", mig_qemu_downtime_ns(g));
+	mig_print_vm_text(out, g, NULL);
 	fputc('\n', out);
 }
 
@@ -81,6 +83,7 @@ static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 	if (src)
 		ms_or_na(out, "downtime qemu (source side)", mig_qemu_downtime_ns(src));
 	ms_or_na(out, "guest-visible", mig_guest_downtime_ns(src, dst));
+	mig_print_vm_text(out, src, dst);
 	fputc('\n', out);
 }
 
@@ -349,9 +352,11 @@ static void side_json(FILE *out, const char *name, const struct mig *g)
 		fprintf(out, ",\"%s\":null", name);
 		return;
 	}
-	fprintf(out, ",\"%s\":{\"pid\":%u,\"state\":\"%s\",\"total_ns\":%lld,"
+	fprintf(out, ",\"%s\":{\"pid\":%u", name, g->pid);
+	vm_print_json(out, g->model, g->pid);
+	fprintf(out, ",\"state\":\"%s\",\"total_ns\":%lld,"
 		"\"iterations\":%u,\"pending_queries\":%u,\"bytes\":%lld,\"bandwidth_Bps\":%llu,"
-		"\"threshold\":%llu,\"stop_ts\":%llu,\"resume_ts\":%llu", name, g->pid,
+		"\"threshold\":%llu,\"stop_ts\":%llu,\"resume_ts\":%llu",
 		mstate_name(g->state), (long long)mig_total_ns(g), g->iterations, g->queries,
 		(long long)mig_bytes(g), (unsigned long long)g->bw,
 		(unsigned long long)g->threshold,
@@ -398,4 +403,23 @@ void summary_print_json(FILE *out, const struct mig *src, const struct mig *dst)
 		src ? (long long)mig_qemu_downtime_ns(src) : -1LL,
 		(long long)mig_guest_downtime_ns(src, dst));
 	fflush(out);
+}
+
+void process_print_text(FILE *out, const char *file, const struct rec_process *p, bool exe)
+{
+	struct vm_ident v = { .pid = p->pid };
+
+	snprintf(v.name, sizeof(v.name), "%s", p->vm);
+	snprintf(v.uuid, sizeof(v.uuid), "%s", p->uuid);
+	snprintf(v.via, sizeof(v.via), "%s", p->vm_via);
+	vm_ident_sanitize(&v);
+	fprintf(out, "# %s: pid %u (%s)%s%s: %s", file, p->pid, p->comm, exe ? " " : "",
+		exe ? p->exe : "", p->attach);
+	if (v.name[0] || v.uuid[0]) {
+		char vm[320];
+
+		vmid_describe(&v, vm, sizeof(vm));
+		fprintf(out, "; %s", vm);
+	}
+	fputc('\n', out);
 }

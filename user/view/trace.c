@@ -21,8 +21,9 @@ struct trace_env {
 };
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: all, "
-	  "including ones started later)", 0 },
+	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
+	  "(repeatable; default: all, including ones started later)", 0 },
+	VM_OPTION,
 	{ "json", 'j', NULL, 0, "JSON lines instead of text", 0 },
 	{ "until-done", 'u', NULL, 0, "Exit once every migration seen has ended", 0 },
 	{ "duration", 'd', "SEC", 0, "Exit after SEC seconds", 0 },

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Process identities (VM name, UUID) the source layer notes for the views. */
+#include <stdlib.h>
+#include <string.h>
+#include "event/event.h"
+#include "model/model.h"
+
+static struct vm_ident *slot(struct model *m, uint32_t pid)
+{
+	struct vm_ident *v;
+
+	for (uint32_t i = 0; i < m->nvms; i++)
+		if (m->vms[i].pid == pid)
+			return &m->vms[i];
+	if (m->nvms == m->capvms) {
+		v = realloc(m->vms, (m->capvms * 2 + 16) * sizeof(*v));
+		if (!v)
+			return NULL;
+		m->vms = v;
+		m->capvms = m->capvms * 2 + 16;
+	}
+	return &m->vms[m->nvms++];
+}
+
+/* Names come from command lines and recordings: no control character
+ * reaches a terminal, a label or a page through them. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+void vm_ident_sanitize(struct vm_ident *v)
+{
+	v->name[sizeof(v->name) - 1] = v->uuid[sizeof(v->uuid) - 1] = 0;
+	v->via[sizeof(v->via) - 1] = 0;
+	sanitize(v->name);
+	sanitize(v->uuid);
+	sanitize(v->via);
+}
+
+void model_note_vm(struct model *m, const struct vm_ident *id)
+{
+	struct vm_ident *v = slot(m, id->pid);
+
+	if (!v)
+		return;
+	*v = *id;
+	vm_ident_sanitize(v);
+}
+
+const struct vm_ident *model_vm(const struct model *m, uint32_t pid)
+{
+	for (uint32_t i = 0; i < m->nvms; i++)
+		if (m->vms[i].pid == pid)
+			return &m->vms[i];
+	return NULL;
+}
+
+const char *mig_vm_name(const struct mig *g)
+{
+	const struct vm_ident *v = g->model ? model_vm(g->model, g->pid) : NULL;
+
+	return v && v->name[0] ? v->name : NULL;
+}
+
+static void json_string_or_null(FILE *out, const char *name, const char *s)
+{
+	fprintf(out, ",\"%s\":", name);
+	if (!s[0]) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	json_escape(out, s, VM_NAME_LEN);
+	fputc('"', out);
+}
+
+void vm_print_json(FILE *out, const struct model *m, uint32_t pid)
+{
+	const struct vm_ident *v = m ? model_vm(m, pid) : NULL;
+
+	json_string_or_null(out, "vm", v ? v->name : "");
+	json_string_or_null(out, "uuid", v ? v->uuid : "");
+}
+
+void mig_print_vm_text(FILE *out, const struct mig *src, const struct mig *dst)
+{
+	const char *a = src ? mig_vm_name(src) : NULL, *b = dst ? mig_vm_name(dst) : NULL;
+
+	if (a && b && strcmp(a, b))
+		fprintf(out, "; vm %s -> %s", a, b);
+	else if (a || b)
+		fprintf(out, "; vm %s", a ? a : b);
+}

@@ -1,4 +1,4 @@
-# swack: make, make test, make demo, make bench, make install
+# swack: make, make test, make demo, make bench, make install, make deb
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/sbin
@@ -36,7 +36,7 @@ MODEL_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(wildcard user/model/*.c) \
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
-.PHONY: all test demo bench install clean deps unit fuzz fuzz-regress seeds
+.PHONY: all test demo bench install clean deps unit fuzz fuzz-regress seeds deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -67,7 +67,7 @@ $(OUT)/user/%.o: user/%.c | $(SKELS)
 $(OUT)/user/diagnose/html_assets.o: user/diagnose/html/page.css user/diagnose/html/page.js
 
 $(OUT)/swack: $(USER_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/test_model: tests/unit/test_model.c $(MODEL_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
@@ -185,6 +185,10 @@ install: $(OUT)/swack
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/
 	install -d $(DESTDIR)$(MAN5DIR)
 	install -m 0644 $(MANPAGES5) $(DESTDIR)$(MAN5DIR)/
+
+# A Debian package (scripts/mkdeb.sh): build/swack_VERSION_ARCH.deb.
+deb:
+	scripts/mkdeb.sh
 
 clean:
 	rm -rf $(OUT)

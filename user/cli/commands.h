@@ -12,6 +12,7 @@ int cmd_gate(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
 
 int parse_pid(const char *s, pid_t *pid);
 

@@ -29,6 +29,7 @@ static const struct {
 	{ "gate", cmd_gate, "hold or release a switchover, by hand or by policy" },
 	{ "stat", cmd_stat, "live dashboard of migrating VMs (also: swackstat)" },
 	{ "exporter", cmd_exporter, "serve the model to Prometheus" },
+	{ "ps", cmd_ps, "list the QEMU processes here and the VMs they run" },
 };
 
 int parse_pid(const char *s, pid_t *pid)

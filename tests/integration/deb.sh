@@ -118,9 +118,10 @@ expect_match "it serves on the address of the EnvironmentFile" "serving http://1
 	"$(cat "$D/svc.err")"
 pid=$svc   # unshare, env and setpriv each exec the next: the service's pid
 expect_eq "no_new_privs" 1 "$(awk '/^NoNewPrivs/ { print $2 }' "/proc/$pid/status")"
-# With --vm, once attached it keeps only CAP_SYS_PTRACE (bit 19); the bounding
-# set stays the unit's four (dropping from it would take CAP_SETPCAP).
-expect_eq "capabilities once attached: CAP_SYS_PTRACE alone" "0000000000080000 0000000000080000" \
+# With --vm, once attached it keeps only CAP_SYS_PTRACE (bit 19) and CAP_BPF
+# (bit 39); the bounding set stays the unit's four (dropping from it would take
+# CAP_SETPCAP).
+expect_eq "capabilities once attached: CAP_SYS_PTRACE and CAP_BPF" "0000008000080000 0000008000080000" \
 	"$(awk '/^CapEff|^CapPrm/ { printf "%s ", $2 }' "/proc/$pid/status" | sed 's/ $//')"
 expect_eq "bounding set: the unit's CapabilityBoundingSet" 000000c000280000 \
 	"$(awk '/^CapBnd/ { print $2 }' "/proc/$pid/status")"

@@ -114,6 +114,8 @@ vms() { jq -rs --arg a "$1" '[.[] | select(.alertname == $a) | .vm] | unique | j
 # on fleet-gate (named by -p NAME) reaches its 2 s max-hold; the deadline releases it.
 exec {lock}>/tmp/swack-gate.lock
 flock -w 3600 "$lock" || { fail "gate lock" "/tmp/swack-gate.lock held for an hour"; exit 1; }
+# The pin directory is the host's: leave its mode as it was found.
+pinmode=$(stat -c %a /sys/fs/bpf/swack 2>/dev/null)
 "$SWACK" gate run -p fleet-gate >"$D/gate.out" 2>"$D/gate.err" {lock}>&- &
 gate=$!
 PIDS+=($gate)
@@ -126,6 +128,7 @@ echo go >&"${FIFOS[-1]}"
 firing_since "$gate_go" 60 SwackGateHoldExpired
 kill -INT "$gate"
 wait "$gate"
+[[ -n $pinmode ]] && chmod "$pinmode" /sys/fs/bpf/swack
 flock -u "$lock"
 exec {lock}>&-
 expect_match "the gate released fleet-gate by its deadline" 'gate_release +reason="2.000s max-hold reached" cause=deadline' \
@@ -157,8 +160,9 @@ expect_num "the downtime behind the alert: at least the sim's 1.5 s final save" 
 expect_num "the downtime behind the alert: not much more" "$dt" "<" 2.5
 expect_eq "QEMU's limit: its 30 MB threshold at 100 MB/s" 0.3 \
 	"$(q 'swack_migration_downtime_limit_seconds{vm="fleet-downtime"}' | jq -r '.data.result[0].value[1]')"
-expect_eq "the snapshot stall is the sim's 300 ms fault" 0.3 \
-	"$(q 'round(swack_snapshot_stall_max_seconds{vm="fleet-snapshot"}, 0.1)' | jq -r '.data.result[0].value[1]')"
+st=$(q 'swack_snapshot_stall_max_seconds{vm="fleet-snapshot"}' | jq -r '.data.result[0].value[1]')
+expect_num "the snapshot stall: at least the sim's 300 ms fault" "$st" ">=" 0.3
+expect_num "the snapshot stall: not much more" "$st" "<" 1
 expect_eq "both sides of fleet-held carry its name and uuid" "dst src" \
 	"$(q 'swack_migration_active{vm="fleet-held",uuid="00000000-0000-4000-8000-00000000f001"}' | jq -r '[.data.result[].metric.role] | sort | join(" ")')"
 

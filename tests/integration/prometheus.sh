@@ -38,10 +38,11 @@ exporter=$!
 SIM_PIDS+=("$exporter")
 wait_attached "$SIM_DIR/exporter.err" 2
 for _ in $(seq 100); do grep -q 'serving' "$SIM_DIR/exporter.err" && break; sleep 0.1; done
-# Attached to given pids, it keeps only CAP_SYS_PTRACE (bit 19), and says so.
-expect_eq "capabilities dropped once attached" "0000000000080000 0000000000080000" \
+# Attached to given pids, it keeps only CAP_SYS_PTRACE (bit 19) and CAP_BPF
+# (bit 39, to open the log of a swack gate run started later), and says so.
+expect_eq "capabilities dropped once attached" "0000008000080000 0000008000080000" \
 	"$(awk '/^CapEff|^CapBnd/ { printf "%s ", $2 }' "/proc/$exporter/status" | sed 's/ $//')"
-expect_match "-v says which capabilities it keeps" "dropped every capability but cap_sys_ptrace" \
+expect_match "-v says which capabilities it keeps" "dropped every capability but cap_sys_ptrace, cap_bpf" \
 	"$(cat "$SIM_DIR/exporter.err")"
 for _ in $(seq 100); do [[ $(q 'up{job="swack"}') == 1 ]] && break; sleep 0.2; done
 expect_eq "Prometheus scrapes the exporter" 1 "$(q 'up{job="swack"}')"

@@ -63,12 +63,15 @@ static int on_ring(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* Watched now, or until it exited: a gate's release (or its deadline) is
+ * often the last thing before a QEMU that switched over exits, and the log
+ * is read after the ring buffer that says it exited. */
 static bool watched(struct live *l, pid_t pid)
 {
 	for (int i = 0; i < l->a.ntargets; i++)
 		if (l->a.targets[i].pid == pid)
 			return true;
-	return false;
+	return model_vm(l->model, (uint32_t)pid) != NULL;
 }
 
 /* A hold or release of swack gate run, on a process this command watches. */

@@ -477,9 +477,11 @@ int cmd_exporter(int argc, char **argv)
 		close(env.fd);
 		return 1;
 	}
-	if (!env_keep_caps(follow, env.live.npids ? 1 : 4) && env.live.verbose)
+	/* With -p, /proc of the watched processes and the log of a swack gate run
+	 * that starts later (a pinned map: CAP_BPF to open it). */
+	if (!env_keep_caps(follow, env.live.npids ? 2 : 4) && env.live.verbose)
 		fprintf(stderr, "swack: dropped every capability but %s\n", env.live.npids ?
-			"cap_sys_ptrace" : "cap_sys_ptrace, cap_bpf, cap_perfmon, cap_sys_admin");
+			"cap_sys_ptrace, cap_bpf" : "cap_sys_ptrace, cap_bpf, cap_perfmon, cap_sys_admin");
 	fprintf(stderr, "swack exporter: serving http://%s/metrics\n", env.listen);
 	live_run(&live, &loop);
 	close(env.fd);

@@ -185,6 +185,13 @@ install: $(OUT)/swack
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/
 	install -d $(DESTDIR)$(MAN5DIR)
 	install -m 0644 $(MANPAGES5) $(DESTDIR)$(MAN5DIR)/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/swack/prometheus $(DESTDIR)$(PREFIX)/share/swack/grafana
+	install -m 0644 contrib/bash-completion/swack $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
+	ln -sf swack $(DESTDIR)$(PREFIX)/share/bash-completion/completions/swackstat
+	install -m 0644 contrib/prometheus/swack.rules.yml contrib/prometheus/swack.rules.test.yml \
+		$(DESTDIR)$(PREFIX)/share/swack/prometheus/
+	install -m 0644 contrib/grafana/swack.json $(DESTDIR)$(PREFIX)/share/swack/grafana/
 
 # A Debian package (scripts/mkdeb.sh): build/swack_VERSION_ARCH.deb.
 deb:

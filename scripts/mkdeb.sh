@@ -24,25 +24,13 @@ deb=$root/build/swack_${version}_${arch}.deb
 
 # PIE, RELRO and BIND_NOW, the stack protector, _FORTIFY_SOURCE.
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
-make -s OUT="$obj" CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
-	LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" "$obj/swack" >&2
-
 rm -rf "$pkg"
-install -d "$pkg/DEBIAN" "$pkg/usr/sbin" "$pkg/usr/share/man/man5" "$pkg/usr/share/man/man8" \
-	"$pkg/usr/share/bash-completion/completions" "$pkg/usr/share/doc/swack" \
-	"$pkg/usr/share/swack/prometheus" "$pkg/usr/share/swack/grafana" "$pkg/lib/systemd/system"
-install -m 0755 "$obj/swack" "$pkg/usr/sbin/swack"
+make -s OUT="$obj" CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" install DESTDIR="$pkg" PREFIX=/usr >&2
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$pkg/usr/sbin/swack"
-ln -s swack "$pkg/usr/sbin/swackstat"
-install -m 0644 docs/*.8 "$pkg/usr/share/man/man8/"
-install -m 0644 docs/*.5 "$pkg/usr/share/man/man5/"
 gzip -9n "$pkg"/usr/share/man/man*/*
 ln -s swack-stat.8.gz "$pkg/usr/share/man/man8/swackstat.8.gz"
-install -m 0644 contrib/bash-completion/swack "$pkg/usr/share/bash-completion/completions/swack"
-ln -s swack "$pkg/usr/share/bash-completion/completions/swackstat"
-install -m 0644 contrib/prometheus/swack.rules.yml contrib/prometheus/swack.rules.test.yml \
-	"$pkg/usr/share/swack/prometheus/"
-install -m 0644 contrib/grafana/swack.json "$pkg/usr/share/swack/grafana/"
+install -d "$pkg/DEBIAN" "$pkg/usr/share/doc/swack" "$pkg/lib/systemd/system"
 install -m 0644 contrib/systemd/swack-exporter.service "$pkg/lib/systemd/system/"
 install -m 0644 contrib/debian/copyright "$pkg/usr/share/doc/swack/copyright"
 

@@ -24,9 +24,10 @@ run_err "no probes or symbols" \
 	"^swack trace: pid $!: .*qemu-system-nosyms has neither QEMU USDT probes nor QEMU function symbols" \
 	"$SWACK" trace -p $! -d 1
 
-out=$("$SWACK" trace -p abc 2>&1)
-expect_eq "bad pid syntax: exit status" 64 "$?"
-expect_match "bad pid syntax: message" "invalid pid 'abc'" "$out"
+# -p takes a VM's name too: a word no QEMU here answers to.
+run_err "-p with neither a pid nor a VM's name" \
+	"^swack trace: no QEMU process is VM 'abc' \(by -name, -uuid, libvirt or KubeVirt\): give a running VM's name or UUID, or a pid$" \
+	"$SWACK" trace -p abc
 
 # Without tracefs (private mount namespace): swack mounts it and says so.
 out=$(unshare -m sh -c 'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null;

@@ -19,6 +19,19 @@ extra_cleanup() {
 }
 trap 'extra_cleanup; qemu_cleanup' EXIT
 
+# paused NAME QEMU-ARG...: a real QEMU 7.2 with no guest, paused (-S), that
+# qemu_cleanup kills; its pid in PAUSED once swack ps lists it.
+paused() {
+	local name=$1
+	shift
+	/usr/bin/qemu-system-x86_64 -machine q35,accel=tcg -m 64 -display none -nodefaults -S "$@" \
+		</dev/null >"$QDIR/$name.log" 2>&1 &
+	PAUSED=$!
+	QEMU_PIDS[$name]=$PAUSED
+	echo "$PAUSED" >"$QDIR/$name.pid"
+	for _ in $(seq 50); do "$SWACK" ps | grep -q "^ *$PAUSED " && return; sleep 0.1; done
+}
+
 for v in $SWACK_QEMU_VERSIONS; do
 	qemu_use "$v" || exit 1
 	n=${v//./}
@@ -86,11 +99,8 @@ done
 qemu_use 7.2 || exit 1
 LV=$QDIR/libvirt
 mkdir "$LV"
-qemu-system-x86_64 -machine q35,accel=tcg -m 64 -display none -nodefaults -S -name guest=not-the-domain \
-	-uuid 11111111-1111-4111-8111-111111111111 </dev/null >"$QDIR/lv.log" 2>&1 &
-lvpid=$!
-QEMU_PIDS[lv]=$lvpid
-echo "$lvpid" >"$QDIR/lv.pid"
+paused lv -name guest=not-the-domain -uuid 11111111-1111-4111-8111-111111111111
+lvpid=$PAUSED
 echo "$lvpid" >"$LV/db-7.pid"
 cat >"$LV/db-7.xml" <<XML
 <!-- libvirt's status XML: the domain inside domstatus -->
@@ -103,7 +113,6 @@ cat >"$LV/db-7.xml" <<XML
 </domstatus>
 XML
 echo 4242 >"$LV/other.pid"
-for _ in $(seq 50); do "$SWACK" ps | grep -q "^ *$lvpid " && break; sleep 0.1; done
 expect_eq "libvirt: name from the pid file, UUID from the status XML" \
 	"db-7 0bd2b2c4-5e6f-4a7b-8c9d-0e1f2a3b4c5d libvirt" \
 	"$(SWACK_LIBVIRT_RUN_DIR=$LV "$SWACK" ps --json | jq -r "select(.pid == $lvpid) | \"\(.vm) \(.uuid) \(.via)\"")"
@@ -117,12 +126,8 @@ qemu_stop lv
 
 # KubeVirt: virt-launcher runs QEMU in the pod's cgroup, with the pod's libvirt
 # naming the domain NAMESPACE_NAME.
-qemu-system-x86_64 -machine q35,accel=tcg -m 64 -display none -nodefaults -S \
-	-name guest=prod_vm-7,debug-threads=on </dev/null >"$QDIR/kv.log" 2>&1 &
-kvpid=$!
-QEMU_PIDS[kv]=$kvpid
-echo "$kvpid" >"$QDIR/kv.pid"
-for _ in $(seq 50); do "$SWACK" ps | grep -q "^ *$kvpid " && break; sleep 0.1; done
+paused kv -name guest=prod_vm-7,debug-threads=on
+kvpid=$PAUSED
 expect_eq "outside a pod, guest=NAMESPACE_NAME is just a name" "prod_vm-7 -name" \
 	"$("$SWACK" ps --json | jq -r "select(.pid == $kvpid) | \"\(.vm) \(.via)\"")"
 # The cgroup v1 pids hierarchy where there is one (the path is what counts),
@@ -145,12 +150,8 @@ extra_cleanup
 CG=
 
 # -name NAME alone, and a control character in a name: never reaches a terminal.
-qemu-system-x86_64 -machine q35,accel=tcg -m 64 -display none -nodefaults -S \
-	-name $'evil\e[2Jvm' </dev/null >"$QDIR/ev.log" 2>&1 &
-evpid=$!
-QEMU_PIDS[ev]=$evpid
-echo "$evpid" >"$QDIR/ev.pid"
-for _ in $(seq 50); do "$SWACK" ps | grep -q "^ *$evpid " && break; sleep 0.1; done
+paused ev -name $'evil\e[2Jvm'
+evpid=$PAUSED
 expect_eq "-name NAME: the name, control characters as '?'" "evil?[2Jvm -name" \
 	"$("$SWACK" ps --json | jq -r "select(.pid == $evpid) | \"\(.vm) \(.via)\"")"
 expect_eq "no escape character in the table" 0 "$("$SWACK" ps | grep -c $'\e')"

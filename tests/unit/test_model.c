@@ -745,6 +745,66 @@ static void test_uffd_event_text(void **state)
 			    "len=4096\n");
 }
 
+
+/* What each pass leaves (the first pending size after a dirty sync): falling,
+ * then stuck at 900 MB for three passes, then lower again. */
+static void test_passes_without_progress(void **state)
+{
+	static const uint64_t left[] = { 500, 300, 900, 900, 900, 200 };
+	static const uint32_t want[] = { 0, 0, 1, 2, 3, 0 };
+	struct model m;
+	struct mig *g;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	feed_state(&m, SRC, 0, "active", 0);
+	feed_sync(&m, 1, 0, 1);              /* setup's sync: the first pass follows */
+	feed_pending(&m, 2, 1000 * MS, 30 * MS);
+	for (unsigned i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		feed_sync(&m, 10 + 10 * i, 1000, 10);
+		feed_pending(&m, 11 + 10 * i, left[i] * MS, 30 * MS);
+		feed_pending(&m, 12 + 10 * i, left[i] * MS / 2, 30 * MS);  /* within the pass */
+		g = m.head;
+		assert_int_equal(g->passes_without_progress, want[i]);
+	}
+	model_free(&m);
+}
+
+/* Identities by pid; a later note replaces; control characters become '?'. */
+static void test_vm_identity(void **state)
+{
+	struct vm_ident a = { .pid = SRC, .name = "web-1", .uuid = "5f0c3b1e-8a2d-4c6f-9e1b-2d3c4b5a6f70",
+			      .via = "-name -uuid" };
+	struct vm_ident b = { .pid = DST, .name = "evil\x1b[2J", .via = "-name" };
+	struct model m;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	assert_null(model_vm(&m, SRC));
+	model_note_vm(&m, &a);
+	model_note_vm(&m, &b);
+	assert_string_equal(model_vm(&m, SRC)->name, "web-1");
+	assert_string_equal(model_vm(&m, DST)->name, "evil?[2J");
+	snprintf(a.name, sizeof(a.name), "web-2");
+	model_note_vm(&m, &a);
+	assert_string_equal(model_vm(&m, SRC)->name, "web-2");
+	assert_int_equal(m.nvms, 2);
+	feed_state(&m, SRC, 0, "active", 0);
+	assert_string_equal(mig_vm_name(m.head), "web-2");
+	f = open_memstream(&buf, &len);
+	vm_print_json(f, &m, SRC);
+	vm_print_json(f, &m, 4242);
+	mig_print_vm_text(f, m.head, NULL);
+	fclose(f);
+	assert_string_equal(buf, ",\"vm\":\"web-2\",\"uuid\":\"5f0c3b1e-8a2d-4c6f-9e1b-2d3c4b5a6f70\""
+			    ",\"vm\":null,\"uuid\":null; vm web-2");
+	free(buf);
+	model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +829,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_unmeasured),
 		cmocka_unit_test(test_snapshot_absent),
 		cmocka_unit_test(test_uffd_event_text),
+		cmocka_unit_test(test_passes_without_progress),
+		cmocka_unit_test(test_vm_identity),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

@@ -88,15 +88,19 @@ expect_match "attach lines name the VM, its UUID and where they came from" \
 for _ in $(seq 150); do [[ $(q 'up{job="swack"}' | jq -r '.data.result[0].value[1]') == 1 ]] && break; sleep 0.2; done
 
 # firing_since T0 SECONDS ALERT...: polls /api/v1/alerts until every ALERT fires
-# or SECONDS pass; appends each firing alert (labels, seconds since T0) to
-# $D/fired, once per alert and VM.
+# or SECONDS pass; appends every firing alert's labels to $D/fired, with the
+# seconds since T0 for the ALERTs awaited (null for the others, whose cause
+# came earlier).
 firing_since() {
 	local t0=$1 limit=$2 now
 	shift 2
+	local want
+	want=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
 	for ((k = 0; k < limit; k++)); do
 		now=$(date +%s.%N)
 		api alerts | jq -c --argjson t "$(awk -v a="$now" -v b="$t0" 'BEGIN { printf "%.0f", a - b }')" \
-			'.data.alerts[] | select(.state == "firing") | .labels + {after: $t}' >>"$D/fired"
+			--argjson want "$want" '.data.alerts[] | select(.state == "firing") |
+			.labels + {after: (if (.labels.alertname | IN($want[])) then $t else null end)}' >>"$D/fired"
 		local missing=0 a
 		for a in "$@"; do
 			grep -q "\"alertname\":\"$a\"" "$D/fired" 2>/dev/null || missing=1
@@ -106,7 +110,7 @@ firing_since() {
 	done
 }
 # when ALERT: seconds after its scenario's start it was first seen firing.
-when() { jq -rs --arg a "$1" '[.[] | select(.alertname == $a) | .after] | min // "never"' "$D/fired"; }
+when() { jq -rs --arg a "$1" '[.[] | select(.alertname == $a and .after != null) | .after] | min // "never"' "$D/fired"; }
 # vms ALERT: the VMs it fired for.
 vms() { jq -rs --arg a "$1" '[.[] | select(.alertname == $a) | .vm] | unique | join(",")' "$D/fired"; }
 : >"$D/fired"
@@ -190,7 +194,7 @@ python3 "$SWACK_ROOT/tests/lib/render_dashboard.py" "$dash" "http://127.0.0.1:$p
 expect_eq "rendered: every query of the dashboard ran" "0 " "$? $(cat "$D/render.err")"
 rm -f "$png"
 timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
-	--no-first-run --user-data-dir="$D/chromium" --hide-scrollbars --window-size=1400,1320 \
+	--no-first-run --user-data-dir="$D/chromium" --hide-scrollbars --window-size=1400,$(jq '[.panels[].gridPos | .y + .h] | max * 40 + 60' "$dash") \
 	--screenshot="$png" "file://$page" 2>"$D/chromium.err"
 timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
 	--no-first-run --user-data-dir="$D/chromium" --dump-dom "file://$page" >"$D/dom.html" 2>>"$D/chromium.err"

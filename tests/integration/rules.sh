@@ -37,6 +37,7 @@ gate window|\[15m\]|[1m]
 hold past deadline margin|max_seconds + 10|max_seconds + 100
 snapshot stall threshold|snapshot_stall_max_seconds > 0.1|snapshot_stall_max_seconds > 1
 severity|severity: critical|severity: page
+gate holds excepted|unless on(instance, pid) swack_gate_hold_active == 1|unless on(instance, pid) swack_gate_hold_active == 2
 MUTANTS
 
 # The dashboard.

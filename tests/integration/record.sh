@@ -63,7 +63,8 @@ expect_eq "script (text) ends with how the file ended" 1 \
 
 "$SWACK" export --format ctf -o "$QDIR/ctf" "$R" 2>/dev/null
 bt=$(babeltrace2 "$QDIR/ctf")
-expect_eq "CTF: babeltrace2 reads every event" "$n_script" "$(grep -c . <<<"$bt")"
+expect_eq "CTF: babeltrace2 reads every event" "$n_script" "$(grep -vc ' process: ' <<<"$bt")"
+expect_eq "CTF: and a process event for each process recorded" 2 "$(grep -c ' process: { pid = ' <<<"$bt")"
 expect_eq "CTF: same migration states, same order" \
 	"$("$SWACK" script --json "$R" 2>/dev/null | jq -r 'select(.event == "mig_state") | "\(.pid) \(.state)"' | paste -sd,)" \
 	"$(sed -n 's/.* mig_state: { pid = \([0-9]*\),.* str = "\([a-z-]*\)" }/\1 \2/p' <<<"$bt" | paste -sd,)"

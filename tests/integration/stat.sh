@@ -92,6 +92,6 @@ q=$(qemu_query_migrate src)
 last=$(grep -E " $src src +completed" "$QDIR/stat.txt" | tail -1)
 expect_match "QEMU 7.2: iterations at the end = QMP dirty-sync-count" \
 	"$src src +completed +$(jq -r '.ram["dirty-sync-count"]' <<<"$q") " "$last"
-expect_match "QEMU 7.2: the real downtime at the end" " [0-9]+\.[0-9]$" "$last"
+expect_match "QEMU 7.2: the real downtime at the end, then the VM" " [0-9]+\.[0-9] swack-src$" "$last"
 expect_eq "QEMU 7.2: active rows while it ran, with bandwidth" 1 \
 	"$(grep -E " $src src +active " "$QDIR/stat.txt" | grep -cvE ' 0B +- ' | awk '{ print ($1 > 0) }')"

@@ -12,6 +12,7 @@
 # headless Chromium (build/fleet-dashboard.png).
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
+. "$SWACK_ROOT/tests/lib/prom.sh"
 
 D=$(mktemp -d)
 PIDS=()
@@ -58,20 +59,8 @@ sim underflow.src 111 "$SWACK_ROOT/tests/fixtures/scenarios/ack-underflow.src" \
 	00000000-0000-4000-8000-00000000f005
 sim gate.src 102 "$SWACK_ROOT/tests/fixtures/gate-deadline.src" 00000000-0000-4000-8000-00000000f006
 
-cat >"$D/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - $SWACK_ROOT/contrib/prometheus/swack.rules.yml
-scrape_configs:
-  - job_name: swack
-    static_configs:
-      - targets: ['127.0.0.1:$port']
-YML
-prometheus --config.file="$D/prometheus.yml" --storage.tsdb.path="$D/data" \
-	--web.listen-address="127.0.0.1:$pport" >"$D/prometheus.log" 2>&1 &
-PIDS+=($!)
+prom_start "$D/prometheus" "$pport" "127.0.0.1:$port" "$SWACK_ROOT/contrib/prometheus/swack.rules.yml"
+PIDS+=("$PROM_PID")
 api() { curl -s --get "http://127.0.0.1:$pport/api/v1/$1" "${@:2}"; }
 q() { api query --data-urlencode "query=$1"; }
 

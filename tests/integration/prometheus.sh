@@ -5,20 +5,10 @@
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 . "$SWACK_ROOT/tests/lib/sim.sh"
+. "$SWACK_ROOT/tests/lib/prom.sh"
 port=$((21000 + $$ % 2000)) pport=$((23000 + $$ % 2000))
-P=$SIM_DIR/prom
-mkdir -p "$P/data"
-cat >"$P/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: swack
-    static_configs:
-      - targets: ['127.0.0.1:$port']
-YML
-prometheus --config.file="$P/prometheus.yml" --storage.tsdb.path="$P/data" \
-	--web.listen-address="127.0.0.1:$pport" >"$P/log" 2>&1 &
-SIM_PIDS+=($!)
+prom_start "$SIM_DIR/prom" "$pport" "127.0.0.1:$port"
+SIM_PIDS+=("$PROM_PID")
 
 q() { curl -s --get "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" |
 	jq -r '.data.result[0].value[1] // "none"'; }

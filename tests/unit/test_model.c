@@ -124,6 +124,43 @@ static void test_pair_by_time(void **state)
 	model_free(&m);
 }
 
+/* Two VMs migrate at once: each destination pairs with its own VM's source,
+ * though both sources stopped while both destinations loaded. */
+static void test_pair_by_time_same_vm(void **state)
+{
+	struct vm_ident id[4] = { { .pid = SRC, .name = "a" }, { .pid = DST, .name = "a" },
+				  { .pid = SRC + 1, .name = "b" }, { .pid = DST + 1, .name = "b" } };
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	for (int i = 0; i < 4; i++)
+		model_note_vm(&m, &id[i]);
+	feed(&m, DST + 1, 1, SWACK_EV_LOAD_BEGIN, 0);
+	feed(&m, DST, 2, SWACK_EV_LOAD_BEGIN, 0);
+	feed_state(&m, SRC + 1, 3, "setup", 0);
+	feed_state(&m, SRC, 4, "setup", 0);
+	feed(&m, SRC + 1, 5, SWACK_EV_SAVE_SETUP, 0);
+	feed(&m, SRC, 6, SWACK_EV_SAVE_SETUP, 0);
+	feed(&m, SRC + 1, 10, SWACK_EV_VM_STOP, 0);
+	feed(&m, SRC, 11, SWACK_EV_VM_STOP, 0);
+	feed_state(&m, SRC + 1, 20, "completed", 0);
+	feed_state(&m, SRC, 21, "completed", 0);
+	feed(&m, DST, 30, SWACK_EV_VM_RESUMED, 0);
+	feed_state(&m, DST, 31, "completed", 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.src->pid, SRC);
+	assert_int_equal(log.dst->pid, DST);
+	feed(&m, DST + 1, 40, SWACK_EV_VM_RESUMED, 0);
+	feed_state(&m, DST + 1, 41, "completed", 0);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.src->pid, SRC + 1);
+	assert_int_equal(log.dst->pid, DST + 1);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 30 * MS);
+	model_free(&m);
+}
+
 static void test_waits_for_destination(void **state)
 {
 	struct done_log log = { 0 };
@@ -809,6 +846,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pair_by_time),
+		cmocka_unit_test(test_pair_by_time_same_vm),
 		cmocka_unit_test(test_waits_for_destination),
 		cmocka_unit_test(test_source_alone),
 		cmocka_unit_test(test_failed_and_noop),

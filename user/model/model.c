@@ -333,11 +333,27 @@ static bool time_match(const struct mig *src, const struct mig *dst)
 	return stop && stop >= begin && (!dst->t_resumed || stop <= dst->t_resumed);
 }
 
+/* Two processes can be one VM's source and destination: their UUIDs (else
+ * their names) agree where both are known.  Several VMs migrating at once on
+ * a host overlap in time; their names tell them apart. */
+static bool same_vm(const struct model *m, uint32_t a, uint32_t b)
+{
+	const struct vm_ident *x = model_vm(m, a), *y = model_vm(m, b);
+
+	if (!x || !y)
+		return true;
+	if (x->uuid[0] && y->uuid[0])
+		return !strcmp(x->uuid, y->uuid);
+	if (x->name[0] && y->name[0])
+		return !strcmp(x->name, y->name);
+	return true;
+}
+
 static void pair_by_time(struct model *m, struct mig *dst)
 {
 	for (struct mig *g = m->head; g && !dst->peer; g = g->next)
-		if (g->role == SWACK_ROLE_SRC && !g->peer && !g->reported &&
-		    g->pid != dst->pid && time_match(g, dst)) {
+		if (g->role == SWACK_ROLE_SRC && !g->peer && !g->reported && !g->snap.seen &&
+		    g->pid != dst->pid && time_match(g, dst) && same_vm(m, g->pid, dst->pid)) {
 			g->peer = dst;
 			dst->peer = g;
 			g->paired_by = dst->paired_by = PAIR_TIME;

@@ -124,12 +124,12 @@ static void test_pair_by_time(void **state)
 	model_free(&m);
 }
 
-/* Two VMs migrate at once: each destination pairs with its own VM's source,
- * though both sources stopped while both destinations loaded. */
+/* Two VMs migrate at once: each destination pairs with its own VM's source
+ * (by UUID), though both sources stopped while both destinations loaded. */
 static void test_pair_by_time_same_vm(void **state)
 {
-	struct vm_ident id[4] = { { .pid = SRC, .name = "a" }, { .pid = DST, .name = "a" },
-				  { .pid = SRC + 1, .name = "b" }, { .pid = DST + 1, .name = "b" } };
+	struct vm_ident id[4] = { { .pid = SRC, .uuid = "a" }, { .pid = DST, .uuid = "a" },
+				  { .pid = SRC + 1, .uuid = "b" }, { .pid = DST + 1, .uuid = "b" } };
 	struct done_log log = { 0 };
 	struct model m;
 

@@ -333,20 +333,14 @@ static bool time_match(const struct mig *src, const struct mig *dst)
 	return stop && stop >= begin && (!dst->t_resumed || stop <= dst->t_resumed);
 }
 
-/* Two processes can be one VM's source and destination: their UUIDs (else
- * their names) agree where both are known.  Several VMs migrating at once on
- * a host overlap in time; their names tell them apart. */
+/* Two processes can be one VM's source and destination unless both have a
+ * UUID and they differ: several VMs migrating at once on a host overlap in
+ * time.  Names are no proof: a test, or a rename on the way, may differ. */
 static bool same_vm(const struct model *m, uint32_t a, uint32_t b)
 {
 	const struct vm_ident *x = model_vm(m, a), *y = model_vm(m, b);
 
-	if (!x || !y)
-		return true;
-	if (x->uuid[0] && y->uuid[0])
-		return !strcmp(x->uuid, y->uuid);
-	if (x->name[0] && y->name[0])
-		return !strcmp(x->name, y->name);
-	return true;
+	return !x || !y || !x->uuid[0] || !y->uuid[0] || !strcmp(x->uuid, y->uuid);
 }
 
 static void pair_by_time(struct model *m, struct mig *dst)

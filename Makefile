@@ -29,10 +29,14 @@ USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-# The pure layers that the unit tests link without BPF: the model and the
-# event tables it uses, and the snapshot findings over it.
+# The pure layers that the unit tests link without BPF: the model, the event
+# tables and the helpers under it; the diagnose engine, its rules and their
+# output over the model (not its command, nor the HTML page).
 MODEL_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(wildcard user/model/*.c) \
-	$(wildcard user/event/*.c) user/diagnose/snapshot_findings.c)
+	$(wildcard user/event/*.c) $(wildcard user/util/*.c) user/diagnose/snapshot_findings.c)
+DIAG_OBJS := $(MODEL_OBJS) $(patsubst user/%.c,$(OUT)/user/%.o,user/diagnose/diagnose.c \
+	user/diagnose/finding.c user/diagnose/diagnose_out.c $(wildcard user/diagnose/diagnose_*.c))
+DIAG_OBJS := $(filter-out $(OUT)/user/diagnose/diagnose_cmd.o,$(DIAG_OBJS))
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
@@ -41,9 +45,10 @@ MANPAGES5 := $(wildcard docs/*.5)
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
-	qemu-system-sim102 qemu-system-sim111 qemu-system-degraded vfio-fuse qemu-system-vfio)
+	qemu-system-sim102 qemu-system-sim111 qemu-system-sim102pad qemu-system-degraded vfio-fuse qemu-system-vfio qemu-system-vfio-nosyms)
 
-all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile \
+all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_diagnose $(OUT)/test_usdt_args $(OUT)/test_recfile \
+	$(OUT)/test_proc_enum $(OUT)/test_codefacts \
 	$(OUT)/fuzz_recfile_replay $(FIXTURES)
 
 $(OUT):
@@ -58,10 +63,14 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-# Objects that include a skeleton wait for it; -MMD lists it after the first build.
-$(OUT)/user/%.o: user/%.c | $(SKELS)
+$(OUT)/user/%.o: user/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# An object waits for the skeleton it includes, and for that one only: found
+# here for the first build, listed by -MMD after it.
+skel_users = $(patsubst user/%.c,$(OUT)/user/%.o,$(shell grep -l '"$(1).skel.h"' $(USER_SRCS)))
+$(foreach s,$(BPF_SRCS:bpf/%.bpf.c=%),$(eval $(call skel_users,$(s)): $(OUT)/$(s).skel.h))
 
 # The HTML page's stylesheet and script go into the binary as they are.
 $(OUT)/user/diagnose/html_assets.o: user/diagnose/html/page.css user/diagnose/html/page.js
@@ -70,6 +79,9 @@ $(OUT)/swack: $(USER_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/test_model: tests/unit/test_model.c $(MODEL_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
+
+$(OUT)/test_diagnose: tests/unit/test_diagnose.c $(DIAG_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
 $(OUT)/fixtures/qemu-system-nosyms: tests/fixtures/nosyms.c
@@ -90,9 +102,18 @@ $(OUT)/fixtures/qemu-system-sim%: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=$* $< -o $@
 
+# 10.2 with 4,000 more USDT notes and semaphores, as many as a real dtrace build.
+$(OUT)/fixtures/sim-pad.o: $(QEMU_SIM)/pad.c $(QEMU_SIM)/probes.h
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O0 -DQEMU_SIM_GEN=102 -c $< -o $@
+
+$(OUT)/fixtures/qemu-system-sim102pad: $(QEMU_SIM)/qemu-sim.c $(QEMU_SIM)/probes.h $(OUT)/fixtures/sim-pad.o
+	$(CC) $(CFLAGS) -O2 -g -rdynamic -pthread -DQEMU_SIM_GEN=102 $< $(OUT)/fixtures/sim-pad.o -o $@
+
+# Stripped: the global its vm_state_notify argument names cannot be resolved.
 $(OUT)/fixtures/qemu-system-degraded: tests/fixtures/usdt-degraded.c
 	mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O2 $< -o $@
+	$(CC) $(CFLAGS) -O2 -s $< -o $@
 
 # VFIO without VFIO hardware: a FUSE device node and a player of QEMU's calls.
 VFIO_FIX := tests/fixtures/vfio
@@ -103,6 +124,11 @@ $(OUT)/fixtures/vfio-fuse: $(VFIO_FIX)/vfio-fuse.c $(VFIO_FIX)/vfio-uapi.h
 $(OUT)/fixtures/qemu-system-vfio: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c $(VFIO_FIX)/vfio-uapi.h
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -rdynamic $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/qemu-shim.c -o $@
+
+# The same player as a stripped QEMU: neither USDT probes nor symbols.
+$(OUT)/fixtures/qemu-system-vfio-nosyms: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/vfio-uapi.h
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) -s $< -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)
@@ -123,16 +149,26 @@ BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
 $(OUT)/test_usdt_args: tests/unit/test_usdt_args.c $(OUT)/user/source/usdt_args.o
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
 
-$(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/user/source/recfile.o
-	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
+$(OUT)/test_proc_enum: tests/unit/test_proc_enum.c $(OUT)/user/source/proc.o $(OUT)/user/source/binfile.o
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka -lelf -ldw -lz
+
+$(OUT)/test_codefacts: tests/unit/test_codefacts.c $(OUT)/user/source/codefacts.o
+	$(CC) $(CFLAGS) $^ -o $@ -lcmocka -lelf
+
+# recfile_extra.c is recfile.c with what only the tests use of it.
+RECFILE_TEST := tests/unit/recfile_extra.c tests/unit/recfile_extra.h user/source/recfile.c \
+	user/source/recfile.h bpf/swack.h
+
+$(OUT)/test_recfile: tests/unit/test_recfile.c $(RECFILE_TEST) | $(OUT)
+	$(CC) $(CFLAGS) $< tests/unit/recfile_extra.c -o $@ -lcmocka
 
 # The recording reader under libFuzzer (clang), and the same harness as a plain
 # program that replays the corpus (gcc, sanitizers), for regression runs.
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS := tests/fuzz/corpus
-FUZZ_SRCS := tests/fuzz/fuzz_recfile.c user/source/recfile.c
-FUZZ_DEPS := $(FUZZ_SRCS) user/source/recfile.h bpf/swack.h
+FUZZ_SRCS := tests/fuzz/fuzz_recfile.c tests/unit/recfile_extra.c
+FUZZ_DEPS := tests/fuzz/fuzz_recfile.c $(RECFILE_TEST)
 
 $(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser \
@@ -143,8 +179,8 @@ $(OUT)/fuzz_recfile_replay: $(FUZZ_DEPS) | $(OUT)
 	$(CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser -DFUZZ_REPLAY \
 		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_SRCS) -o $@
 
-$(OUT)/mkseeds: tests/fuzz/mkseeds.c user/source/recfile.c user/source/recfile.h bpf/swack.h | $(OUT)
-	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c user/source/recfile.c -o $@
+$(OUT)/mkseeds: tests/fuzz/mkseeds.c $(RECFILE_TEST) | $(OUT)
+	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c tests/unit/recfile_extra.c -o $@
 
 seeds: $(OUT)/mkseeds
 	$(OUT)/mkseeds $(FUZZ_CORPUS)
@@ -161,8 +197,10 @@ fuzz-regress: $(OUT)/fuzz_recfile_replay
 deps:
 	scripts/deps.sh
 
-unit: $(OUT)/test_model $(OUT)/test_usdt_args $(OUT)/test_recfile $(OUT)/fuzz_recfile_replay
-	$(OUT)/test_model && $(OUT)/test_usdt_args && $(OUT)/test_recfile && \
+unit: $(OUT)/test_model $(OUT)/test_diagnose $(OUT)/test_usdt_args $(OUT)/test_recfile \
+	$(OUT)/test_proc_enum $(OUT)/test_codefacts $(OUT)/fuzz_recfile_replay
+	$(OUT)/test_model && $(OUT)/test_diagnose && $(OUT)/test_usdt_args && $(OUT)/test_recfile && \
+	$(OUT)/test_proc_enum && $(OUT)/test_codefacts && \
 	$(OUT)/fuzz_recfile_replay $(FUZZ_CORPUS)/* > /dev/null
 
 # The README's two commands: each installs what it needs first.

@@ -40,14 +40,6 @@ const volatile __u32 actuator;       /* enum gate_actuator */
 #define TASK_STOPPED_BIT 0x4         /* __TASK_STOPPED */
 #define TASK_TRACED_BIT 0x8          /* __TASK_TRACED */
 
-/*
- * MigPendingData (11.1): precopy_bytes at 0, total_bytes at 24, as in
- * tests/fixtures/qemu-sim/probes.h, which warns that the layout is not
- * verified against a QEMU source.
- */
-#define MPD_PRECOPY 0
-#define MPD_TOTAL 24
-
 /* ---- pinned by swack gate run -------------------------------------------- */
 
 struct {
@@ -211,16 +203,14 @@ static __always_inline __u64 read_u64(__u64 addr)
 	return v;
 }
 
-/* QEMU's own answer, before any raise: for the --downtime-budget policy. */
-static __always_inline void note_pending(__u32 pid, const struct gate_call *c)
+/* QEMU's own answer, before any raise: for the --downtime-budget policy.
+ * 11.1: MigPendingData's offsets are the target's (DWARF, user/gate/gate.c). */
+static __always_inline void note_pending(struct gate_target *t, const struct gate_call *c)
 {
-	struct gate_target *t = bpf_map_lookup_elem(&gate_targets, &pid);
 	__u64 v;
 
-	if (!t)
-		return;
 	if (c->gen == GATE_GEN_111)
-		v = read_u64(c->addr[0] + MPD_TOTAL);
+		v = read_u64(c->addr[0] + t->mpd_total);
 	else
 		v = read_u64(c->addr[0]) + read_u64(c->addr[1]) + read_u64(c->addr[2]);
 	t->last_pending = v;
@@ -233,8 +223,8 @@ static __always_inline void note_pending(__u32 pid, const struct gate_call *c)
  * or above it (and not 0) is left alone.  8.x and 11.1 give no threshold to
  * the query: every held exact query is raised.
  */
-static __always_inline bool plan(const struct gate_call *c, const struct gate_hold *h,
-				 struct gate_act *act)
+static __always_inline bool plan(const struct gate_call *c, const struct gate_target *t,
+				 const struct gate_hold *h, struct gate_act *act)
 {
 	__u64 v = h->value;
 
@@ -258,8 +248,8 @@ static __always_inline bool plan(const struct gate_call *c, const struct gate_ho
 		act->n = 1;
 		return true;
 	}
-	act->addr[0] = c->addr[0] + MPD_PRECOPY;
-	act->addr[1] = c->addr[0] + MPD_TOTAL;
+	act->addr[0] = c->addr[0] + t->mpd_precopy;
+	act->addr[1] = c->addr[0] + t->mpd_total;
 	act->value[0] = act->value[1] = v;
 	act->n = 2;
 	return true;
@@ -285,6 +275,7 @@ static __always_inline int on_return(bool write)
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct gate_act act = {};
 	struct gate_call call, *c;
+	struct gate_target *t;
 	struct gate_stats *s;
 	struct gate_hold *h;
 	__u64 now;
@@ -297,7 +288,10 @@ static __always_inline int on_return(bool write)
 	bpf_map_delete_elem(&gate_calls, &tid);
 	if (call.gen == GATE_GEN_111 && !call.exact)
 		return 0;     /* the estimate: the exact query that follows decides */
-	note_pending(pid, &call);
+	t = bpf_map_lookup_elem(&gate_targets, &pid);
+	if (!t)
+		return 0;
+	note_pending(t, &call);
 	h = bpf_map_lookup_elem(&gate_holds, &pid);
 	if (!h || h->state != GATE_HOLD_ACTIVE)
 		return 0;
@@ -311,7 +305,7 @@ static __always_inline int on_return(bool write)
 		return 0;
 	}
 	__sync_fetch_and_add(&s->queries, 1);
-	if (!plan(&call, h, &act)) {
+	if (!plan(&call, t, h, &act)) {
 		__sync_fetch_and_add(&s->above, 1);
 		return 0;
 	}

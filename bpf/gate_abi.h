@@ -75,7 +75,8 @@ struct gate_hold {
 
 struct gate_target {
 	__u32 gen;               /* enum gate_gen */
-	__u32 pad;
+	__u16 mpd_precopy;       /* 11.1: offsets in MigPendingData of precopy_bytes */
+	__u16 mpd_total;         /* and of total_bytes (user/gate/gate.c) */
 	__u64 attached_ns;
 	__u64 last_pending;      /* QEMU's own answer to the last decision query (BPF) */
 	__u64 last_pending_ns;   /* when */

@@ -10,7 +10,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include <bpf/usdt.bpf.h>
 #include "swack.h"
 
 #define IPPROTO_TCP 6
@@ -243,7 +242,8 @@ static __always_inline int pending_enter(__u64 p0, __u64 p1, __u64 p2,
 }
 
 /* QEMU 7.2 iterates while 'pending && pending >= threshold', else it
- * switches over: the same test here turns the query into the decision.
+ * switches over (8.0-11.0: the same test, after the ACK if switchover-ack is
+ * on): the same test here turns the query into the decision.
  * The decision is reported when the thread then stops the VM, not at the
  * query: swack gate may have raised the answer after this probe read it,
  * and QEMU then iterated instead. */
@@ -279,16 +279,40 @@ static __always_inline void switchover_72_stop(void)
 	bpf_map_delete_elem(&decided, &tid);
 }
 
+/* 8.0-11.0: the threshold QEMU compares the answer with, from its
+ * MigrationState (user space found where); ~0 when unknown. */
+static __always_inline __u64 qemu_threshold(void)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	__u64 s = 0, thr = ~0ULL;
+
+	if (!p || !p->mig_ptr)
+		return ~0ULL;
+	if (bpf_probe_read_user(&s, sizeof(s), (void *)p->mig_ptr) || !s)
+		return ~0ULL;
+	if (bpf_probe_read_user(&thr, sizeof(thr), (void *)(s + p->threshold_off)))
+		return ~0ULL;
+	return thr;
+}
+
 static __always_inline int pending_exit(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending_args *a = bpf_map_lookup_elem(&pending, &tid);
 	struct swack_event *e;
-	__u64 v[3] = { 0, 0, 0 };
+	__u64 v[3] = { 0, 0, 0 }, threshold;
+	__u32 flags;
 	int i;
 
 	if (!a)
 		return 0;
+	threshold = a->threshold;
+	flags = a->flags;
+	if (flags & SWACK_F_NOTHRESH) {
+		threshold = qemu_threshold();
+		if (threshold != ~0ULL)
+			flags &= ~SWACK_F_NOTHRESH;
+	}
 	set_role(SWACK_ROLE_SRC);
 	for (i = 0; i < 3; i++)
 		if (a->ptr[i])
@@ -297,13 +321,13 @@ static __always_inline int pending_exit(void)
 	if (e) {
 		for (i = 0; i < 3; i++)
 			e->a[i] = v[i];
-		e->a[3] = a->threshold;
+		e->a[3] = threshold;
 		e->a[4] = ~0ULL;
-		e->flags = a->flags;
+		e->flags = flags;
 		submit(e);
 	}
-	if (!(a->flags & SWACK_F_NOTHRESH))
-		switchover_72(v[0] + v[1] + v[2], a->threshold);
+	if (!(flags & SWACK_F_NOTHRESH))
+		switchover_72(v[0] + v[1] + v[2], threshold);
 	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
@@ -434,6 +458,33 @@ int BPF_KRETPROBE(up_load_end, int ret)
 	return emit_simple(SWACK_EV_LOAD_END, SWACK_ORIGIN_UPROBE, (__u64)(__s64)ret);
 }
 
+/* ---- switchover-ack by symbols (legacy scheme, 8.1-11.0) -------------- */
+
+/* int qemu_loadvm_approve_switchover(void): a device approved; the counter
+ * it decrements is not an argument. */
+SEC("uprobe")
+int BPF_KPROBE(up_ack_approve)
+{
+	struct swack_event *e = ev_new(SWACK_EV_ACK_APPROVE, SWACK_ORIGIN_UPROBE);
+
+	set_role(SWACK_ROLE_DST);
+	if (!e)
+		return 0;
+	e->a[0] = ~0ULL;
+	e->flags = SWACK_F_UNCOUNTED;
+	submit(e);
+	return 0;
+}
+
+/* int migrate_send_rp_switchover_ack(MigrationIncomingState *mis): the
+ * destination's one ACK, once no device has an approval left to give. */
+SEC("uprobe")
+int BPF_KPROBE(up_ack_sent)
+{
+	set_role(SWACK_ROLE_DST);
+	return emit_simple(SWACK_EV_ACK_SENT, SWACK_ORIGIN_UPROBE, 0);
+}
+
 /* ---- background snapshots: write tracking (QEMU 6.0+) ----------------- */
 
 SEC("uprobe")
@@ -475,6 +526,76 @@ int BPF_KPROBE(up_savevm_iterate)
 
 /* ---- USDT probes of dtrace builds (provider qemu) ------------------------ */
 
+/*
+ * Every site of every USDT probe swack attaches is a plain uprobe whose
+ * attach cookie indexes its argument spec, decoded by swack from the note
+ * (user/source/usdt_args.c): one decoder for every form, RIP-relative
+ * globals included, and the ELF notes read once per binary.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SWACK_USDT_MAX_SPECS);
+	__type(key, __u32);
+	__type(value, struct swack_usdt_spec);
+} usdt_specs SEC(".maps");
+
+static __always_inline const struct swack_usdt_spec *usdt_spec(void *ctx)
+{
+	__u32 id = bpf_get_attach_cookie(ctx);
+
+	return bpf_map_lookup_elem(&usdt_specs, &id);
+}
+
+static __always_inline __u64 reg_at(struct pt_regs *ctx, __u32 off)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + (off & 0xff));
+	return v;
+}
+
+/* Argument i of the site, at its own width, sign-extended where signed;
+ * 0 when the site has no such argument. */
+static __noinline __u64 usdt_arg(struct pt_regs *ctx, const struct swack_usdt_spec *s, __u32 i)
+{
+	const struct swack_usdt_arg *a;
+	struct swack_proc *p;
+	__u64 v = 0, size, addr = 0;
+	int shift;
+
+	if (!s || i >= SWACK_USDT_MAX_ARGS || i >= s->nargs)
+		return 0;
+	a = &s->args[i];
+	size = a->size;
+	/* Keep the bounded copy in a register the verifier has checked. */
+	asm volatile("" : "+r"(size));
+	if (size == 0 || size > 8)
+		return 0;
+	switch (a->kind) {
+	case SWACK_ARG_CONST:
+		return a->val;
+	case SWACK_ARG_REG:
+		v = reg_at(ctx, a->reg_off);
+		break;
+	case SWACK_ARG_REG_DEREF:
+		addr = reg_at(ctx, a->reg_off) + a->val;
+		break;
+	case SWACK_ARG_SIB_DEREF:
+		addr = reg_at(ctx, a->reg_off) + reg_at(ctx, a->idx_off) * a->scale + a->val;
+		break;
+	case SWACK_ARG_ABS_DEREF:
+		p = watched(bpf_get_current_pid_tgid() >> 32);
+		addr = a->val + (p ? p->exe_base : 0);
+		break;
+	}
+	if (addr)
+		bpf_probe_read_user(&v, size, (void *)addr);
+	shift = 64 - size * 8;
+	if (a->is_signed)
+		return (__u64)(((__s64)(v << shift)) >> shift);
+	return shift ? (v << shift) >> shift : v;
+}
+
 static __always_inline int emit_str(__u16 kind, const char *s, __u64 a0)
 {
 	struct swack_event *e = ev_new(kind, SWACK_ORIGIN_USDT);
@@ -487,10 +608,16 @@ static __always_inline int emit_str(__u16 kind, const char *s, __u64 a0)
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_migrate_set_state, const char *new_state)
+#define ARG(n) usdt_arg(ctx, s, n)
+#define STR(n) ((const char *)usdt_arg(ctx, s, n))
+
+/* migrate_set_state(const char *new_state) */
+SEC("uprobe")
+int usdt_migrate_set_state(struct pt_regs *ctx)
 {
-	return emit_str(SWACK_EV_MIG_STATE, new_state, ~0ULL);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return emit_str(SWACK_EV_MIG_STATE, STR(0), ~0ULL);
 }
 
 static __always_inline int usdt_pending(__u64 size, __u64 pre, __u64 post, __u32 flags)
@@ -510,138 +637,154 @@ static __always_inline int usdt_pending(__u64 size, __u64 pre, __u64 post, __u32
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_pending_estimate, __u64 size, __u64 pre, __u64 post)
+/* migrate_pending_{estimate,exact}(uint64_t size, uint64_t pre, uint64_t post) */
+SEC("uprobe")
+int usdt_pending_estimate(struct pt_regs *ctx)
 {
-	return usdt_pending(size, pre, post, 0);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return usdt_pending(ARG(0), ARG(1), ARG(2), 0);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_pending_exact, __u64 size, __u64 pre, __u64 post)
+SEC("uprobe")
+int usdt_pending_exact(struct pt_regs *ctx)
 {
-	return usdt_pending(size, pre, post, SWACK_F_EXACT);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return usdt_pending(ARG(0), ARG(1), ARG(2), SWACK_F_EXACT);
 }
 
 /* 11.1: qemu_savevm_query_pending(bool exact, bool final, uint64_t precopy,
  *     uint64_t stopcopy, uint64_t postcopy, uint64_t total,
  *     uint32_t switchover_ack_pending, uint32_t total_switchover_ack_pending) */
-SEC("usdt")
-int BPF_USDT(usdt_query_pending, bool exact, bool final, __u64 precopy, __u64 stopcopy,
-	     __u64 postcopy, __u64 total, __u32 ack, __u32 ack_total)
+SEC("uprobe")
+int usdt_query_pending(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e;
 
 	set_role(SWACK_ROLE_SRC);
 	e = ev_new(SWACK_EV_QUERY_PENDING, SWACK_ORIGIN_USDT);
 	if (!e)
 		return 0;
-	e->a[0] = precopy;
-	e->a[1] = stopcopy;
-	e->a[2] = postcopy;
-	e->a[3] = total;
-	e->a[4] = ack;
-	e->a[5] = ack_total;
-	e->flags = (exact ? SWACK_F_EXACT : 0) | (final ? SWACK_F_FINAL : 0);
+	for (int i = 0; i < 6; i++)
+		e->a[i] = ARG(i + 2);
+	e->flags = (ARG(0) ? SWACK_F_EXACT : 0) | (ARG(1) ? SWACK_F_FINAL : 0);
 	submit(e);
 	return 0;
 }
 
 /* migration_bitmap_sync_start(void): one dirty-bitmap sync */
-SEC("usdt")
-int BPF_USDT(usdt_dirty_sync)
+SEC("uprobe")
+int usdt_dirty_sync(struct pt_regs *ctx)
 {
 	return emit_dirty_sync(SWACK_ORIGIN_USDT);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_low_pending, __u64 pending_bytes)
+/* migration_thread_low_pending(uint64_t pending) */
+SEC("uprobe")
+int usdt_low_pending(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e = ev_new(SWACK_EV_SWITCHOVER, SWACK_ORIGIN_USDT);
 
 	if (!e)
 		return 0;
-	e->a[0] = pending_bytes;
+	e->a[0] = ARG(0);
 	e->a[1] = ~0ULL; /* the threshold is in migrate_transferred */
 	submit(e);
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_transferred, __u64 transferred, __u64 time_spent, __u64 bw,
-	     __u64 avail_bw, __u64 size)
+/* migrate_transferred(uint64_t transferred, uint64_t time_spent,
+ *     uint64_t bandwidth, uint64_t avail_bw, uint64_t size) */
+SEC("uprobe")
+int usdt_transferred(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e = ev_new(SWACK_EV_TRANSFERRED, SWACK_ORIGIN_USDT);
 
 	if (!e)
 		return 0;
-	e->a[0] = transferred;
-	e->a[1] = time_spent;
-	e->a[2] = bw;
-	e->a[3] = avail_bw;
-	e->a[4] = size;
+	for (int i = 0; i < 5; i++)
+		e->a[i] = ARG(i);
 	submit(e);
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_completion_vm_stop, int ret)
+/* migration_completion_vm_stop(int ret) */
+SEC("uprobe")
+int usdt_completion_vm_stop(struct pt_regs *ctx)
 {
-	return emit_simple(SWACK_EV_COMPLETION_STOP, SWACK_ORIGIN_USDT, (__u64)(__s64)ret);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return emit_simple(SWACK_EV_COMPLETION_STOP, SWACK_ORIGIN_USDT, ARG(0));
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_ack_needed, unsigned int n)
+/* loadvm_state_switchover_ack_needed(unsigned int switchover_ack_pending_num) */
+SEC("uprobe")
+int usdt_ack_needed(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
 	set_role(SWACK_ROLE_DST);
-	return emit_simple(SWACK_EV_ACK_NEEDED, SWACK_ORIGIN_USDT, n);
+	return emit_simple(SWACK_EV_ACK_NEEDED, SWACK_ORIGIN_USDT, ARG(0));
 }
 
 /* 8.1-11.0: loadvm_approve_switchover(unsigned int pending_num) */
-SEC("usdt")
-int BPF_USDT(usdt_approve_count, unsigned int n)
+SEC("uprobe")
+int usdt_approve_count(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
 	set_role(SWACK_ROLE_DST);
-	return emit_simple(SWACK_EV_ACK_APPROVE, SWACK_ORIGIN_USDT, n);
+	return emit_simple(SWACK_EV_ACK_APPROVE, SWACK_ORIGIN_USDT, ARG(0));
 }
 
 /* 11.1: loadvm_approve_switchover(const char *approver) */
-SEC("usdt")
-int BPF_USDT(usdt_approve_name, const char *approver)
+SEC("uprobe")
+int usdt_approve_name(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
 	set_role(SWACK_ROLE_DST);
-	return emit_str(SWACK_EV_ACK_APPROVE, approver, ~0ULL);
+	return emit_str(SWACK_EV_ACK_APPROVE, STR(0), ~0ULL);
 }
 
 /* 11.1: loadvm_approve_switchover_legacy(const char *approver, unsigned int n) */
-SEC("usdt")
-int BPF_USDT(usdt_approve_legacy, const char *approver, unsigned int n)
+SEC("uprobe")
+int usdt_approve_legacy(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
 	set_role(SWACK_ROLE_DST);
-	return emit_str(SWACK_EV_ACK_APPROVE, approver, n);
+	return emit_str(SWACK_EV_ACK_APPROVE, STR(0), ARG(1));
 }
 
-/* No argument before 11.1, the counter after the decrement from 11.1 on. */
-SEC("usdt")
-int BPF_USDT(usdt_acked)
+/* source_return_path_thread_switchover_acked: no argument before 11.1, the
+ * counter after the decrement from 11.1 on. */
+SEC("uprobe")
+int usdt_acked(struct pt_regs *ctx)
 {
-	long n = ~0L;
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 
 	set_role(SWACK_ROLE_SRC);
-	if (bpf_usdt_arg_cnt(ctx) > 0)
-		bpf_usdt_arg(ctx, 0, &n);
 	return emit_simple(SWACK_EV_ACK_RECEIVED, SWACK_ORIGIN_USDT,
-			   bpf_usdt_arg_cnt(ctx) > 0 ? (__u32)n : ~0ULL);
+			   s && s->nargs > 0 ? (__u32)ARG(0) : ~0ULL);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_switchover_start)
+SEC("uprobe")
+int usdt_switchover_start(struct pt_regs *ctx)
 {
 	return emit_simple(SWACK_EV_SWITCHOVER_START, SWACK_ORIGIN_USDT, 0);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_checkpoint, const char *checkpoint)
+/* vmstate_downtime_checkpoint(const char *checkpoint) */
+SEC("uprobe")
+int usdt_checkpoint(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	const char *checkpoint = STR(0);
 	char c = 0;
 
 	bpf_probe_read_user(&c, 1, checkpoint);
@@ -649,76 +792,79 @@ int BPF_USDT(usdt_checkpoint, const char *checkpoint)
 	return emit_str(SWACK_EV_CHECKPOINT, checkpoint, 0);
 }
 
-static __always_inline int vmstate_time(__u16 kind, const char *type, const char *idstr,
-					__u32 instance, __s64 downtime)
+/* vmstate_downtime_{save,load}(const char *type, const char *idstr,
+ *     uint32_t instance_id, int64_t downtime) */
+static __always_inline int vmstate_time(struct pt_regs *ctx, __u16 kind)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e = ev_new(kind, SWACK_ORIGIN_USDT);
 
 	if (!e)
 		return 0;
-	bpf_probe_read_user_str(e->str, sizeof(e->str), type);
-	bpf_probe_read_user_str(e->dev, sizeof(e->dev), idstr);
-	e->a[0] = instance;
-	e->a[1] = downtime;
+	bpf_probe_read_user_str(e->str, sizeof(e->str), STR(0));
+	bpf_probe_read_user_str(e->dev, sizeof(e->dev), STR(1));
+	e->a[0] = ARG(2);
+	e->a[1] = ARG(3);
 	submit(e);
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_vmstate_save, const char *type, const char *idstr, __u32 instance,
-	     __s64 downtime)
+SEC("uprobe")
+int usdt_vmstate_save(struct pt_regs *ctx)
 {
-	return vmstate_time(SWACK_EV_VMSTATE_SAVE, type, idstr, instance, downtime);
+	return vmstate_time(ctx, SWACK_EV_VMSTATE_SAVE);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_vmstate_load, const char *type, const char *idstr, __u32 instance,
-	     __s64 downtime)
+SEC("uprobe")
+int usdt_vmstate_load(struct pt_regs *ctx)
 {
-	return vmstate_time(SWACK_EV_VMSTATE_LOAD, type, idstr, instance, downtime);
+	return vmstate_time(ctx, SWACK_EV_VMSTATE_LOAD);
 }
 
-/* runstate_set(int cur, const char *cur_str, int new, const char *new_str) */
-SEC("usdt")
-int BPF_USDT(usdt_runstate_set, int cur, const char *cur_str, int new_state,
-	     const char *new_str)
+/* runstate_set(int cur, const char *cur_str, int new, const char *new_str):
+ * QEMU passes cur from the global current_run_state (RIP-relative spec). */
+SEC("uprobe")
+int usdt_runstate_set(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e = ev_new(SWACK_EV_RUNSTATE, SWACK_ORIGIN_USDT);
 
 	if (!e)
 		return 0;
-	e->a[0] = cur;
-	e->a[1] = new_state;
-	bpf_probe_read_user_str(e->str, sizeof(e->str), new_str);
+	e->a[0] = ARG(0);
+	e->a[1] = ARG(2);
+	bpf_probe_read_user_str(e->str, sizeof(e->str), STR(3));
 	submit(e);
 	return 0;
 }
 
 /* vm_state_notify(int running, int reason, const char *reason_str): called
  * after the vCPUs stopped, and just before they resume. */
-SEC("usdt")
-int BPF_USDT(usdt_vm_state_notify, int running, int reason, const char *reason_str)
+SEC("uprobe")
+int usdt_vm_state_notify(struct pt_regs *ctx)
 {
-	return emit_str(running ? SWACK_EV_VM_RESUMED : SWACK_EV_VM_STOPPED,
-			reason_str, reason);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return emit_str(ARG(0) ? SWACK_EV_VM_RESUMED : SWACK_EV_VM_STOPPED, STR(2), ARG(1));
 }
 
 /* ram_write_tracking_ramblock_{start,stop}(block_id, page_size, addr, length):
  * write tracking of one RAMBlock; the cookie says which (0 start, 1 stop). */
-SEC("usdt")
-int BPF_USDT(usdt_wt_ramblock, const char *block_id, __u64 page_size, __u64 addr,
-	     __u64 length)
+SEC("uprobe")
+int usdt_wt_ramblock(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e;
 
-	e = ev_new(bpf_usdt_cookie(ctx) ? SWACK_EV_WT_STOP : SWACK_EV_WT_START,
-		   SWACK_ORIGIN_USDT);
+	if (!s)
+		return 0;
+	e = ev_new(s->cookie ? SWACK_EV_WT_STOP : SWACK_EV_WT_START, SWACK_ORIGIN_USDT);
 	if (!e)
 		return 0;
-	e->a[1] = page_size;
-	e->a[2] = addr;
-	e->a[3] = length;
-	bpf_probe_read_user_str(e->str, sizeof(e->str), block_id);
+	e->a[1] = ARG(1);
+	e->a[2] = ARG(2);
+	e->a[3] = ARG(3);
+	bpf_probe_read_user_str(e->str, sizeof(e->str), STR(0));
 	submit(e);
 	return 0;
 }
@@ -751,145 +897,79 @@ static __always_inline int vfio_pending(const char *name, __u64 precopy, __u64 p
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_vfio_pending_estimate, const char *name, __u64 precopy, __u64 postcopy,
-	     __u64 init, __u64 dirty)
+/* vfio_state_pending_estimate(name, precopy, postcopy, init, dirty) */
+SEC("uprobe")
+int usdt_vfio_pending_estimate(struct pt_regs *ctx)
 {
-	return vfio_pending(name, precopy, postcopy, ~0ULL, init, dirty, 0);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return vfio_pending(STR(0), ARG(1), ARG(2), ~0ULL, ARG(3), ARG(4), 0);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_vfio_pending_exact, const char *name, __u64 precopy, __u64 postcopy,
-	     __u64 stopcopy, __u64 init, __u64 dirty)
+/* vfio_state_pending_exact(name, precopy, postcopy, stopcopy, init, dirty) */
+SEC("uprobe")
+int usdt_vfio_pending_exact(struct pt_regs *ctx)
 {
-	return vfio_pending(name, precopy, postcopy, stopcopy, init, dirty, SWACK_F_EXACT);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return vfio_pending(STR(0), ARG(1), ARG(2), ARG(3), ARG(4), ARG(5), SWACK_F_EXACT);
 }
 
-SEC("usdt")
-int BPF_USDT(usdt_vfio_save_iterate, const char *name, __u64 init, __u64 dirty)
+/* vfio_save_iterate(name, init, dirty) */
+SEC("uprobe")
+int usdt_vfio_save_iterate(struct pt_regs *ctx)
 {
-	struct swack_event *e = vfio_event(SWACK_EV_VFIO_ITERATE, name);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_event *e = vfio_event(SWACK_EV_VFIO_ITERATE, STR(0));
 
 	if (!e)
 		return 0;
-	e->a[0] = init;
-	e->a[1] = dirty;
+	e->a[0] = ARG(1);
+	e->a[1] = ARG(2);
 	submit(e);
 	return 0;
 }
 
 /* vfio_migration_set_state(name, new_state, recover_state) and
  * vfio_migration_set_device_state(name, state): the cookie says which. */
-SEC("usdt")
-int BPF_USDT(usdt_vfio_state, const char *name, const char *state)
+SEC("uprobe")
+int usdt_vfio_state(struct pt_regs *ctx)
 {
-	struct swack_event *e = vfio_event(SWACK_EV_VFIO_STATE, name);
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_event *e;
 
+	if (!s)
+		return 0;
+	e = vfio_event(SWACK_EV_VFIO_STATE, STR(0));
 	if (!e)
 		return 0;
-	bpf_probe_read_user_str(e->str, sizeof(e->str), state);
-	e->a[0] = bpf_usdt_cookie(ctx);
+	bpf_probe_read_user_str(e->str, sizeof(e->str), STR(1));
+	e->a[0] = s->cookie;
 	submit(e);
 	return 0;
 }
 
 /* Every other VFIO event: (name[, x[, y]]), the cookie names the event. */
-SEC("usdt")
+SEC("uprobe")
 int usdt_vfio_op(struct pt_regs *ctx)
 {
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e;
-	long name = 0, v = 0;
-	int n = bpf_usdt_arg_cnt(ctx);
 
-	bpf_usdt_arg(ctx, 0, &name);
-	e = vfio_event(SWACK_EV_VFIO_OP, (const char *)name);
+	if (!s)
+		return 0;
+	e = vfio_event(SWACK_EV_VFIO_OP, STR(0));
 	if (!e)
 		return 0;
-	e->a[0] = bpf_usdt_cookie(ctx);
-	if (n > 1 && !bpf_usdt_arg(ctx, 1, &v))
-		e->a[1] = v;
-	if (n > 2 && !bpf_usdt_arg(ctx, 2, &v))
-		e->a[2] = v;
+	e->a[0] = s->cookie;
+	e->a[1] = ARG(1);
+	e->a[2] = ARG(2);
 	submit(e);
 	return 0;
 }
 
-/* ---- USDT probes whose argument specs swack decodes itself ------------- */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u64);
-	__type(value, struct swack_usdt_spec);
-} usdt_specs SEC(".maps");
-
-static __always_inline __u64 arg_value(struct pt_regs *ctx, const struct swack_usdt_arg *a,
-				       __u64 exe_base)
-{
-	__u64 v = 0, base = 0;
-	__u64 size = a->size;
-	int shift;
-
-	/* Keep the bounded copy in a register the verifier has checked. */
-	asm volatile("" : "+r"(size));
-	if (size == 0 || size > 8)
-		return 0;
-	switch (a->kind) {
-	case SWACK_ARG_CONST:
-		return a->val;
-	case SWACK_ARG_REG:
-		bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + (a->reg_off & 0xff));
-		break;
-	case SWACK_ARG_REG_DEREF:
-		bpf_probe_read_kernel(&base, sizeof(base), (void *)ctx + (a->reg_off & 0xff));
-		bpf_probe_read_user(&v, size, (void *)(base + a->val));
-		break;
-	case SWACK_ARG_ABS_DEREF:
-		bpf_probe_read_user(&v, size, (void *)(a->val + exe_base));
-		break;
-	}
-	/* Keep the argument's own width, sign-extended where it is signed. */
-	shift = 64 - size * 8;
-	if (a->is_signed)
-		return (__u64)(((__s64)(v << shift)) >> shift);
-	return shift ? (v << shift) >> shift : v;
-}
-
-static __always_inline void put_arg(struct swack_event *e, const struct swack_usdt_arg *a,
-				    __u64 v)
-{
-	if (a->dest >= SWACK_TO_A0 && a->dest <= SWACK_TO_A5)
-		e->a[(a->dest - SWACK_TO_A0) & 7] = v;
-	else if (a->dest == SWACK_TO_STR)
-		bpf_probe_read_user_str(e->str, sizeof(e->str), (void *)v);
-	else if (a->dest == SWACK_TO_DEV)
-		bpf_probe_read_user_str(e->dev, sizeof(e->dev), (void *)v);
-}
-
-/* A plain uprobe on the probe site; the cookie names the decoded spec. */
-SEC("uprobe")
-int usdt_decoded(struct pt_regs *ctx)
-{
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	struct swack_usdt_spec *spec = bpf_map_lookup_elem(&usdt_specs, &cookie);
-	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
-	struct swack_event *e;
-	__u64 base;
-
-	if (!spec || !p)
-		return 0;
-	base = p->exe_base;
-	e = ev_new(spec->kind, SWACK_ORIGIN_USDT);
-	if (!e)
-		return 0;
-	for (int i = 0; i < SWACK_USDT_MAX_ARGS; i++) {
-		if (i >= spec->nargs)
-			break;
-		put_arg(e, &spec->args[i], arg_value(ctx, &spec->args[i], base));
-	}
-	submit(e);
-	return 0;
-}
+#undef ARG
+#undef STR
 
 /* ---- kernel ---------------------------------------------------------------- */
 
@@ -925,8 +1005,7 @@ static __always_inline bool fd_is_tcp(int fd)
 	       BPF_CORE_READ(sk, sk_type) == SOCK_STREAM;
 }
 
-SEC("tp/syscalls/sys_enter_sendmsg")
-int sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
@@ -938,8 +1017,7 @@ int sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tp/syscalls/sys_exit_sendmsg")
-int sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, pid = id >> 32;
@@ -1156,14 +1234,15 @@ static __always_inline bool in_userfault(void *ctx)
  * tracks writes.  Every context switch of the machine passes here; all but
  * the watched processes' stop at the first lookup, and only their sleeps
  * pay for the stack walk. */
-SEC("tp/sched/sched_switch")
-int uffd_switch(struct trace_event_raw_sched_switch *ctx)
+SEC("tp_btf/sched_switch")
+int BPF_PROG(uffd_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct swack_proc *p = watched(id >> 32);
 	struct sleeper s = { .pid = id >> 32 };
 	__u32 tid = (__u32)id;
-	long st = ctx->prev_state;
+	long st = prev_state;
 
 	/* 0: still runnable; 0x100 and above (TASK_REPORT_MAX): preempted. */
 	if (!p || !p->wt_fd || st == 0 || st >= 0x100 || !in_userfault(ctx))
@@ -1175,11 +1254,11 @@ int uffd_switch(struct trace_event_raw_sched_switch *ctx)
 
 /* The waker is inside a UFFDIO ioctl of the faulting thread's own process:
  * this ioctl ended the stall. */
-SEC("tp/sched/sched_waking")
-int uffd_waking(struct trace_event_raw_sched_wakeup_template *ctx)
+SEC("tp_btf/sched_waking")
+int BPF_PROG(uffd_waking, struct task_struct *task)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, wakee = ctx->pid;
+	__u32 tid = (__u32)id, wakee = task->pid;
 	struct uffd_call *c = bpf_map_lookup_elem(&uffd_calls, &tid);
 	struct swack_event *e;
 	struct sleeper *s;
@@ -1196,15 +1275,14 @@ int uffd_waking(struct trace_event_raw_sched_wakeup_template *ctx)
 		e->a[2] = c->cmd;
 		e->a[3] = c->start;
 		e->a[4] = c->len;
-		bpf_probe_read_kernel(e->str, 16, ctx->comm);
+		bpf_probe_read_kernel(e->str, 16, task->comm);
 		submit(e);
 	}
 	bpf_map_delete_elem(&sleepers, &wakee);
 	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_ioctl")
-int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int vfio_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 cmd = (__u32)ctx->args[1], tid = (__u32)id;
@@ -1243,8 +1321,7 @@ static __always_inline void learn_data_fd(const struct vfio_call *c, __u64 out, 
 	bpf_map_update_elem(&data_fds, &key, &one, BPF_ANY);
 }
 
-SEC("tp/syscalls/sys_exit_ioctl")
-int vfio_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int vfio_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct vfio_call *c = bpf_map_lookup_elem(&vfio_calls, &tid);
@@ -1384,47 +1461,40 @@ static __always_inline int data_exit(long ret)
 	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_read")
-int data_read_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int data_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return data_enter(ctx->args[0], 0, ctx->args[1]);
 }
 
-SEC("tp/syscalls/sys_exit_read")
-int data_read_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int data_read_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return data_exit(ctx->ret);
 }
 
-SEC("tp/syscalls/sys_enter_write")
-int data_write_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int data_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return data_enter(ctx->args[0], 1, 0);
 }
 
-SEC("tp/syscalls/sys_exit_write")
-int data_write_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int data_write_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return data_exit(ctx->ret);
 }
 
 /* QEMUFile flushes its buffer with writev. */
-SEC("tp/syscalls/sys_enter_writev")
-int data_writev_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int data_writev_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return data_enter(ctx->args[0], 1, 0);
 }
 
-SEC("tp/syscalls/sys_exit_writev")
-int data_writev_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int data_writev_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return data_exit(ctx->ret);
 }
 
 /* A closed data fd number may come back as anything; closing the
  * userfaultfd ends write tracking. */
-SEC("tp/syscalls/sys_enter_close")
-int data_close(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int data_close(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)ctx->args[0];
@@ -1441,8 +1511,8 @@ int data_close(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* New QEMU processes: user space decides whether to attach. */
-SEC("tp/sched/sched_process_exec")
-int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec)
 {
 	struct swack_event *e;
 	char comm[16];
@@ -1464,8 +1534,8 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	return 0;
 }
 
-SEC("tp/sched/sched_process_exit")
-int handle_exit(void *ctx)
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -1473,4 +1543,71 @@ int handle_exit(void *ctx)
 		return 0;
 	emit_simple(SWACK_EV_EXIT, SWACK_ORIGIN_KERNEL, 0);
 	return 0;
+}
+
+/* ---- syscalls: the raw sys_enter and sys_exit tracepoints ----------------
+ * A perf-event tracepoint link takes the kernel's trace event mutex and waits
+ * out the tracepoint's grace periods when it goes (about 50 ms a link here,
+ * one link after the other for the whole host, and any swack attaching
+ * meanwhile waits); raw tracepoint links go at once.  One program each way
+ * serves every syscall swack follows, in the tracepoints' own context. */
+
+#if defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define NR_ioctl 29
+#define NR_close 57
+#define NR_read 63
+#define NR_write 64
+#define NR_writev 66
+#define NR_sendmsg 211
+#else
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define NR_ioctl 16
+#define NR_close 3
+#define NR_read 0
+#define NR_write 1
+#define NR_writev 20
+#define NR_sendmsg 46
+#endif
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	struct trace_event_raw_sys_enter t = { .id = id };
+
+	switch (id) {
+	case NR_ioctl: case NR_close: case NR_read: case NR_write: case NR_writev:
+	case NR_sendmsg:
+		break;
+	default:
+		return 0;
+	}
+	t.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	t.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	t.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	switch (id) {
+	case NR_ioctl: return vfio_ioctl_enter(&t);
+	case NR_close: return data_close(&t);
+	case NR_read: return data_read_enter(&t);
+	case NR_write: return data_write_enter(&t);
+	case NR_writev: return data_writev_enter(&t);
+	default: return sendmsg_enter(&t);
+	}
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct trace_event_raw_sys_exit t = { .ret = ret };
+	long id = SYSCALL_NR(regs);
+
+	t.id = id;
+	switch (id) {
+	case NR_ioctl: return vfio_ioctl_exit(&t);
+	case NR_read: return data_read_exit(&t);
+	case NR_write: return data_write_exit(&t);
+	case NR_writev: return data_writev_exit(&t);
+	case NR_sendmsg: return sendmsg_exit(&t);
+	default: return 0;
+	}
 }

@@ -78,6 +78,8 @@ enum swack_kind {
 				     * a UFFDIO_* ioctl of its process: a0 ns asleep, a1 its tid,
 				     * a2 the ioctl's cmd, a3 range start, a4 range length;
 				     * str its comm; pid/tid: the thread that resolved it */
+	SWACK_EV_ACK_SENT = 41,     /* destination sent the (legacy) switchover ACK on its
+				     * return path: migrate_send_rp_switchover_ack, symbols */
 	SWACK_EV_MAX
 };
 
@@ -151,6 +153,7 @@ enum swack_role {
 #define SWACK_F_NOOP    (1u << 2)   /* MIG_STATE: compare-and-set would fail */
 #define SWACK_F_NOTHRESH (1u << 3)  /* PENDING: threshold not known here */
 #define SWACK_F_FINAL   (1u << 4)   /* QUERY_PENDING: the query at switchover */
+#define SWACK_F_UNCOUNTED (1u << 5) /* ACK_APPROVE: remaining count not readable (symbols) */
 
 struct swack_event {
 	__u64 ts;          /* CLOCK_MONOTONIC, ns (bpf_ktime_get_ns) */
@@ -180,26 +183,28 @@ struct swack_proc {
 	__u32 pad2;
 	__u64 unprot_calls;/* UFFDIO ioctls that released protection or resolved a fault */
 	__u64 unprot_bytes;/* bytes they covered */
+	/* QEMU 8.0-11.0 by symbols: the switchover threshold, read from memory at
+	 * *mig_ptr + threshold_off (MigrationState.threshold_size); 0: unknown. */
+	__u64 mig_ptr;     /* run-time address of QEMU's MigrationState pointer */
+	__u64 threshold_off;
 };
 
 /*
- * USDT arguments decoded by swack itself, for probes whose specs libbpf 1.1
- * cannot parse (RIP-relative globals such as "-4@current_run_state(%rip)").
+ * USDT argument specs, decoded by swack from the binary's notes for every
+ * site of every probe it attaches (user/source/usdt_args.c).  A USDT program
+ * finds its site's spec in the usdt_specs map, at the index its attach cookie
+ * gives.
  */
 enum swack_arg_kind {
 	SWACK_ARG_CONST = 0,     /* val */
 	SWACK_ARG_REG = 1,       /* the register at reg_off in struct pt_regs */
 	SWACK_ARG_REG_DEREF = 2, /* memory at register + val */
 	SWACK_ARG_ABS_DEREF = 3, /* memory at val + the process's exe_base (RIP-relative) */
-};
-
-/* Where an argument goes in the event. */
-enum swack_arg_dest {
-	SWACK_TO_NONE = 0, SWACK_TO_A0, SWACK_TO_A1, SWACK_TO_A2, SWACK_TO_A3,
-	SWACK_TO_A4, SWACK_TO_A5, SWACK_TO_STR, SWACK_TO_DEV,
+	SWACK_ARG_SIB_DEREF = 4, /* memory at register + index register * scale + val */
 };
 
 #define SWACK_USDT_MAX_ARGS 12
+#define SWACK_USDT_MAX_SPECS 4096
 
 struct swack_usdt_arg {
 	__s64 val;
@@ -207,14 +212,15 @@ struct swack_usdt_arg {
 	__u8 kind;       /* enum swack_arg_kind */
 	__u8 size;       /* 1, 2, 4 or 8 bytes */
 	__u8 is_signed;
-	__u8 dest;       /* enum swack_arg_dest */
-	__u8 pad[2];
+	__u8 idx_off;    /* SIB: the index register's offset in struct pt_regs */
+	__u8 scale;      /* SIB: 1, 2, 4 or 8 */
+	__u8 pad;
 };
 
 struct swack_usdt_spec {
-	__u16 kind;      /* the event to emit */
+	__u64 cookie;    /* the attach table's value, for programs that serve several probes */
 	__u8 nargs;
-	__u8 pad[5];
+	__u8 pad[7];
 	struct swack_usdt_arg args[SWACK_USDT_MAX_ARGS];
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: probe cost per hit against an empty uprobe on the same function,
-# measured in the same run, and attach time on Debian's QEMU binary.
+# measured in the same run; attach and detach times (tests/bench/attach.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=build
@@ -89,23 +89,29 @@ awk -v c="$calls" -v l="$lost" -v sz="$size" -v n="$total" -v t="$(( (t1 - t0) /
 	printf "  %.1f bytes per event on disk (%d bytes)\n", sz / n, sz
 }'
 
-echo "attach time: Debian QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), $(nm -D --defined-only "$(command -v qemu-system-x86_64)" | wc -l) symbols in .dynsym"
+# What swack trace --json and swack script --json pay per event for JSON (the
+# one writer, util/json.c), against text lines: the recording read back.
+echo "JSON lines: swack script of the recording above, median of 3 runs, ns per event"
+script_ns() {
+	local v=() t0 t1
+	for _ in 1 2 3; do
+		t0=$(date +%s%N)
+		"$B/swack" script "$@" "$B/bench.data" >/dev/null 2>&1
+		t1=$(date +%s%N)
+		v+=("$(( (t1 - t0) / total ))")
+	done
+	printf '%s\n' "${v[@]}" | median
+}
+text_ns=$(script_ns)
+json_ns=$(script_ns --json)
+printf '  text %s ns, JSON %s ns per event (reading, decoding and writing included)\n' \
+	"$text_ns" "$json_ns"
+
 qemu-system-x86_64 -machine none -display none -nodefaults -S &
 qpid=$!
 pids+=("$qpid")
 sleep 0.5
-att=() tot=()
-for _ in 1 2 3 4 5; do
-	t0=$(date +%s%N)
-	line=$("$B/swack" trace -p "$qpid" -d 0.01 2>&1 >/dev/null | grep 'watched in')
-	t1=$(date +%s%N)
-	att+=("$(sed -n 's/.*watched in \([0-9.]*\) ms.*/\1/p' <<<"$line")")
-	tot+=("$(( (t1 - t0) / 1000000 ))")
-done
-printf '  symbol resolution + attach of one process: median %s ms (5 runs)\n' \
-	"$(printf '%s\n' "${att[@]}" | median)"
-printf '  whole start-up of swack trace (BPF load, attach, exit): median %s ms\n' \
-	"$(printf '%s\n' "${tot[@]}" | median)"
+tests/bench/attach.sh
 
 # Every context switch and wake-up of the machine runs swack's sched_switch
 # and sched_waking programs (background-snapshot stalls).

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "source/recfile.h"
+#include "../unit/recfile_extra.h"
 
 static const char *dir;
 static struct rec_header hdr;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # swack diagnose: every qemu-sim scenario recorded by swack record, then
-# diagnosed from the recording (findings, their order, their figures); a
-# real QEMU 7.2 migration diagnosed live and from its recording; the HTML
-# page rendered by headless Chromium; errors.
+# diagnosed from the recording (findings, their order, their figures); the
+# HTML page rendered by headless Chromium; errors.  A real migration on each
+# real QEMU is diagnosed, live and from its recording, in migrate.sh.
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 . "$SWACK_ROOT/tests/lib/sim.sh"
-. "$SWACK_ROOT/tests/lib/qemu.sh"
+. "$SWACK_ROOT/tests/lib/html.sh"
+HTML_DIR=$SIM_DIR
 
 A=0000:3b:00.1
 "$SWACK_ROOT/scripts/deps.sh" || { fail "dependencies" "scripts/deps.sh failed"; exit 1; }
@@ -52,7 +53,8 @@ fig "breakdown is of the guest-visible downtime" true \
 phases_add_up downtime-breakdown
 
 diag ack-legacy 102
-ids "ack-delayed device-downtime downtime-breakdown"
+if underreported; then UR=" downtime-underreported"; else UR=; fi
+ids "ack-delayed device-downtime$UR downtime-breakdown"
 fig "ack-delayed: 3 converged queries, 1 ACK, held >= 8 ms" "3 1 true" \
 	"$(f ack-delayed) | .figures | \"\(.held_queries) \(.acks_received) \(.held_ns >= 8000000)\""
 fig "ack-delayed: who (no approver names in 10.2): the device with most initial bytes left" \
@@ -65,7 +67,8 @@ fig "evidence in time order" true '[.findings[].evidence | map(.ts) | . == sort]
 phases_add_up downtime-breakdown
 
 diag ack-legacy-111 111
-ids "ack-delayed device-downtime downtime-breakdown"
+if underreported; then UR=" downtime-underreported"; else UR=; fi
+ids "ack-delayed device-downtime$UR downtime-breakdown"
 fig "ack-delayed: A approved last (11.1 names approvers)" "$A 3 1" \
 	"$(f ack-delayed) | \"\(.title | capture(\"ACK of (?<d>.*)\").d) \(.figures.held_queries) \(.figures.acks_received)\""
 fig "device-downtime: A's 1.4 ms save, 41% of what was saved" "1400000 41" \
@@ -74,7 +77,13 @@ fig "ack-delayed: the last approval is evidence" true \
 	"$(f ack-delayed) | [.evidence[] | select(.side == \"dst\" and .what == \"$A approves (last)\")] | length == 1"
 
 diag ack-regrow 111
-ids "ack-delayed ack-rerequested device-downtime downtime-breakdown"
+if underreported; then UR=" downtime-underreported"; else UR=; fi
+# The wait for ACKs outranks the re-request when it lasted as long as the
+# downtime did, which a loaded host can stretch past it.
+ACKS="ack-delayed ack-rerequested"
+jq -e '([.findings[] | select(.id == "ack-delayed")][0].figures.held_ns) >= .guest_downtime_ns' \
+	<<<"$D" >/dev/null || ACKS="ack-rerequested ack-delayed"
+ids "$ACKS device-downtime$UR downtime-breakdown"
 fig "ack-delayed: 4 converged queries, 3 ACKs, held >= 18 ms" "4 3 true" \
 	"$(f ack-delayed) | .figures | \"\(.held_queries) \(.acks_received) \(.held_ns >= 18000000)\""
 fig "ack-rerequested: 1 of 3 again, A regrew to 8 MiB" "1 3 3 8388608" \
@@ -142,73 +151,9 @@ expect_match "text: first finding ranked and rated" $'\n 1\\. \\[critical\\] dow
 expect_match "text: evidence with times" $'\n      evidence: +[+][0-9]+\\.[0-9]{3} ms dst destination vCPUs resume' "$text"
 expect_match "text: advice" $'\n      advice: ' "$text"
 
-# The HTML page: one file, nothing fetched, drawn by its own script.
-html_checks() {
-	local page=$1 tag=$2 want=$3 dom png
-	dom=$SIM_DIR/$tag.dom png=$SIM_DIR/$tag.png
-	expect_eq "$tag: HTML refers to nothing outside itself" 0 \
-		"$(grep -ciE '(src|href|url)[[:space:]]*[=(][[:space:]]*["'\'']?[a-z]+://|https?://' "$page")"
-	timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-		--dump-dom "file://$page" >"$dom" 2>"$SIM_DIR/$tag.chromium.err"
-	expect_match "$tag: the page's script ran without error" '<body data-rendered="ok">' "$(grep -o '<body[^>]*>' "$dom")"
-	expect_eq "$tag: no error written into the page" '<div id="errors"></div>' "$(grep -o '<div id="errors">[^<]*</div>' "$dom")"
-	expect_eq "$tag: timeline elements" "$want" "$(python3 - "$dom" <<'PY'
-import re, sys
-dom = open(sys.argv[1]).read()
-have = []
-for name, pat in [("lane-src", r'id="lane-src-0"'), ("lane-dst", r'id="lane-dst-0"'),
-                  ("phases", r'class="phase phase-'), ("iterations", r'class="iteration"'),
-                  ("pending", r'id="pending-0"'), ("acks", r'class="acks '),
-                  ("initial", r'class="initial '), ("downtime", r'id="downtime-0"'),
-                  ("zoom", r'id="downtime-zoom-0".*class="zoom-phase"')]:
-    if re.search(pat, dom):
-        have.append(name)
-print(" ".join(have))
-PY
-)"
-	timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-		--screenshot="$png" --window-size=1100,1000 "file://$page" 2>>"$SIM_DIR/$tag.chromium.err"
-	expect_eq "$tag: screenshot is a PNG of >= 8 colours and >= 10 kB" ok "$(python3 - "$png" <<'PY'
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, w, h, bpp = 8, b"", 0, 0, 0
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b"IHDR":
-        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-        bpp = {2: 3, 6: 4}[ctype]
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-raw = zlib.decompress(idat)
-stride = w * bpp
-prev, colours, pos = bytearray(stride), set(), 0
-for r in range(h):
-    kind, line = raw[pos], bytearray(raw[pos + 1:pos + 1 + stride])
-    pos += 1 + stride
-    for i in range(stride):
-        a = line[i - bpp] if i >= bpp else 0
-        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-        if kind == 1: line[i] = (line[i] + a) & 255
-        elif kind == 2: line[i] = (line[i] + b) & 255
-        elif kind == 3: line[i] = (line[i] + (a + b) // 2) & 255
-        elif kind == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    prev = line
-    if r % 5 == 0:
-        colours.update(bytes(line[x:x + 3]) for x in range(0, stride, bpp * 3))
-print("ok" if len(data) >= 10000 and len(colours) >= 8 else "%d bytes, %d colours" % (len(data), len(colours)))
-PY
-)"
-}
-
 "$SWACK" diagnose --html "$SIM_DIR/ack-regrow.html" "$SIM_DIR/ack-regrow.data" >/dev/null
 html_checks "$SIM_DIR/ack-regrow.html" ack-regrow-html "lane-src lane-dst phases iterations pending acks initial downtime zoom"
-expect_match "ack-regrow-html: findings on the page" 'data-id="ack-delayed".*data-id="ack-rerequested"' \
+expect_match "ack-regrow-html: findings on the page" "data-id=\"${ACKS% *}\".*data-id=\"${ACKS#* }\"" \
 	"$(tr -d '\n' <"$SIM_DIR/ack-regrow-html.dom")"
 
 # Errors: one line, what and what to do, non-zero exit.
@@ -243,54 +188,3 @@ expect_match "no migration: what and what to do" "^swack diagnose: no migration 
 out=$("$SWACK" diagnose --downtime-limit abc "$DATA" 2>&1); rc=$?
 expect_eq "bad --downtime-limit: exit 2" 2 "$rc"
 expect_match "bad --downtime-limit: says what to give" "invalid downtime limit 'abc': give milliseconds > 0" "$out"
-
-# A real QEMU 7.2 migration, downtime-limit 1 ms (it converges here, after tens
-# of iterations, when the guest pauses between passes), diagnosed live and recorded.
-qemu_setup_dir || exit 1
-port=$(qemu_free_port) || exit 1
-src=$(qemu_start_src src) || exit 1
-dst=$(qemu_start_dst dst "$port") || exit 1
-qemu_wait_booted src 120 >/dev/null || exit 1
-"$SWACK" diagnose -p "$src" -p "$dst" --json --downtime-limit 1 -d 180 \
-	>"$QDIR/live.json" 2>"$QDIR/live.err" &
-live=$!
-"$SWACK" record -p "$src" -p "$dst" --until-done -d 180 -o "$QDIR/q72.data" 2>"$QDIR/rec.err" &
-rec=$!
-wait_attached "$QDIR/live.err" 2
-wait_attached "$QDIR/rec.err" 2
-qmp src '{"execute":"migrate-set-parameters","arguments":{"downtime-limit":1}}' >/dev/null
-qemu_migrate src dst "$port" 40000000 || exit 1
-expect_eq "QEMU 7.2: migration completed (QMP)" completed "$(qemu_wait_migration src 180)"
-wait "$live"
-expect_eq "QEMU 7.2: live diagnose exits by itself once the migration ended" 0 "$?"
-wait "$rec"
-q=$(qemu_query_migrate src)
-NAME="QEMU 7.2"
-D=$("$SWACK" diagnose --json --downtime-limit 1 "$QDIR/q72.data" | jq -c '.diagnoses[]')
-L=$(jq -c '.diagnoses[]' "$QDIR/live.json")
-echo "# QMP downtime $(jq .downtime <<<"$q") ms, dirty syncs $(jq '.ram["dirty-sync-count"]' <<<"$q")"
-"$SWACK" diagnose --downtime-limit 1 "$QDIR/q72.data" | sed 's/^/# /'
-expect_eq "QEMU 7.2: live and recorded diagnoses agree on the findings" \
-	"$(jq -c '[.findings[] | [.id, .title]]' <<<"$L")" "$(jq -c '[.findings[] | [.id, .title]]' <<<"$D")"
-fig "one diagnosis, source and destination" "$src $dst" '"\(.src_pid) \(.dst_pid)"'
-fig "first finding: over the 1 ms limit" "downtime-over-limit 1000000" \
-	'.findings[0] | "\(.id) \(.figures.limit_ns)"'
-fig "over-limit is of the guest-visible downtime" true \
-	"$(f downtime-over-limit) | .figures.downtime_ns == $(jq .guest_downtime_ns <<<"$D") and .figures.over_ns == .figures.downtime_ns - 1000000"
-phases_add_up downtime-over-limit
-fig "over-limit: phases from function probes (no checkpoints in 7.2)" true \
-	"$(f downtime-over-limit) | .figures | has(\"final_save_ns\") and has(\"transfer_and_load_ns\")"
-# QEMU's figure is source-side and in whole milliseconds (see migrate72.sh).
-expect_num "QEMU 7.2: QEMU's downtime within 2 ms of QMP's" \
-	"$(jq -n --argjson a "$(jq .qemu_downtime_ns <<<"$D")" --argjson b "$(jq .downtime <<<"$q")" '$a / 1e6 - $b | fabs')" "<=" 2
-syncs=$(jq '.ram["dirty-sync-count"]' <<<"$q")
-want="downtime-over-limit"
-[[ $syncs -ge 8 ]] && want+=" slow-convergence"
-underreported &&
-	want="downtime-over-limit downtime-underreported${want#downtime-over-limit}"
-ids "$want"
-if [[ $syncs -ge 8 ]]; then
-	fig "slow-convergence: iterations = QMP dirty-sync-count" "$syncs" "$(f slow-convergence) | .figures.iterations"
-fi
-"$SWACK" diagnose --downtime-limit 1 --html "$QDIR/q72.html" "$QDIR/q72.data" >/dev/null
-html_checks "$QDIR/q72.html" qemu72-html "lane-src lane-dst phases iterations pending downtime zoom"

@@ -7,7 +7,7 @@
 #     iteration, and kill -9 of the gate at random moments while the thread
 #     spends its time stopped for it;
 #  3. qemu-sim 10.2 and 11.1: a manual hold, a deadline, the three policies;
-#  4. Debian's QEMU 7.2 migrating a dirtying guest (TCG): a hold on a VM that
+#  4. each real QEMU (Debian's 7.2 and 10.0) migrating a dirtying guest (TCG): a hold on a VM that
 #     is not migrating, an unheld migration, a migration held 3 s past the
 #     point where the unheld one completed, a deadline, and kill -9 of the gate
 #     at random moments during holds, many times.
@@ -28,15 +28,15 @@ gate_cleanup() {
 }
 trap gate_cleanup EXIT
 HUGE=4611686018427387904   # what a held 8.x / 11.1 query reports (1 << 62)
-KILLS=${SWACK_GATE_KILLS:-20}            # of the gate during QEMU 7.2 holds
+KILLS=${SWACK_GATE_KILLS:-10}            # of the gate during holds, on each real QEMU
 LOOP_KILLS=${SWACK_GATE_LOOP_KILLS:-10}  # during the tight loop's holds
 
 # ---- helpers ------------------------------------------------------------------
 
 # gate_start ARGS...: `swack gate run ARGS` in the background: GATE (pid),
 # GOUT, GERR.  Waits for its attach line per -p (and swack's own per -p when
-# a policy runs the observation programs too), up to a minute: attaching waits
-# behind the probes earlier observers still remove (about 110 ms a probe).
+# a policy runs the observation programs too), up to 30 s (loading the BPF
+# programs can take seconds on a loaded host).
 GN=0
 gate_start() {
 	local want=0 obs=0 a i
@@ -50,7 +50,7 @@ gate_start() {
 	"$SWACK" gate run "$@" >"$GOUT" 2>>"$GERR" 7>&- &
 	GATE=$!
 	OURS+=("$GATE")
-	for ((i = 0; i < 1200; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		if [[ $(grep -c '^swack gate: pid .* gate on ' "$GERR") -ge $want ]] &&
 			[[ $obs -eq 0 || $(grep -c '^swack: pid ' "$GERR") -ge $want ]]; then
 			return 0
@@ -67,7 +67,7 @@ gate_start() {
 		fi
 		sleep 0.05
 	done
-	echo "# gate run not attached after 60 s: $(cat "$GERR")"
+	echo "# gate run not attached after 30 s: $(cat "$GERR")"
 	return 1
 }
 gone() {
@@ -117,7 +117,7 @@ rand_ms() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }
 sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }')"; }
 
 # The loop fixture (parts 1 and 2), named like QEMU.
-cc -O2 -g -pthread "$SWACK_ROOT/tests/fixtures/gate-loop.c" -o "$GD/qemu-system-gateloop" ||
+"${CC:-cc}" -O2 -g -pthread "$SWACK_ROOT/tests/fixtures/gate-loop.c" -o "$GD/qemu-system-gateloop" ||
 	{ fail "build gate-loop" "cc failed"; exit 1; }
 
 # ---- 1. refusals -----------------------------------------------------------------
@@ -178,6 +178,16 @@ if part 2; then
 		run_err "--actuator write under lockdown: refused" \
 			"^swack gate run: the kernel refuses bpf_probe_write_user \(.*lockdown $lockdown\): use --actuator ptrace or auto" \
 			"$SWACK" gate run --actuator write -p "$loop"
+		# A fresh machine: neither bpffs nor securityfs mounted (a private mount
+		# namespace): the gate mounts both, and says the same one line.
+		fresh='umount -l /sys/fs/bpf 2>/dev/null; umount -l /sys/kernel/security 2>/dev/null
+			exec "$0" gate run $2 --actuator write -p "$1"'
+		run_err "--actuator write under lockdown, bpffs and securityfs unmounted: refused" \
+			"^swack gate run: the kernel refuses bpf_probe_write_user \(.*lockdown $lockdown\): use --actuator ptrace or auto" \
+			unshare -m --propagation private sh -c "$fresh" "$SWACK" "$loop" ""
+		expect_match "bpffs unmounted: mounted by the gate, said under -v" \
+			"swack gate: mounted bpffs at /sys/fs/bpf" \
+			"$(unshare -m --propagation private sh -c "$fresh" "$SWACK" "$loop" -v 2>&1)"
 	fi
 	gate_start -p "$loop" || exit 1
 	if [[ $PTRACE ]]; then
@@ -259,7 +269,8 @@ fi
 
 # ---- 3. qemu-sim 10.2 and 11.1 ------------------------------------------------------
 
-# sim_start GEN SCENARIO: qemu-sim waiting on a pipe: SIM, SIMOUT, SIMSYNC.
+# sim_start GEN SCENARIO [DIR]: qemu-sim (from DIR, default build/fixtures)
+# waiting on a pipe: SIM, SIMOUT, SIMSYNC.
 SN=0
 sim_start() {
 	SN=$((SN + 1))
@@ -267,7 +278,7 @@ sim_start() {
 	mkdir "$SIMSYNC"
 	mkfifo "$GD/sim$SN.in"
 	exec 7<>"$GD/sim$SN.in"
-	QEMU_SIM_SYNC=$SIMSYNC "$SWACK_ROOT/build/fixtures/qemu-system-sim$1" -q -w \
+	QEMU_SIM_SYNC=$SIMSYNC "${3:-$SWACK_ROOT/build/fixtures}/qemu-system-sim$1" -q -w \
 		"$SWACK_ROOT/tests/fixtures/$2" <&7 >"$SIMOUT" 2>&1 &
 	SIM=$!
 	OURS+=("$SIM")
@@ -369,6 +380,31 @@ if part 3; then
 			"$(tr '\n' ' ' <"$GOUT")"
 	done
 
+	# 11.1's MigPendingData: the total raised, the ACK count left alone; the
+	# offsets from the stand-in's DWARF, then, stripped of it, the layout of
+	# the switchover-ack patch, said on the attach line; then with the gate's
+	# probes in per-probe uprobe links (SWACK_UPROBE_MULTI=0).
+	mkdir "$GD/nodwarf"
+	strip --strip-debug -o "$GD/nodwarf/qemu-system-sim111" "$SWACK_ROOT/build/fixtures/qemu-system-sim111"
+	dwarf="MigPendingData from DWARF: precopy_bytes at 0, total_bytes at 32 \(switchover_ack_pending at 24, left alone\)"
+	for what in DWARF "no DWARF" "per-probe links"; do
+		dir= note=$dwarf links="[0-9]+ multi-uprobe links, one per program" multi=
+		[[ $what == "no DWARF" ]] && dir=$GD/nodwarf note="MigPendingData not known \(no DWARF in the binary or its debuginfo\): assumed the switchover-ack patch's layout, precopy_bytes at 0, total_bytes at 32"
+		[[ $what == per-probe* ]] && multi=0 links="2 uprobe links, one per probe site \(SWACK_UPROBE_MULTI=0\)"
+		sim_start 111 gate-layout-111.src "$dir"
+		SWACK_UPROBE_MULTI=$multi gate_start -p "$SIM" || exit 1
+		expect_match "sim 111 MigPendingData, $what: the offsets, and where they come from" \
+			"pid $SIM \(qemu-system-sim\): QEMU 11.1\+, gate on qemu_savevm_query_pending_iter .*; $note; $links" \
+			"$(cat "$GERR")"
+		gate_hold -p "$SIM" --max-hold 60s --reason "layout"
+		sim_go
+		sim_wait
+		expect_eq "sim 111 MigPendingData, $what: total raised, the 1 ACK asked read back untouched, 2 counted an iteration" \
+			"iterate iterations=200 converged=no pending=$HUGE threshold=30000000 reason=pending-above-threshold ack_requested=1 ack_pending_num=400" \
+			"$(sed -n 1p "$SIMOUT")"
+		gate_stop
+	done
+
 	sim_start 111 gate-settled.src
 	gate_start -p "$SIM" --until-settled 0000:3b:00.1:200 || exit 1
 	sim_go
@@ -396,11 +432,14 @@ if part 3; then
 		'gate_release +reason="downtime [0-9.]+ms" cause=policy' "$(cat "$GOUT")"
 fi
 
-# ---- 4. Debian's QEMU 7.2 -----------------------------------------------------------
+# ---- 4. real QEMUs: Debian's 7.2 and 10.0 ------------------------------------------
 
-if part 4 || part 5; then
+# real_setup VERSION: the first VM of that real QEMU, booted; helpers.
+real_setup() {
 	# A busy host slows TCG guests down a lot: be patient with QMP.
 	export QMP_TIMEOUT=${QMP_TIMEOUT:-120}
+	qemu_use "$1" || return 1
+	Q="QEMU $1"
 	qemu_setup_dir || exit 1
 	V=0
 	qemu_start_src vm0 >/dev/null || exit 1
@@ -428,29 +467,29 @@ if part 4 || part 5; then
 		b=$(qemu_ticks "$1")
 		[[ $b -gt $a ]] && echo yes || echo "no ($a -> $b)"
 	}
+}
 
-fi
-if part 4; then
+real_part4() {
 	# A hold on a VM that is not migrating changes nothing.
 	src=$(cur)
 	gate_start -p "$src" || exit 1
 	gate_hold -p "$src" --max-hold 60s --reason "not migrating"
-	expect_eq "not migrating: the guest keeps running under a hold" yes "$(ticks_advance "vm$V" 2)"
-	expect_eq "not migrating: QEMU still running" running \
+	expect_eq "$Q: not migrating: the guest keeps running under a hold" yes "$(ticks_advance "vm$V" 2)"
+	expect_eq "$Q: not migrating: QEMU still running" running \
 		"$(qmp "vm$V" '{"execute":"query-status"}' | jq -r .return.status)"
-	expect_match "not migrating: nothing queried, nothing raised" \
+	expect_match "$Q: not migrating: nothing queried, nothing raised" \
 		"hold: pid $src, command, .* raised 0 of 0 queries" "$("$SWACK" gate status)"
-	expect_eq "not migrating: no thread stopped" 0 "$(stopped_threads "$src")"
+	expect_eq "$Q: not migrating: no thread stopped" 0 "$(stopped_threads "$src")"
 	"$SWACK" gate release -p "$src" >/dev/null
 
 	# Unheld, gate attached: the reference.
 	migrate_start || exit 1
-	expect_eq "unheld migration completed" completed "$(qemu_wait_migration "vm$V" 120)"
+	expect_eq "$Q: unheld migration completed" completed "$(qemu_wait_migration "vm$V" 120)"
 	q=$(qemu_query_migrate "vm$V")
 	T0=$(jq -r '."total-time"' <<<"$q")
 	DT0=$(jq -r .downtime <<<"$q")
-	echo "# unheld: total ${T0} ms, downtime ${DT0} ms"
-	[[ $PTRACE ]] && expect_match "the migration thread was seized at its first act" \
+	echo "# $Q: unheld: total ${T0} ms, downtime ${DT0} ms"
+	[[ $PTRACE ]] && expect_match "$Q: the migration thread was seized at its first act" \
 		"gate_seized +thread=[0-9]+ seen_at=qemu_savevm_state_setup" "$(cat "$GOUT")"
 	gate_stop
 	migrate_end
@@ -465,22 +504,22 @@ if part 4; then
 	until awk -v e="$(elapsed)" -v t="$T0" 'BEGIN { exit !(e * 1000 >= t + 2500) }'; do sleep 0.1; done
 	st=$(mig_status)
 	t2=$(qemu_ticks "vm$V")
-	expect_eq "held: QMP says active 2.5 s after the unheld run had completed" active "$st"
-	expect_num "held: the source guest kept running during the hold (ticks)" "$t2" -gt "$t1"
+	expect_eq "$Q: held: QMP says active 2.5 s after the unheld run had completed" active "$st"
+	expect_num "$Q: held: the source guest kept running during the hold (ticks)" "$t2" -gt "$t1"
 	# Held at convergence: the gate raises QEMU's answers (soon, if not yet).
 	for ((i = 0; i < 600; i++)); do [[ $(raised "$src") -gt 0 ]] && break; sleep 0.1; done
-	expect_num "held: the gate raised QEMU's pending-size answers" "$(raised "$src")" -gt 0
+	expect_num "$Q: held: the gate raised QEMU's pending-size answers" "$(raised "$src")" -gt 0
 	until awk -v e="$(elapsed)" -v t="$T0" 'BEGIN { exit !(e * 1000 >= t + 3000) }'; do sleep 0.1; done
 	"$SWACK" gate release -p "$src" >/dev/null
-	expect_eq "released: the migration completes" completed "$(qemu_wait_migration "vm$V" 120)"
+	expect_eq "$Q: released: the migration completes" completed "$(qemu_wait_migration "vm$V" 120)"
 	q=$(qemu_query_migrate "vm$V")
 	T1=$(jq -r '."total-time"' <<<"$q")
 	DT1=$(jq -r .downtime <<<"$q")
-	echo "# held 3 s past the unheld completion: total ${T1} ms, downtime ${DT1} ms (unheld ${DT0} ms)"
-	expect_num "released: total time includes the hold" "$T1" -ge $((T0 + 2500))
-	expect_eq "released: the destination guest runs on" yes "$(ticks_advance "vm$((V + 1))" 2)"
+	echo "# $Q: held 3 s past the unheld completion: total ${T1} ms, downtime ${DT1} ms (unheld ${DT0} ms)"
+	expect_num "$Q: released: total time includes the hold" "$T1" -ge $((T0 + 2500))
+	expect_eq "$Q: released: the destination guest runs on" yes "$(ticks_advance "vm$((V + 1))" 2)"
 	gate_stop
-	expect_match "held: hold and release reported, queries raised" \
+	expect_match "$Q: held: hold and release reported, queries raised" \
 		'gate_hold +reason="maintenance window".*gate_release +reason="swack gate release" cause=command held=[0-9.]+s raised=[1-9][0-9]* queries=[1-9][0-9]* missed=0' \
 		"$(tr '\n' ' ' <"$GOUT")"
 	grep -h 'gate_cost' "$GOUT" | sed 's/^/# /'
@@ -492,12 +531,12 @@ if part 4; then
 	max=$((T0 * 3 / 2 + 2000))
 	gate_hold -p "$src" --max-hold "${max}ms"
 	migrate_start || exit 1
-	expect_eq "deadline: the migration completes with no release command" completed \
+	expect_eq "$Q: deadline: the migration completes with no release command" completed \
 		"$(qemu_wait_migration "vm$V" 120)"
 	T2=$(qemu_query_migrate "vm$V" | jq -r '."total-time"')
-	expect_num "deadline: not before the deadline" "$T2" -ge $((max - 500))
+	expect_num "$Q: deadline: not before the deadline" "$T2" -ge $((max - 500))
 	gate_stop
-	expect_match "deadline: released by its deadline" \
+	expect_match "$Q: deadline: released by its deadline" \
 		"gate_release +reason=\"[0-9.]+s max-hold reached\" cause=deadline held=[0-9.]+s raised=[1-9]" \
 		"$(cat "$GOUT")"
 	migrate_end
@@ -529,17 +568,29 @@ if part 4; then
 		[[ $(ticks_advance "vm$((V + 1))" 1) == yes ]] || ticking=$((ticking + 1))
 		migrate_end
 	done
-	echo "# kill -9: $kills kills over $migs migrations, $held_kills while the gate was raising queries"
-	expect_num "kill -9 of the gate during holds, many times" "$kills" -ge "$KILLS"
-	expect_num "some kills landed while queries were being raised" "$held_kills" -ge 1
-	expect_eq "kill -9: every migration completed" 0 "$incomplete"
-	expect_eq "kill -9: no QEMU thread left stopped (state T or t)" 0 "$stopped"
-	expect_eq "kill -9: every destination guest runs on" 0 "$ticking"
+	echo "# $Q: kill -9: $kills kills over $migs migrations, $held_kills while the gate was raising queries"
+	expect_num "$Q: kill -9 of the gate during holds, many times" "$kills" -ge "$KILLS"
+	expect_num "$Q: some kills landed while queries were being raised" "$held_kills" -ge 1
+	expect_eq "$Q: kill -9: every migration completed" 0 "$incomplete"
+	expect_eq "$Q: kill -9: no QEMU thread left stopped (state T or t)" 0 "$stopped"
+	expect_eq "$Q: kill -9: every destination guest runs on" 0 "$ticking"
+}
+
+if part 4; then
+	for v in $SWACK_QEMU_VERSIONS; do
+		if real_setup "$v"; then
+			real_part4
+		else
+			fail "QEMU $v" "not installed (run scripts/deps.sh)"
+		fi
+		qemu_cleanup
+	done
 fi
 
 # ---- 5. bench: downtime of held-then-released migrations --------------------------------
 
 if part 5; then
+	real_setup 7.2 || exit 1
 	un=() he=()
 	for ((r = 0; r < ${SWACK_GATE_BENCH:-5}; r++)); do
 		src=$(cur)

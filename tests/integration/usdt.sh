@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # QEMU built with the dtrace backend, played by qemu-sim (tests/fixtures/qemu-sim):
-# generation detection by probe presence and argument counts, USDT attach by
-# libbpf, swack's own decoder for the RIP-relative runstate_set argument, and
-# the model's figures for the precopy-basic scenario, on both generations.
+# generation detection by probe presence and argument counts, every USDT site
+# decoded by swack (the RIP-relative runstate_set argument included) and
+# attached with one multi-uprobe link per program, and the model's figures for
+# the precopy-basic scenario, on both generations, on the stand-in padded to
+# 4,041 notes, and through the per-probe fallback (SWACK_UPROBE_MULTI=0).
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 . "$SWACK_ROOT/tests/lib/sim.sh"
@@ -15,13 +17,15 @@ play() {
 
 ev() { jq -c --argjson p "$1" --arg e "$2" 'select(.pid == $p and .event == $e)' "$T"; }
 
+# check_gen GEN LABEL PENDING_EVENT LINKS NOTES: LINKS, the attach line's
+# count and kind of links.
 check_gen() {
-	local gen=$1 label=$2 pending=$3 err sum
+	local gen=$1 label=$2 pending=$3 links=$4 notes=$5 err sum
 	play "$gen"
 	err=$(cat "$SIM_ERR")
 	expect_match "$gen: generation detected from the probes" "swack: pid $src \(qemu-system-sim\): $label" "$err"
-	expect_match "$gen: runstate_set attached through swack's decoder" \
-		"pid $src .*argument specs decoded by swack: runstate_set" "$err"
+	expect_match "$gen: every probe attached, $links" \
+		"pid $src .*, $notes USDT probes: [0-9]+ probes attached; missing: vm_stop_force_state; watched in [0-9.]+ ms; $links" "$err"
 	expect_eq "$gen: source states" "setup active device completed" \
 		"$(ev "$src" mig_state | jq -r .state | paste -sd' ')"
 	expect_eq "$gen: destination states" "setup active completed" \
@@ -55,11 +59,16 @@ check_gen() {
 		"$(jq -r .guest_downtime_ns <<<"$sum")"
 }
 
-check_gen 102 "QEMU 8.1-11.0 \(USDT, legacy switchover-ack\)" pending
-check_gen 111 "QEMU 11.1\+ \(USDT, per-device switchover-ack\)" query_pending
+G102="QEMU 8.1-11.0 \(USDT, legacy switchover-ack\)"
+MULTI="[0-9]+ multi-uprobe links, one per program"
+check_gen 102 "$G102" pending "$MULTI" 41
+check_gen 111 "QEMU 11.1\+ \(USDT, per-device switchover-ack\)" query_pending "$MULTI" 42
+check_gen 102pad "$G102" pending "$MULTI" 4041
+SWACK_UPROBE_MULTI=0 check_gen 102 "$G102" pending \
+	"[0-9]+ uprobe links, one per probe site \(SWACK_UPROBE_MULTI=0\)" 41
 
-# A build that offers less: absent probes and an argument spec that neither
-# libbpf 1.1 nor swack's decoder handles are named; the rest is traced.
+# A build that offers less: absent probes and an argument spec swack cannot
+# decode (its global is stripped) are named; the rest is traced.
 mkfifo "$SIM_DIR/degraded.go"
 exec 9<>"$SIM_DIR/degraded.go"
 "$SWACK_ROOT/build/fixtures/qemu-system-degraded" <&9 9<&- &
@@ -74,7 +83,7 @@ expect_eq "degraded: exit status" 0 "$?"
 out=$(cat "$SIM_DIR/degraded.out")
 err=$(cat "$SIM_DIR/degraded.err")
 expect_match "degraded: undecodable argument spec named" \
-	"missing: .*qemu:vm_state_notify \(argument spec '-4@vm_running\(%rip\) -4@\\\$7 8@%rax' not decodable by libbpf 1.1\)" "$err"
+	"missing: .*qemu:vm_state_notify \(argument spec '-4@vm_running\(%rip\) -4@\\\$7 8@%rax': cannot decode argument '-4@vm_running\(%rip\)' \(its global is not in the binary's symbols: install its debuginfo\)\)" "$err"
 expect_match "degraded: absent probes named" "missing: qemu:migrate_pending_estimate, qemu:migrate_pending_exact, .*qemu:migrate_transferred," "$err"
 expect_match "degraded: 2 probes attached" "QEMU 8.1-11.0 \(USDT, legacy switchover-ack\), .*: 2 probes attached" "$err"
 expect_eq "degraded: what is there is traced" "setup active completed" \

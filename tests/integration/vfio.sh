@@ -81,3 +81,27 @@ expect_eq "time spent in STOP_COPY and in RESUMING measured" "true true" \
 	"$(jq -r '.state_ns.STOP_COPY > 0' <<<"$S") $(jq -r '.state_ns.RESUMING > 0' <<<"$D")"
 expect_eq "source role from its device states" src \
 	"$(jq -r --argjson p "$src" 'select(.event == "summary" and .src.pid == $p) | "src"' "$T")"
+
+# The same source played by a stripped QEMU (neither USDT probes nor symbols):
+# its VFIO ioctls still come through the kernel side, under the warning.
+mkfifo "$work/bare.go"
+exec 7<>"$work/bare.go"
+"$F/qemu-system-vfio-nosyms" --mnt "$M" --role src --wait --out "$work/bare.json" <&7 7<&- &
+bare=$!
+pids+=("$bare")
+"$SWACK" trace -p "$bare" --json -d 4 >"$work/bare.trace" 2>"$work/bare.err" &
+tr=$!
+wait_attached "$work/bare.err" 1
+echo go >&7
+exec 7>&-
+wait "$tr"
+expect_match "stripped QEMU: watched on the kernel side, and said so" \
+	"^swack: pid $bare \(qemu-system-vfi\): warning: $F/qemu-system-vfio-nosyms has neither QEMU USDT probes nor QEMU function symbols: watched on the kernel side only \(VFIO ioctls, userfaultfd, bytes sent\)" \
+	"$(cat "$work/bare.err")"
+T=$work/bare.trace
+expect_eq "stripped QEMU: every MIG_DEVICE_STATE transition, in order, with its errno" \
+	"$(truth bare FEATURE_SET_MIG_DEVICE_STATE | sed 's/\([A-Z_]*\)\//SET MIG_DEVICE_STATE \1\//g')" \
+	"$(calls "$bare" "SET MIG_DEVICE_STATE")"
+expect_eq "stripped QEMU: bytes read per state" \
+	"$(jq -Sc '.bytes_read | with_entries(select(.value > 0))' <(tail -1 "$work/bare.json"))" \
+	"$(jq -c --argjson p "$bare" 'select(.event == "summary" and .src.pid == $p) | .src.devices[0].kernel.bytes_read' "$T" | jq -Sc .)"

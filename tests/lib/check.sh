@@ -47,15 +47,14 @@ expect_num() {
 }
 
 # wait_attached FILE N: until swack's stderr FILE reports N processes watched.
-# Attaching waits behind probes an earlier swack is still removing (in the
-# background, about 110 ms a probe, one at a time for the whole host): allow
-# two minutes, for a loaded host after tests that ran many observers.
+# Attaching takes tens of milliseconds and waits for no other swack; loading
+# the BPF programs first can take seconds on a loaded host: allow 30 s.
 wait_attached() {
-	for _ in $(seq 1200); do
+	for _ in $(seq 300); do
 		[[ $(grep -c '^swack: pid .* watched in' "$1" 2>/dev/null) -ge $2 ]] && return 0
 		sleep 0.1
 	done
-	echo "# $1: $2 processes not watched after 120 s" >&2
+	echo "# $1: $2 processes not watched after 30 s" >&2
 	return 1
 }
 

@@ -41,6 +41,9 @@ _QEMU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Extra arguments of the selected QEMU (firmware paths of an unpacked one).
 QEMU_ARGS=()
 QEMU_VERSION=7.2
+# 1 when the selected QEMU has the switchover-ack capability (8.1 and later):
+# qemu_migrate then turns it on, with return-path, at both ends.
+QEMU_SWITCHOVER_ACK=0
 # Where the destination listens and the source connects (a test host's address).
 : "${SWACK_MIGRATE_HOST:=127.0.0.1}"
 # 512 MiB minus 8 KiB, on purpose. QEMU < 9.0 under TCG loses guest writes
@@ -123,10 +126,11 @@ _qemu_kill() {
 qemu_use() {
 	local v=${1:-} out
 	case $v in
-	7.2) QEMU_BIN=/usr/bin/qemu-system-x86_64 QEMU_ARGS=() ;;
+	7.2) QEMU_BIN=/usr/bin/qemu-system-x86_64 QEMU_ARGS=() QEMU_SWITCHOVER_ACK=0 ;;
 	10.0)
 		QEMU_BIN=$SWACK_QEMU10_DIR/usr/bin/qemu-system-x86_64
 		QEMU_ARGS=(-L /usr/share/seabios -L "$SWACK_QEMU10_DIR/usr/share/qemu")
+		QEMU_SWITCHOVER_ACK=1
 		;;
 	*) _qemu_err "unknown QEMU version '$v' (want 7.2 or 10.0)"; return 1 ;;
 	esac
@@ -163,7 +167,11 @@ _qemu_trap() {
 	if [[ -n $prev ]]; then
 		eval "set -- $prev" # trap -- 'command' SIG
 		prev=$3
-		[[ $prev == *qemu_cleanup* ]] && prev= # ours from an earlier setup
+		# Ours from an earlier setup: keep what was chained after it.
+		[[ $prev == qemu_cleanup ]] && prev=
+		prev=${prev#qemu_cleanup; }
+		[[ $prev =~ ^(.*)\;\ exit\ [0-9]+$ ]] && prev=${BASH_REMATCH[1]}
+		[[ $prev =~ ^exit\ [0-9]+$ ]] && prev=
 	fi
 	if [[ -n $prev && $cmd == *exit* ]]; then
 		cmd="qemu_cleanup; $prev; ${cmd#qemu_cleanup; }"
@@ -325,10 +333,12 @@ qemu_migrate() {
 	bw=${4-$SWACK_MIGRATE_BW}
 	_qemu_is_uint "$port" || { _qemu_err "bad PORT '$port'"; return 1; }
 	[[ -z $bw ]] || _qemu_is_uint "$bw" || { _qemu_err "bad MAX_BW '$bw'"; return 1; }
-	# return-path must be on at both ends; events gives MIGRATION events.
+	# return-path must be on at both ends; events gives MIGRATION events;
+	# switchover-ack (8.1+) needs return-path, and is on wherever QEMU has it.
 	caps='{"execute":"migrate-set-capabilities","arguments":{"capabilities":[
-		{"capability":"events","state":true},
-		{"capability":"return-path","state":true}]}}'
+		{"capability":"events","state":true},'
+	((QEMU_SWITCHOVER_ACK)) && caps+='{"capability":"switchover-ack","state":true},'
+	caps+='{"capability":"return-path","state":true}]}}'
 	qmp "$dst" "$caps" >/dev/null || return 1
 	qmp "$src" "$caps" >/dev/null || return 1
 	if [[ -n $bw ]]; then

@@ -16,8 +16,9 @@ else
 	trap sim_cleanup EXIT
 fi
 
+SIM_RUNS=0
 sim_play() {
-	local scen=$1 gen=$2 tag=$1-$2 tr
+	local scen=$1 gen=$2 tag=$1-$2.$((++SIM_RUNS)) tr
 	shift 2
 	SIM_TRACE=$SIM_DIR/$tag.out SIM_ERR=$SIM_DIR/$tag.err
 	# Each sim waits on its own pipe, opened here read-write so that nothing

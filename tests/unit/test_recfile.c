@@ -15,7 +15,7 @@
 #include <sys/utsname.h>
 #include <dirent.h>
 #include <cmocka.h>
-#include "source/recfile.h"
+#include "recfile_extra.h"
 
 static char dir[64];
 static char path[128];

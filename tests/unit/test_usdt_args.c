@@ -66,16 +66,44 @@ static void test_memory_and_constants(void **state)
 	assert_int_equal(s.args[4].val, 0x555555a00008ll);
 }
 
+/* Base, index and scale: what gcc emits for an array element. */
+static void test_sib(void **state)
+{
+	struct swack_usdt_spec s;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(parse("8@-16(%rbp,%rax,8) -4@(%r12,%rdx) 2@4(%rsp,%r15,2)", &s, err), 0);
+	assert_int_equal(s.nargs, 3);
+	assert_int_equal(s.args[0].kind, SWACK_ARG_SIB_DEREF);
+	assert_int_equal(s.args[0].val, -16);
+	assert_int_equal(s.args[0].reg_off, 32);
+	assert_int_equal(s.args[0].idx_off, 80);
+	assert_int_equal(s.args[0].scale, 8);
+	assert_int_equal(s.args[1].kind, SWACK_ARG_SIB_DEREF);
+	assert_int_equal(s.args[1].val, 0);
+	assert_int_equal(s.args[1].reg_off, 24);
+	assert_int_equal(s.args[1].idx_off, 96);
+	assert_int_equal(s.args[1].scale, 1);
+	assert_true(s.args[1].is_signed);
+	assert_int_equal(s.args[2].idx_off, 0);
+	assert_int_equal(s.args[2].scale, 2);
+	assert_int_equal(s.args[2].size, 2);
+}
+
 static void test_refused(void **state)
 {
 	struct swack_usdt_spec s;
 	char err[128];
 
 	(void)state;
-	assert_int_equal(parse("8@(%rax,%rbx,8)", &s, err), -1);
-	assert_string_equal(err, "cannot decode argument '8@(%rax,%rbx,8)'");
+	assert_int_equal(parse("8@(%rax,%rbx,3)", &s, err), -1);
+	assert_string_equal(err, "cannot decode argument '8@(%rax,%rbx,3)'");
+	assert_int_equal(parse("8@(,%rbx,8)", &s, err), -1);
 	assert_int_equal(parse("3@%rax", &s, err), -1);
 	assert_int_equal(parse("4@unknown_symbol(%rip)", &s, err), -1);
+	assert_string_equal(err, "cannot decode argument '4@unknown_symbol(%rip)' (its global "
+			    "is not in the binary's symbols: install its debuginfo)");
 	assert_int_equal(parse("4@%xmm0", &s, err), -1);
 	assert_int_equal(parse("8@16(%rip)", &s, err), -1);
 	assert_int_equal(parse("", &s, err), 0);
@@ -87,6 +115,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qemu_runstate_set),
 		cmocka_unit_test(test_memory_and_constants),
+		cmocka_unit_test(test_sib),
 		cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests_name("usdt_args", tests, NULL, NULL);

@@ -1,116 +1,110 @@
 // SPDX-License-Identifier: GPL-2.0
-/* swack: one binary, perf-style subcommands. */
-#include <argp.h>
-#include <errno.h>
+/*
+ * swack: one binary, perf-style commands.  One table of commands, one of
+ * them (gate) with its own table of subcommands, and one dispatcher for
+ * both levels.
+ */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "cli/commands.h"
-#include "source/live.h"
-#include "source/replay.h"
-#include "source/vmid.h"
 
 #ifndef SWACK_VERSION
 #define SWACK_VERSION "0.1"
 #endif
 
-static const struct {
+struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	const struct cmd_table *sub;   /* a command made of subcommands */
 	const char *help;
-} commands[] = {
-	{ "trace", cmd_trace, "print migration events live, one line each" },
-	{ "record", cmd_record, "record migration events to a file" },
-	{ "report", cmd_report, "summarize recorded migrations (one host or two)" },
-	{ "diagnose", cmd_diagnose, "explain a migration's downtime: ranked findings" },
-	{ "script", cmd_script, "print every event of a recording" },
-	{ "export", cmd_export, "export a recording: CTF, Chrome trace JSON, JSON lines" },
-	{ "gate", cmd_gate, "hold or release a switchover, by hand or by policy" },
-	{ "stat", cmd_stat, "live dashboard of migrating VMs (also: swackstat)" },
-	{ "exporter", cmd_exporter, "serve the model to Prometheus" },
-	{ "ps", cmd_ps, "list the QEMU processes here and the VMs they run" },
 };
 
-int parse_pid(const char *s, pid_t *pid)
-{
-	char *end;
-	long v;
+struct cmd_table {
+	const char *prog;       /* "swack", "swack gate" */
+	const char *what;       /* "command", "subcommand" */
+	const char *word;       /* the same, in the usage line: "COMMAND" */
+	const char *heading;    /* above the list: "Commands" */
+	const char *about;
+	const char *man;
+	const struct cmd *cmds;
+	size_t n;
+};
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v <= 0 || v > 0x7fffffff)
-		return -1;
-	*pid = (pid_t)v;
-	return 0;
+static const struct cmd gate_cmds[] = {
+	{ "run", gate_cmd_run, NULL,
+	  "own the gate's probes; print holds and releases; apply policies" },
+	{ "hold", gate_cmd_hold, NULL, "hold a process's switchover (needs gate run)" },
+	{ "release", gate_cmd_release, NULL, "release a hold" },
+	{ "status", gate_cmd_status, NULL, "the running gate and its holds, with time left" },
+};
+
+static const struct cmd_table gate_table = {
+	"swack gate", "subcommand", "SUBCOMMAND", "Subcommands",
+	"Hold and release a QEMU's live-migration switchover.",
+	"swack-gate", gate_cmds, sizeof(gate_cmds) / sizeof(gate_cmds[0]),
+};
+
+static const struct cmd swack_cmds[] = {
+	{ "trace", cmd_trace, NULL, "print migration events live, one line each" },
+	{ "record", cmd_record, NULL, "record migration events to a file" },
+	{ "report", cmd_report, NULL, "summarize recorded migrations (one host or two)" },
+	{ "diagnose", cmd_diagnose, NULL, "explain a migration's downtime: ranked findings" },
+	{ "script", cmd_script, NULL, "print every event of a recording" },
+	{ "export", cmd_export, NULL, "export a recording: CTF, Chrome trace JSON, JSON lines" },
+	{ "gate", NULL, &gate_table, "hold or release a switchover, by hand or by policy" },
+	{ "stat", cmd_stat, NULL, "live dashboard of migrating VMs (also: swackstat)" },
+	{ "exporter", cmd_exporter, NULL, "serve the model to Prometheus" },
+	{ "ps", cmd_ps, NULL, "list the QEMU processes here and the VMs they run" },
+};
+
+static const struct cmd_table swack_table = {
+	"swack", "command", "COMMAND", "Commands", "Observe QEMU live migration with eBPF.", "swack",
+	swack_cmds, sizeof(swack_cmds) / sizeof(swack_cmds[0]),
+};
+
+static void usage(const struct cmd_table *t, FILE *out)
+{
+	int width = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if ((int)strlen(t->cmds[i].name) > width)
+			width = strlen(t->cmds[i].name);
+	fprintf(out, "Usage: %s %s [OPTION...]\n%s\n\n%s:\n", t->prog, t->word, t->about,
+		t->heading);
+	for (size_t i = 0; i < t->n; i++)
+		fprintf(out, "  %-*s %s\n", width + 2, t->cmds[i].name, t->cmds[i].help);
+	fprintf(out, "\n'%s %s --help' describes one; man %s.\n", t->prog, t->word, t->man);
 }
 
-/* A VM's name or UUID names every QEMU process it runs as on this host: the
- * source and the destination of a local migration both. */
-void target_opt(int key, const char *arg, struct argp_state *state, pid_t *pids, int *n)
+/* argv[0] is the table's program, argv[1] the name of one of its commands
+ * (as bpftool's cmd_select). */
+static int cmd_select(const struct cmd_table *t, int argc, char **argv)
 {
-	pid_t found[LIVE_MAX_PIDS];
-	char err[512];
-	int k;
+	static char prog[64];
 
-	if (*n >= LIVE_MAX_PIDS)
-		argp_error(state, "at most %d processes (-p, --vm)", LIVE_MAX_PIDS);
-	if (key == 'p' && !parse_pid(arg, &pids[*n])) {
-		(*n)++;
-		return;
+	if (argc < 2) {
+		usage(t, stderr);
+		return 2;
 	}
-	k = vmid_find(arg, found, LIVE_MAX_PIDS, err, sizeof(err));
-	if (k < 0)
-		argp_failure(state, 1, 0, "%s", err);
-	for (int i = 0; i < k; i++) {
-		if (*n >= LIVE_MAX_PIDS)
-			argp_error(state, "at most %d processes (-p, --vm)", LIVE_MAX_PIDS);
-		pids[(*n)++] = found[i];
-	}
-}
-
-int live_opt(int key, char *arg, struct argp_state *state, struct live_opts *o)
-{
-	if (key == 'v') {
-		o->verbose = true;
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(t, stdout);
 		return 0;
 	}
-	if (key != 'p' && key != OPT_VM)
-		return ARGP_ERR_UNKNOWN;
-	target_opt(key, arg, state, o->pids, &o->npids);
-	return 0;
-}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct cmd *c = &t->cmds[i];
 
-int input_opt(int key, char *arg, struct argp_state *state, const char **inputs, int *n)
-{
-	if (key != 'i' && key != ARGP_KEY_ARG)
-		return ARGP_ERR_UNKNOWN;
-	if (*n >= REPLAY_MAX_FILES)
-		argp_error(state, "at most %d recordings", REPLAY_MAX_FILES);
-	inputs[(*n)++] = arg;
-	return 0;
-}
-
-unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-double now_sec(void)
-{
-	return now_ns() / 1e9;
-}
-
-static void usage(FILE *out)
-{
-	fprintf(out, "Usage: swack COMMAND [OPTION...]\n"
-		"Observe QEMU live migration with eBPF.\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(out, "\n'swack COMMAND --help' describes a command; man swack.\n");
+		if (strcmp(argv[1], c->name))
+			continue;
+		if (c->sub)
+			return cmd_select(c->sub, argc - 1, argv + 1);
+		/* argp names the program after argv[0] in --help and errors. */
+		snprintf(prog, sizeof(prog), "%s %s", t->prog, c->name);
+		argv[1] = prog;
+		return c->fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "%s: unknown %s '%s': see '%s --help'\n", t->prog, t->what, argv[1],
+		t->prog);
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -122,28 +116,9 @@ int main(int argc, char **argv)
 		argv[0] = "swackstat";
 		return cmd_stat(argc, argv);
 	}
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "--version")) {
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
 		printf("swack %s\n", SWACK_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		char prog[32];
-
-		if (strcmp(argv[1], commands[i].name))
-			continue;
-		/* argp names the program after argv[0] in --help and errors. */
-		snprintf(prog, sizeof(prog), "swack %s", commands[i].name);
-		argv[1] = prog;
-		return commands[i].fn(argc - 1, argv + 1);
-	}
-	fprintf(stderr, "swack: unknown command '%s': see 'swack --help'\n", argv[1]);
-	return 2;
+	return cmd_select(&swack_table, argc, argv);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * swack diagnose: a migration's downtime explained as ranked findings, each
  * with its figures, the events it rests on and, where they support it, what
@@ -56,27 +57,13 @@ struct diagnosis {
 /* Findings for one migration (either side may be NULL), ranked. */
 void diagnose(const struct mig *src, const struct mig *dst, const struct diag_opts *o,
 	      struct diagnosis *d);
+/* "critical", "warning" or "info", from a finding's score. */
 const char *diag_severity(int score);
-
-/* For the rules: a new finding, its text, evidence and figures. */
-struct finding *diag_add(struct diagnosis *d, const char *id, int score);
-void diag_title(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void diag_detail(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void diag_advice(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void diag_evidence(struct finding *f, const struct mig *g, uint64_t ts, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void diag_figure(struct finding *f, const char *name, double v);
-/* "12.3 MB", decimal units, into buf. */
-const char *diag_bytes(char *buf, size_t len, double bytes);
-/* Rules, by subject. */
-void diag_ack_rules(struct diagnosis *d);
-void diag_device_rules(struct diagnosis *d);
-void diag_gate_rules(struct diagnosis *d);
-void diag_snapshot_rules(struct diagnosis *d);
 
 /* Output: text for a terminal, one JSON object, or a self-contained HTML page. */
 void diag_print_text(FILE *out, const struct diagnosis *d);
-void diag_print_json(FILE *out, const struct diagnosis *d);
+struct jw;
+void diag_json(struct jw *j, const struct diagnosis *d);
 int diag_write_html(const char *path, const struct diagnosis *ds, int n, char *err,
 		    size_t errlen);
 

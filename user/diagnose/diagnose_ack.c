@@ -8,7 +8,7 @@
  * a device approves once it has loaded its initial precopy data.
  */
 #include <string.h>
-#include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 
 #define MS 1e6
 
@@ -17,7 +17,14 @@ static bool acks_involved(const struct diagnosis *d)
 	const struct ack_state *s = &d->src->ack;
 
 	return s->received || s->requested || s->per_device ||
-	       (d->dst && d->dst->ack.needed);
+	       (d->dst && (d->dst->ack.needed || d->dst->ack.sent));
+}
+
+/* By symbols (8.1-11.0) the source does not see the legacy ACK arrive: the
+ * destination's sending of it stands for it. */
+static bool acked(const struct diagnosis *d)
+{
+	return d->src->ack.received || (d->dst && d->dst->ack.sent);
 }
 
 /* Initial bytes of device dev at time ts (its last sample before). */
@@ -122,7 +129,7 @@ static void rule_delayed(struct diagnosis *d)
 
 	if (!f)
 		return;
-	who(f, d, g->ack.ack_ts[0], name, sizeof(name));
+	who(f, d, g->ack.received ? g->ack.ack_ts[0] : d->dst->ack.t_sent, name, sizeof(name));
 	diag_title(f, "switchover delayed %.1f ms by switchover-ack: the source converged %u "
 		   "times waiting for the ACK of %s", held / MS, g->ack.held, name);
 	diag_figure(f, "held_ns", (double)held);
@@ -131,6 +138,8 @@ static void rule_delayed(struct diagnosis *d)
 	diag_evidence(f, g, g->ack.t_held_first, "first converged query, no switchover");
 	for (uint32_t i = 0; i < g->ack.received && i < MIG_MAX_ACKS; i++)
 		diag_evidence(f, g, g->ack.ack_ts[i], "ACK %u received", i + 1);
+	if (!g->ack.received && d->dst)
+		diag_evidence(f, d->dst, d->dst->ack.t_sent, "destination sends its ACK");
 	diag_evidence(f, g, g->t_switchover, "switchover decided");
 	if (strcmp(name, "the destination"))
 		diag_advice(f, "the ACK waits for %s to load its initial precopy data on the "
@@ -197,6 +206,30 @@ static void rule_underflow(struct diagnosis *d)
 		    "property switchover-ack-legacy=on avoids the per-device counter");
 }
 
+/* An ACK that held nothing back: when it came, against the switchover. */
+static void rule_sent(struct diagnosis *d)
+{
+	const struct mig *dst = d->dst, *g = d->src;
+	struct finding *f = diag_add(d, "ack-sent", 10);
+	uint64_t from = dst->t_load_begin ? dst->t_load_begin : dst->t_first;
+
+	if (!f)
+		return;
+	diag_title(f, "switchover-ack: the destination sent its ACK %.1f ms after its load began "
+		   "(%u device%s had to approve)%s", (double)(dst->ack.t_sent - from) / MS,
+		   dst->ack.needed, dst->ack.needed == 1 ? "" : "s",
+		   g->t_switchover > dst->ack.t_sent ? "; it did not hold the switchover back" : "");
+	diag_figure(f, "needed", dst->ack.needed);
+	diag_figure(f, "approved", dst->ack.approved);
+	diag_figure(f, "sent_after_load_ns", (double)(dst->ack.t_sent - from));
+	diag_evidence(f, dst, from, "destination load begins");
+	for (uint32_t i = 0; i < dst->ack.napprovals; i++)
+		diag_evidence(f, dst, dst->ack.approvals[i].ts, "a device approves");
+	diag_evidence(f, dst, dst->ack.t_sent, "destination sends its ACK");
+	if (g->t_switchover)
+		diag_evidence(f, g, g->t_switchover, "switchover decided");
+}
+
 void diag_ack_rules(struct diagnosis *d)
 {
 	const struct mig *g = d->src;
@@ -205,10 +238,12 @@ void diag_ack_rules(struct diagnosis *d)
 		return;
 	if (g->ack.underflow)
 		rule_underflow(d);
-	else if (g->ack.held && !g->ack.received && g->state != MS_COMPLETED)
+	else if (g->ack.held && !acked(d) && g->state != MS_COMPLETED)
 		rule_never(d);
-	else if (g->ack.held && g->ack.received)
+	else if (g->ack.held && acked(d))
 		rule_delayed(d);
+	else if (d->dst && d->dst->ack.sent)
+		rule_sent(d);
 	if (g->ack.rerequests)
 		rule_rerequested(d);
 }

@@ -11,8 +11,10 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "diagnose/diagnose.h"
+#include "source/args.h"
 #include "source/live.h"
 #include "source/replay.h"
+#include "util/json.h"
 
 #define MAX_PAIRS 64
 
@@ -22,10 +24,9 @@ struct pair {
 };
 
 struct diag_env {
-	const char *inputs[REPLAY_MAX_FILES];
-	int ninputs;
+	struct replay_inputs in;
 	struct live_opts live;
-	double duration;
+	struct live_loop loop;
 	bool json, realtime;
 	const char *html;
 	struct diag_opts o;
@@ -36,11 +37,6 @@ struct diag_env {
 enum { OPT_HTML = 256, OPT_LIMIT };
 
 static const struct argp_option opts[] = {
-	{ "input", 'i', "FILE", 0, "Diagnose recording FILE (repeatable: a source's and a "
-	  "destination's from two hosts)", 0 },
-	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process live, or those of a VM by name or "
-	  "UUID (repeatable; with neither -p, --vm nor FILE: every QEMU)", 0 },
-	VM_OPTION,
 	{ "json", 'j', NULL, 0, "JSON instead of text", 0 },
 	{ "html", OPT_HTML, "FILE", 0, "Also write a self-contained HTML page with the "
 	  "timeline of both sides to FILE", 0 },
@@ -48,8 +44,6 @@ static const struct argp_option opts[] = {
 	  "(migrate-set-parameters downtime-limit); default: as QEMU's threshold implies, when "
 	  "QEMU traces its bandwidth", 0 },
 	{ "realtime", 'r', NULL, 0, "Align recordings through their realtime clocks", 0 },
-	{ "duration", 'd', "SEC", 0, "Live: stop after SEC seconds", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{ 0 },
 };
 
@@ -68,22 +62,27 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct diag_env *env = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &env->in;
+		state->child_inputs[1] = &env->live;
+		state->child_inputs[2] = &env->loop;
+		break;
 	case 'j': env->json = true; break;
 	case 'r': env->realtime = true; break;
 	case OPT_HTML: env->html = arg; break;
 	case OPT_LIMIT: parse_limit(state, arg, env); break;
-	case 'd':
-		env->duration = strtod(arg, NULL);
-		if (env->duration <= 0)
-			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
-		break;
-	case 'p':
-	case OPT_VM:
-	case 'v': return live_opt(key, arg, state, &env->live);
-	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+/* Recordings, or live (-p, or neither) until the migrations seen end. */
+static const struct argp_child children[] = {
+	{ &replay_argp, 0, NULL, 0 },
+	{ &live_argp, 0, NULL, 0 },
+	{ &live_duration_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, "[FILE...]",
@@ -96,7 +95,7 @@ static const struct argp argp = {
 	"switchover-held, downtime-underreported, slow-convergence, downtime-breakdown; for "
 	"background snapshots: snapshot-failed, snapshot-thread-stalls, snapshot-worst-stall, "
 	"snapshot-stalls, snapshot-hot-region, snapshot-repeat-faults. See swack-diagnose(8).",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
@@ -136,6 +135,7 @@ static int emit(struct diag_env *env)
 	struct diagnosis *ds = calloc(env->npairs ? env->npairs : 1, sizeof(*ds));
 	char err[512];
 	int n = 0, ret = 0;
+	struct jw j;
 
 	if (!ds) {
 		fprintf(stderr, "swack diagnose: out of memory\n");
@@ -145,15 +145,21 @@ static int emit(struct diag_env *env)
 	for (int i = 0; i < env->npairs; i++)
 		if (!env->pairs[i].merged)
 			diagnose(env->pairs[i].src, env->pairs[i].dst, &env->o, &ds[n++]);
-	if (env->json)
-		fputs("{\"diagnoses\":[", stdout);
+	jw_init(&j, stdout, 0);
+	if (env->json) {
+		jw_obj(&j, NULL);
+		jw_arr(&j, "diagnoses");
+	}
 	for (int i = 0; i < n; i++) {
 		if (env->json)
-			fputs(i ? "," : "", stdout);
-		(env->json ? diag_print_json : diag_print_text)(stdout, &ds[i]);
+			diag_json(&j, &ds[i]);
+		else
+			diag_print_text(stdout, &ds[i]);
 	}
-	if (env->json)
-		fputs("]}\n", stdout);
+	if (env->json) {
+		jw_end(&j);
+		jw_end(&j);
+	}
 	if (env->html && diag_write_html(env->html, ds, n, err, sizeof(err))) {
 		fprintf(stderr, "swack diagnose: %s\n", err);
 		ret = 1;
@@ -192,19 +198,16 @@ static int from_files(struct diag_env *env)
 {
 	struct replay rp;
 	struct model model;
-	char err[512];
 	int ret;
 
-	if (replay_open(&rp, env->inputs, env->ninputs, env->realtime, err, sizeof(err))) {
-		fprintf(stderr, "swack diagnose: %s\n", err);
+	if (replay_open(&rp, &env->in, env->realtime, "swack diagnose"))
 		return 1;
-	}
 	model_init(&model, on_done, env);
 	ret = replay_run(&rp, &model, NULL, NULL, NULL) ? 1 : 0;
 	model_flush(&model);
 	ret |= bad_ends(&rp);
 	if (!env->npairs)
-		ret = no_migration(env->ninputs > 1 ? "these recordings" : env->inputs[0]);
+		ret = no_migration(env->in.n > 1 ? "these recordings" : env->in.paths[0]);
 	else
 		ret |= emit(env);
 	model_free(&model);
@@ -215,7 +218,6 @@ static int from_files(struct diag_env *env)
 static int live(struct diag_env *env)
 {
 	struct live_cbs cbs = { .ctx = env };
-	struct live_loop loop = { .duration = env->duration, .until_done = true };
 	struct model model;
 	struct live l;
 	char err[512];
@@ -227,7 +229,7 @@ static int live(struct diag_env *env)
 		model_free(&model);
 		return 1;
 	}
-	ret = live_run(&l, &loop) ? 1 : 0;
+	ret = live_run(&l, &env->loop) ? 1 : 0;
 	model_flush(&model);
 	if (live_lost(&l))
 		fprintf(stderr, "swack diagnose: %llu events lost (ring buffer full): figures may "
@@ -240,17 +242,17 @@ static int live(struct diag_env *env)
 
 int cmd_diagnose(int argc, char **argv)
 {
-	struct diag_env env = { .o.limit_ns = -1 };
+	struct diag_env env = { .o.limit_ns = -1, .loop.until_done = true };
 
 	/* Usage errors exit 2, as swack's other errors of the kind do. */
 	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	if (env.ninputs && env.live.npids) {
+	if (env.in.n && env.live.npids) {
 		fprintf(stderr, "swack diagnose: give recordings or -p PID, not both\n");
 		return 2;
 	}
-	if (env.ninputs)
+	if (env.in.n)
 		return from_files(&env);
 	live_handle_signals();
 	return live(&env);

@@ -6,7 +6,7 @@
  * thread had to wait for.
  */
 #include <string.h>
-#include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 #include "event/vfio_uapi.h"
 
 #define MS 1e6

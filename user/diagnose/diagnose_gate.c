@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Rules on swack gate's holds: a held switchover is late on purpose. */
-#include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 #include "event/event.h"
 
 #define MS 1e6

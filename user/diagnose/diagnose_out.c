@@ -2,6 +2,7 @@
 /* A diagnosis as text for a terminal, or as one JSON object for tooling. */
 #include "diagnose/diagnose.h"
 #include "event/event.h"
+#include "util/json.h"
 
 #define MS 1e6
 
@@ -73,59 +74,57 @@ void diag_print_text(FILE *out, const struct diagnosis *d)
 	fflush(out);
 }
 
-static void json_field(FILE *out, const char *name, const char *s, size_t max)
-{
-	fprintf(out, ",\"%s\":\"", name);
-	json_escape(out, s, max);
-	fputc('"', out);
-}
-
 /* Figures are integers (ns, bytes, counts) or ratios: no exponent forms. */
-static void json_number(FILE *out, double v)
+static void figure_json(struct jw *j, const char *name, double v)
 {
-	if (v > -9e15 && v < 9e15 && v == (double)(long long)v)
-		fprintf(out, "%.0f", v);
-	else
-		fprintf(out, "%.6f", v);
+	jw_fixed(j, name, v, v > -9e15 && v < 9e15 && v == (double)(long long)v ? 0 : 6);
 }
 
-static void finding_json(FILE *out, const struct diagnosis *d, int i)
+static void finding_json(struct jw *j, const struct diagnosis *d, int i)
 {
 	const struct finding *f = &d->f[i];
 
-	fprintf(out, "%s{\"rank\":%d,\"id\":\"%s\",\"severity\":\"%s\",\"score\":%d", i ? "," : "",
-		i + 1, f->id, diag_severity(f->score), f->score);
-	json_field(out, "title", f->title, sizeof(f->title));
-	json_field(out, "detail", f->detail, sizeof(f->detail));
-	json_field(out, "advice", f->advice, sizeof(f->advice));
-	fputs(",\"figures\":{", out);
-	for (int j = 0; j < f->nfig; j++) {
-		fprintf(out, "%s\"%s\":", j ? "," : "", f->fig[j].name);
-		json_number(out, f->fig[j].v);
+	jw_obj(j, NULL);
+	jw_s64(j, "rank", i + 1);
+	jw_str(j, "id", f->id);
+	jw_str(j, "severity", diag_severity(f->score));
+	jw_s64(j, "score", f->score);
+	jw_strn(j, "title", f->title, sizeof(f->title));
+	jw_strn(j, "detail", f->detail, sizeof(f->detail));
+	jw_strn(j, "advice", f->advice, sizeof(f->advice));
+	jw_obj(j, "figures");
+	for (int k = 0; k < f->nfig; k++)
+		figure_json(j, f->fig[k].name, f->fig[k].v);
+	jw_end(j);
+	jw_arr(j, "evidence");
+	for (int k = 0; k < f->nev; k++) {
+		jw_obj(j, NULL);
+		jw_u64(j, "ts", f->ev[k].ts);
+		jw_fixed(j, "t_ms", ((double)f->ev[k].ts - (double)d->t0) / MS, 3);
+		jw_str(j, "side", f->ev[k].side);
+		jw_strn(j, "what", f->ev[k].what, sizeof(f->ev[k].what));
+		jw_end(j);
 	}
-	fputs("},\"evidence\":[", out);
-	for (int j = 0; j < f->nev; j++) {
-		fprintf(out, "%s{\"ts\":%llu,\"t_ms\":%.3f,\"side\":\"%s\"", j ? "," : "",
-			(unsigned long long)f->ev[j].ts,
-			((double)f->ev[j].ts - (double)d->t0) / MS, f->ev[j].side);
-		json_field(out, "what", f->ev[j].what, sizeof(f->ev[j].what));
-		fputc('}', out);
-	}
-	fputs("]}", out);
+	jw_end(j);
+	jw_end(j);
 }
 
-void diag_print_json(FILE *out, const struct diagnosis *d)
+void diag_json(struct jw *j, const struct diagnosis *d)
 {
 	const struct mig *g = d->src ? d->src : d->dst;
 
-	fprintf(out, "{\"src_pid\":%d,\"dst_pid\":%d", d->src ? (int)d->src->pid : -1,
-		d->dst ? (int)d->dst->pid : -1);
-	vm_print_json(out, g->model, g->pid);
-	fprintf(out, ",\"state\":\"%s\",\"guest_downtime_ns\":%lld,"
-		"\"qemu_downtime_ns\":%lld,\"limit_ns\":%lld,\"limit_from\":\"%s\",\"findings\":[",
-		mstate_name(g->state), (long long)d->guest_ns, (long long)d->qemu_ns,
-		(long long)d->limit_ns, limit_source(d));
+	jw_obj(j, NULL);
+	jw_s64(j, "src_pid", d->src ? (int)d->src->pid : -1);
+	jw_s64(j, "dst_pid", d->dst ? (int)d->dst->pid : -1);
+	vm_json(j, g->model, g->pid);
+	jw_str(j, "state", mstate_name(g->state));
+	jw_s64(j, "guest_downtime_ns", d->guest_ns);
+	jw_s64(j, "qemu_downtime_ns", d->qemu_ns);
+	jw_s64(j, "limit_ns", d->limit_ns);
+	jw_str(j, "limit_from", limit_source(d));
+	jw_arr(j, "findings");
 	for (int i = 0; i < d->n; i++)
-		finding_json(out, d, i);
-	fputs("]}", out);
+		finding_json(j, d, i);
+	jw_end(j);
+	jw_end(j);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A background snapshot's cost to its guest, as diagnose findings: the
  * snapshot findings (snapshot_findings.c) ranked among the others. */
-#include "diagnose/diagnose.h"
+#include "diagnose/rules.h"
 #include "diagnose/snapshot_findings.h"
 
 static const char *snap_id(enum snap_finding_kind k)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "diagnose/diagnose.h"
+#include "util/json.h"
 
 #define MS 1e6
 
@@ -25,124 +26,128 @@ static void esc_html(FILE *out, const char *s)
 		}
 }
 
-/* A JSON string that cannot end the <script> element it sits in. */
-static void esc_json(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == '<' || c == '>' || c == '&')
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 static double rel(const struct diagnosis *d, uint64_t ts)
 {
 	return ((double)ts - (double)d->t0) / MS;
 }
 
-static void series_json(FILE *out, const char *name, const struct diagnosis *d,
+/* [t_ms, v] pairs. */
+static void series_json(struct jw *j, const char *name, const struct diagnosis *d,
 			const struct series *s)
 {
-	fprintf(out, ",\"%s\":[", name);
-	for (uint32_t i = 0; i < s->n; i++)
-		fprintf(out, "%s[%.3f,%lld]", i ? "," : "", rel(d, s->s[i].ts),
-			(long long)s->s[i].v);
-	fputc(']', out);
+	jw_arr(j, name);
+	for (uint32_t i = 0; i < s->n; i++) {
+		jw_arr(j, NULL);
+		jw_fixed(j, NULL, rel(d, s->s[i].ts), 3);
+		jw_s64(j, NULL, s->s[i].v);
+		jw_end(j);
+	}
+	jw_end(j);
 }
 
-static void lane_states(FILE *out, const struct diagnosis *d, const struct mig *g)
+/* A [t_ms, name] pair. */
+static void mark_json(struct jw *j, const struct diagnosis *d, uint64_t ts, const char *name,
+		      size_t max)
 {
-	fputs(",\"states\":[", out);
-	for (int i = 0; i < g->nstates; i++) {
-		fprintf(out, "%s[%.3f,", i ? "," : "", rel(d, g->states[i].ts));
-		esc_json(out, g->states[i].name);
-		fputc(']', out);
-	}
-	fputs("],\"checkpoints\":[", out);
-	for (uint32_t i = 0; i < g->ncheckpoints; i++) {
-		fprintf(out, "%s[%.3f,", i ? "," : "", rel(d, g->checkpoints[i].ts));
-		esc_json(out, g->checkpoints[i].name);
-		fputc(']', out);
-	}
-	fputc(']', out);
+	jw_arr(j, NULL);
+	jw_fixed(j, NULL, rel(d, ts), 3);
+	jw_strn(j, NULL, name, max);
+	jw_end(j);
 }
 
-static void lane_json(FILE *out, const struct diagnosis *d, const struct mig *g,
+static void lane_states(struct jw *j, const struct diagnosis *d, const struct mig *g)
+{
+	jw_arr(j, "states");
+	for (int i = 0; i < g->nstates; i++)
+		mark_json(j, d, g->states[i].ts, g->states[i].name, sizeof(g->states[i].name));
+	jw_end(j);
+	jw_arr(j, "checkpoints");
+	for (uint32_t i = 0; i < g->ncheckpoints; i++)
+		mark_json(j, d, g->checkpoints[i].ts, g->checkpoints[i].name,
+			  sizeof(g->checkpoints[i].name));
+	jw_end(j);
+}
+
+static void lane_json(struct jw *j, const struct diagnosis *d, const struct mig *g,
 		      const char *side)
 {
-	fprintf(out, "{\"side\":\"%s\",\"pid\":%u,\"start\":%.3f,\"end\":%.3f,\"threshold\":%llu",
-		side, g->pid, rel(d, g->t_first), rel(d, g->t_end ? g->t_end : g->t_last),
-		(unsigned long long)g->threshold);
-	lane_states(out, d, g);
-	series_json(out, "iterations", d, &g->iter_s);
-	series_json(out, "pending", d, &g->pending_s);
-	series_json(out, "acks", d, &g->acks_s);
-	fputs(",\"devices\":[", out);
+	jw_obj(j, NULL);
+	jw_str(j, "side", side);
+	jw_u64(j, "pid", g->pid);
+	jw_fixed(j, "start", rel(d, g->t_first), 3);
+	jw_fixed(j, "end", rel(d, g->t_end ? g->t_end : g->t_last), 3);
+	jw_u64(j, "threshold", g->threshold);
+	lane_states(j, d, g);
+	series_json(j, "iterations", d, &g->iter_s);
+	series_json(j, "pending", d, &g->pending_s);
+	series_json(j, "acks", d, &g->acks_s);
+	jw_arr(j, "devices");
 	for (uint32_t i = 0; i < g->ndevs; i++) {
-		fputs(i ? ",{\"name\":" : "{\"name\":", out);
-		esc_json(out, g->devs[i].name);
-		series_json(out, "initial", d, &g->devs[i].init_s);
-		fputc('}', out);
+		jw_obj(j, NULL);
+		jw_strn(j, "name", g->devs[i].name, SWACK_DEV_LEN);
+		series_json(j, "initial", d, &g->devs[i].init_s);
+		jw_end(j);
 	}
-	fputs("]}", out);
+	jw_end(j);
+	jw_end(j);
 }
 
 /* The downtime's consecutive phases, in order, in ms: the zoomed strip. */
-static void breakdown_json(FILE *out, const struct breakdown *b)
+static void breakdown_json(struct jw *j, const struct breakdown *b)
 {
-	bool first = true;
-
-	fputs(",\"breakdown\":[", out);
+	jw_arr(j, "breakdown");
 	for (int p = 0; b->total_ns >= 0 && p < PH_MAX; p++) {
 		if (b->ns[p] < 0)
 			continue;
-		fprintf(out, "%s[\"%s\",%.3f]", first ? "" : ",", phase_name(p), b->ns[p] / MS);
-		first = false;
+		jw_arr(j, NULL);
+		jw_str(j, NULL, phase_name(p));
+		jw_fixed(j, NULL, b->ns[p] / MS, 3);
+		jw_end(j);
 	}
-	fputc(']', out);
+	jw_end(j);
 }
 
-static void window_json(FILE *out, const struct diagnosis *d)
+static void window_json(struct jw *j, const struct diagnosis *d)
 {
 	const struct mig *s = d->src;
 	uint64_t stop = s ? (s->t_stop ? s->t_stop : s->t_stopped) : 0;
 	uint64_t end = d->guest_ns >= 0 ? d->dst->t_resumed :
 		       s && d->qemu_ns >= 0 ? stop + (uint64_t)d->qemu_ns : 0;
 
-	if (!stop || !end)
-		fputs(",\"window\":null", out);
-	else
-		fprintf(out, ",\"window\":[%.3f,%.3f,\"%s\"]", rel(d, stop), rel(d, end),
-			d->guest_ns >= 0 ? "guest-visible" : "QEMU's (source side)");
-	breakdown_json(out, &d->b);
+	if (!stop || !end) {
+		jw_null(j, "window");
+	} else {
+		jw_arr(j, "window");
+		jw_fixed(j, NULL, rel(d, stop), 3);
+		jw_fixed(j, NULL, rel(d, end), 3);
+		jw_str(j, NULL, d->guest_ns >= 0 ? "guest-visible" : "QEMU's (source side)");
+		jw_end(j);
+	}
+	breakdown_json(j, &d->b);
 }
 
+/* Escaped for the <script> element it sits in: no "</script>" can end it. */
 static void data_json(FILE *out, const struct diagnosis *ds, int n)
 {
-	fputs("[", out);
+	struct jw j;
+
+	jw_init(&j, out, JSON_HTML);
+	jw_arr(&j, NULL);
 	for (int i = 0; i < n; i++) {
 		const struct diagnosis *d = &ds[i];
 
-		fprintf(out, "%s{\"limit_ms\":%.3f", i ? "," : "",
-			d->limit_ns >= 0 ? d->limit_ns / MS : -1.0);
-		window_json(out, d);
-		fputs(",\"lanes\":[", out);
+		jw_obj(&j, NULL);
+		jw_fixed(&j, "limit_ms", d->limit_ns >= 0 ? d->limit_ns / MS : -1.0, 3);
+		window_json(&j, d);
+		jw_arr(&j, "lanes");
 		if (d->src)
-			lane_json(out, d, d->src, "src");
-		if (d->dst) {
-			fputs(d->src ? "," : "", out);
-			lane_json(out, d, d->dst, "dst");
-		}
-		fputs("]}", out);
+			lane_json(&j, d, d->src, "src");
+		if (d->dst)
+			lane_json(&j, d, d->dst, "dst");
+		jw_end(&j);
+		jw_end(&j);
 	}
-	fputs("]", out);
+	jw_end(&j);
 }
 
 static void finding_html(FILE *out, const struct diagnosis *d, const struct finding *f)

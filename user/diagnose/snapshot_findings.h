@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What a background snapshot cost its guest, as ranked findings: plain
  * structs and lines over the model, for swack report and swack diagnose.
  */
 #ifndef SWACK_SNAPSHOT_FINDINGS_H
 #define SWACK_SNAPSHOT_FINDINGS_H
+#include "model/figures.h"
 #include "model/model.h"
 
 enum snap_severity { SNAP_INFO = 0, SNAP_WARN = 1, SNAP_BAD = 2 };

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "event/event.h"
 #include "event/vfio_uapi.h"
+#include "util/json.h"
 
 #define U(l, s) { l, s, FMT_U64 }
 #define S(l, s) { l, s, FMT_S64 }
@@ -37,6 +38,7 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 	[SWACK_EV_ACK_APPROVE] = { "ack_approve", { O("remaining", F_A0),
 		T("approver", F_STR) } },
 	[SWACK_EV_ACK_RECEIVED] = { "ack_received", { O("pending", F_A0) } },
+	[SWACK_EV_ACK_SENT] = { "ack_sent", { { 0 } } },
 	[SWACK_EV_SWITCHOVER_START] = { "switchover_start", { { 0 } } },
 	[SWACK_EV_COMPLETION_STOP] = { "completion_vm_stop", { S("ret", F_A0) } },
 	[SWACK_EV_EXEC] = { "exec", { T("comm", F_STR) } },
@@ -85,7 +87,7 @@ const struct event_desc *event_desc(unsigned kind)
 	return &descs[kind];
 }
 
-const char *vfio_op_name(unsigned op)
+static const char *vfio_op_name(unsigned op)
 {
 	static const char *const names[SWACK_VFIO_OP_MAX] = {
 		[SWACK_VFIO_SAVE_SETUP] = "save_setup",
@@ -118,7 +120,7 @@ const char *gate_cause_name(unsigned cause)
 	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
 }
 
-const char *uffd_cmd_name(unsigned cmd)
+static const char *uffd_cmd_name(unsigned cmd)
 {
 	switch (cmd & 0xff) {
 	case SWACK_UFFDIO_REGISTER: return "REGISTER";
@@ -153,20 +155,6 @@ static size_t str_max(enum field_src src)
 	return src == F_DEV ? SWACK_DEV_LEN : SWACK_STR_LEN;
 }
 
-void json_escape(FILE *out, const char *s, size_t max)
-{
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-}
-
 /* Free text (a hold's reason) is quoted, so that the line still splits on
  * blanks into NAME=VALUE pairs. */
 static void print_text_value(FILE *out, const char *s, size_t max)
@@ -179,8 +167,19 @@ static void print_text_value(FILE *out, const char *s, size_t max)
 	fputc('"', out);
 }
 
-static void print_field(FILE *out, const struct swack_event *e, const struct field *f,
-			int json)
+/* A field's value by name, when it is one (a name table's entry), or NULL. */
+static const char *field_name(const struct field *f, __u64 v)
+{
+	switch (f->fmt) {
+	case FMT_UFFD_CMD: return uffd_cmd_name(v);
+	case FMT_VFIO_OP: return vfio_op_name(v);
+	case FMT_GATE_CAUSE: return gate_cause_name(v);
+	case FMT_GATE_ORIGIN: return gate_origin_name(v);
+	default: return NULL;
+	}
+}
+
+static void print_field(FILE *out, const struct swack_event *e, const struct field *f)
 {
 	__u64 v;
 
@@ -189,15 +188,11 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 
 		if (!s[0])
 			return;
-		fprintf(out, json ? ",\"%s\":\"" : " %s=", f->label);
-		if (json) {
-			json_escape(out, s, str_max(f->src));
-			fputc('"', out);
-		} else if (f->fmt == FMT_TEXT) {
+		fprintf(out, " %s=", f->label);
+		if (f->fmt == FMT_TEXT)
 			print_text_value(out, s, str_max(f->src));
-		} else {
+		else
 			fprintf(out, "%.*s", (int)str_max(f->src), s);
-		}
 		return;
 	}
 	v = field_u64(e, f->src);
@@ -207,37 +202,48 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 		char what[128];
 
 		vfio_describe(e, what, sizeof(what));
-		fprintf(out, json ? ",\"%s\":\"" : " %s=\"", f->label);
-		json_escape(out, what, sizeof(what));
-		fputc('"', out);
-		return;
-	}
-	if (f->fmt == FMT_UFFD_CMD) {
-		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, uffd_cmd_name(v));
-		return;
-	}
-	if (f->fmt == FMT_HEX) {
-		fprintf(out, json ? ",\"%s\":%llu" : " %s=0x%llx", f->label, (unsigned long long)v);
-		return;
-	}
-	if (f->fmt == FMT_VFIO_OP) {
-		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label, vfio_op_name(v));
-		return;
-	}
-	if (f->fmt == FMT_GATE_ORIGIN || f->fmt == FMT_GATE_CAUSE) {
-		fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", f->label,
-			f->fmt == FMT_GATE_CAUSE ? gate_cause_name(v) : gate_origin_name(v));
-		return;
-	}
-	if (f->fmt == FMT_NS && !json) {
+		fprintf(out, " %s=", f->label);
+		print_text_value(out, what, sizeof(what));
+	} else if (field_name(f, v)) {
+		fprintf(out, " %s=%s", f->label, field_name(f, v));
+	} else if (f->fmt == FMT_HEX) {
+		fprintf(out, " %s=0x%llx", f->label, (unsigned long long)v);
+	} else if (f->fmt == FMT_NS) {
 		fprintf(out, " %s=%.3fs", f->label, v / 1e9);
+	} else if (f->fmt == FMT_S64) {
+		fprintf(out, " %s=%lld", f->label, (long long)v);
+	} else {
+		fprintf(out, " %s=%llu", f->label, (unsigned long long)v);
+	}
+}
+
+/* JSON keeps numbers as numbers: hex addresses and durations in ns too. */
+static void field_json(struct jw *j, const struct swack_event *e, const struct field *f)
+{
+	__u64 v;
+
+	if (f->fmt == FMT_STR || f->fmt == FMT_TEXT) {
+		const char *s = field_str(e, f->src);
+
+		if (s[0])
+			jw_strn(j, f->label, s, str_max(f->src));
 		return;
 	}
-	if (f->fmt == FMT_S64)
-		fprintf(out, json ? ",\"%s\":%lld" : " %s=%lld", f->label, (long long)v);
-	else
-		fprintf(out, json ? ",\"%s\":%llu" : " %s=%llu", f->label,
-			(unsigned long long)v);
+	v = field_u64(e, f->src);
+	if (f->fmt == FMT_U64_OPT && v == ~0ULL)
+		return;
+	if (f->fmt == FMT_VFIO_IOCTL) {
+		char what[128];
+
+		vfio_describe(e, what, sizeof(what));
+		jw_str(j, f->label, what);
+	} else if (field_name(f, v)) {
+		jw_str(j, f->label, field_name(f, v));
+	} else if (f->fmt == FMT_S64) {
+		jw_s64(j, f->label, (int64_t)v);
+	} else {
+		jw_u64(j, f->label, v);
+	}
 }
 
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
@@ -249,7 +255,7 @@ void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
 	fprintf(out, d->fields[0].label || e->flags ? "%12.6f %7u/%-7u %-3s %-18s" :
 		"%12.6f %7u/%-7u %-3s %s", t, e->pid, e->tid, role_name(e->role), d->name);
 	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
-		print_field(out, e, &d->fields[i], 0);
+		print_field(out, e, &d->fields[i]);
 	if (e->flags & SWACK_F_EXACT)
 		fputs(" exact", out);
 	if (e->flags & SWACK_F_FINAL)
@@ -264,21 +270,29 @@ void event_print_text(FILE *out, const struct swack_event *e, __u64 t0)
 void event_print_json(FILE *out, const struct swack_event *e)
 {
 	const struct event_desc *d = event_desc(e->kind);
+	struct jw j;
 
-	fprintf(out, "{\"ts\":%llu,\"pid\":%u,\"tid\":%u,\"role\":\"%s\",\"event\":\"%s\"",
-		(unsigned long long)e->ts, e->pid, e->tid, role_name(e->role), d->name);
+	jw_init(&j, out, 0);
+	jw_obj(&j, NULL);
+	jw_u64(&j, "ts", e->ts);
+	jw_u64(&j, "pid", e->pid);
+	jw_u64(&j, "tid", e->tid);
+	jw_str(&j, "role", role_name(e->role));
+	jw_str(&j, "event", d->name);
 	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
-		print_field(out, e, &d->fields[i], 1);
-	fprintf(out, ",\"flags\":%u,\"tx_bytes\":%llu}\n", e->flags,
-		(unsigned long long)e->tx_bytes);
+		field_json(&j, e, &d->fields[i]);
+	jw_u64(&j, "flags", e->flags);
+	jw_u64(&j, "tx_bytes", e->tx_bytes);
+	jw_end(&j);
 }
 
-void event_print_args_json(FILE *out, const struct swack_event *e)
+void event_args_json(struct jw *j, const char *key, const struct swack_event *e)
 {
 	const struct event_desc *d = event_desc(e->kind);
 
-	fprintf(out, "{\"event\":\"%s\"", d->name);
+	jw_obj(j, key);
+	jw_str(j, "event", d->name);
 	for (int i = 0; i < EVENT_MAX_FIELDS && d->fields[i].label; i++)
-		print_field(out, e, &d->fields[i], 1);
-	fputc('}', out);
+		field_json(j, e, &d->fields[i]);
+	jw_end(j);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Names and field layout of each event kind: one table for every output. */
 #ifndef SWACK_EVENT_H
 #define SWACK_EVENT_H
@@ -27,17 +28,15 @@ struct event_desc {
 
 const struct event_desc *event_desc(unsigned kind);
 const char *role_name(int role);
-const char *vfio_op_name(unsigned op);
 /* SWACK_EV_GATE_HOLD a1 and SWACK_EV_GATE_RELEASE a4, by name. */
 const char *gate_origin_name(unsigned origin);
 const char *gate_cause_name(unsigned cause);
-const char *uffd_cmd_name(unsigned cmd);
 /* One line, perf-trace style; t0 is the time origin in ns. */
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0);
+/* One JSON line. */
 void event_print_json(FILE *out, const struct swack_event *e);
-/* {"event":NAME, the fields}: an event's fields as one JSON object. */
-void event_print_args_json(FILE *out, const struct swack_event *e);
-/* JSON string body with escapes, without quotes. */
-void json_escape(FILE *out, const char *s, size_t max);
+struct jw;
+/* {"event":NAME, the fields}: an event's fields as one JSON object, at key. */
+void event_args_json(struct jw *j, const char *key, const struct swack_event *e);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Decoding of the VFIO migration uAPI as the kernel events carry it. */
 #ifndef SWACK_VFIO_UAPI_H
 #define SWACK_VFIO_UAPI_H

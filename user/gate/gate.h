@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* swack gate: hold and release a QEMU's switchover (internal interfaces). */
 #ifndef SWACK_GATE_H
 #define SWACK_GATE_H
@@ -39,23 +40,31 @@ struct gate_pins {
 int gate_bpffs_ready(bool *mounted, char *err, size_t errlen);
 /* Takes the run lock (one gate per host); the fd, or -1 with a reason. */
 int gate_lock_run(char *err, size_t errlen);
-/* True while some swack gate run holds the lock. */
-bool gate_run_alive(void);
 /* Opens the maps of the running gate; 0, or -1 with a reason. */
 int gate_pins_open(struct gate_pins *p, char *err, size_t errlen);
 void gate_pins_close(struct gate_pins *p);
 /* Removes pins left by an earlier gate (call with the lock held). */
 void gate_unpin_all(void);
 
-/* ---- gate.c: shared helpers ---------------------------------------------- */
+/* ---- gate_check.c: checks and parsing shared by run and the commands ----- */
 
-/* "30s", "1.5s", "500ms", "2m", "30" (seconds) -> ns; -1 when invalid. */
-int gate_parse_duration(const char *s, uint64_t *ns);
+struct argp_state;
+/* --max-hold: a duration from 1 ms to 1 h, or argp_error. */
+void gate_parse_max_hold(struct argp_state *state, const char *arg, uint64_t *ns);
 const char *gate_gen_name(enum gate_gen g);
-/* The target's query: symbol, file offset and generation, and the offset of
- * qemu_savevm_state_setup (0 if absent); 0 or -1 with a reason. */
-int gate_resolve(pid_t pid, enum gate_gen *gen, uint64_t *offset, const char **sym,
-		 uint64_t *setup, char *err, size_t errlen);
+/* The pending-size query of a target, as the gate attaches to it. */
+struct gate_query {
+	enum gate_gen gen;
+	const char *sym;
+	uint64_t offset;          /* file offset of the query */
+	uint64_t setup;           /* file offset of qemu_savevm_state_setup, 0 if absent */
+	/* 11.1: where MigPendingData keeps the fields the gate raises */
+	long mpd_precopy, mpd_total;
+	char mpd_note[320];       /* where those offsets come from, for the attach line */
+};
+
+/* The target's query; 0 or -1 with a reason. */
+int gate_resolve(pid_t pid, struct gate_query *q, char *err, size_t errlen);
 /* The target's C library behaves as the ptrace actuator assumes (glibc:
  * signal 33 is SIGSETXID); 0, or -1 with a reason.  what: the library
  * found, for the attach line. */
@@ -65,10 +74,5 @@ int gate_check_handler(pid_t pid, char *err, size_t errlen);
 /* Kernel lockdown mode ("none", "integrity", "confidentiality"), or "unknown". */
 void gate_lockdown(char *buf, size_t len);
 void gate_fmt_ns(char *buf, size_t len, uint64_t ns);
-
-int gate_cmd_run(int argc, char **argv);
-int gate_cmd_hold(int argc, char **argv);
-int gate_cmd_release(int argc, char **argv);
-int gate_cmd_status(int argc, char **argv);
 
 #endif

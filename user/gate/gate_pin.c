@@ -104,7 +104,8 @@ int gate_lock_run(char *err, size_t errlen)
 	return -1;
 }
 
-bool gate_run_alive(void)
+/* True while some swack gate run holds the lock. */
+static bool gate_run_alive(void)
 {
 	int fd = open_dir();
 	bool alive;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Policies of swack gate run, evaluated where the data is: the observation
- * programs' events feed the model (user/model.h), and every tick decides,
- * per watched source, whether its policy hold can go.  A policy hold is
- * placed when a migration of the process starts (state setup or active), is
- * an ordinary hold (same map, same deadline, --max-hold), and is released
- * once every policy given is satisfied:
+ * The policies of swack gate run (gate/gate_policy.h), evaluated where the
+ * data is: the observation programs' events feed the model, and every tick
+ * the run asks, per watched source, what to do.  A policy hold is placed
+ * when a migration of the process starts (state setup or active), is an
+ * ordinary hold (same map, same deadline, --max-hold), and is released once
+ * every policy given is satisfied:
  *   --until-acked        no switchover ACK left pending;
  *   --until-settled D:MS device D's precopy initial bytes at 0, with no
  *                        regrowth, for MS;
@@ -14,35 +14,23 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <bpf/libbpf.h>
-#include "source/attach.h"
-#include "cli/commands.h"
-#include "gate.skel.h"
-#include "gate/gate_run.h"
+#include "gate/gate_policy.h"
 
-bool policy_any(const struct gate_run *g)
+bool policy_any(const struct gate_policy *p)
 {
-	return g->until_acked || g->settle || g->budget;
+	return p->until_acked || p->settle || p->budget;
 }
 
-static struct mig *newest(struct gate_run *g, pid_t pid)
+void policy_init(struct policy_state *s)
 {
-	struct mig *found = NULL;
-
-	for (struct mig *m = g->model.head; m; m = m->next)
-		if (m->pid == (uint32_t)pid)
-			found = m;
-	return found;
+	memset(s, 0, sizeof(*s));
+	s->ack_count = -1;
 }
 
 /* Event order matters for the per-device ACK count: the latest of a query's
  * total and an ACK's remaining count is the one in force. */
-void policy_event(struct gate_run *g, const struct swack_event *e)
+void policy_event(struct policy_state *t, const struct swack_event *e)
 {
-	struct gate_tgt *t = run_tgt(g, e->pid);
-
-	if (!t)
-		return;
 	switch (e->kind) {
 	case SWACK_EV_MIG_STATE:
 		if (!strcmp(e->str, "setup")) {
@@ -65,13 +53,12 @@ void policy_event(struct gate_run *g, const struct swack_event *e)
 	}
 }
 
-static bool acked(struct gate_run *g, struct gate_tgt *t, const struct mig *m, char *why,
+static bool acked(const struct policy_state *t, const struct policy_facts *f, char *why,
 		  size_t len)
 {
-	struct target *ot = attach_target(&g->live.a, t->pid);
-	const struct mig *d = m->peer;
+	const struct mig *d = f->m->peer;
 
-	switch (ot ? ot->gen : GEN_NONE) {
+	switch (f->gen) {
 	case GEN_USDT_111:
 		snprintf(why, len, "acked: %lld pending", (long long)t->ack_count);
 		return t->ack_count == 0;
@@ -104,22 +91,22 @@ static const struct dev_state *find_dev(const struct mig *m, const char *name)
 	return NULL;
 }
 
-static bool settled(struct gate_run *g, struct gate_tgt *t, const struct mig *m, char *why,
-		    size_t len)
+static bool settled(const struct gate_policy *p, struct policy_state *t,
+		    const struct policy_facts *f, char *why, size_t len)
 {
-	const struct dev_state *d = find_dev(m, g->settle_dev);
-	uint64_t now = now_ns(), init;
+	const struct dev_state *d = find_dev(f->m, p->settle_dev);
+	uint64_t now = f->now, init;
 	uint32_t rg;
 
 	if (!d || (!d->k.polls && !d->exact_samples)) {
-		snprintf(why, len, "%s not seen", g->settle_dev);
+		snprintf(why, len, "%s not seen", p->settle_dev);
 		return false;
 	}
 	init = d->k.polls ? d->k.init : d->init;
 	rg = dev_regrowths(d);
 	if (init) {
 		t->zero_since = 0;
-		snprintf(why, len, "%s initial %llu B", g->settle_dev, (unsigned long long)init);
+		snprintf(why, len, "%s initial %llu B", p->settle_dev, (unsigned long long)init);
 		return false;
 	}
 	if (!t->zero_since || rg != t->zero_regrowths) {
@@ -127,20 +114,18 @@ static bool settled(struct gate_run *g, struct gate_tgt *t, const struct mig *m,
 		t->zero_regrowths = rg;
 	}
 	snprintf(why, len, "settled %.0fms", (now - t->zero_since) / 1e6);
-	return now - t->zero_since >= g->settle_ns;
+	return now - t->zero_since >= p->settle_ns;
 }
 
-static bool within_budget(struct gate_run *g, struct gate_tgt *t, const struct mig *m,
+static bool within_budget(const struct gate_policy *p, const struct policy_facts *f,
 			  char *why, size_t len)
 {
-	struct gate_target gt = { 0 };
+	const struct mig *m = f->m;
 	uint64_t rem, stop = 0;
-	__u32 key = t->pid;
 	double ms;
 
 	/* QEMU's own answer, as the gate read it before raising it. */
-	bpf_map__lookup_elem(g->skel->maps.gate_targets, &key, sizeof(key), &gt, sizeof(gt), 0);
-	rem = gt.last_pending_ns ? gt.last_pending : m->pending;
+	rem = f->gate_pending_known ? f->gate_pending : m->pending;
 	for (uint32_t i = 0; i < m->ndevs && i < MIG_MAX_DEVS; i++) {
 		const struct dev_state *d = &m->devs[i];
 
@@ -155,86 +140,72 @@ static bool within_budget(struct gate_run *g, struct gate_tgt *t, const struct m
 	}
 	ms = (double)(rem + stop) * 1e3 / (double)m->bw;
 	snprintf(why, len, "downtime %.1fms", ms);
-	return ms * 1e6 <= (double)g->budget_ns;
+	return ms * 1e6 <= (double)p->budget_ns;
 }
 
-static void hold_reason(struct gate_run *g, char *buf, size_t len)
+static void hold_reason(const struct gate_policy *p, char *buf, size_t len)
 {
 	size_t n = snprintf(buf, len, "policy:");
 
-	if (g->until_acked && n < len)
+	if (p->until_acked && n < len)
 		n += snprintf(buf + n, len - n, " acked");
-	if (g->settle && n < len)
-		n += snprintf(buf + n, len - n, " settled %s", g->settle_dev);
-	if (g->budget && n < len)
-		snprintf(buf + n, len - n, " budget %.0fms", g->budget_ns / 1e6);
+	if (p->settle && n < len)
+		n += snprintf(buf + n, len - n, " settled %s", p->settle_dev);
+	if (p->budget && n < len)
+		snprintf(buf + n, len - n, " budget %.0fms", p->budget_ns / 1e6);
 }
 
 /* Every policy given is satisfied; why says how things stand. */
-static bool satisfied(struct gate_run *g, struct gate_tgt *t, const struct mig *m, char *why,
-		      size_t len)
+static bool satisfied(const struct gate_policy *p, struct policy_state *t,
+		      const struct policy_facts *f, char *why, size_t len)
 {
 	char part[64];
 	bool ok = true;
 	size_t n = 0;
 
 	why[0] = 0;
-	if (g->until_acked) {
-		ok &= acked(g, t, m, part, sizeof(part));
+	if (p->until_acked) {
+		ok &= acked(t, f, part, sizeof(part));
 		n += snprintf(why + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", part);
 	}
-	if (g->settle) {
-		ok &= settled(g, t, m, part, sizeof(part));
+	if (p->settle) {
+		ok &= settled(p, t, f, part, sizeof(part));
 		n += snprintf(why + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", part);
 	}
-	if (g->budget) {
-		ok &= within_budget(g, t, m, part, sizeof(part));
+	if (p->budget) {
+		ok &= within_budget(p, f, part, sizeof(part));
 		snprintf(why + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", part);
 	}
 	return ok;
 }
 
-static void policy_one(struct gate_run *g, struct gate_tgt *t)
+enum policy_do policy_decide(const struct gate_policy *p, struct policy_state *t,
+			     const struct policy_facts *f, char *why, size_t len)
 {
-	struct mig *m = newest(g, t->pid);
-	struct gate_hold h;
-	char why[128];
-	bool held;
+	const struct mig *m = f->m;
 
-	if (!m || m->role == SWACK_ROLE_DST)
-		return;
-	held = run_hold_of(g, t->pid, &h);
-	if ((m->state == MS_SETUP || m->state == MS_ACTIVE) && t->policy_seq != m->seq) {
-		t->policy_seq = m->seq;
-		t->policy_held = false;
-		if (!held) {
-			hold_reason(g, why, sizeof(why));
-			t->policy_held = !run_place_hold(g, t->pid, why);
-			held = run_hold_of(g, t->pid, &h);
-		} else {
-			t->policy_held = h.origin == GATE_BY_POLICY;
+	if ((m->state == MS_SETUP || m->state == MS_ACTIVE) && t->seq != m->seq) {
+		t->seq = m->seq;
+		t->held = false;
+		if (!f->hold) {
+			hold_reason(p, why, len);
+			return POLICY_PLACE;
 		}
+		t->held = f->hold->origin == GATE_BY_POLICY;
 	}
-	if (!t->policy_held)
-		return;
-	if (!held || h.origin != GATE_BY_POLICY) {
-		t->policy_held = false;  /* ended by its deadline, a command, or replaced */
-		return;
+	if (!t->held)
+		return POLICY_NOTHING;
+	if (!f->hold || f->hold->origin != GATE_BY_POLICY) {
+		t->held = false;  /* ended by its deadline, a command, or replaced */
+		return POLICY_NOTHING;
 	}
 	if (mstate_terminal(m->state)) {
-		snprintf(why, sizeof(why), "migration %s", mstate_name(m->state));
-		run_release(g, t->pid, GATE_CAUSE_POLICY, why);
-		t->policy_held = false;
-		return;
+		snprintf(why, len, "migration %s", mstate_name(m->state));
+		t->held = false;
+		return POLICY_RELEASE;
 	}
-	if (satisfied(g, t, m, why, sizeof(why))) {
-		run_release(g, t->pid, GATE_CAUSE_POLICY, why);
-		t->policy_held = false;
-	}
-}
-
-void policy_tick(struct gate_run *g)
-{
-	for (int i = 0; i < g->ntgts; i++)
-		policy_one(g, &g->tgts[i]);
+	if (!satisfied(p, t, f, why, len))
+		return POLICY_NOTHING;
+	t->held = false;
+	return POLICY_RELEASE;
 }

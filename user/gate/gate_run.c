@@ -20,28 +20,88 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli/commands.h"
-#include "source/env.h"
 #include "event/event.h"
 #include "gate.skel.h"
-#include "gate/gate_run.h"
+#include "gate/gate.h"
+#include "gate/gate_policy.h"
+#include "gate/gate_trace.h"
+#include "model/model.h"
+#include "source/args.h"
+#include "source/env.h"
 #include "source/gate_log.h"
+#include "source/live.h"
 #include "source/proc.h"
+#include "source/uprobes.h"
+#include "util/clock.h"
 
 #define TICK_MS 20
 #define RESCAN_NS 1000000000ULL
 
 enum want_act { WANT_AUTO, WANT_PTRACE, WANT_WRITE };
 
+struct gate_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+/* A process the gate probes. */
+struct gate_tgt {
+	pid_t pid;
+	char comm[16];
+	enum gate_gen gen;
+	const char *sym;
+	struct link_set links;         /* query entry, return; setup hint */
+	bool hint;                     /* the setup hint is in place */
+	struct policy_state pol;
+};
+
+/* A hold the run has reported as placed. */
+struct gate_seen_hold {
+	pid_t pid;
+	uint64_t id;
+};
+
+struct gate_run {
+	struct gate_bpf *skel;
+	enum gate_actuator act;
+	char lockdown[32];
+	char act_why[256];
+	int lockfd, epfd, sigfd;
+	struct ring_buffer *rb;
+	struct gate_tgt *tgts;
+	int ntgts;
+	pid_t *refused;             /* follow mode: processes refused once */
+	int nrefused;
+	struct gate_tracer tr;      /* the ptrace actuator */
+	pid_t *unseizable;          /* threads that could not be seized: said once */
+	int nunseizable;
+	struct gate_seen_hold *holds;
+	int nholds;
+	bool follow_all, verbose;
+	uint64_t max_ns;            /* --max-hold */
+	uint64_t t0;
+	uint64_t log_seq;           /* entries written to gate_log */
+	struct gate_policy pol;
+	bool live_on;
+	struct live live;
+	struct model model;
+};
+
+static void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause,
+			const char *reason);
+
 struct run_opts {
-	pid_t pids[LIVE_MAX_PIDS];
-	int npids;
+	struct live_opts live;     /* -p, -v: the gate's targets, and its observer's */
 	enum want_act want;
 	struct gate_run *g;
 };
 
 /* ---- output -------------------------------------------------------------- */
 
-void run_line(struct gate_run *g, pid_t pid, pid_t tid, const char *name, const char *fmt, ...)
+static void run_line(struct gate_run *g, pid_t pid, pid_t tid, const char *name,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void run_line(struct gate_run *g, pid_t pid, pid_t tid, const char *name,
+		     const char *fmt, ...)
 {
 	uint64_t now = now_ns();
 	va_list ap;
@@ -75,7 +135,7 @@ static void emit(struct gate_run *g, struct swack_event *e)
 
 /* ---- targets ------------------------------------------------------------- */
 
-struct gate_tgt *run_tgt(struct gate_run *g, pid_t pid)
+static struct gate_tgt *run_tgt(struct gate_run *g, pid_t pid)
 {
 	for (int i = 0; i < g->ntgts; i++)
 		if (g->tgts[i].pid == pid)
@@ -102,9 +162,8 @@ static void note_refused(struct gate_run *g, pid_t pid)
 }
 
 /* Checks made before anything is loaded: clear refusals come first. */
-static int check_target(struct gate_run *g, pid_t pid, enum gate_gen *gen, uint64_t *off,
-			const char **sym, uint64_t *setup, char *libc, size_t libclen, char *err,
-			size_t errlen)
+static int check_target(struct gate_run *g, pid_t pid, struct gate_query *q, char *libc,
+			size_t libclen, char *err, size_t errlen)
 {
 	char comm[32] = "";
 
@@ -118,7 +177,7 @@ static int check_target(struct gate_run *g, pid_t pid, enum gate_gen *gen, uint6
 			 "a qemu-system-* process", pid, comm);
 		return -1;
 	}
-	if (gate_resolve(pid, gen, off, sym, setup, err, errlen))
+	if (gate_resolve(pid, q, err, errlen))
 		return -1;
 	libc[0] = 0;
 	if (g->act == GATE_ACT_PTRACE && gate_check_libc(pid, libc, libclen, err, errlen))
@@ -126,24 +185,52 @@ static int check_target(struct gate_run *g, pid_t pid, enum gate_gen *gen, uint6
 	return 0;
 }
 
-static int add_target(struct gate_run *g, pid_t pid, char *err, size_t errlen)
+/* Entry and return of the query, and the thread hint where it helps: one
+ * multi-uprobe link each, for this process only. */
+static int attach_query(struct gate_run *g, struct gate_tgt *tg, const struct gate_query *q,
+			char *err, size_t errlen)
 {
 	static const char *const entry_progs[] = {
 		[GATE_GEN_72] = "gate_enter_72", [GATE_GEN_8] = "gate_enter_8",
 		[GATE_GEN_111] = "gate_enter_111",
 	};
-	uint64_t t = now_ns(), off, setup;
+	struct uprobe_site query = { .offset = q->offset }, setup = { .offset = q->setup };
+	struct bpf_program *entry = bpf_object__find_program_by_name(g->skel->obj,
+								     entry_progs[q->gen]);
+	struct bpf_program *ret = g->act == GATE_ACT_WRITE ? g->skel->progs.gate_return_write :
+							     g->skel->progs.gate_return;
+	char exe[64];
+	int e;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", tg->pid);
+	e = uprobe_attach(&tg->links, entry, false, tg->pid, exe, &query, 1);
+	if (!e)
+		e = uprobe_attach(&tg->links, ret, true, tg->pid, exe, &query, 1);
+	if (e) {
+		snprintf(err, errlen, "pid %d: cannot attach to %s: %s", tg->pid, q->sym,
+			 strerror(-e));
+		link_sets_destroy((struct link_set *[]){ &tg->links }, 1);
+		return -1;
+	}
+	/* Optional: finds the migration thread before its first query. */
+	tg->hint = q->setup && g->act == GATE_ACT_PTRACE &&
+		   !uprobe_attach(&tg->links, g->skel->progs.gate_thread_hint, false, tg->pid, exe,
+				  &setup, 1);
+	return 0;
+}
+
+static int add_target(struct gate_run *g, pid_t pid, char *err, size_t errlen)
+{
+	uint64_t t = now_ns();
 	struct gate_target gt = { 0 };
-	struct bpf_program *p;
+	struct gate_query q;
 	struct gate_tgt *tg;
-	enum gate_gen gen;
-	const char *sym;
-	char libc[128], exe[64];
+	char libc[128];
 	__u32 key = pid;
 
 	if (run_tgt(g, pid))
 		return 0;
-	if (check_target(g, pid, &gen, &off, &sym, &setup, libc, sizeof(libc), err, errlen))
+	if (check_target(g, pid, &q, libc, sizeof(libc), err, errlen))
 		return -1;
 	tg = realloc(g->tgts, (g->ntgts + 1) * sizeof(*tg));
 	if (!tg) {
@@ -154,38 +241,29 @@ static int add_target(struct gate_run *g, pid_t pid, char *err, size_t errlen)
 	tg = &g->tgts[g->ntgts];
 	memset(tg, 0, sizeof(*tg));
 	tg->pid = pid;
-	tg->gen = gen;
-	tg->sym = sym;
-	tg->ack_count = -1;
+	tg->gen = q.gen;
+	tg->sym = q.sym;
+	policy_init(&tg->pol);
 	proc_comm(pid, tg->comm, sizeof(tg->comm));
-	gt.gen = gen;
+	gt.gen = q.gen;
+	gt.mpd_precopy = q.mpd_precopy;
+	gt.mpd_total = q.mpd_total;
 	gt.attached_ns = t;
 	if (bpf_map__update_elem(g->skel->maps.gate_targets, &key, sizeof(key), &gt, sizeof(gt),
 				 BPF_ANY)) {
 		snprintf(err, errlen, "pid %d: cannot watch: %s", pid, strerror(errno));
 		return -1;
 	}
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	p = bpf_object__find_program_by_name(g->skel->obj, entry_progs[gen]);
-	tg->links[0] = bpf_program__attach_uprobe(p, false, pid, exe, off);
-	p = g->act == GATE_ACT_WRITE ? g->skel->progs.gate_return_write :
-				       g->skel->progs.gate_return;
-	tg->links[1] = tg->links[0] ? bpf_program__attach_uprobe(p, true, pid, exe, off) : NULL;
-	if (!tg->links[1]) {
-		snprintf(err, errlen, "pid %d: cannot attach to %s: %s", pid, sym, strerror(errno));
-		bpf_link__destroy(tg->links[0]);
+	if (attach_query(g, tg, &q, err, errlen)) {
 		bpf_map__delete_elem(g->skel->maps.gate_targets, &key, sizeof(key), 0);
 		return -1;
 	}
-	/* Optional: finds the migration thread before its first query. */
-	if (setup && g->act == GATE_ACT_PTRACE)
-		tg->links[2] = bpf_program__attach_uprobe(g->skel->progs.gate_thread_hint, false,
-							  pid, exe, setup);
 	g->ntgts++;
 	fprintf(stderr, "swack gate: pid %d (%s): %s, gate on %s (entry and return)%s in %.1f ms"
-		"%s%s\n", pid, tg->comm, gate_gen_name(gen), sym,
-		tg->links[2] ? ", thread hint on qemu_savevm_state_setup" : "",
-		(now_ns() - t) / 1e6, libc[0] ? "; " : "", libc);
+		"%s%s%s%s; %d %s\n", pid, tg->comm, gate_gen_name(q.gen), q.sym,
+		tg->hint ? ", thread hint on qemu_savevm_state_setup" : "",
+		(now_ns() - t) / 1e6, libc[0] ? "; " : "", libc, q.mpd_note[0] ? "; " : "",
+		q.mpd_note, tg->links.n, uprobe_mode());
 	return 0;
 }
 
@@ -194,11 +272,10 @@ static void drop_target(struct gate_run *g, struct gate_tgt *t)
 	__u32 key = t->pid;
 
 	run_release(g, t->pid, GATE_CAUSE_GONE, "the process exited");
-	for (int i = 0; i < 3; i++)
-		bpf_link__destroy(t->links[i]);
+	link_sets_destroy((struct link_set *[]){ &t->links }, 1);
 	bpf_map__delete_elem(g->skel->maps.gate_targets, &key, sizeof(key), 0);
 	bpf_map__delete_elem(g->skel->maps.gate_stats, &key, sizeof(key), 0);
-	free(t->stops);
+	trace_drop(&g->tr, t->pid);
 	if (g->verbose)
 		fprintf(stderr, "swack gate: pid %d exited\n", t->pid);
 	*t = g->tgts[--g->ntgts];
@@ -224,7 +301,8 @@ static int holds_fd(struct gate_run *g)
 	return bpf_map__fd(g->skel->maps.gate_holds);
 }
 
-bool run_hold_of(struct gate_run *g, pid_t pid, struct gate_hold *h)
+/* The hold in force on pid, or false. */
+static bool run_hold_of(struct gate_run *g, pid_t pid, struct gate_hold *h)
 {
 	__u32 key = pid;
 
@@ -261,9 +339,8 @@ static void report_hold(struct gate_run *g, pid_t pid, const struct gate_hold *h
 	e.a[2] = h->value;
 	snprintf(e.str, sizeof(e.str), "%.*s", SWACK_STR_LEN - 1, h->reason);
 	emit(g, &e);
-	/* Stop times count from the hold on. */
-	if (run_tgt(g, pid))
-		run_tgt(g, pid)->nstops = 0;
+	/* Stop times count from the hold on: forget those before. */
+	trace_take_median(&g->tr, pid, &(uint32_t){ 0 });
 }
 
 static void report_release(struct gate_run *g, pid_t pid, uint64_t id, enum gate_cause cause,
@@ -271,11 +348,10 @@ static void report_release(struct gate_run *g, pid_t pid, uint64_t id, enum gate
 {
 	struct swack_event e = { .pid = pid, .kind = SWACK_EV_GATE_RELEASE };
 	struct gate_seen_hold *s = seen(g, pid);
-	struct gate_tgt *t = run_tgt(g, pid);
 	struct gate_stats st = { 0 };
 	__u32 key = pid;
 	uint32_t n = 0;
-	uint64_t med = t ? trace_take_median(t, &n) : 0;
+	uint64_t med = trace_take_median(&g->tr, pid, &n);
 
 	if (bpf_map__lookup_elem(g->skel->maps.gate_stats, &key, sizeof(key), &st, sizeof(st), 0) ||
 	    st.hold_id != id)
@@ -296,7 +372,9 @@ static void report_release(struct gate_run *g, pid_t pid, uint64_t id, enum gate
 		*s = g->holds[--g->nholds];
 }
 
-void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause, const char *reason)
+/* Ends the hold on pid, reports it with its cause; no-op without one. */
+static void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause,
+			const char *reason)
 {
 	struct gate_hold h;
 	__u32 key = pid;
@@ -310,7 +388,8 @@ void run_release(struct gate_run *g, pid_t pid, enum gate_cause cause, const cha
 	report_release(g, pid, h.id, cause, reason);
 }
 
-int run_place_hold(struct gate_run *g, pid_t pid, const char *reason)
+/* A hold placed by the run itself (policies). */
+static int run_place_hold(struct gate_run *g, pid_t pid, const char *reason)
 {
 	struct gate_hold h = { 0 };
 	__u32 key = pid;
@@ -320,7 +399,8 @@ int run_place_hold(struct gate_run *g, pid_t pid, const char *reason)
 	h.state = GATE_HOLD_ACTIVE;
 	h.origin = GATE_BY_POLICY;
 	h.by_pid = getpid();
-	snprintf(h.reason, sizeof(h.reason), "%s", reason);
+	/* A policy's reason may be longer than the map's: cut, as BPF keeps it. */
+	snprintf(h.reason, sizeof(h.reason), "%.*s", (int)sizeof(h.reason) - 1, reason);
 	if (bpf_map_update_elem(holds_fd(g), &key, &h, BPF_ANY))
 		return -1;
 	report_hold(g, pid, &h);
@@ -376,6 +456,68 @@ static void sync_holds(struct gate_run *g)
 	}
 }
 
+/* ---- policies and the actuator ------------------------------------------- */
+
+static struct mig *newest(struct gate_run *g, pid_t pid)
+{
+	struct mig *found = NULL;
+
+	for (struct mig *m = g->model.head; m; m = m->next)
+		if (m->pid == (uint32_t)pid)
+			found = m;
+	return found;
+}
+
+/* What the policies decide from: the model, the hold, QEMU's own answer. */
+static void facts(struct gate_run *g, struct gate_tgt *t, struct gate_hold *h,
+		  struct policy_facts *f)
+{
+	struct target *ot = attach_target(&g->live.a, t->pid);
+	struct gate_target gt = { 0 };
+	__u32 key = t->pid;
+
+	f->hold = run_hold_of(g, t->pid, h) ? h : NULL;
+	f->gen = ot ? ot->gen : GEN_NONE;
+	f->now = now_ns();
+	bpf_map__lookup_elem(g->skel->maps.gate_targets, &key, sizeof(key), &gt, sizeof(gt), 0);
+	f->gate_pending_known = gt.last_pending_ns != 0;
+	f->gate_pending = gt.last_pending;
+}
+
+static void apply_policy(struct gate_run *g, struct gate_tgt *t)
+{
+	struct policy_facts f = { .m = newest(g, t->pid) };
+	enum policy_do d;
+	struct gate_hold h;
+	char why[128];
+
+	if (!f.m || f.m->role == SWACK_ROLE_DST)
+		return;
+	facts(g, t, &h, &f);
+	d = policy_decide(&g->pol, &t->pol, &f, why, sizeof(why));
+	if (d == POLICY_PLACE) {
+		t->pol.held = !run_place_hold(g, t->pid, why);
+		if (!t->pol.held)
+			return;
+		/* The hold just placed is weighed at once: a migration that needs
+		 * none is released in the same tick. */
+		facts(g, t, &h, &f);
+		d = policy_decide(&g->pol, &t->pol, &f, why, sizeof(why));
+	}
+	if (d == POLICY_RELEASE)
+		run_release(g, t->pid, GATE_CAUSE_POLICY, why);
+}
+
+/* Every stop the ptrace actuator has to serve, and its first failure. */
+static void reap(struct gate_run *g)
+{
+	trace_reap(&g->tr);
+	if (!g->tr.err_new)
+		return;
+	g->tr.err_new = false;
+	run_line(g, g->tr.err_pid, g->tr.err_tid, "gate_error", "what=\"%s\"", g->tr.err);
+}
+
 /* ---- gate ring buffer ---------------------------------------------------- */
 
 static bool unseizable(struct gate_run *g, pid_t tid)
@@ -408,10 +550,10 @@ static int on_msg(void *ctx, void *data, size_t len)
 	t = run_tgt(g, m->pid);
 	switch (m->type) {
 	case GATE_MSG_THREAD:
-		if (!t || g->act != GATE_ACT_PTRACE || trace_seized(g, m->tid) ||
+		if (!t || g->act != GATE_ACT_PTRACE || trace_seized(&g->tr, m->tid) ||
 		    unseizable(g, m->tid))
 			break;
-		if (trace_seize(g, m->pid, m->tid, err, sizeof(err))) {
+		if (trace_seize(&g->tr, m->pid, m->tid, err, sizeof(err))) {
 			/* A short-lived thread may be gone already: not worth a line. */
 			if (g->verbose || !strstr(err, "is gone"))
 				run_line(g, m->pid, m->tid, "gate_error", "what=\"%s\"", err);
@@ -460,6 +602,7 @@ static struct gate_bpf *try_load(enum gate_actuator act, int *err)
 	s->rodata->actuator = act;
 	bpf_program__set_autoload(s->progs.gate_return_write, act == GATE_ACT_WRITE);
 	bpf_program__set_autoload(s->progs.gate_return, act == GATE_ACT_PTRACE);
+	uprobe_prepare(s->obj);
 	if (gate_bpf__load(s)) {
 		*err = errno;
 		gate_bpf__destroy(s);
@@ -576,7 +719,7 @@ static bool on_signals(struct gate_run *g)
 	while (read(g->sigfd, &si, sizeof(si)) == sizeof(si))
 		if (si.ssi_signo != SIGCHLD)
 			stop = true;
-	trace_reap(g);
+	reap(g);
 	return stop;
 }
 
@@ -598,7 +741,8 @@ static void tick(struct gate_run *g, uint64_t *next_scan)
 	}
 	if (g->live_on) {
 		live_poll(&g->live, 0);
-		policy_tick(g);
+		for (int i = 0; i < g->ntgts; i++)
+			apply_policy(g, &g->tgts[i]);
 	}
 	fflush(stdout);
 }
@@ -623,7 +767,7 @@ static void loop(struct gate_run *g)
 				live_poll(&g->live, 0);
 		}
 		/* Stops first: a held thread waits for us. */
-		trace_reap(g);
+		reap(g);
 		if (stop)
 			return;
 		if (now_ns() >= next_tick) {
@@ -642,25 +786,25 @@ static void shutdown_gate(struct gate_run *g)
 	for (int i = 0; i < g->ntgts; i++)
 		run_release(g, g->tgts[i].pid, GATE_CAUSE_EXIT, "swack gate run exiting");
 	fflush(stdout);
-	trace_reap(g);
+	reap(g);
 	gate_unpin_all();
-	for (int i = 0; i < g->ntgts; i++) {
-		for (int k = 0; k < 3; k++)
-			bpf_link__destroy(g->tgts[i].links[k]);
-		trace_reap(g);
+	if (g->ntgts) {
+		struct link_set *sets[g->ntgts];
+
+		for (int i = 0; i < g->ntgts; i++)
+			sets[i] = &g->tgts[i].links;
+		link_sets_destroy(sets, g->ntgts);
+		reap(g);
 	}
-	if (g->raised)
+	if (g->tr.raised)
 		fprintf(stderr, "swack gate: %llu held queries raised%s\n",
-			(unsigned long long)g->raised,
-			g->poke_errors ? " (some writes failed: see gate_error lines)" : "");
+			(unsigned long long)g->tr.raised,
+			g->tr.poke_errors ? " (some writes failed: see gate_error lines)" : "");
 }
 
 /* ---- options ------------------------------------------------------------- */
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
-	  "(repeatable; default: every QEMU, including ones started later)", 0 },
-	VM_OPTION,
 	{ "until-acked", 'a', NULL, 0, "Policy: hold each migration until every switchover ACK "
 	  "it waits for was granted", 0 },
 	{ "until-settled", 's', "DEV:MS", 0, "Policy: hold until device DEV's precopy initial "
@@ -672,7 +816,6 @@ static const struct argp_option opts[] = {
 	  "'gate hold' (default 30s; at most 1h)", 0 },
 	{ "actuator", 'A', "auto|ptrace|write", 0, "How a held query is raised (default auto: "
 	  "write where the kernel allows bpf_probe_write_user, ptrace otherwise)", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output and more details", 0 },
 	{ 0 },
 };
 
@@ -695,27 +838,24 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	char *colon;
 
 	switch (key) {
-	case 'p':
-	case OPT_VM: target_opt(key, arg, state, o->pids, &o->npids); break;
-	case 'a': g->until_acked = true; break;
+	case ARGP_KEY_INIT: state->child_inputs[0] = &o->live; break;
+	case 'a': g->pol.until_acked = true; break;
 	case 's':
 		colon = strrchr(arg, ':');
-		if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(g->settle_dev))
+		if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(g->pol.settle_dev))
 			argp_error(state, "invalid --until-settled '%s': give DEV:MS, such as "
 				   "0000:3b:00.1:500", arg);
-		snprintf(g->settle_dev, sizeof(g->settle_dev), "%.*s", (int)(colon - arg), arg);
-		g->settle_ns = parse_ms(colon + 1, state, "--until-settled time");
-		g->settle = true;
+		snprintf(g->pol.settle_dev, sizeof(g->pol.settle_dev), "%.*s", (int)(colon - arg),
+			 arg);
+		g->pol.settle_ns = parse_ms(colon + 1, state, "--until-settled time");
+		g->pol.settle = true;
 		break;
 	case 'b':
-		g->budget_ns = parse_ms(arg, state, "--downtime-budget");
-		g->budget = true;
+		g->pol.budget_ns = parse_ms(arg, state, "--downtime-budget");
+		g->pol.budget = true;
 		break;
 	case 'm':
-		if (gate_parse_duration(arg, &g->max_ns) || !g->max_ns ||
-		    g->max_ns > GATE_LIMIT_MAX_NS)
-			argp_error(state, "invalid --max-hold '%s': give a duration from 1ms to 1h, "
-				   "such as 30s, 500ms or 2m", arg);
+		gate_parse_max_hold(state, arg, &g->max_ns);
 		break;
 	case 'A':
 		if (!strcmp(arg, "auto"))
@@ -727,12 +867,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "invalid --actuator '%s': auto, ptrace or write", arg);
 		break;
-	case 'v': g->verbose = true; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &live_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, NULL,
@@ -741,14 +885,17 @@ static const struct argp argp = {
 	"with 'swack gate hold' (or by a policy) and always end by themselves at their "
 	"deadline.  Runs in the foreground until interrupted; when it ends, however it "
 	"ends, every hold is gone and QEMU proceeds.",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 /* ---- swack gate run ------------------------------------------------------ */
 
 static void live_event(void *ctx, const struct swack_event *e)
 {
-	policy_event(ctx, e);
+	struct gate_tgt *t = run_tgt(ctx, e->pid);
+
+	if (t)
+		policy_event(&t->pol, e);
 }
 
 static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errlen)
@@ -763,18 +910,17 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	gate_lockdown(g->lockdown, sizeof(g->lockdown));
 	g->act = o->want == WANT_WRITE || (o->want == WANT_AUTO && (!strcmp(g->lockdown, "none") ||
 		 !strcmp(g->lockdown, "unknown"))) ? GATE_ACT_WRITE : GATE_ACT_PTRACE;
-	for (int i = 0; i < o->npids; i++) {
-		enum gate_gen gen;
-		uint64_t off, setup;
-		const char *sym;
+	for (int i = 0; i < o->live.npids; i++) {
+		struct gate_query q;
 
-		if (check_target(g, o->pids[i], &gen, &off, &sym, &setup, libc, sizeof(libc), err,
-				 errlen))
+		if (check_target(g, o->live.pids[i], &q, libc, sizeof(libc), err, errlen))
 			return -1;
 	}
 	if (gate_bpffs_ready(&mounted, err, errlen))
 		return -1;
-	if (mounted)
+	/* Said only under -v, as for tracefs: whether an earlier run left bpffs
+	 * mounted must not change what a run prints. */
+	if (mounted && g->verbose)
 		fprintf(stderr, "swack gate: mounted bpffs at /sys/fs/bpf\n");
 	g->lockfd = gate_lock_run(err, errlen);
 	if (g->lockfd < 0)
@@ -783,21 +929,20 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	libbpf_set_print(g->verbose ? loud : silent);
 	if (load(g, o->want, err, errlen) || pin_maps(g, err, errlen))
 		return -1;
+	g->tr.acts_fd = bpf_map__fd(g->skel->maps.gate_acts);
 	fprintf(stderr, "swack gate: actuator %s: %s; holds pinned in " GATE_PIN_HOLDS "\n",
 		g->act == GATE_ACT_WRITE ? "write (bpf_probe_write_user)" :
 		"ptrace (bpf_send_signal_thread(33) + PTRACE_POKEDATA)", g->act_why);
-	for (int i = 0; i < o->npids; i++)
-		if (add_target(g, o->pids[i], err, errlen))
+	for (int i = 0; i < o->live.npids; i++)
+		if (add_target(g, o->live.pids[i], err, errlen))
 			return -1;
 	if (g->follow_all && proc_scan_qemu(scan_one, g) == 0)
 		fprintf(stderr, "swack gate: no QEMU process yet; waiting for one to start\n");
-	if (policy_any(g)) {
-		struct live_opts lo = { .npids = o->npids, .verbose = g->verbose };
+	if (policy_any(&g->pol)) {
 		struct live_cbs cbs = { .event = live_event, .ctx = g };
 
-		memcpy(lo.pids, o->pids, sizeof(lo.pids));
 		model_init(&g->model, NULL, NULL);
-		if (live_open(&g->live, &lo, &g->model, &cbs, err, errlen))
+		if (live_open(&g->live, &o->live, &g->model, &cbs, err, errlen))
 			return -1;
 		g->live_on = true;
 		libbpf_set_print(g->verbose ? loud : silent);
@@ -816,7 +961,8 @@ int gate_cmd_run(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	g.follow_all = o.npids == 0;
+	g.verbose = o.live.verbose;
+	g.follow_all = o.live.npids == 0;
 	g.t0 = now_ns();
 	if (start(&g, &o, err, sizeof(err))) {
 		fprintf(stderr, "swack gate run: %s\n", err);
@@ -840,10 +986,8 @@ int gate_cmd_run(int argc, char **argv)
 		live_close(&g.live);
 		model_free(&g.model);
 	}
-	for (int i = 0; i < g.ntgts; i++)
-		free(g.tgts[i].stops);
+	trace_free(&g.tr);
 	free(g.tgts);
-	free(g.thr);
 	free(g.unseizable);
 	free(g.holds);
 	free(g.refused);

@@ -26,42 +26,41 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include "cli/commands.h"
-#include "gate.skel.h"
-#include "gate/gate_run.h"
+#include "gate/gate.h"
+#include "gate/gate_trace.h"
+#include "util/clock.h"
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
 
-static struct gate_thr *find(struct gate_run *g, pid_t tid)
+static struct gate_thr *find(const struct gate_tracer *tr, pid_t tid)
 {
-	for (int i = 0; i < g->nthr; i++)
-		if (g->thr[i].tid == tid)
-			return &g->thr[i];
+	for (int i = 0; i < tr->nthr; i++)
+		if (tr->thr[i].tid == tid)
+			return &tr->thr[i];
 	return NULL;
 }
 
-bool trace_seized(struct gate_run *g, pid_t tid)
+bool trace_seized(const struct gate_tracer *tr, pid_t tid)
 {
-	return find(g, tid) != NULL;
+	return find(tr, tid) != NULL;
 }
 
-static void forget(struct gate_run *g, pid_t tid)
+static void forget(struct gate_tracer *tr, pid_t tid)
 {
-	struct gate_thr *t = find(g, tid);
+	struct gate_thr *t = find(tr, tid);
 
 	if (t)
-		*t = g->thr[--g->nthr];
+		*t = tr->thr[--tr->nthr];
 }
 
-int trace_seize(struct gate_run *g, pid_t pid, pid_t tid, char *err, size_t errlen)
+int trace_seize(struct gate_tracer *tr, pid_t pid, pid_t tid, char *err, size_t errlen)
 {
 	struct gate_thr *t;
 	char path[64];
 
-	if (find(g, tid))
+	if (find(tr, tid))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
 	if (access(path, F_OK)) {
@@ -70,41 +69,77 @@ int trace_seize(struct gate_run *g, pid_t pid, pid_t tid, char *err, size_t errl
 	}
 	if (gate_check_handler(pid, err, errlen))
 		return -1;
-	t = realloc(g->thr, (g->nthr + 1) * sizeof(*t));
+	t = realloc(tr->thr, (tr->nthr + 1) * sizeof(*t));
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	g->thr = t;
+	tr->thr = t;
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
 		snprintf(err, errlen, "cannot seize thread %d of pid %d: %s%s", tid, pid,
 			 strerror(errno), errno == EPERM ? " (is another tracer, such as gdb or "
 			 "strace, attached to it?)" : "");
 		return -1;
 	}
-	g->thr[g->nthr++] = (struct gate_thr){ .tid = tid, .pid = pid };
+	tr->thr[tr->nthr++] = (struct gate_thr){ .tid = tid, .pid = pid };
 	return 0;
 }
 
-static void note_stop(struct gate_run *g, pid_t pid, uint64_t ns)
+static struct trace_stops *stops_of(struct gate_tracer *tr, pid_t pid, bool add)
 {
-	struct gate_tgt *t = run_tgt(g, pid);
+	struct trace_stops *s;
+
+	for (int i = 0; i < tr->nstops; i++)
+		if (tr->stops[i].pid == pid)
+			return &tr->stops[i];
+	if (!add)
+		return NULL;
+	s = realloc(tr->stops, (tr->nstops + 1) * sizeof(*s));
+	if (!s)
+		return NULL;
+	tr->stops = s;
+	s = &tr->stops[tr->nstops++];
+	*s = (struct trace_stops){ .pid = pid };
+	return s;
+}
+
+static void note_stop(struct gate_tracer *tr, pid_t pid, uint64_t ns)
+{
+	struct trace_stops *t = stops_of(tr, pid, true);
 	uint32_t *s;
 
 	if (!t)
 		return;
-	if (t->nstops == t->capstops) {
-		uint32_t cap = t->capstops ? t->capstops * 2 : 1024;
+	if (t->n == t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 1024;
 
 		if (cap > (1u << 20))
 			return;
-		s = realloc(t->stops, cap * sizeof(*s));
+		s = realloc(t->v, cap * sizeof(*s));
 		if (!s)
 			return;
-		t->stops = s;
-		t->capstops = cap;
+		t->v = s;
+		t->cap = cap;
 	}
-	t->stops[t->nstops++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	t->v[t->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+void trace_drop(struct gate_tracer *tr, pid_t pid)
+{
+	struct trace_stops *t = stops_of(tr, pid, false);
+
+	if (!t)
+		return;
+	free(t->v);
+	*t = tr->stops[--tr->nstops];
+}
+
+void trace_free(struct gate_tracer *tr)
+{
+	while (tr->nstops)
+		trace_drop(tr, tr->stops[0].pid);
+	free(tr->stops);
+	free(tr->thr);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -114,44 +149,47 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-uint64_t trace_take_median(struct gate_tgt *t, uint32_t *n)
+uint64_t trace_take_median(struct gate_tracer *tr, pid_t pid, uint32_t *n)
 {
+	struct trace_stops *t = stops_of(tr, pid, false);
 	uint64_t med = 0;
 
-	*n = t->nstops;
-	if (t->nstops) {
-		qsort(t->stops, t->nstops, sizeof(*t->stops), cmp_u32);
-		med = t->stops[t->nstops / 2];
-	}
-	t->nstops = 0;
+	*n = t ? t->n : 0;
+	if (!*n)
+		return 0;
+	qsort(t->v, t->n, sizeof(*t->v), cmp_u32);
+	med = t->v[t->n / 2];
+	t->n = 0;
 	return med;
 }
 
 /* Our signal: write what BPF planned and resume without the signal. */
-static bool raise_held(struct gate_run *g, pid_t tid)
+static bool raise_held(struct gate_tracer *tr, pid_t tid)
 {
-	int acts = bpf_map__fd(g->skel->maps.gate_acts);
-	struct gate_thr *thr = find(g, tid);
+	struct gate_thr *thr = find(tr, tid);
 	struct gate_act act;
 	siginfo_t si;
 	__u32 key = tid;
 
 	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) || si.si_code != SI_KERNEL)
 		return false;
-	if (bpf_map_lookup_and_delete_elem(acts, &key, &act))
+	if (bpf_map_lookup_and_delete_elem(tr->acts_fd, &key, &act))
 		return false;
 	for (__u32 i = 0; i < act.n && i < 2; i++)
 		if (ptrace(PTRACE_POKEDATA, tid, (void *)(uintptr_t)act.addr[i],
 			   (void *)(uintptr_t)act.value[i])) {
-			if (!g->poke_errors++)
-				run_line(g, act.pid, tid, "gate_error", "what=\"PTRACE_POKEDATA at "
-					 "0x%llx: %s\"", (unsigned long long)act.addr[i],
-					 strerror(errno));
+			if (!tr->poke_errors++) {
+				tr->err_new = true;
+				tr->err_pid = act.pid;
+				tr->err_tid = tid;
+				snprintf(tr->err, sizeof(tr->err), "PTRACE_POKEDATA at 0x%llx: %s",
+					 (unsigned long long)act.addr[i], strerror(errno));
+			}
 			break;
 		}
 	ptrace(PTRACE_CONT, tid, 0, 0);
-	g->raised++;
-	note_stop(g, thr ? thr->pid : (pid_t)act.pid, now_ns() - act.ts);
+	tr->raised++;
+	note_stop(tr, thr ? thr->pid : (pid_t)act.pid, now_ns() - act.ts);
 	return true;
 }
 
@@ -160,7 +198,7 @@ static bool group_stop_sig(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-void trace_reap(struct gate_run *g)
+void trace_reap(struct gate_tracer *tr)
 {
 	for (;;) {
 		int st, sig, ev;
@@ -169,7 +207,7 @@ void trace_reap(struct gate_run *g)
 		if (tid <= 0)
 			return;
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			forget(g, tid);
+			forget(tr, tid);
 			continue;
 		}
 		if (!WIFSTOPPED(st))
@@ -189,7 +227,7 @@ void trace_reap(struct gate_run *g)
 			ptrace(PTRACE_CONT, tid, 0, 0);
 			continue;
 		}
-		if (sig == GATE_SIGNAL && raise_held(g, tid))
+		if (sig == GATE_SIGNAL && raise_held(tr, tid))
 			continue;
 		ptrace(PTRACE_CONT, tid, 0, sig);   /* not ours: deliver it */
 	}

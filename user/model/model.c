@@ -242,6 +242,10 @@ static void on_runstate(struct mig *g, const struct swack_event *e)
 		g->role = SWACK_ROLE_DST;
 	else if (!strcmp(e->str, "finish-migrate"))
 		g->role = SWACK_ROLE_SRC;
+	/* A snapshot restarts its vCPUs through vm_resume, into which QEMU 10.0
+	 * inlines vm_start (no vm_start probe fires): the run state marks it. */
+	else if (!strcmp(e->str, "running") && g->snap.seen && !g->t_start && !g->t_resumed)
+		g->t_resumed = e->ts;
 }
 
 static void on_checkpoint(struct mig *g, const struct swack_event *e)
@@ -288,6 +292,7 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_CHECKPOINT: on_checkpoint(g, e); break;
 	case SWACK_EV_ACK_NEEDED:
 	case SWACK_EV_ACK_APPROVE:
+	case SWACK_EV_ACK_SENT:
 		g->role = SWACK_ROLE_DST;
 		break;
 	case SWACK_EV_ACK_RECEIVED: g->role = SWACK_ROLE_SRC; break;
@@ -453,6 +458,20 @@ int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max)
 	return n;
 }
 
+/* Source and destination, as the live source found them (one TCP connection). */
+static void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
+{
+	struct mig *src = latest(m, src_pid), *dst = latest(m, dst_pid);
+
+	if (!src || !dst || src->peer || dst->peer || src->reported || dst->reported)
+		return;
+	src->role = SWACK_ROLE_SRC;
+	dst->role = SWACK_ROLE_DST;
+	src->peer = dst;
+	dst->peer = src;
+	src->paired_by = dst->paired_by = PAIR_TCP;
+}
+
 void model_feed(struct model *m, const struct swack_event *e)
 {
 	struct mig *g;
@@ -486,19 +505,6 @@ void model_feed(struct model *m, const struct swack_event *e)
 		for (struct mig *s = m->head; s; s = s->next)
 			if (s->role == SWACK_ROLE_SRC && !s->reported)
 				maybe_report(m, s);
-}
-
-void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
-{
-	struct mig *src = latest(m, src_pid), *dst = latest(m, dst_pid);
-
-	if (!src || !dst || src->peer || dst->peer || src->reported || dst->reported)
-		return;
-	src->role = SWACK_ROLE_SRC;
-	dst->role = SWACK_ROLE_DST;
-	src->peer = dst;
-	dst->peer = src;
-	src->paired_by = dst->paired_by = PAIR_TCP;
 }
 
 bool model_all_reported(const struct model *m)

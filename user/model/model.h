@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The model: everything swack knows about migrations, built from events
  * alone, so that live views and replays of a recording agree.  Pure C.
@@ -111,6 +112,8 @@ struct ack_state {
 	uint32_t approved;
 	int64_t remaining;            /* legacy counter after the last approval, -1 unknown */
 	uint64_t t_needed;
+	uint32_t sent;                /* ACKs the destination sent (symbols: legacy ACK) */
+	uint64_t t_sent;
 	struct { char approver[SWACK_DEV_LEN]; uint64_t ts; } approvals[MIG_MAX_ACKS];
 	uint32_t napprovals;
 	/* source */
@@ -151,6 +154,8 @@ struct snap_pages {
 	struct { uint64_t page; uint32_t faults; } *slot;
 	uint32_t cap, used;
 };
+
+#define SNAP_PAGE_SHIFT 12   /* write tracking works on 4 KiB pages */
 
 /* A background snapshot: write tracking with userfaultfd write-protect.
  * Every guest write to a page not yet saved faults and stalls the writing
@@ -292,13 +297,12 @@ void model_note_vm(struct model *m, const struct vm_ident *id);
 const struct vm_ident *model_vm(const struct model *m, uint32_t pid);
 /* The migration's VM name, or NULL when unknown. */
 const char *mig_vm_name(const struct mig *g);
-/* ,"vm":NAME,"uuid":UUID for a JSON object (null where unknown). */
-void vm_print_json(FILE *out, const struct model *m, uint32_t pid);
+/* "vm": NAME, "uuid": UUID members of the open JSON object (null where unknown). */
+struct jw;
+void vm_json(struct jw *j, const struct model *m, uint32_t pid);
 /* "; vm NAME" (or "; vm A -> B" when the two sides differ) after a head line;
  * nothing when neither side is known.  Either may be NULL. */
 void mig_print_vm_text(FILE *out, const struct mig *src, const struct mig *dst);
-/* Source and destination processes known to be talking (same TCP connection). */
-void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid);
 /* True once migrations were seen and every one was reported. */
 bool model_all_reported(const struct model *m);
 /* The holds of g's process that began before g ended; up to max, in order. */
@@ -316,8 +320,6 @@ uint32_t dev_regrowths(const struct dev_state *d);
 /* Time the device spent in a state, up to now for the current one. */
 uint64_t kdev_state_ns(const struct dev_state *d, int state, uint64_t now);
 struct dev_state *mig_dev(struct mig *g, const char *name);
-/* Facts noted for (pid, dev) before its migration began, or NULL. */
-const struct dev_facts *model_facts(const struct model *m, uint32_t pid, const char *dev);
 void ack_apply(struct mig *g, const struct swack_event *e);
 void snap_apply(struct mig *g, const struct swack_event *e);
 void snap_free(struct mig *g);
@@ -337,7 +339,6 @@ struct breakdown {
 };
 
 const char *phase_name(enum phase p);
-int64_t checkpoint_ts(const struct mig *g, const char *name);
 void mig_breakdown(const struct mig *src, const struct mig *dst, struct breakdown *b);
 /* The n slowest vmstates of g into out (sorted, slowest first); returns how many. */
 int mig_top_vmstates(const struct mig *g, struct vmstate_time *out, int n);
@@ -368,26 +369,13 @@ int64_t mig_downtime_limit_ns(const struct mig *g);
 /* Pending ACKs as the side counts them, or -1 when it does not. */
 int64_t mig_acks_pending(const struct mig *g);
 /* A background snapshot's figures, derived; times in ns. */
-struct snap_stats {
-	int64_t duration_ns;          /* setup to its end (or to now): QMP's total-time */
-	int64_t tracking_ns;          /* write tracking on */
-	int64_t bytes;                /* written to the snapshot's stream */
-	int64_t paused_ns;            /* vCPUs stopped at its start, -1 unknown */
-	uint32_t faults;
-	double fault_rate;            /* faults per second of write tracking */
-	uint64_t p50, p90, p99, max, total;
-	uint64_t pages_saved;         /* bytes released by QEMU / 4 KiB */
-};
-
 struct snap_region {
 	uint64_t addr;                /* host virtual address of the region or page */
 	uint32_t faults;
 };
 
-void snap_stats(const struct mig *g, uint64_t now, struct snap_stats *s);
-/* Exact q-quantile (0..1) of the stall times, 0 without stalls. */
-uint64_t snap_quantile(const struct snapshot *s, double q);
-/* n of them at once (one sort). */
+/* Exact q[i]-quantiles (0..1) of the stall times into out[i], with one sort; 0
+ * without stalls. */
 void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, int n);
 /* Regions of 1 << shift bytes with the most faults, most first. */
 int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_region *out, int n);

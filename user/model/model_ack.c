@@ -33,11 +33,23 @@ static void on_approve(struct ack_state *a, const struct swack_event *e)
 		a->napprovals++;
 	}
 	a->approved++;
-	/* 11.1's loadvm_approve_switchover names the approver, no counter. */
+	/* 11.1's loadvm_approve_switchover names the approver, no counter;
+	 * by symbols (8.1-11.0) the counter is not readable. */
 	if (e->a[0] != ~0ULL)
 		a->remaining = (int64_t)e->a[0];
-	else
+	else if (!(e->flags & SWACK_F_UNCOUNTED))
 		a->per_device = true;
+}
+
+/* The legacy ACK goes once the counter reaches zero: every device that had
+ * to approve has, so the approvals so far are how many were needed. */
+static void on_sent(struct ack_state *a, const struct swack_event *e)
+{
+	if (!a->sent++)
+		a->t_sent = e->ts;
+	if (!a->t_needed)
+		a->needed = a->approved;
+	a->remaining = 0;
 }
 
 static void on_received(struct ack_state *a, const struct swack_event *e)
@@ -98,6 +110,7 @@ void ack_apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_ACK_NEEDED: on_needed(a, e); break;
 	case SWACK_EV_ACK_APPROVE: on_approve(a, e); break;
 	case SWACK_EV_ACK_RECEIVED: on_received(a, e); break;
+	case SWACK_EV_ACK_SENT: on_sent(a, e); break;
 	case SWACK_EV_QUERY_PENDING:
 		on_query(a, e);
 		if ((e->flags & SWACK_F_EXACT) && !(e->flags & SWACK_F_FINAL))

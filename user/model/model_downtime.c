@@ -41,7 +41,7 @@ void downtime_apply(struct mig *g, const struct swack_event *e)
 		add_vmstate(g, e);
 }
 
-int64_t checkpoint_ts(const struct mig *g, const char *name)
+static int64_t checkpoint_ts(const struct mig *g, const char *name)
 {
 	if (!g)
 		return -1;

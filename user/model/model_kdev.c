@@ -10,7 +10,8 @@
 #include "model/model.h"
 #include "event/vfio_uapi.h"
 
-const struct dev_facts *model_facts(const struct model *m, uint32_t pid, const char *dev)
+/* Facts noted for (pid, dev) before its migration began, or NULL. */
+static const struct dev_facts *model_facts(const struct model *m, uint32_t pid, const char *dev)
 {
 	for (uint32_t i = 0; m && i < m->nfacts; i++)
 		if (m->facts[i].pid == pid && !strncmp(m->facts[i].dev, dev, SWACK_DEV_LEN))

@@ -38,12 +38,17 @@ int64_t mig_acks_pending(const struct mig *g)
 {
 	const struct ack_state *a = &g->ack;
 
-	if (g->role == SWACK_ROLE_DST)
+	if (g->role == SWACK_ROLE_DST) {
+		if (a->sent)
+			return 0;
 		return a->needed ? (a->remaining >= 0 ? a->remaining : a->needed - a->approved) : -1;
+	}
 	if (a->pending_total >= 0)
 		return a->pending_total;
-	if (g->peer && g->peer->ack.needed)
-		return g->ack.received ? 0 : 1; /* legacy: one ACK for all devices */
+	/* legacy: one ACK for all devices; by symbols the source does not see
+	 * it arrive, the destination's sending stands for it */
+	if (g->peer && (g->peer->ack.needed || g->peer->ack.sent))
+		return g->ack.received || g->peer->ack.sent ? 0 : 1;
 	return -1;
 }
 

@@ -10,8 +10,7 @@
 #include <string.h>
 #include "model/model.h"
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (1ull << PAGE_SHIFT)
+#define PAGE_SIZE (1ull << SNAP_PAGE_SHIFT)
 
 int snap_bucket(uint64_t ns)
 {
@@ -63,7 +62,7 @@ static bool pages_grow(struct snap_pages *p)
 static void note_page(struct snapshot *s, uint64_t addr)
 {
 	if (addr && pages_grow(&s->pages))
-		pages_put(&s->pages, addr >> PAGE_SHIFT, 1);
+		pages_put(&s->pages, addr >> SNAP_PAGE_SHIFT, 1);
 }
 
 static struct snap_thread *thread_of(struct snapshot *s, const struct swack_event *e)
@@ -165,8 +164,19 @@ void snap_apply(struct mig *g, const struct swack_event *e)
 		s->unprotects = e->a[0];
 		s->bytes_unprotected = e->a[1];
 		break;
-	case SWACK_EV_UFFD_FAULT: s->msgs++; break;
-	case SWACK_EV_UFFD_STALL: on_stall(s, e); break;
+	/* The window every observer counts alike: faults released while write
+	 * tracking was on, up to QEMU's ram_write_tracking_stop.  Those its final
+	 * unprotect releases come after it, near the end of the snapshot, where
+	 * two observers' ring buffers may order them on either side of the last
+	 * state change and so disagree. */
+	case SWACK_EV_UFFD_FAULT:
+		if (!s->t_stop || e->ts <= s->t_stop)
+			s->msgs++;
+		break;
+	case SWACK_EV_UFFD_STALL:
+		if (!s->t_stop || e->ts <= s->t_stop)
+			on_stall(s, e);
+		break;
 	case SWACK_EV_UFFD_IOCTL: on_ioctl(s, e); break;
 	default: break;
 	}
@@ -215,43 +225,6 @@ void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, in
 	free(v);
 }
 
-uint64_t snap_quantile(const struct snapshot *s, double q)
-{
-	uint64_t v;
-
-	snap_quantiles(s, &q, &v, 1);
-	return v;
-}
-
-static int64_t span(uint64_t from, uint64_t to)
-{
-	return from && to >= from ? (int64_t)(to - from) : -1;
-}
-
-void snap_stats(const struct mig *g, uint64_t now, struct snap_stats *st)
-{
-	const struct snapshot *s = &g->snap;
-	uint64_t end = g->t_end ? g->t_end : now;
-	uint64_t stop = g->t_stop ? g->t_stop : g->t_stopped;
-	uint64_t p[3];
-
-	memset(st, 0, sizeof(*st));
-	st->duration_ns = span(g->t_first, end);
-	st->tracking_ns = span(s->t_start, s->t_stop ? s->t_stop : end);
-	st->bytes = mig_bytes(g);
-	st->paused_ns = span(stop, g->t_resumed);
-	st->faults = s->stalls;
-	if (st->tracking_ns > 0)
-		st->fault_rate = s->stalls * 1e9 / st->tracking_ns;
-	snap_quantiles(s, (const double[]){ 0.5, 0.9, 0.99 }, p, 3);
-	st->p50 = p[0];
-	st->p90 = p[1];
-	st->p99 = p[2];
-	st->max = s->nworst ? s->worst[0].ns : 0;
-	st->total = s->stall_ns;
-	st->pages_saved = s->bytes_unprotected >> PAGE_SHIFT;
-}
-
 /* Inserts r into out[0..*n) (most faults first), keeping at most max. */
 static void top_insert(struct snap_region *out, int *n, int max, struct snap_region r)
 {
@@ -276,7 +249,7 @@ int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_regio
 
 	for (uint32_t i = 0; i < s->pages.cap; i++)
 		if (s->pages.slot[i].faults && pages_grow(&regions))
-			pages_put(&regions, (s->pages.slot[i].page << PAGE_SHIFT) >> shift,
+			pages_put(&regions, (s->pages.slot[i].page << SNAP_PAGE_SHIFT) >> shift,
 				  s->pages.slot[i].faults);
 	for (uint32_t i = 0; i < regions.cap; i++)
 		if (regions.slot[i].faults)
@@ -293,6 +266,6 @@ int snap_repeat_pages(const struct snapshot *s, struct snap_region *out, int n)
 	for (uint32_t i = 0; i < s->pages.cap; i++)
 		if (s->pages.slot[i].faults > 1)
 			top_insert(out, &k, n, (struct snap_region){
-				s->pages.slot[i].page << PAGE_SHIFT, s->pages.slot[i].faults });
+				s->pages.slot[i].page << SNAP_PAGE_SHIFT, s->pages.slot[i].faults });
 	return k;
 }

@@ -2,8 +2,8 @@
 /* Process identities (VM name, UUID) the source layer notes for the views. */
 #include <stdlib.h>
 #include <string.h>
-#include "event/event.h"
 #include "model/model.h"
+#include "util/json.h"
 
 static struct vm_ident *slot(struct model *m, uint32_t pid)
 {
@@ -65,24 +65,20 @@ const char *mig_vm_name(const struct mig *g)
 	return v && v->name[0] ? v->name : NULL;
 }
 
-static void json_string_or_null(FILE *out, const char *name, const char *s)
+static void str_or_null(struct jw *j, const char *key, const char *s)
 {
-	fprintf(out, ",\"%s\":", name);
-	if (!s[0]) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	json_escape(out, s, VM_NAME_LEN);
-	fputc('"', out);
+	if (s && s[0])
+		jw_str(j, key, s);
+	else
+		jw_null(j, key);
 }
 
-void vm_print_json(FILE *out, const struct model *m, uint32_t pid)
+void vm_json(struct jw *j, const struct model *m, uint32_t pid)
 {
 	const struct vm_ident *v = m ? model_vm(m, pid) : NULL;
 
-	json_string_or_null(out, "vm", v ? v->name : "");
-	json_string_or_null(out, "uuid", v ? v->uuid : "");
+	str_or_null(j, "vm", v ? v->name : NULL);
+	str_or_null(j, "uuid", v ? v->uuid : NULL);
 }
 
 void mig_print_vm_text(FILE *out, const struct mig *src, const struct mig *dst)

@@ -5,7 +5,6 @@
  * read off what the binary offers.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,8 +15,11 @@
 #include "swack.skel.h"
 #include "source/attach.h"
 #include "source/binfile.h"
+#include "source/codefacts.h"
+#include "source/attach_plan.h"
 #include "source/usdt_args.h"
 #include "swack.h"
+#include "util/clock.h"
 
 #define G_SYM (1u << GEN_SYM_72 | 1u << GEN_SYM_8 | 1u << GEN_SYM_111)
 #define G_USDT (1u << GEN_USDT | 1u << GEN_USDT_81 | 1u << GEN_USDT_111)
@@ -56,6 +58,9 @@ static const struct uprobe_spec uprobes[] = {
 	{ "ram_write_tracking_start", "up_wt_start_ret", true, G_SYM, true },
 	{ "ram_write_tracking_stop", "up_wt_stop", false, G_SYM, true },
 	{ "qemu_savevm_state_iterate", "up_savevm_iterate", false, G_SYM, true },
+	/* Switchover-ack, legacy scheme (8.1-11.0; 8.0 has neither). */
+	{ "qemu_loadvm_approve_switchover", "up_ack_approve", false, 1u << GEN_SYM_8, true },
+	{ "migrate_send_rp_switchover_ack", "up_ack_sent", false, 1u << GEN_SYM_8, true },
 };
 
 struct usdt_spec {
@@ -63,17 +68,13 @@ struct usdt_spec {
 	const char *prog;
 	unsigned gens;
 	__u64 cookie;   /* for programs that serve several probes */
-	/* Where libbpf cannot parse the spec: the event, and each argument's
-	 * place in it, for swack's own decoder.  kind 0: no fallback. */
-	__u16 kind;
-	__u8 dests[4];
 	bool optional;  /* a feature some builds lack: not listed as missing */
 };
 
-#define USDT(probe, prog, gens) { probe, prog, gens, 0, 0, { 0 }, false }
-#define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, 0, { 0 }, false }
+#define USDT(probe, prog, gens) { probe, prog, gens, 0, false }
+#define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, false }
 /* Background snapshots: QEMU 6.0 and later. */
-#define WT(probe, stop) { probe, "usdt_wt_ramblock", G_USDT, stop, 0, { 0 }, true }
+#define WT(probe, stop) { probe, "usdt_wt_ramblock", G_USDT, stop, true }
 
 static const struct usdt_spec usdts[] = {
 	USDT("migrate_set_state", "usdt_migrate_set_state", G_USDT),
@@ -96,8 +97,8 @@ static const struct usdt_spec usdts[] = {
 	USDT("vfio_state_pending_estimate", "usdt_vfio_pending_estimate", G_USDT),
 	USDT("vfio_state_pending_exact", "usdt_vfio_pending_exact", G_USDT),
 	USDT("vfio_save_iterate", "usdt_vfio_save_iterate", G_USDT),
-	{ "vfio_migration_set_state", "usdt_vfio_state", G_USDT, 0, 0, { 0 }, false },
-	{ "vfio_migration_set_device_state", "usdt_vfio_state", G_USDT, 1, 0, { 0 }, false },
+	{ "vfio_migration_set_state", "usdt_vfio_state", G_USDT, 0, false },
+	{ "vfio_migration_set_device_state", "usdt_vfio_state", G_USDT, 1, false },
 	VFIO("vfio_save_setup", SWACK_VFIO_SAVE_SETUP),
 	VFIO("vfio_save_block", SWACK_VFIO_SAVE_BLOCK),
 	VFIO("vfio_save_complete_precopy", SWACK_VFIO_SAVE_COMPLETE),
@@ -111,8 +112,7 @@ static const struct usdt_spec usdts[] = {
 	VFIO("vfio_load_state_device_buffer_load_end", SWACK_VFIO_BUF_LOAD_END),
 	VFIO("vfio_load_bufs_thread_start", SWACK_VFIO_LOAD_THREAD_START),
 	VFIO("vfio_load_bufs_thread_end", SWACK_VFIO_LOAD_THREAD_END),
-	{ "runstate_set", "usdt_runstate_set", G_USDT, 0, SWACK_EV_RUNSTATE,
-	  { SWACK_TO_A0, SWACK_TO_NONE, SWACK_TO_A1, SWACK_TO_STR }, false },
+	USDT("runstate_set", "usdt_runstate_set", G_USDT),
 	USDT("vm_state_notify", "usdt_vm_state_notify", G_USDT),
 	WT("ram_write_tracking_ramblock_start", 0),
 	WT("ram_write_tracking_ramblock_stop", 1),
@@ -158,9 +158,31 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* Raw tracepoints: their links go at once when swack exits (user/source/uprobes.c). */
+static int attach_kernel(struct attacher *a, char *err, size_t errlen)
+{
+	struct bpf_program *kprogs[] = {
+		a->skel->progs.sys_enter, a->skel->progs.sys_exit, a->skel->progs.handle_exec,
+		a->skel->progs.handle_exit, a->skel->progs.uffd_switch,
+		a->skel->progs.uffd_waking,
+	};
+
+	for (size_t i = 0; i < sizeof(kprogs) / sizeof(kprogs[0]); i++) {
+		struct bpf_link *l = bpf_program__attach(kprogs[i]);
+		int ret = l ? link_set_add(&a->kernel_links, l) : -errno;
+
+		if (ret) {
+			bpf_link__destroy(l);
+			snprintf(err, errlen, "cannot attach kernel program %s: %s",
+				 bpf_program__name(kprogs[i]), strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t errlen)
 {
-	struct bpf_program *kprogs[ATTACH_KERNEL_PROGS];
 	uint64_t lo = 0, hi = 0;
 	int ret;
 
@@ -176,6 +198,7 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 				"snapshot stall times will not be measured\n");
 		a->skel->rodata->uffd_wait_lo = lo;
 		a->skel->rodata->uffd_wait_hi = hi;
+		uprobe_prepare(a->skel->obj);
 		if (swack_bpf__load(a->skel)) {
 			swack_bpf__destroy(a->skel);
 			a->skel = NULL;
@@ -187,69 +210,22 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 			 "verifier log)", strerror(errno));
 		return ret;
 	}
-	kprogs[0] = a->skel->progs.sendmsg_enter;
-	kprogs[1] = a->skel->progs.sendmsg_exit;
-	kprogs[2] = a->skel->progs.handle_exec;
-	kprogs[3] = a->skel->progs.handle_exit;
-	kprogs[4] = a->skel->progs.vfio_ioctl_enter;
-	kprogs[5] = a->skel->progs.vfio_ioctl_exit;
-	kprogs[6] = a->skel->progs.data_read_enter;
-	kprogs[7] = a->skel->progs.data_read_exit;
-	kprogs[8] = a->skel->progs.data_write_enter;
-	kprogs[9] = a->skel->progs.data_write_exit;
-	kprogs[10] = a->skel->progs.data_close;
-	kprogs[11] = a->skel->progs.data_writev_enter;
-	kprogs[12] = a->skel->progs.data_writev_exit;
-	kprogs[13] = a->skel->progs.uffd_switch;
-	kprogs[14] = a->skel->progs.uffd_waking;
-	for (int i = 0; i < ATTACH_KERNEL_PROGS; i++) {
-		a->kernel_links[i] = bpf_program__attach(kprogs[i]);
-		if (!a->kernel_links[i]) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot attach kernel program %s: %s",
-				 bpf_program__name(kprogs[i]), strerror(errno));
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/*
- * Closing a uprobe link waits for an RCU grace period, serialized in the
- * kernel: about 110 ms a link here, seconds for a few dozen.  A child holding
- * copies of the descriptors makes the last close its own: this process exits
- * at once and the probes go in the background, already disabled.
- */
-static void release_in_background(void)
-{
-	pid_t parent = getpid();
-
-	int null;
-
-	if (fork() != 0)
-		return;
-	/* Whoever reads this process's output must not wait for the child. */
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (int fd = 0; fd < 3 && null >= 0; fd++)
-		dup2(null, fd);
-	while (getppid() == parent)
-		usleep(10000);
-	_exit(0);
+	return attach_kernel(a, err, errlen);
 }
 
 void attach_close(struct attacher *a)
 {
-	if (a->nbins)
-		release_in_background();
+	struct link_set *sets[a->nbins + 1];
+
 	for (int i = 0; i < a->ntargets; i++)
 		vfio_fds_free(&a->targets[i].vfio);
+	sets[0] = &a->kernel_links;
 	for (int i = 0; i < a->nbins; i++)
-		for (int k = 0; k < a->bins[i].nlinks; k++)
-			bpf_link__destroy(a->bins[i].links[k]);
-	for (int i = 0; i < ATTACH_KERNEL_PROGS; i++)
-		bpf_link__destroy(a->kernel_links[i]);
+		sets[i + 1] = &a->bins[i].links;
+	link_sets_destroy(sets, a->nbins + 1);
 	free(a->targets);
 	free(a->bins);
+	free(a->specs);
 	swack_bpf__destroy(a->skel);
 	memset(a, 0, sizeof(*a));
 }
@@ -301,30 +277,21 @@ static void add_missing(struct binary *b, const char *what)
 	snprintf(b->missing + len, sizeof(b->missing) - len, "%s%s", len ? ", " : "", what);
 }
 
-static void add_decoded(struct binary *b, const char *what)
+static void attach_failed(void *ctx, const char *what, int err)
 {
-	size_t len = strlen(b->decoded);
+	char line[1200];
 
-	snprintf(b->decoded + len, sizeof(b->decoded) - len, "%s%s", len ? ", " : "", what);
+	snprintf(line, sizeof(line), "%s (attach: %s)", what, strerror(-err));
+	add_missing(ctx, line);
 }
 
-static void add_link(struct binary *b, struct bpf_link *l, const char *what)
-{
-	if (!l || b->nlinks >= TARGET_MAX_LINKS) {
-		add_missing(b, what);
-		bpf_link__destroy(l);
-		return;
-	}
-	b->links[b->nlinks++] = l;
-}
-
-/* pid -1: every process running the binary; BPF filters on the watched ones. */
-static void attach_uprobes(struct attacher *a, struct binary *b, const char *exe,
-			   const struct sym_loc *locs)
+/* Uprobes by symbol, pid -1: every process running the binary; BPF filters
+ * on the watched ones. */
+static void plan_uprobes(struct plan *pl, struct binary *b, const struct sym_loc *locs)
 {
 	for (size_t i = 0; i < sizeof(uprobes) / sizeof(uprobes[0]); i++) {
 		const struct uprobe_spec *u = &uprobes[i];
-		struct bpf_program *p;
+		struct uprobe_site site = { .offset = locs[i].offset };
 
 		if (!(u->gens & (1u << b->gen)))
 			continue;
@@ -333,89 +300,157 @@ static void attach_uprobes(struct attacher *a, struct binary *b, const char *exe
 				add_missing(b, u->sym);
 			continue;
 		}
-		p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
-		add_link(b, bpf_program__attach_uprobe(p, u->ret, -1, exe, locs[i].offset),
-			 u->sym);
+		if (plan_add(pl, u->prog, u->ret, u->sym, &site, 1))
+			add_missing(b, u->sym);
 	}
 }
 
-/* Link-time address of a global named in a RIP-relative argument spec: BPF
- * adds each process's load address (swack_proc.exe_base). */
-static int resolve_global(void *ctx, const char *sym, uint64_t *addr)
-{
-	const char *exe = ctx;
-	struct elf_info scratch = { 0 };
-	struct sym_loc loc;
-	char err[256];
+/* Globals named by RIP-relative argument specs ("-4@current_run_state(%rip)"):
+ * resolved with every other symbol, in the one pass over the binary's symbols. */
+#define MAX_GLOBALS 32
 
-	if (elf_resolve(exe, &sym, 1, &loc, &scratch, err, sizeof(err)) || !loc.vaddr)
-		return -1;
-	*addr = loc.vaddr;
+struct globals {
+	char name[MAX_GLOBALS][128];
+	uint64_t vaddr[MAX_GLOBALS];
+	int n;
+};
+
+static int note_global(void *ctx, const char *sym, uint64_t *addr)
+{
+	struct globals *g = ctx;
+
+	*addr = 0;
+	for (int i = 0; i < g->n; i++)
+		if (!strcmp(g->name[i], sym))
+			return 0;
+	if (g->n < MAX_GLOBALS)
+		snprintf(g->name[g->n++], sizeof(g->name[0]), "%s", sym);
 	return 0;
 }
 
-/* Every site of the probe as a plain uprobe, its semaphore raised the way
- * libbpf does it, the decoded spec found through the attach cookie. */
-static int attach_decoded(struct attacher *a, struct binary *b, const char *exe,
-			  const struct elf_info *info, const struct usdt_note *n,
-			  const struct usdt_spec *u, char *why, size_t len)
+/* Link-time address: BPF adds each process's load address (swack_proc.exe_base). */
+static int find_global(void *ctx, const char *sym, uint64_t *addr)
 {
-	struct swack_usdt_spec spec = { .kind = u->kind };
-	__u64 cookie = ++a->cookies;
+	const struct globals *g = ctx;
 
-	if (usdt_args_parse(n->args, &spec, resolve_global, (void *)exe, why, len))
-		return -1;
-	for (int i = 0; i < spec.nargs && i < 4; i++)
-		spec.args[i].dest = u->dests[i];
-	if (bpf_map__update_elem(a->skel->maps.usdt_specs, &cookie, sizeof(cookie), &spec,
-				 sizeof(spec), BPF_ANY)) {
-		snprintf(why, len, "cannot store its spec: %s", strerror(errno));
-		return -1;
-	}
-	for (; n; n = elf_next_note(info, n)) {
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie,
-			    .ref_ctr_offset = n->sem_offset);
-		struct bpf_link *l = bpf_program__attach_uprobe_opts(a->skel->progs.usdt_decoded,
-								     -1, exe, n->pc_offset, &opts);
-		if (!l) {
-			snprintf(why, len, "uprobe at 0x%llx: %s",
-				 (unsigned long long)n->pc_offset, strerror(errno));
-			return -1;
+	for (int i = 0; i < g->n; i++)
+		if (!strcmp(g->name[i], sym) && g->vaddr[i]) {
+			*addr = g->vaddr[i];
+			return 0;
 		}
-		add_link(b, l, u->probe);
-	}
-	return 0;
+	return -1;
 }
 
-static void attach_usdts(struct attacher *a, struct binary *b, const char *exe,
-			 const struct elf_info *info)
+static bool usdt_wanted(const struct usdt_spec *u, enum qemu_gen gen)
 {
-	char what[512], why[160];
+	return u->gens & (1u << gen);
+}
+
+static void collect_globals(const struct elf_info *info, enum qemu_gen gen, struct globals *g)
+{
+	struct swack_usdt_spec scratch;
+	char why[8];
 
 	for (size_t i = 0; i < sizeof(usdts) / sizeof(usdts[0]); i++) {
-		const struct usdt_spec *u = &usdts[i];
-		const struct usdt_note *n = elf_find_note(info, u->probe);
-		struct bpf_program *p;
+		if (!usdt_wanted(&usdts[i], gen))
+			continue;
+		for (const struct usdt_note *n = elf_find_note(info, usdts[i].probe); n;
+		     n = elf_next_note(info, n))
+			usdt_args_parse(n->args, &scratch, note_global, g, why, sizeof(why));
+	}
+}
 
-		if (!(u->gens & (1u << b->gen)))
+/* The index of spec in the usdt_specs map, where a site's attach cookie
+ * points: identical specs share one. */
+static int spec_index(struct attacher *a, const struct swack_usdt_spec *spec, char *why,
+		      size_t len)
+{
+	struct swack_usdt_spec *specs;
+	__u32 key;
+
+	for (int i = 0; i < a->nspecs; i++)
+		if (!memcmp(&a->specs[i], spec, sizeof(*spec)))
+			return i;
+	if (a->nspecs == SWACK_USDT_MAX_SPECS) {
+		snprintf(why, len, "more than %d distinct argument specs", SWACK_USDT_MAX_SPECS);
+		return -1;
+	}
+	specs = realloc(a->specs, (a->nspecs + 1) * sizeof(*specs));
+	if (!specs) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	a->specs = specs;
+	key = a->nspecs;
+	if (bpf_map__update_elem(a->skel->maps.usdt_specs, &key, sizeof(key), spec,
+				 sizeof(*spec), BPF_ANY)) {
+		snprintf(why, len, "cannot store its argument spec: %s", strerror(errno));
+		return -1;
+	}
+	a->specs[a->nspecs] = *spec;
+	return a->nspecs++;
+}
+
+/* Every site of one probe: its place, semaphore and decoded spec. */
+static int usdt_sites(struct attacher *a, const struct elf_info *info, const struct usdt_spec *u,
+		      const struct globals *g, struct uprobe_site **out, size_t *nout, char *why,
+		      size_t len)
+{
+	const struct usdt_note *n;
+	size_t k = 0;
+
+	*nout = 0;
+	for (n = elf_find_note(info, u->probe); n; n = elf_next_note(info, n))
+		(*nout)++;
+	*out = calloc(*nout, sizeof(**out));
+	if (!*out) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	for (n = elf_find_note(info, u->probe); n; n = elf_next_note(info, n), k++) {
+		struct swack_usdt_spec spec = { .cookie = u->cookie };
+		char what[160];
+		int id;
+
+		if (n->nargs < 0) {
+			snprintf(why, len, "argument spec longer than %zu characters", sizeof(n->args));
+			return -1;
+		}
+		if (usdt_args_parse(n->args, &spec, find_global, (void *)g, what, sizeof(what))) {
+			snprintf(why, len, "argument spec '%s': %s", n->args, what);
+			return -1;
+		}
+		id = spec_index(a, &spec, why, len);
+		if (id < 0)
+			return -1;
+		(*out)[k] = (struct uprobe_site){ .offset = n->pc_offset, .ref_ctr = n->sem_offset,
+						  .cookie = id };
+	}
+	return 0;
+}
+
+static void plan_usdts(struct attacher *a, struct plan *pl, struct binary *b,
+		       const struct elf_info *info, const struct globals *g)
+{
+	for (size_t i = 0; i < sizeof(usdts) / sizeof(usdts[0]); i++) {
+		const struct usdt_spec *u = &usdts[i];
+		char what[640], why[512];
+		struct uprobe_site *sites = NULL;
+		size_t n;
+
+		if (!usdt_wanted(u, b->gen))
 			continue;
 		snprintf(what, sizeof(what), "qemu:%s", u->probe);
-		if (!n) {
+		if (!elf_find_note(info, u->probe)) {
 			if (!u->optional)
 				add_missing(b, what);
-		} else if (n->parsable) {
-			LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = u->cookie);
-
-			p = bpf_object__find_program_by_name(a->skel->obj, u->prog);
-			add_link(b, bpf_program__attach_usdt(p, -1, exe, "qemu", u->probe, &opts),
-				 what);
-		} else if (u->kind && !attach_decoded(a, b, exe, info, n, u, why, sizeof(why))) {
-			add_decoded(b, u->probe);
-		} else {
-			snprintf(what, sizeof(what), "qemu:%s (argument spec '%s' %s)", u->probe,
-				 n->args, u->kind ? why : "not decodable by libbpf 1.1");
+		} else if (usdt_sites(a, info, u, g, &sites, &n, why, sizeof(why))) {
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), " (%s)", why);
+			add_missing(b, what);
+		} else if (plan_add(pl, u->prog, false, what, sites, n)) {
 			add_missing(b, what);
 		}
+		free(sites);
 	}
 }
 
@@ -426,31 +461,110 @@ static void copy_table(struct name_table *t, const char *const *names, int n)
 		snprintf(t->names[i], PROC_ENUM_LEN, "%s", names[i]);
 }
 
-static void read_names(struct target *t, uint64_t mig_vaddr, uint64_t run_vaddr)
+/* Where the process's own table cannot be read, the 7.2 table stands in,
+ * and the attach line says so: later QEMUs number their states differently. */
+static void read_table(struct target *t, uint64_t base, uint64_t vaddr, const char *sym,
+		       struct name_table *out, const char *const *fallback, int nfallback)
 {
-	uint64_t base = proc_exe_base(t->pid);
+	char why[160] = "not in the binary's symbols";
+	size_t len = strlen(t->names_note);
 
-	if (!mig_vaddr || proc_read_enum(t->pid, base + mig_vaddr, &t->mig_names))
-		copy_table(&t->mig_names, mig_names_72, 14);
-	if (!run_vaddr || proc_read_enum(t->pid, base + run_vaddr, &t->run_names))
-		copy_table(&t->run_names, run_names_72, 16);
+	if (vaddr && !proc_read_enum(t->pid, base + vaddr, base, out, why, sizeof(why)))
+		return;
+	copy_table(out, fallback, nfallback);
+	snprintf(t->names_note + len, sizeof(t->names_note) - len,
+		 "; %s names: 7.2 table, could not read %s: %s",
+		 out == &t->mig_names ? "state" : "run state", sym, why);
 }
 
+/* Only the tables that the attached probes' events need: migration states
+ * come as numbers from the symbol generations' migrate_set_state, run states
+ * from vm_stop_force_state and runstate_set by symbol; USDT probes carry names. */
 #define NSYMS (sizeof(uprobes) / sizeof(uprobes[0]))
 
-/* Symbol look-ups: the uprobe table, then generation markers, then enum tables. */
-static int resolve_all(const char *exe, struct sym_loc *locs, struct elf_info *info,
-		       char *err, size_t errlen)
+static unsigned names_needed(enum qemu_gen gen, const struct sym_loc *locs)
 {
-	const char *names[NSYMS + 5];
+	unsigned need = 0;
+
+	if ((1u << gen) & G_SYM)
+		return NEED_MIG_NAMES | NEED_RUN_NAMES;
+	for (size_t i = 0; i < NSYMS; i++)
+		if (((1u << gen) & uprobes[i].gens) && locs[i].offset &&
+		    !strcmp(uprobes[i].sym, "vm_stop_force_state"))
+			need |= NEED_RUN_NAMES;
+	return need;
+}
+
+static void read_names(struct target *t, const struct binary *b)
+{
+	uint64_t base = b->pie ? proc_exe_base(t->pid) : 0;
+
+	t->names_note[0] = 0;
+	if (b->names & NEED_MIG_NAMES)
+		read_table(t, base, b->mig_lookup, "MigrationStatus_lookup", &t->mig_names,
+			   mig_names_72, 14);
+	if (b->names & NEED_RUN_NAMES)
+		read_table(t, base, b->run_lookup, "RunState_lookup", &t->run_names, run_names_72,
+			   16);
+}
+
+/* After the uprobe table: generation markers, enum tables, code facts. */
+#define SYM_MIG_LOOKUP (NSYMS + 3)
+#define SYM_RUN_LOOKUP (NSYMS + 4)
+#define SYM_MIG_GET (NSYMS + 5)
+#define NLOOKUPS (NSYMS + 6)
+
+/* The one pass over the binary's symbols: the uprobe table, the generation
+ * markers, the enum tables, the code facts, then the globals of RIP-relative
+ * USDT arguments. */
+#define NLOCS (NLOOKUPS + MAX_GLOBALS)
+
+static int resolve_all(const char *exe, struct sym_loc *locs, struct globals *g,
+		       struct elf_info *info, char *err, size_t errlen)
+{
+	const char *names[NLOCS];
+	int ret;
 
 	for (size_t i = 0; i < NSYMS; i++)
 		names[i] = uprobes[i].sym;
 	for (size_t i = 0; i < 3; i++)
 		names[NSYMS + i] = gen_syms[i];
-	names[NSYMS + 3] = "MigrationStatus_lookup";
-	names[NSYMS + 4] = "RunState_lookup";
-	return elf_resolve(exe, names, NSYMS + 5, locs, info, err, errlen);
+	names[SYM_MIG_LOOKUP] = "MigrationStatus_lookup";
+	names[SYM_RUN_LOOKUP] = "RunState_lookup";
+	names[SYM_MIG_GET] = "migrate_get_current";
+	for (int i = 0; i < g->n; i++)
+		names[NLOOKUPS + i] = g->name[i];
+	ret = elf_resolve(exe, names, NLOOKUPS + g->n, locs, info, err, errlen);
+	for (int i = 0; !ret && i < g->n; i++)
+		g->vaddr[i] = locs[NLOOKUPS + i].vaddr;
+	return ret;
+}
+
+static uint64_t sym_vaddr(const struct sym_loc *locs, const char *sym)
+{
+	for (size_t i = 0; i < NSYMS; i++)
+		if (!strcmp(uprobes[i].sym, sym))
+			return locs[i].vaddr;
+	return 0;
+}
+
+/* 8.0-11.0 by symbols: the threshold of the switchover decision is in
+ * QEMU's memory; where, the machine code says (source/codefacts.c). */
+static void find_threshold(struct binary *b, const char *exe, const struct sym_loc *locs)
+{
+	const uint64_t queries[2] = { sym_vaddr(locs, "qemu_savevm_state_pending_estimate"),
+				      sym_vaddr(locs, "qemu_savevm_state_pending_exact") };
+	char why[200];
+
+	if (code_facts_read(exe, locs[SYM_MIG_GET].vaddr, queries, &b->facts, why, sizeof(why))) {
+		memset(&b->facts, 0, sizeof(b->facts));
+		snprintf(b->facts_note, sizeof(b->facts_note), "; switchover threshold unknown "
+			 "(%s): no switchover decision", why);
+		return;
+	}
+	snprintf(b->facts_note, sizeof(b->facts_note), "; switchover threshold at "
+		 "MigrationState+0x%x (machine code of %d call site%s)", b->facts.threshold_off,
+		 b->facts.ncalls, b->facts.ncalls > 1 ? "s" : "");
 }
 
 static struct target *new_target(struct attacher *a, pid_t pid)
@@ -463,6 +577,7 @@ static struct target *new_target(struct attacher *a, pid_t pid)
 	t = &a->targets[a->ntargets++];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
+	t->start = proc_start_time(pid);
 	proc_comm(pid, t->comm, sizeof(t->comm));
 	vmid_read(pid, &t->vm);
 	return t;
@@ -491,16 +606,13 @@ static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 				.exe_base = b->pie ? proc_exe_base(pid) : 0 };
 	__u32 key = pid;
 
+	if (b->facts.mig_ptr) {
+		p.mig_ptr = p.exe_base + b->facts.mig_ptr;
+		p.threshold_off = b->facts.threshold_off;
+	}
+
 	return bpf_map__update_elem(a->skel->maps.procs, &key, sizeof(key), &p, sizeof(p),
 				    BPF_ANY);
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static void report_target(struct attacher *a, const struct target *t, const struct binary *b,
@@ -513,6 +625,11 @@ static void report_target(struct attacher *a, const struct target *t, const stru
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
 			 ", probes of its binary already in place (%d process%s)", b->users,
 			 b->users > 1 ? "es" : "");
+	snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", t->names_note);
+	if (b->links.n)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "; %d %s", b->links.n,
+			 uprobe_mode());
+	/* The identity is not part of line: a recording keeps it in its own fields. */
 	vmid_describe(&t->vm, vm, sizeof(vm));
 	fprintf(a->log, "swack: pid %d (%s): %s; %s\n", t->pid, t->comm, line, vm);
 	if (!a->attached)
@@ -530,38 +647,63 @@ static int find_binary(struct attacher *a, const struct stat *st)
 	return -1;
 }
 
-static int no_probes(pid_t pid, const char *exe, char *err, size_t errlen)
+/* Neither USDT probes nor symbols: the kernel side (VFIO ioctls,
+ * userfaultfd, bytes sent) needs nothing from the binary. */
+static void describe_kernel_only(struct binary *b, pid_t pid, const char *exe)
 {
 	char path[4096];
 
 	if (proc_exe_path(pid, path, sizeof(path)))
 		snprintf(path, sizeof(path), "%s", exe);
-	snprintf(err, errlen, "pid %d: %s has neither QEMU USDT probes nor QEMU function "
-		 "symbols (install its debuginfo, or use a build with symbols)", pid, path);
-	return -ENOENT;
+	snprintf(b->report, sizeof(b->report), "warning: %.3000s has neither QEMU USDT probes nor "
+		 "QEMU function symbols: watched on the kernel side only (VFIO ioctls, "
+		 "userfaultfd, bytes sent), without migration states, iterations or downtime; "
+		 "install its debuginfo (the distribution's debug symbols package; or set "
+		 "DEBUGINFOD_URLS for swack to fetch it), or use a build with symbols", path);
 }
 
 static void describe_binary(struct binary *b, const struct elf_info *info)
 {
 	snprintf(b->report, sizeof(b->report), "%s, %zu functions from %s, %zu USDT probes: "
-		 "%d probes attached%s%s; missing: %s", gen_name(b->gen), info->nsyms,
-		 info->symsrc, info->nnotes, b->nlinks,
-		 b->decoded[0] ? "; argument specs decoded by swack: " : "", b->decoded,
-		 b->missing[0] ? b->missing : "none");
+		 "%d probes attached; missing: %s%s", gen_name(b->gen), info->nsyms, info->symsrc,
+		 info->nnotes, b->nprobes, b->missing[0] ? b->missing : "none", b->facts_note);
+}
+
+static void attach_binary(struct attacher *a, struct binary *b, const char *exe,
+			  const struct elf_info *info, const struct sym_loc *locs,
+			  const struct globals *g)
+{
+	struct plan *pl = calloc(1, sizeof(*pl));
+
+	if (!pl) {
+		add_missing(b, "every probe (out of memory)");
+		return;
+	}
+	if (b->gen >= GEN_USDT)
+		plan_usdts(a, pl, b, info, g);
+	plan_uprobes(pl, b, locs);
+	b->nprobes = plan_attach(pl, a->skel->obj, exe, &b->links, attach_failed, b);
+	plan_free(pl);
+	free(pl);
 }
 
 /* First process of a binary: what it offers, and the probes, for everyone. */
 static int new_binary(struct attacher *a, pid_t pid, const char *exe, const struct stat *st,
 		      char *err, size_t errlen)
 {
-	struct sym_loc locs[NSYMS + 5];
+	struct sym_loc locs[NLOCS];
+	struct globals g = { .n = 0 };
 	struct elf_info info;
+	enum qemu_gen gen;
 	struct binary *b;
 	int ret;
 
 	ret = elf_open_info(exe, &info, err, errlen);
-	if (!ret)
-		ret = resolve_all(exe, locs, &info, err, errlen);
+	if (ret)
+		goto out;
+	gen = gen_from_usdt(&info);
+	collect_globals(&info, gen, &g);
+	ret = resolve_all(exe, locs, &g, &info, err, errlen);
 	if (ret)
 		goto out;
 	b = realloc(a->bins, (a->nbins + 1) * sizeof(*b));
@@ -571,21 +713,21 @@ static int new_binary(struct attacher *a, pid_t pid, const char *exe, const stru
 	a->bins = b;
 	b = &a->bins[a->nbins];
 	memset(b, 0, sizeof(*b));
-	b->gen = gen_from_usdt(&info);
-	if (b->gen == GEN_NONE)
-		b->gen = gen_from_syms(&locs[NSYMS]);
-	ret = b->gen == GEN_NONE ? no_probes(pid, exe, err, errlen) : 0;
-	if (ret)
-		goto out;
+	b->gen = gen != GEN_NONE ? gen : gen_from_syms(&locs[NSYMS]);
 	b->dev = st->st_dev;
 	b->ino = st->st_ino;
 	b->pie = info.pie;
-	b->mig_lookup = locs[NSYMS + 3].vaddr;
-	b->run_lookup = locs[NSYMS + 4].vaddr;
-	if (b->gen >= GEN_USDT)
-		attach_usdts(a, b, exe, &info);
-	attach_uprobes(a, b, exe, locs);
-	describe_binary(b, &info);
+	b->mig_lookup = locs[SYM_MIG_LOOKUP].vaddr;
+	b->run_lookup = locs[SYM_RUN_LOOKUP].vaddr;
+	b->names = names_needed(b->gen, locs);
+	if (b->gen == GEN_SYM_8)
+		find_threshold(b, exe, locs);
+	if (b->gen == GEN_NONE) {
+		describe_kernel_only(b, pid, exe);
+	} else {
+		attach_binary(a, b, exe, &info, locs, &g);
+		describe_binary(b, &info);
+	}
 	ret = a->nbins++;
 out:
 	elf_free_info(&info);
@@ -594,7 +736,7 @@ out:
 
 int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 {
-	double t0 = mono_ms();
+	double t0 = now_sec();
 	struct stat st;
 	struct target *t;
 	char exe[64];
@@ -629,8 +771,8 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	t->bin = bin;
 	t->gen = a->bins[bin].gen;
 	a->bins[bin].users++;
-	read_names(t, a->bins[bin].mig_lookup, a->bins[bin].run_lookup);
-	report_target(a, t, &a->bins[bin], mono_ms() - t0, reused);
+	read_names(t, &a->bins[bin]);
+	report_target(a, t, &a->bins[bin], (now_sec() - t0) * 1e3, reused);
 	return 0;
 }
 
@@ -642,12 +784,21 @@ void attach_forget(struct attacher *a, pid_t pid)
 	if (!t)
 		return;
 	/* The binary's probes stay until swack exits: detaching them would stall
-	 * this thread for seconds, and the next QEMU is often the same binary. */
+	 * this thread for the kernel's grace periods (tens of milliseconds; seconds
+	 * with per-probe links), and the next QEMU is often the same binary. */
 	a->bins[t->bin].users--;
 	bpf_map__delete_elem(a->skel->maps.procs, &key, sizeof(key), 0);
 	bpf_map__delete_elem(a->skel->maps.txbytes, &key, sizeof(key), 0);
 	vfio_fds_free(&t->vfio);
 	*t = a->targets[--a->ntargets];
+}
+
+void attach_exec(struct attacher *a, pid_t pid)
+{
+	struct target *t = attach_target(a, pid);
+
+	if (t && t->start != proc_start_time(pid))
+		attach_forget(a, pid);
 }
 
 static void name_of(const struct name_table *t, __u64 v, char *out)

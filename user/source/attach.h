@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Attach logic: which probes a QEMU process offers, and attaching them. */
 #ifndef SWACK_ATTACH_H
 #define SWACK_ATTACH_H
@@ -6,13 +7,15 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include "source/codefacts.h"
 #include "source/proc.h"
+#include "source/uprobes.h"
 #include "source/vfio_fds.h"
 #include "source/vmid.h"
 
 struct swack_bpf;
-struct bpf_link;
 struct swack_event;
+struct swack_usdt_spec;
 
 /* What a binary offers, detected from probes and symbols, never a version. */
 enum qemu_gen {
@@ -25,23 +28,25 @@ enum qemu_gen {
 	GEN_USDT_111,    /* per-device reusable switchover-ack: 11.1+ */
 };
 
-#define TARGET_MAX_LINKS 64
-#define ATTACH_KERNEL_PROGS 15
-
 /* A QEMU executable: probes attach once per binary, for every process
  * running it (pid -1); BPF keeps only the watched processes' events. */
+#define NEED_MIG_NAMES 1u
+#define NEED_RUN_NAMES 2u
+
 struct binary {
 	dev_t dev;
 	ino_t ino;
-	enum qemu_gen gen;
+	enum qemu_gen gen;                 /* GEN_NONE: watched on the kernel side only */
 	int pie;
 	uint64_t mig_lookup, run_lookup;   /* QAPI enum tables (link-time addresses) */
-	struct bpf_link *links[TARGET_MAX_LINKS];
-	int nlinks;
+	unsigned names;                    /* NEED_*_NAMES: the tables its events need */
+	struct code_facts facts;           /* 8.0-11.0 by symbols: where the threshold is */
+	char facts_note[320];              /* what the attach line says of them */
+	struct link_set links;
+	int nprobes;                       /* entries of the attach tables in place */
 	int users;                         /* watched processes running it */
 	char report[4096];                 /* the attach line */
 	char missing[2048];
-	char decoded[128];                 /* probes attached through swack's own decoder */
 };
 
 struct target {
@@ -49,20 +54,23 @@ struct target {
 	char comm[16];
 	enum qemu_gen gen;
 	int bin;                           /* index in attacher.bins */
+	uint64_t start;                    /* proc_start_time: a reused pid is another process */
 	struct name_table mig_names, run_names;
+	char names_note[400];              /* why a name table is 7.2's, for the attach line */
 	struct vfio_fds vfio;              /* fd -> VFIO device */
 	struct vm_ident vm;                /* its VM name and UUID, where known */
 };
 
 struct attacher {
 	struct swack_bpf *skel;
-	struct bpf_link *kernel_links[ATTACH_KERNEL_PROGS];
+	struct link_set kernel_links;
 	struct target *targets;
 	int ntargets;
 	struct binary *bins;
 	int nbins;
+	struct swack_usdt_spec *specs;   /* what the usdt_specs map holds, by index */
+	int nspecs;
 	bool verbose;
-	unsigned long long cookies;  /* last attach cookie handed out */
 	FILE *log;       /* the one-line attach reports */
 	/* Told of each process attached: the report line, for recordings. */
 	void (*attached)(void *ctx, const struct target *t, const char *exe, const char *line);
@@ -76,6 +84,9 @@ void attach_close(struct attacher *a);
 /* Attaches to one QEMU process; 0, or -errno with a one-line reason. */
 int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen);
 void attach_forget(struct attacher *a, pid_t pid);
+/* pid exec'd: a target of that pid that is another, earlier process (whose
+ * exit went unseen, as when it exits while being attached) is forgotten. */
+void attach_exec(struct attacher *a, pid_t pid);
 struct target *attach_target(struct attacher *a, pid_t pid);
 /* Turns raw enum numbers of uprobe events into names (the events' str). */
 void attach_normalize(struct attacher *a, struct swack_event *e);

@@ -58,21 +58,6 @@ int env_check_btf(char *err, size_t errlen)
 	return -1;
 }
 
-int env_ensure_tracefs(bool *mounted, char *err, size_t errlen)
-{
-	*mounted = false;
-	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
-	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
-		return 0;
-	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
-		*mounted = true;
-		return 0;
-	}
-	snprintf(err, errlen, "tracefs is not mounted and mounting it failed (%s): run "
-		 "'mount -t tracefs nodev /sys/kernel/tracing' as root", strerror(errno));
-	return -1;
-}
-
 int env_keep_caps(const cap_value_t *keep, int n)
 {
 	cap_t caps = cap_init();

@@ -1,4 +1,6 @@
-/* The host's prerequisites: privilege, BTF, tracefs. */
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The host's prerequisites: privilege and BTF (tracefs is not one: raw
+ * tracepoints and uprobe links need none). */
 #ifndef SWACK_ENV_H
 #define SWACK_ENV_H
 #include <stdbool.h>
@@ -7,8 +9,6 @@
 /* 0, or -1 with a one-line message saying what is missing and what to do. */
 int env_check_caps(char *err, size_t errlen);
 int env_check_btf(char *err, size_t errlen);
-/* Mounts tracefs where it is missing; says so through *mounted. */
-int env_ensure_tracefs(bool *mounted, char *err, size_t errlen);
 
 /* Keeps only the given capabilities (effective, permitted, bounding); 0 or -1. */
 #include <sys/capability.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The gate's broadcast log (see gate_abi.h): written by swack gate run, read
  * by every live command, so that holds and releases reach traces and
  * recordings like any other event. */

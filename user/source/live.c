@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "swack.skel.h"
 #include "source/env.h"
 #include "source/live.h"
+#include "util/clock.h"
 
 static void attach_new(struct live *l, pid_t pid)
 {
@@ -49,6 +49,7 @@ static int on_ring(void *ctx, void *data, size_t len)
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	if (e.kind == SWACK_EV_EXEC) {
+		attach_exec(&l->a, e.pid);
 		if (l->follow_new && proc_is_qemu(e.pid))
 			attach_new(l, e.pid);
 		return 0;
@@ -103,16 +104,9 @@ static void attach_found(pid_t pid, void *ctx)
 	attach_new(ctx, pid);
 }
 
-static int preflight(char *err, size_t errlen, bool verbose)
+static int preflight(char *err, size_t errlen)
 {
-	bool mounted;
-
-	if (env_check_caps(err, errlen) || env_check_btf(err, errlen) ||
-	    env_ensure_tracefs(&mounted, err, errlen))
-		return -1;
-	if (mounted && verbose)
-		fprintf(stderr, "swack: mounted tracefs at /sys/kernel/tracing\n");
-	return 0;
+	return env_check_caps(err, errlen) || env_check_btf(err, errlen) ? -1 : 0;
 }
 
 static int attach_requested(struct live *l, const struct live_opts *o, char *err,
@@ -134,7 +128,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	l->cbs = *cbs;
 	l->follow_new = o->npids == 0;
 	gate_log_reader_init(&l->gate_log);
-	if (preflight(err, errlen, o->verbose))
+	if (preflight(err, errlen))
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
 		return -1;
@@ -193,26 +187,18 @@ void live_request_stop(void)
 	stop_requested = 1;
 }
 
-static double mono_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int live_run(struct live *l, const struct live_loop *o)
 {
-	double end = o->duration > 0 ? mono_sec() + o->duration : 0, next_tick = 0;
+	double end = o->duration > 0 ? now_sec() + o->duration : 0, next_tick = 0;
 	int wait = o->tick_ms > 0 && o->tick_ms < 100 ? o->tick_ms : 100;
 
-	while (!stop_requested && !(end && mono_sec() >= end) &&
+	while (!stop_requested && !(end && now_sec() >= end) &&
 	       !(o->until_done && model_all_reported(l->model))) {
 		if (live_poll(l, wait) < 0)
 			return -1;
-		if (o->tick && mono_sec() >= next_tick) {
+		if (o->tick && now_sec() >= next_tick) {
 			o->tick(o->ctx);
-			next_tick = mono_sec() + o->tick_ms / 1e3;
+			next_tick = now_sec() + o->tick_ms / 1e3;
 		}
 	}
 	return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* The live event source: BPF ring buffer -> normalized events -> model. */
 #ifndef SWACK_LIVE_H
 #define SWACK_LIVE_H

@@ -11,6 +11,19 @@
 #include <unistd.h>
 #include "source/proc.h"
 
+int proc_parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > 0x7fffffff)
+		return -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
 bool proc_exists(pid_t pid)
 {
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
@@ -133,40 +146,91 @@ static int read_mem(int fd, uint64_t addr, void *buf, size_t len)
 }
 
 /*
- * QEnumLookup is { const char *const *array; ...; int size; } and gained a
- * special_features pointer in 6.0: take the size from whichever word holds a
- * small integer.
+ * QEnumLookup, 6.0 through 11.1 (checked on Debian's 7.2 and 10.0 binaries):
+ * { const char *const *array; <features pointer>; const int size; }, the
+ * middle word a `const unsigned char *special_features` up to 9.0 and a
+ * `const uint64_t *features` after, NULL for enums without feature flags.
+ * Older QEMUs had { array; int size; }: its size sits in the middle word,
+ * which no pointer can hold, so it is refused instead of misread.
  */
-int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t)
+int qenum_parse(const uint64_t w[3], uint64_t *array, int *size, char *why, size_t len)
 {
-	uint64_t w[3], ptr;
+	int32_t n = (int32_t)(uint32_t)w[2];
+
+	if (!w[0]) {
+		snprintf(why, len, "its array pointer is NULL");
+		return -EINVAL;
+	}
+	if (w[1] && w[1] < 4096) {
+		snprintf(why, len, "second word %llu is neither NULL nor a pointer (a QEnumLookup "
+			 "older than QEMU 6.0?)", (unsigned long long)w[1]);
+		return -EINVAL;
+	}
+	if (n <= 0 || n > PROC_ENUM_MAX) {
+		snprintf(why, len, "size %d out of range 1..%d", n, PROC_ENUM_MAX);
+		return -EINVAL;
+	}
+	*array = w[0];
+	*size = n;
+	return 0;
+}
+
+/* A process caught at its exec has not been through ld.so yet: its PIE's
+ * pointers still hold link-time addresses, below the load base. */
+static uint64_t relocated(uint64_t ptr, uint64_t bias)
+{
+	return bias && ptr < bias ? ptr + bias : ptr;
+}
+
+static int read_names(int fd, uint64_t array, int size, uint64_t bias, struct name_table *t,
+		      char *why, size_t len)
+{
+	uint64_t ptr;
+	ssize_t n;
+
+	for (int i = 0; i < size; i++) {
+		if (read_mem(fd, array + 8 * i, &ptr, 8)) {
+			snprintf(why, len, "cannot read entry %d at 0x%llx", i,
+				 (unsigned long long)(array + 8 * i));
+			return -EFAULT;
+		}
+		ptr = relocated(ptr, bias);
+		/* A name may end near the end of a mapping: read what there is. */
+		n = pread(fd, t->names[i], PROC_ENUM_LEN - 1, (off_t)ptr);
+
+		if (n <= 0 || !memchr(t->names[i], 0, (size_t)n)) {
+			snprintf(why, len, "entry %d at 0x%llx is not a string of under %d "
+				 "characters", i, (unsigned long long)ptr, PROC_ENUM_LEN - 1);
+			return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+int proc_read_enum(pid_t pid, uint64_t addr, uint64_t bias, struct name_table *t, char *why,
+		   size_t len)
+{
+	uint64_t w[3], array;
 	char path[64];
-	int fd, size, ret = 0;
+	int fd, size, ret;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (read_mem(fd, addr, w, sizeof(w))) {
-		ret = -EFAULT;
-		goto out;
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return ret;
 	}
-	size = (int)(w[1] < 4096 ? w[1] : (uint32_t)w[2]);
-	if (size <= 0 || size > PROC_ENUM_MAX) {
-		ret = -EINVAL;
-		goto out;
-	}
-	for (int i = 0; i < size; i++) {
-		if (read_mem(fd, w[0] + 8 * i, &ptr, 8) ||
-		    read_mem(fd, ptr, t->names[i], PROC_ENUM_LEN - 1)) {
-			ret = -EFAULT;
-			goto out;
-		}
-		t->names[i][PROC_ENUM_LEN - 1] = 0;
-	}
-	t->n = size;
-out:
+	ret = read_mem(fd, addr, w, sizeof(w));
+	if (ret)
+		snprintf(why, len, "cannot read 24 bytes at 0x%llx", (unsigned long long)addr);
+	if (!ret)
+		ret = qenum_parse(w, &array, &size, why, len);
+	if (!ret)
+		ret = read_names(fd, relocated(array, bias), size, bias, t, why, len);
+	if (!ret)
+		t->n = size;
 	close(fd);
 	return ret;
 }
@@ -226,7 +290,8 @@ static int scan_tcp_file(const char *path, const unsigned long *ino, int nino,
 	return n;
 }
 
-int proc_tcp_links(pid_t pid, char keys[][64], int max)
+/* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
+static int proc_tcp_links(pid_t pid, char keys[][64], int max)
 {
 	unsigned long ino[256];
 	int nino = socket_inodes(pid, ino, 256), n = 0;
@@ -287,4 +352,31 @@ int kallsyms_range(const char *name, uint64_t *lo, uint64_t *hi)
 	if (!*hi)
 		*lo = 0;
 	return *lo ? 0 : -1;
+}
+
+/* Field 22 of /proc/PID/stat, in clock ticks since boot; 0 when unreadable.
+ * The comm (field 2) may hold spaces and parentheses: count from the last ')'. */
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* To the blank before field 22, from the one before field 3 (state). */
+	for (int f = 3; p && f <= 22; f++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &start);
+	return start;
 }

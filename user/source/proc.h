@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Facts about processes read from /proc. */
 #ifndef SWACK_PROC_H
 #define SWACK_PROC_H
@@ -14,7 +15,11 @@ struct name_table {
 	char names[PROC_ENUM_MAX][PROC_ENUM_LEN];
 };
 
+/* A pid as given on the command line: a positive number; 0, or -1. */
+int proc_parse_pid(const char *s, pid_t *pid);
 bool proc_exists(pid_t pid);
+/* When the process started (clock ticks since boot): tells a reused pid apart. */
+uint64_t proc_start_time(pid_t pid);
 int proc_comm(pid_t pid, char *buf, size_t len);
 /* True when the process runs a QEMU system emulator. */
 bool proc_is_qemu(pid_t pid);
@@ -25,10 +30,13 @@ bool proc_incoming(pid_t pid);
 int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx);
 /* Start of the mapping of the executable (load bias for PIE). */
 uint64_t proc_exe_base(pid_t pid);
-/* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr. */
-int proc_read_enum(pid_t pid, uint64_t addr, struct name_table *t);
-/* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
-int proc_tcp_links(pid_t pid, char keys[][64], int max);
+/* Checks the three words of a QEnumLookup and takes its array and size;
+ * 0, or -EINVAL with the reason in why. */
+int qenum_parse(const uint64_t w[3], uint64_t *array, int *size, char *why, size_t len);
+/* Reads a QAPI QEnumLookup table (e.g. MigrationStatus_lookup) at addr, in
+ * an executable loaded at bias (0: not PIE); 0, or -errno with the reason. */
+int proc_read_enum(pid_t pid, uint64_t addr, uint64_t bias, struct name_table *t, char *why,
+		   size_t len);
 /* True when a and b hold the two ends of one TCP connection. */
 bool proc_tcp_peers(pid_t a, pid_t b);
 /* Address range of a kernel function's text: from its /proc/kallsyms entry

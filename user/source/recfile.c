@@ -105,7 +105,8 @@ __u32 rec_crc32(__u32 crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-__u16 rec_head_check(const void *head)
+/* The head check of a record whose type and length are the 6 bytes at head. */
+static __u16 rec_head_check(const void *head)
 {
 	return (__u16)rec_crc32(0, head, 6);
 }
@@ -133,7 +134,8 @@ static __u64 mono_now(void)
 
 /* ---- clocks and host facts ---- */
 
-int rec_clock_sample(struct rec_clock *c)
+/* The tightest of a few monotonic brackets around a realtime read; 0 or -1 (errno). */
+static int rec_clock_sample(struct rec_clock *c)
 {
 	struct timespec a, r, b, r2, tai;
 	__u64 best = UINT64_MAX;
@@ -208,15 +210,6 @@ int rec_header_collect(struct rec_header *h, char *err, size_t errlen)
 	return 0;
 }
 
-/* "-12.345678901" from signed nanoseconds. */
-static void fmt_sec(char *buf, size_t len, __s64 ns)
-{
-	__u64 a = ns < 0 ? (__u64)0 - (__u64)ns : (__u64)ns;
-
-	snprintf(buf, len, "%s%llu.%09llu", ns < 0 ? "-" : "",
-		 (unsigned long long)(a / 1000000000ull), (unsigned long long)(a % 1000000000ull));
-}
-
 /* A string from a file, printed without the control characters it may hold. */
 static const char *clean(char *dst, size_t len, const char *src)
 {
@@ -226,40 +219,6 @@ static const char *clean(char *dst, size_t len, const char *src)
 		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
 	dst[i] = 0;
 	return dst;
-}
-
-void rec_header_print(FILE *out, const struct rec_header *h)
-{
-	char s1[REC_HOST_LEN], s2[REC_MACHINE_LEN];
-	char mono[32], real[32], tai[32], date[64] = "?";
-	__s64 taioff = (__s64)((__u64)h->clock.tai_ns - (__u64)h->clock.real_ns) / 1000000000ll;
-	time_t t = (time_t)(h->clock.real_ns / 1000000000ll);
-	struct tm tm;
-
-	if (h->clock.real_ns >= 0 && gmtime_r(&t, &tm))
-		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-	fmt_sec(mono, sizeof(mono), (__s64)h->clock.mono_ns);
-	fmt_sec(real, sizeof(real), h->clock.real_ns);
-	fmt_sec(tai, sizeof(tai), h->clock.tai_ns);
-	fprintf(out, "format:     swack recording version %u, %s, header %u bytes\n",
-		h->version, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? "little-endian" :
-		"big-endian", h->header_len);
-	fprintf(out, "host:       %s (%s)\n", clean(s1, sizeof(s1), h->host),
-		h->machine[0] ? clean(s2, sizeof(s2), h->machine) : "?");
-	fprintf(out, "kernel:     %s\n", clean(s1, sizeof(s1), h->kernel));
-	fprintf(out, "boot id:    %s\n", h->boot_id[0] ? clean(s1, sizeof(s1), h->boot_id) :
-		"unknown");
-	fprintf(out, "event ABI:  %u, %u-byte events%s\n", h->abi_version, h->event_size,
-		h->abi_version == SWACK_ABI_VERSION &&
-		h->event_size == sizeof(struct swack_event) ? "" : " (not this swack's)");
-	fprintf(out, "started:    %s.%09lld UTC\n", date,
-		(long long)(h->clock.real_ns >= 0 ? h->clock.real_ns % 1000000000ll : 0));
-	fprintf(out, "clocks:     monotonic %s s = realtime %s s +- %llu ns "
-		"(tightest bracket %llu ns)\n", mono, real,
-		(unsigned long long)(h->clock.width_ns / 2 + (h->clock.width_ns & 1)),
-		(unsigned long long)h->clock.width_ns);
-	fprintf(out, "            TAI %s s (TAI - UTC = %lld s%s)\n", tai, (long long)taioff,
-		taioff ? "" : ": the kernel's TAI offset is not set, TAI equals UTC here");
 }
 
 int rec_header_check_abi(const struct rec_header *h, char *err, size_t errlen)
@@ -492,6 +451,8 @@ static int append(struct recw *w, __u32 type, const void *payload, __u32 len, bo
 	return flush_check ? maybe_flush(w, now) : 0;
 }
 
+static int recw_clock(struct recw *w);
+
 static int maybe_flush(struct recw *w, __u64 now)
 {
 	if (now - w->last_clock_ns >= RECW_CLOCK_MS * 1000000ull && recw_clock(w))
@@ -500,11 +461,6 @@ static int maybe_flush(struct recw *w, __u64 now)
 	    (w->nrec && now - w->first_ns >= RECW_FLUSH_MS * 1000000ull))
 		return write_buf(w);
 	return 0;
-}
-
-int recw_raw(struct recw *w, __u32 type, const void *payload, __u32 len)
-{
-	return append(w, type, payload, len, true);
 }
 
 int recw_event(struct recw *w, const struct swack_event *e)
@@ -564,7 +520,8 @@ int recw_clock_sample(struct recw *w, const struct rec_clock *c)
 	return append(w, REC_CLOCK, b, sizeof(b), true);
 }
 
-int recw_clock(struct recw *w)
+/* Samples the clocks now. */
+static int recw_clock(struct recw *w)
 {
 	struct rec_clock c;
 
@@ -650,7 +607,8 @@ static void writer_free(struct recw *w)
 	free(w);
 }
 
-struct recw *recw_fdopen(int fd, const char *name, const struct rec_header *h,
+/* The same on an open descriptor (a pipe, stdout); name is for messages.  Takes fd. */
+static struct recw *recw_fdopen(int fd, const char *name, const struct rec_header *h,
 			 char *err, size_t errlen)
 {
 	struct recw *w = writer_new(fd, name);
@@ -781,9 +739,7 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen)
 
 const char *recw_error(const struct recw *w) { return w->err ? w->msg : ""; }
 int recw_errno(const struct recw *w) { return w->err; }
-int recw_fileno(const struct recw *w) { return w->fd; }
 __u64 recw_events(const struct recw *w) { return w->err ? w->file_events : w->events; }
-__u64 recw_bytes(const struct recw *w) { return w->file_bytes; }
 
 /* ---- reader ---- */
 
@@ -1172,14 +1128,6 @@ int rec_decode_loss(const struct rec_record *rec, struct rec_loss *l)
 		return -1;
 	l->ts = get64(b);
 	l->lost = get64(b + 8);
-	return 0;
-}
-
-int rec_decode_clock(const struct rec_record *rec, struct rec_clock *c)
-{
-	if (rec->type != REC_CLOCK || rec->len < CLOCK_PAYLOAD)
-		return -1;
-	clock_decode(c, rec->payload);
 	return 0;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Recordings of `swack record`: the on-disk format (docs/swack-data.5), a writer
  * and a streaming reader.  A file is a header, then self-delimiting records:
@@ -95,15 +96,9 @@ struct rec_end_rec {
 
 /* CRC-32 (IEEE 802.3, as zlib's crc32): crc = rec_crc32(0, buf, len), chainable. */
 __u32 rec_crc32(__u32 crc, const void *buf, size_t len);
-/* The head check of a record whose type and length are the 6 bytes at head. */
-__u16 rec_head_check(const void *head);
 
-/* The tightest of a few monotonic brackets around a realtime read; 0 or -1 (errno). */
-int rec_clock_sample(struct rec_clock *c);
 /* This host's facts and a clock sample; 0, or -1 with a one-line reason. */
 int rec_header_collect(struct rec_header *h, char *err, size_t errlen);
-/* The header as text, one fact a line (control characters in its strings as '?'). */
-void rec_header_print(FILE *out, const struct rec_header *h);
 /* 0 if this swack can decode the recording's EVENT records, else -1 and why. */
 int rec_header_check_abi(const struct rec_header *h, char *err, size_t errlen);
 
@@ -123,9 +118,6 @@ struct recw;
  */
 struct recw *recw_open(const char *path, unsigned flags, const struct rec_header *h,
 		       char *err, size_t errlen);
-/* The same on an open descriptor (a pipe, stdout); name is for messages.  Takes fd. */
-struct recw *recw_fdopen(int fd, const char *name, const struct rec_header *h,
-			 char *err, size_t errlen);
 
 /*
  * Appends return 0, or -1 once writing failed (disk full, I/O error): the writer then
@@ -136,10 +128,7 @@ int recw_event(struct recw *w, const struct swack_event *e);
 int recw_process(struct recw *w, const struct rec_process *p);
 int recw_loss(struct recw *w, __u64 ts, __u64 lost);        /* lost since the last LOSS */
 int recw_loss_total(struct recw *w, __u64 total);           /* LOSS of total - sum so far, if > 0 */
-int recw_clock(struct recw *w);                             /* samples the clocks now */
 int recw_clock_sample(struct recw *w, const struct rec_clock *c);
-/* Any type: -1 and EINVAL (not sticky) for type 0 or len > REC_MAX_PAYLOAD. */
-int recw_raw(struct recw *w, __u32 type, const void *payload, __u32 len);
 /* Writes what is buffered (and fsyncs when sync); 0 or -1. */
 int recw_flush(struct recw *w, bool sync);
 /* Call at least every 100 ms: flushes when due, adds CLOCK records; 0 or -1. */
@@ -152,10 +141,8 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen);
 
 const char *recw_error(const struct recw *w);   /* "" while all is well */
 int recw_errno(const struct recw *w);           /* 0, or ENOSPC, EIO... */
-int recw_fileno(const struct recw *w);
 /* EVENT records accepted (all reach the file by close); after a failure, those in the file. */
 __u64 recw_events(const struct recw *w);
-__u64 recw_bytes(const struct recw *w);         /* bytes in the file (whole records) */
 
 /* ---- reader ---- */
 
@@ -217,7 +204,6 @@ void recr_close(struct recr *r);
 int rec_decode_event(const struct rec_record *rec, struct swack_event *e);
 int rec_decode_process(const struct rec_record *rec, struct rec_process *p);
 int rec_decode_loss(const struct rec_record *rec, struct rec_loss *l);
-int rec_decode_clock(const struct rec_record *rec, struct rec_clock *c);
 int rec_decode_end(const struct rec_record *rec, struct rec_end_rec *e);
 const char *rec_type_name(__u32 type);  /* "event"..., "unknown" */
 

@@ -29,23 +29,22 @@ static void align(struct replay *rp, bool realtime)
 	}
 }
 
-int replay_open(struct replay *rp, const char *const *paths, int n, bool realtime, char *err,
-		size_t errlen)
+int replay_open(struct replay *rp, const struct replay_inputs *in, bool realtime,
+		const char *cmd)
 {
+	static const char *const fallback = "swack.data";
+	const char *const *paths = in->n ? in->paths : &fallback;
+	int n = in->n ? in->n : 1;
 	char why[256];
 
 	memset(rp, 0, sizeof(*rp));
-	if (n > REPLAY_MAX_FILES) {
-		snprintf(err, errlen, "at most %d recordings at once", REPLAY_MAX_FILES);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && i < REPLAY_MAX_FILES; i++) {
 		struct replay_file *f = &rp->files[rp->nfiles];
 
 		f->path = paths[i];
 		f->r = recr_open(paths[i], why, sizeof(why));
 		if (!f->r || rec_header_check_abi(recr_header(f->r), why, sizeof(why))) {
-			snprintf(err, errlen, "%s", why);
+			fprintf(stderr, "%s: %s\n", cmd, why);
 			replay_close(rp);
 			return -1;
 		}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The recorded event source: one or more recordings, merged in time.  Events
  * of a second host are moved onto the first recording's monotonic clock
@@ -29,13 +30,20 @@ struct replay {
 	struct model *model;       /* replay_run's: learns the processes' identities */
 };
 
+/* The recordings a command was given (source/args.h's replay_argp). */
+struct replay_inputs {
+	const char *paths[REPLAY_MAX_FILES];
+	int n;
+};
+
 typedef void (*replay_event_fn)(void *ctx, const struct swack_event *e, int file);
 typedef void (*replay_record_fn)(void *ctx, const struct rec_record *rec, int file);
 
-/* Opens every file and computes the alignment (through realtime when the files
- * come from different boots, or always with realtime); 0 or -1 with a reason. */
-int replay_open(struct replay *rp, const char *const *paths, int n, bool realtime, char *err,
-		size_t errlen);
+/* Opens every file given (swack.data when none) and computes the alignment
+ * (through realtime when the files come from different boots, or always with
+ * realtime); 0, or -1 after saying why on stderr, after cmd's name. */
+int replay_open(struct replay *rp, const struct replay_inputs *in, bool realtime,
+		const char *cmd);
 /* Feeds every event, in time order, to fn (and to m when not NULL); other
  * records go to other (optional).  Returns 0, or -1 if a file could not be read. */
 int replay_run(struct replay *rp, struct model *m, replay_event_fn fn, replay_record_fn other,

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Decoding of x86-64 USDT argument specs for the probes libbpf 1.1 refuses.
- * Forms: N@%reg, N@$imm, N@off(%reg), N@(%reg), N@sym(%rip), N@sym+off(%rip),
- * N@off(%rip).  N is the size in bytes, negative when signed.
+ * Decoding of x86-64 USDT argument specs, for every probe swack attaches.
+ * Forms: N@%reg, N@$imm, N@off(%reg), N@(%reg), N@off(%base,%index,scale),
+ * N@sym(%rip), N@sym+off(%rip).  N is the size in bytes, negative when
+ * signed.  Not decoded: a bare displacement from %rip (it would need the
+ * instruction's own address), segment prefixes.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -46,7 +48,7 @@ static int parse_reg(const char **p)
 	return off;
 }
 
-/* "sym", "sym+off" or "off" before "(%rip)". */
+/* "sym" or "sym+off" before "(%rip)"; -2 when sym is not in the binary. */
 static int parse_rip(const char *expr, size_t len, struct swack_usdt_arg *a,
 		     usdt_sym_fn resolve, void *ctx)
 {
@@ -66,9 +68,32 @@ static int parse_rip(const char *expr, size_t len, struct swack_usdt_arg *a,
 		sym[plus - sym] = 0;
 	}
 	if (resolve(ctx, sym, &addr))
-		return -1;
+		return -2;
 	a->kind = SWACK_ARG_ABS_DEREF;
 	a->val = (__s64)(addr + off);
+	return 0;
+}
+
+/* ",%index)" or ",%index,scale)" after the base register; end at the ')'. */
+static int parse_index(const char *p, const char *end, struct swack_usdt_arg *a)
+{
+	char *e;
+	long scale = 1;
+	int off;
+
+	p++;
+	off = parse_reg(&p);
+	if (off < 0)
+		return -1;
+	if (*p == ',') {
+		scale = strtol(p + 1, &e, 10);
+		p = e;
+	}
+	if (p != end || (scale != 1 && scale != 2 && scale != 4 && scale != 8))
+		return -1;
+	a->kind = SWACK_ARG_SIB_DEREF;
+	a->idx_off = off;
+	a->scale = scale;
 	return 0;
 }
 
@@ -102,7 +127,9 @@ static int parse_operand(const char *op, size_t len, struct swack_usdt_arg *a,
 	p = paren + 1;
 	off = parse_reg(&p);
 	a->reg_off = off;
-	return off >= 0 && p == op + len - 1 ? 0 : -1; /* no index registers */
+	if (off >= 0 && *p == ',')
+		return parse_index(p, op + len - 1, a);
+	return off >= 0 && p == op + len - 1 ? 0 : -1;
 }
 
 static int parse_one(const char *tok, size_t len, struct swack_usdt_arg *a,
@@ -128,6 +155,7 @@ int usdt_args_parse(const char *args, struct swack_usdt_spec *spec, usdt_sym_fn 
 		    void *ctx, char *err, size_t errlen)
 {
 	const char *p = args;
+	int ret;
 
 	spec->nargs = 0;
 	while (*p) {
@@ -143,8 +171,11 @@ int usdt_args_parse(const char *args, struct swack_usdt_spec *spec, usdt_sym_fn 
 			snprintf(err, errlen, "more than %d arguments", SWACK_USDT_MAX_ARGS);
 			return -1;
 		}
-		if (parse_one(p, e - p, &spec->args[spec->nargs], resolve, ctx)) {
-			snprintf(err, errlen, "cannot decode argument '%.*s'", (int)(e - p), p);
+		ret = parse_one(p, e - p, &spec->args[spec->nargs], resolve, ctx);
+		if (ret) {
+			snprintf(err, errlen, "cannot decode argument '%.*s'%s", (int)(e - p), p,
+				 ret == -2 ? " (its global is not in the binary's symbols: install "
+				 "its debuginfo)" : "");
 			return -1;
 		}
 		spec->nargs++;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* x86-64 USDT argument specs ("-4@-8(%rbp)", "8@%rax", "-4@sym(%rip)"). */
 #ifndef SWACK_USDT_ARGS_H
 #define SWACK_USDT_ARGS_H

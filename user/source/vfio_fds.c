@@ -18,7 +18,8 @@
 
 #define CDEV_DIR "/dev/vfio/devices/vfio"
 
-int vfio_cdev_device(const char *path, char *dev, size_t len)
+/* The device of a cdev node (/dev/vfio/devices/vfioN) through sysfs. */
+static int vfio_cdev_device(const char *path, char *dev, size_t len)
 {
 	const char *at = strstr(path, CDEV_DIR);
 	char link[PATH_MAX], target[PATH_MAX];

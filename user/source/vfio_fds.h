@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Which VFIO device an fd of a watched process belongs to. */
 #ifndef SWACK_VFIO_FDS_H
 #define SWACK_VFIO_FDS_H
@@ -18,7 +19,5 @@ struct vfio_fds {
 /* Learns from a VFIO kernel event and names its device in e->dev. */
 void vfio_fds_note(struct vfio_fds *t, pid_t pid, struct swack_event *e);
 void vfio_fds_free(struct vfio_fds *t);
-/* The device of a cdev node (/dev/vfio/devices/vfioN) through sysfs. */
-int vfio_cdev_device(const char *path, char *dev, size_t len);
 
 #endif

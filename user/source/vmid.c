@@ -221,7 +221,7 @@ void vmid_describe(const struct vm_ident *id, char *buf, size_t len)
 		 id->uuid[0] ? " uuid " : "", id->uuid, id->via);
 }
 
-bool vmid_matches(const struct vm_ident *id, const char *key)
+static bool vmid_matches(const struct vm_ident *id, const char *key)
 {
 	const char *slash = strchr(id->name, '/');
 

@@ -17,11 +17,9 @@ void vmid_read(pid_t pid, struct vm_ident *id);
 /* One phrase for attach lines: "vm web-1 uuid 5f0c... (libvirt)", or says that
  * the process carries no identity. */
 void vmid_describe(const struct vm_ident *id, char *buf, size_t len);
-/* True when key names the VM: its name, its UUID (any case), or for a
- * KubeVirt VM its name without the namespace. */
-bool vmid_matches(const struct vm_ident *id, const char *key);
-/* The QEMU processes that key names, into pids (at most max); how many, or
- * -1 with a one-line reason when none does. */
+/* The QEMU processes that key names (their VM's name, its UUID in any case,
+ * or a KubeVirt VM's name without its namespace), into pids (at most max);
+ * how many, or -1 with a one-line reason when none does. */
 int vmid_find(const char *key, pid_t *pids, int max, char *err, size_t errlen);
 
 #endif

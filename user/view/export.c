@@ -7,13 +7,13 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "event/event.h"
+#include "source/args.h"
 #include "view/export.h"
 
 enum format { FMT_NONE, FMT_CTF, FMT_CHROME, FMT_JSONL };
 
 struct export_env {
-	const char *inputs[REPLAY_MAX_FILES];
-	int ninputs;
+	struct replay_inputs in;
 	const char *out;
 	enum format format;
 };
@@ -21,7 +21,6 @@ struct export_env {
 static const struct argp_option opts[] = {
 	{ "format", 'F', "FMT", 0, "ctf (a directory babeltrace2 reads), chrome (trace-event "
 	  "JSON for Perfetto and chrome://tracing) or jsonl", 0 },
-	{ "input", 'i', "FILE", 0, "Read FILE (repeatable; default swack.data)", 0 },
 	{ "output", 'o', "PATH", 0, "Write to PATH (ctf: a directory, created; default: "
 	  "swack.ctf, swack.json or standard output for jsonl)", 0 },
 	{ 0 },
@@ -32,6 +31,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct export_env *env = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT: state->child_inputs[0] = &env->in; break;
 	case 'F':
 		env->format = !strcmp(arg, "ctf") ? FMT_CTF : !strcmp(arg, "chrome") ? FMT_CHROME :
 			      !strcmp(arg, "jsonl") ? FMT_JSONL : FMT_NONE;
@@ -43,17 +43,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (env->format == FMT_NONE)
 			argp_error(state, "say which format: --format ctf|chrome|jsonl");
 		break;
-	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &replay_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, "[FILE...]",
 	"Export a recording: CTF 1.8 for babeltrace2 and Trace Compass, Chrome trace-event "
 	"JSON for Perfetto (phases as spans, pending ACKs and initial bytes as counters), or "
-	"JSON lines.",
-	NULL, NULL, NULL,
+	"JSON lines.  FILE: swack.data by default.",
+	children, NULL, NULL,
 };
 
 static void jsonl_event(void *ctx, const struct swack_event *e, int file)
@@ -106,12 +111,8 @@ int cmd_export(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	if (!env.ninputs)
-		env.inputs[env.ninputs++] = "swack.data";
-	if (replay_open(&rp, env.inputs, env.ninputs, false, err, sizeof(err))) {
-		fprintf(stderr, "swack export: %s\n", err);
+	if (replay_open(&rp, &env.in, false, "swack export"))
 		return 1;
-	}
 	if (env.format == FMT_CTF)
 		ret = export_ctf(&rp, env.out ? env.out : "swack.ctf", err, sizeof(err));
 	else if (env.format == FMT_CHROME)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Exporters: recorded events into other tools' formats. */
 #ifndef SWACK_EXPORT_H
 #define SWACK_EXPORT_H

@@ -8,11 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 #include "event/event.h"
-#include "view/export.h"
 #include "event/vfio_uapi.h"
+#include "util/json.h"
+#include "view/export.h"
 
 struct chrome {
-	FILE *out;
+	struct jw j;         /* inside traceEvents */
 	uint64_t t0;
 	bool have_t0;
 };
@@ -22,22 +23,42 @@ static double us(const struct chrome *c, uint64_t ts)
 	return ts >= c->t0 ? (ts - c->t0) / 1e3 : 0;
 }
 
+/* {"name":NAME,"ph":PH, then the caller's members, then jw_end. */
+static void item(struct chrome *c, const char *name, const char *ph)
+{
+	jw_obj(&c->j, NULL);
+	jw_str(&c->j, "name", name);
+	jw_str(&c->j, "ph", ph);
+}
+
+static void counter_head(struct chrome *c, const struct swack_event *e, const char *name)
+{
+	item(c, name, "C");
+	jw_fixed(&c->j, "ts", us(c, e->ts), 3);
+	jw_u64(&c->j, "pid", e->pid);
+	jw_obj(&c->j, "args");
+}
+
 static void counter(struct chrome *c, const struct swack_event *e, const char *name,
 		    const char *series, uint64_t v)
 {
-	fprintf(c->out, ",\n{\"name\":\"%s\",\"ph\":\"C\",\"ts\":%.3f,\"pid\":%u,"
-		"\"args\":{\"%s\":%llu}}", name, us(c, e->ts), e->pid, series,
-		(unsigned long long)v);
+	counter_head(c, e, name);
+	jw_u64(&c->j, series, v);
+	jw_end(&c->j);
+	jw_end(&c->j);
 }
 
 static void device_counter(struct chrome *c, const struct swack_event *e, uint64_t init,
 			   uint64_t dirty)
 {
-	fprintf(c->out, ",\n{\"name\":\"device ");
-	json_escape(c->out, e->dev, SWACK_DEV_LEN);
-	fprintf(c->out, "\",\"ph\":\"C\",\"ts\":%.3f,\"pid\":%u,\"args\":{\"initial_bytes\":%llu,"
-		"\"dirty_bytes\":%llu}}", us(c, e->ts), e->pid, (unsigned long long)init,
-		(unsigned long long)dirty);
+	char name[SWACK_DEV_LEN + 8];
+
+	snprintf(name, sizeof(name), "device %.*s", SWACK_DEV_LEN, e->dev);
+	counter_head(c, e, name);
+	jw_u64(&c->j, "initial_bytes", init);
+	jw_u64(&c->j, "dirty_bytes", dirty);
+	jw_end(&c->j);
+	jw_end(&c->j);
 }
 
 static void counters(struct chrome *c, const struct swack_event *e)
@@ -78,11 +99,16 @@ static void on_event(void *ctx, const struct swack_event *e, int file)
 		c->t0 = e->ts;
 		c->have_t0 = true;
 	}
-	fprintf(c->out, ",\n{\"name\":\"%s\",\"cat\":\"swack\",\"ph\":\"i\",\"s\":\"t\","
-		"\"ts\":%.3f,\"pid\":%u,\"tid\":%u,\"args\":", event_desc(e->kind)->name,
-		us(c, e->ts), e->pid, e->tid);
-	event_print_args_json(c->out, e);
-	fputc('}', c->out);
+	jw_obj(&c->j, NULL);
+	jw_str(&c->j, "name", event_desc(e->kind)->name);
+	jw_str(&c->j, "cat", "swack");
+	jw_str(&c->j, "ph", "i");
+	jw_str(&c->j, "s", "t");
+	jw_fixed(&c->j, "ts", us(c, e->ts), 3);
+	jw_u64(&c->j, "pid", e->pid);
+	jw_u64(&c->j, "tid", e->tid);
+	event_args_json(&c->j, "args", e);
+	jw_end(&c->j);
 	counters(c, e);
 }
 
@@ -91,33 +117,48 @@ static void span(struct chrome *c, uint32_t pid, uint32_t tid, const char *name,
 {
 	if (!from || to < from)
 		return;
-	fprintf(c->out, ",\n{\"name\":\"%s\",\"cat\":\"migration\",\"ph\":\"X\",\"ts\":%.3f,"
-		"\"dur\":%.3f,\"pid\":%u,\"tid\":%u}", name, us(c, from), (to - from) / 1e3, pid, tid);
+	jw_obj(&c->j, NULL);
+	jw_str(&c->j, "name", name);
+	jw_str(&c->j, "cat", "migration");
+	jw_str(&c->j, "ph", "X");
+	jw_fixed(&c->j, "ts", us(c, from), 3);
+	jw_fixed(&c->j, "dur", (to - from) / 1e3, 3);
+	jw_u64(&c->j, "pid", pid);
+	jw_u64(&c->j, "tid", tid);
+	jw_end(&c->j);
+}
+
+/* A metadata event: the name (key "name") or labels of a process, or the
+ * name of one of its threads. */
+static void meta(struct chrome *c, const char *what, uint32_t pid, int tid, const char *key,
+		 const char *value)
+{
+	item(c, what, "M");
+	jw_u64(&c->j, "pid", pid);
+	if (tid >= 0)
+		jw_u64(&c->j, "tid", tid);
+	jw_obj(&c->j, "args");
+	if (value)
+		jw_str(&c->j, key, value);
+	jw_end(&c->j);
+	jw_end(&c->j);
 }
 
 /* Spans live on made-up threads 0 (phases) and 1 (downtime) of each process. */
 static void names(struct chrome *c, const struct mig *g)
 {
 	const struct vm_ident *v = model_vm(g->model, g->pid);
+	char name[VM_NAME_LEN + 48], labels[VM_UUID_LEN + 8];
 
-	fprintf(c->out, ",\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%u,\"args\":"
-		"{\"name\":\"", g->pid);
-	if (v && v->name[0]) {
-		fputs("vm ", c->out);
-		json_escape(c->out, v->name, sizeof(v->name));
-		fputs(": ", c->out);
-	}
-	fprintf(c->out, "qemu %u (%s)\"}}", g->pid, role_name(g->role));
+	snprintf(name, sizeof(name), "%s%s%sqemu %u (%s)", v && v->name[0] ? "vm " : "",
+		 v ? v->name : "", v && v->name[0] ? ": " : "", g->pid, role_name(g->role));
+	meta(c, "process_name", g->pid, -1, "name", name);
 	if (v && v->uuid[0]) {
-		fprintf(c->out, ",\n{\"name\":\"process_labels\",\"ph\":\"M\",\"pid\":%u,"
-			"\"args\":{\"labels\":\"uuid ", g->pid);
-		json_escape(c->out, v->uuid, sizeof(v->uuid));
-		fputs("\"}}", c->out);
+		snprintf(labels, sizeof(labels), "uuid %s", v->uuid);
+		meta(c, "process_labels", g->pid, -1, "labels", labels);
 	}
-	fprintf(c->out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%u,\"tid\":0,"
-		"\"args\":{\"name\":\"migration phases\"}}", g->pid);
-	fprintf(c->out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%u,\"tid\":1,"
-		"\"args\":{\"name\":\"downtime\"}}", g->pid);
+	meta(c, "thread_name", g->pid, 0, "name", "migration phases");
+	meta(c, "thread_name", g->pid, 1, "name", "downtime");
 }
 
 /* On the downtime thread too: what made a switchover late, or a snapshot
@@ -158,18 +199,25 @@ static void mig_spans(struct chrome *c, const struct mig *g)
 
 int export_chrome(struct replay *rp, FILE *out, char *err, size_t errlen)
 {
-	struct chrome c = { .out = out };
+	struct chrome c = { 0 };
 	struct model m;
 	int ret;
 
 	model_init(&m, NULL, NULL);
-	fprintf(out, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"producer\":\"swack\"},"
-		"\"traceEvents\":[\n{\"name\":\"swack\",\"ph\":\"M\",\"pid\":0,\"args\":{}}");
+	jw_init(&c.j, out, 0);
+	jw_obj(&c.j, NULL);
+	jw_str(&c.j, "displayTimeUnit", "ms");
+	jw_obj(&c.j, "otherData");
+	jw_str(&c.j, "producer", "swack");
+	jw_end(&c.j);
+	jw_arr_lines(&c.j, "traceEvents");
+	meta(&c, "swack", 0, -1, NULL, NULL);
 	ret = replay_run(rp, &m, on_event, NULL, &c);
 	model_flush(&m);
 	for (const struct mig *g = m.head; g; g = g->next)
 		mig_spans(&c, g);
-	fprintf(out, "\n]}\n");
+	jw_end(&c.j);
+	jw_end(&c.j);
 	model_free(&m);
 	if (ret)
 		snprintf(err, errlen, "cannot read the recording");

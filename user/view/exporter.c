@@ -17,10 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli/commands.h"
-#include "source/env.h"
 #include "event/event.h"
 #include "model/figures.h"
+#include "source/args.h"
+#include "source/env.h"
 #include "source/live.h"
+#include "util/clock.h"
 
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 				   1, 2.5, 5, 10 };
@@ -46,10 +48,6 @@ struct exporter_env {
 
 static const struct argp_option opts[] = {
 	{ "listen", 'l', "ADDR:PORT", 0, "Serve /metrics there (default 127.0.0.1:9477)", 0 },
-	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
-	  "(repeatable; default: all)", 0 },
-	VM_OPTION,
-	{ "verbose", 'v', NULL, 0, "libbpf debug output; say which capabilities are dropped", 0 },
 	{ 0 },
 };
 
@@ -58,12 +56,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct exporter_env *env = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT: state->child_inputs[0] = &env->live; break;
 	case 'l': env->listen = arg; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
-	default: return live_opt(key, arg, state, &env->live);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &live_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, NULL,
@@ -71,7 +75,7 @@ static const struct argp argp = {
 	"Gauges: pending switchover ACKs, remaining bytes, bandwidth, VFIO initial and dirty "
 	"bytes per device; counters: regrowths, migrations by role and result, lost events; "
 	"a histogram of guest-visible downtime in seconds.",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 static int open_listener(const char *spec, char *err, size_t errlen)
@@ -206,6 +210,8 @@ static void progress_metrics(FILE *f, const struct mig *g)
 	MIG("swack_migration_active", g, !mstate_terminal(g->state));
 	if (v.acks_pending >= 0)
 		MIG("swack_switchover_acks_pending", g, v.acks_pending);
+	if (g->ack.sent)
+		MIG("swack_switchover_acks_sent_total", g, g->ack.sent);
 	MIG("swack_migration_remaining_bytes", g, v.remaining);
 	if (g->threshold)
 		MIG("swack_migration_threshold_bytes", g, g->threshold);
@@ -344,6 +350,8 @@ static void histogram(FILE *f, const struct exporter_env *env)
 static const struct { const char *name, *type, *text; } families[] = {
 	{ "swack_migration_active", "gauge", "1 while the migration is in progress." },
 	{ "swack_switchover_acks_pending", "gauge", "Switchover ACKs still pending." },
+	{ "swack_switchover_acks_sent_total", "counter",
+	  "Switchover ACKs the destination sent (legacy scheme)." },
 	{ "swack_migration_remaining_bytes", "gauge", "Bytes QEMU still has to send." },
 	{ "swack_migration_threshold_bytes", "gauge",
 	  "QEMU's switchover threshold: it switches over once remaining bytes are at or under it." },
@@ -389,9 +397,7 @@ static const struct { const char *name, *type, *text; } families[] = {
 static void metrics(FILE *f, struct exporter_env *env)
 {
 	const struct model *m = &env->model;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		help(f, families[i].name, families[i].type, families[i].text);
 	for (const struct mig *g = m->head; g; g = g->next) {
@@ -406,7 +412,7 @@ static void metrics(FILE *f, struct exporter_env *env)
 		device_metrics(f, g);
 		snapshot_metrics(f, g);
 	}
-	gate_metrics(f, env, ts.tv_sec * 1000000000ull + ts.tv_nsec);
+	gate_metrics(f, env, now_ns());
 	results(f, m);
 	histogram(f, env);
 	help(f, "swack_events_lost_total", "counter", "Events the ring buffer dropped.");

@@ -4,9 +4,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include "cli/commands.h"
-#include "event/event.h"
 #include "source/proc.h"
 #include "source/vmid.h"
+#include "util/json.h"
 
 static const struct argp_option opts[] = {
 	{ "json", 'j', NULL, 0, "JSON lines instead of a table", 0 },
@@ -36,13 +36,6 @@ static const struct argp argp = {
 	NULL, NULL, NULL,
 };
 
-static void json_str(const char *name, const char *s)
-{
-	printf(",\"%s\":\"", name);
-	json_escape(stdout, s, PATH_MAX);
-	putchar('"');
-}
-
 static void one(pid_t pid, void *ctx)
 {
 	bool json = *(bool *)ctx;
@@ -53,13 +46,17 @@ static void one(pid_t pid, void *ctx)
 	if (proc_exe_path(pid, exe, sizeof(exe)))
 		snprintf(exe, sizeof(exe), "-");
 	if (json) {
-		printf("{\"pid\":%d", pid);
-		json_str("vm", id.name);
-		json_str("uuid", id.uuid);
-		json_str("via", id.via);
-		printf(",\"incoming\":%s", proc_incoming(pid) ? "true" : "false");
-		json_str("exe", exe);
-		printf("}\n");
+		struct jw j;
+
+		jw_init(&j, stdout, 0);
+		jw_obj(&j, NULL);
+		jw_u64(&j, "pid", pid);
+		jw_str(&j, "vm", id.name);
+		jw_str(&j, "uuid", id.uuid);
+		jw_str(&j, "via", id.via);
+		jw_bool(&j, "incoming", proc_incoming(pid));
+		jw_str(&j, "exe", exe);
+		jw_end(&j);
 		return;
 	}
 	printf("%7d %-20s %-36s %-8s %-13s %s\n", pid, id.name[0] ? id.name : "-",

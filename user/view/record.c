@@ -10,15 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "source/args.h"
 #include "source/live.h"
 #include "source/recfile.h"
+#include "util/clock.h"
 
 struct record_env {
 	struct live_opts live;
+	struct live_loop loop;
 	const char *out;
 	bool force;
-	bool until_done;
-	double duration;
 	struct recw *w;
 	struct live *l;
 	bool failed;
@@ -27,12 +28,6 @@ struct record_env {
 static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0, "Write to FILE (default swack.data)", 0 },
 	{ "force", 'f', NULL, 0, "Overwrite FILE if it exists", 0 },
-	{ "pid", 'p', "PID|VM", 0, "Record this QEMU process, or those of a VM by name or UUID "
-	  "(repeatable; default: all, including ones started later)", 0 },
-	VM_OPTION,
-	{ "until-done", 'u', NULL, 0, "Stop once every migration seen has ended", 0 },
-	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{ 0 },
 };
 
@@ -41,26 +36,30 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct record_env *env = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &env->live;
+		state->child_inputs[1] = &env->loop;
+		break;
 	case 'o': env->out = arg; break;
 	case 'f': env->force = true; break;
-	case 'u': env->until_done = true; break;
-	case 'd':
-		env->duration = strtod(arg, NULL);
-		if (env->duration <= 0)
-			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
-		break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
-	default: return live_opt(key, arg, state, &env->live);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &live_argp, 0, NULL, 0 },
+	{ &live_until_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, NULL,
 	"Record QEMU live-migration events to a file for swack report, script and export.\v"
 	"The file survives any end: after Ctrl-C, SIGTERM, SIGKILL or a full disk it reads "
 	"up to its last complete record, and the reader says how it ended.",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 /* After a write failure the recording stops: what is in the file stays. */
@@ -108,7 +107,7 @@ static const char *end_reason(const struct record_env *env)
 		return recw_errno(env->w) == ENOSPC ? "disk full" : "write error";
 	if (live_stopped())
 		return "interrupted";
-	return env->until_done ? "migrations done" : "duration reached";
+	return env->loop.until_done ? "migrations done" : "duration reached";
 }
 
 static int finish(struct record_env *env, struct model *m)
@@ -137,8 +136,9 @@ static int finish(struct record_env *env, struct model *m)
 static int run(struct record_env *env)
 {
 	struct live_cbs cbs = { .event = on_event, .attached = on_attached, .ctx = env };
-	struct live_loop loop = { .duration = env->duration, .until_done = env->until_done,
-				  .tick_ms = 100, .tick = tick, .ctx = env };
+	struct live_loop loop = { .duration = env->loop.duration,
+				  .until_done = env->loop.until_done, .tick_ms = 100, .tick = tick,
+				  .ctx = env };
 	struct model model;
 	struct live live;
 	char err[512];

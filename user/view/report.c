@@ -8,21 +8,21 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "event/event.h"
+#include "source/args.h"
 #include "source/replay.h"
+#include "util/json.h"
 #include "view/snapshot_view.h"
 #include "view/summary.h"
 
 struct report_env {
-	const char *inputs[REPLAY_MAX_FILES];
-	int ninputs;
+	struct replay_inputs in;
 	bool json;
 	bool realtime;
-	bool first;
 	struct replay rp;
+	struct jw j;         /* --json: the one object, written as input is read */
 };
 
 static const struct argp_option opts[] = {
-	{ "input", 'i', "FILE", 0, "Read FILE (repeatable; default swack.data)", 0 },
 	{ "json", 'j', NULL, 0, "JSON instead of text", 0 },
 	{ "realtime", 'r', NULL, 0, "Align recordings through their realtime clocks even when "
 	  "they come from one boot (as recordings of two hosts always are)", 0 },
@@ -33,13 +33,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct report_env *env = state->input;
 
+	(void)arg;
 	switch (key) {
+	case ARGP_KEY_INIT: state->child_inputs[0] = &env->in; break;
 	case 'j': env->json = true; break;
 	case 'r': env->realtime = true; break;
-	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &replay_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, "[FILE...]",
@@ -47,8 +54,9 @@ static const struct argp argp = {
 	"devices, and both downtimes with their breakdown.\v"
 	"Given a source's and a destination's recording made on two hosts, it aligns their "
 	"clocks through the realtime clock sampled in each header, computes the guest-visible "
-	"downtime across them and states the alignment's uncertainty.",
-	NULL, NULL, NULL,
+	"downtime across them and states the alignment's uncertainty.  FILE: swack.data by "
+	"default.",
+	children, NULL, NULL,
 };
 
 static void phases_text(FILE *out, const char *side, const struct mig *g)
@@ -67,8 +75,7 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 	struct report_env *env = ctx;
 
 	if (env->json) {
-		fputs(env->first ? "" : ",", stdout);
-		summary_print_json(stdout, src, dst);
+		summary_json(&env->j, src, dst);
 	} else {
 		summary_print_text(stdout, src, dst);
 		phases_text(stdout, "src", src);
@@ -76,7 +83,6 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 		if (src)
 			snap_print_findings(stdout, src);
 	}
-	env->first = false;
 }
 
 static void on_record(void *ctx, const struct rec_record *rec, int file)
@@ -103,48 +109,49 @@ static void header_text(struct report_env *env)
 		       env->rp.uncertainty_ns / 1e6);
 }
 
+/* The migrations array is open: close it, then how each recording ended. */
 static void ends_json(struct report_env *env)
 {
+	struct jw *j = &env->j;
 	char line[512];
 
-	printf("],\"recordings\":[");
+	jw_end(j);
+	jw_arr(j, "recordings");
 	for (int i = 0; i < env->rp.nfiles; i++) {
 		const struct rec_header *h = recr_header(env->rp.files[i].r);
 
 		rec_status_describe(recr_status(env->rp.files[i].r), line, sizeof(line));
-		printf("%s{\"path\":\"", i ? "," : "");
-		json_escape(stdout, env->rp.files[i].path, 4096);
-		printf("\",\"host\":\"");
-		json_escape(stdout, h->host, sizeof(h->host));
-		printf("\",\"boot_id\":\"%.40s\",\"shift_ns\":%lld,\"ended\":\"", h->boot_id,
-		       (long long)env->rp.files[i].shift_ns);
-		json_escape(stdout, line, sizeof(line));
-		printf("\"}");
+		jw_obj(j, NULL);
+		jw_str(j, "path", env->rp.files[i].path);
+		jw_strn(j, "host", h->host, sizeof(h->host));
+		jw_strn(j, "boot_id", h->boot_id, 40);
+		jw_s64(j, "shift_ns", env->rp.files[i].shift_ns);
+		jw_str(j, "ended", line);
+		jw_end(j);
 	}
-	printf("],\"cross_host\":%s,\"alignment_uncertainty_ns\":%llu}\n",
-	       env->rp.cross_host ? "true" : "false",
-	       (unsigned long long)env->rp.uncertainty_ns);
+	jw_end(j);
+	jw_bool(j, "cross_host", env->rp.cross_host);
+	jw_u64(j, "alignment_uncertainty_ns", env->rp.uncertainty_ns);
+	jw_end(j);
 }
 
 int cmd_report(int argc, char **argv)
 {
-	struct report_env env = { .first = true };
+	struct report_env env = { 0 };
 	struct model model;
-	char err[512];
 	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	if (!env.ninputs)
-		env.inputs[env.ninputs++] = "swack.data";
-	if (replay_open(&env.rp, env.inputs, env.ninputs, env.realtime, err, sizeof(err))) {
-		fprintf(stderr, "swack report: %s\n", err);
+	if (replay_open(&env.rp, &env.in, env.realtime, "swack report"))
 		return 1;
-	}
-	if (env.json)
-		printf("{\"migrations\":[");
-	else
+	jw_init(&env.j, stdout, 0);
+	if (env.json) {
+		jw_obj(&env.j, NULL);
+		jw_arr(&env.j, "migrations");
+	} else {
 		header_text(&env);
+	}
 	model_init(&model, on_done, &env);
 	ret = replay_run(&env.rp, &model, NULL, on_record, &env);
 	model_flush(&model);

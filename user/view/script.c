@@ -4,19 +4,18 @@
 #include <stdio.h>
 #include "cli/commands.h"
 #include "event/event.h"
+#include "source/args.h"
 #include "source/replay.h"
 #include "view/summary.h"
 
 struct script_env {
-	const char *inputs[REPLAY_MAX_FILES];
-	int ninputs;
+	struct replay_inputs in;
 	bool json;
 	__u64 t0;
 	struct replay rp;
 };
 
 static const struct argp_option opts[] = {
-	{ "input", 'i', "FILE", 0, "Read FILE (repeatable; default swack.data)", 0 },
 	{ "json", 'j', NULL, 0, "JSON lines", 0 },
 	{ 0 },
 };
@@ -25,18 +24,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct script_env *env = state->input;
 
+	(void)arg;
 	switch (key) {
+	case ARGP_KEY_INIT: state->child_inputs[0] = &env->in; break;
 	case 'j': env->json = true; break;
-	default: return input_opt(key, arg, state, env->inputs, &env->ninputs);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
 
+static const struct argp_child children[] = {
+	{ &replay_argp, 0, NULL, 0 },
+	{ 0 },
+};
+
 static const struct argp argp = {
 	opts, parse_opt, "[FILE...]",
 	"Print every event of a recording in time order, one line each (as swack trace does; "
-	"times are seconds since the recording began), then how the file ended.",
-	NULL, NULL, NULL,
+	"times are seconds since the recording began), then how the file ended.  FILE: "
+	"swack.data by default.",
+	children, NULL, NULL,
 };
 
 static void on_event(void *ctx, const struct swack_event *e, int file)
@@ -68,17 +75,12 @@ static void on_record(void *ctx, const struct rec_record *rec, int file)
 int cmd_script(int argc, char **argv)
 {
 	struct script_env env = { 0 };
-	char err[512];
 	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	if (!env.ninputs)
-		env.inputs[env.ninputs++] = "swack.data";
-	if (replay_open(&env.rp, env.inputs, env.ninputs, false, err, sizeof(err))) {
-		fprintf(stderr, "swack script: %s\n", err);
+	if (replay_open(&env.rp, &env.in, false, "swack script"))
 		return 1;
-	}
 	env.t0 = recr_header(env.rp.files[0].r)->clock.mono_ns;
 	ret = replay_run(&env.rp, NULL, on_event, on_record, &env);
 	replay_describe_ends(&env.rp, env.json ? stderr : stdout);

@@ -4,6 +4,7 @@
 #include "event/event.h"
 #include "model/figures.h"
 #include "diagnose/snapshot_findings.h"
+#include "util/json.h"
 #include "view/snapshot_view.h"
 
 #define HIST_WIDTH 40
@@ -14,7 +15,8 @@ static uint64_t snap_end(const struct mig *g)
 	return g->t_end ? g->t_end : g->t_last;
 }
 
-void snap_print_hist(FILE *out, const uint32_t *hist)
+/* bcc-style log2 histogram of stall times, in microseconds. */
+static void snap_print_hist(FILE *out, const uint32_t *hist)
 {
 	uint32_t max = 0;
 	int last = -1;
@@ -109,64 +111,69 @@ void snap_print_findings(FILE *out, const struct mig *g)
 	fprintf(out, "    advice: %s\n", f.advice);
 }
 
-static void hist_json(FILE *out, const uint32_t *hist)
+static void hist_json(struct jw *j, const uint32_t *hist)
 {
-	bool first = true;
-
-	fputs(",\"stall_hist_us\":[", out);
+	jw_arr(j, "stall_hist_us");
 	for (int b = 0; b < SNAP_HIST; b++) {
 		if (!hist[b])
 			continue;
-		fprintf(out, "%s{\"from\":%llu,\"to\":%llu,\"count\":%u}", first ? "" : ",",
-			b ? 1ull << b : 0, (2ull << b) - 1, hist[b]);
-		first = false;
+		jw_obj(j, NULL);
+		jw_u64(j, "from", b ? 1ull << b : 0);
+		jw_u64(j, "to", (2ull << b) - 1);
+		jw_u64(j, "count", hist[b]);
+		jw_end(j);
 	}
-	fputc(']', out);
+	jw_end(j);
 }
 
-static void worst_json(FILE *out, const struct mig *g)
+static void worst_json(struct jw *j, const struct mig *g)
 {
 	const struct snapshot *s = &g->snap;
 
-	fputs(",\"worst\":[", out);
-	for (uint32_t i = 0; i < s->nworst; i++)
-		fprintf(out, "%s{\"ns\":%llu,\"tid\":%u,\"ts\":%llu,\"page\":%llu}", i ? "," : "",
-			(unsigned long long)s->worst[i].ns, s->worst[i].tid,
-			(unsigned long long)s->worst[i].ts, (unsigned long long)s->worst[i].addr);
-	fputc(']', out);
-}
-
-static void threads_json(FILE *out, const struct snapshot *s)
-{
-	fputs(",\"threads\":[", out);
-	for (uint32_t i = 0; i < s->nthreads; i++) {
-		fprintf(out, "%s{\"tid\":%u,\"comm\":\"", i ? "," : "", s->threads[i].tid);
-		json_escape(out, s->threads[i].comm, sizeof(s->threads[i].comm));
-		fprintf(out, "\",\"stalls\":%u,\"stall_ns\":%llu,\"max_ns\":%llu}",
-			s->threads[i].stalls, (unsigned long long)s->threads[i].stall_ns,
-			(unsigned long long)s->threads[i].max_ns);
+	jw_arr(j, "worst");
+	for (uint32_t i = 0; i < s->nworst; i++) {
+		jw_obj(j, NULL);
+		jw_u64(j, "ns", s->worst[i].ns);
+		jw_u64(j, "tid", s->worst[i].tid);
+		jw_u64(j, "ts", s->worst[i].ts);
+		jw_u64(j, "page", s->worst[i].addr);
+		jw_end(j);
 	}
-	fputc(']', out);
+	jw_end(j);
 }
 
-static void findings_json(FILE *out, const struct mig *g)
+static void threads_json(struct jw *j, const struct snapshot *s)
+{
+	jw_arr(j, "threads");
+	for (uint32_t i = 0; i < s->nthreads; i++) {
+		jw_obj(j, NULL);
+		jw_u64(j, "tid", s->threads[i].tid);
+		jw_strn(j, "comm", s->threads[i].comm, sizeof(s->threads[i].comm));
+		jw_u64(j, "stalls", s->threads[i].stalls);
+		jw_u64(j, "stall_ns", s->threads[i].stall_ns);
+		jw_u64(j, "max_ns", s->threads[i].max_ns);
+		jw_end(j);
+	}
+	jw_end(j);
+}
+
+static void findings_json(struct jw *j, const struct mig *g)
 {
 	struct snap_findings f;
 
 	snap_findings(g, snap_end(g), &f);
-	fputs(",\"findings\":[", out);
+	jw_arr(j, "findings");
 	for (int i = 0; i < f.n; i++) {
-		fprintf(out, "%s{\"severity\":\"%s\",\"line\":\"", i ? "," : "",
-			snap_severity_name(f.f[i].severity));
-		json_escape(out, f.f[i].line, sizeof(f.f[i].line));
-		fputs("\"}", out);
+		jw_obj(j, NULL);
+		jw_str(j, "severity", snap_severity_name(f.f[i].severity));
+		jw_strn(j, "line", f.f[i].line, sizeof(f.f[i].line));
+		jw_end(j);
 	}
-	fputs("],\"advice\":\"", out);
-	json_escape(out, f.advice, sizeof(f.advice));
-	fputc('"', out);
+	jw_end(j);
+	jw_strn(j, "advice", f.advice, sizeof(f.advice));
 }
 
-void snap_print_json(FILE *out, const struct mig *g)
+void snap_json(struct jw *j, const struct mig *g)
 {
 	const struct snapshot *s = &g->snap;
 	struct snap_stats st;
@@ -174,21 +181,27 @@ void snap_print_json(FILE *out, const struct mig *g)
 	if (!s->seen)
 		return;
 	snap_stats(g, snap_end(g), &st);
-	fprintf(out, ",\"snapshot\":{\"duration_ns\":%lld,\"tracking_ns\":%lld,\"bytes\":%lld,"
-		"\"paused_ns\":%lld,\"start_ret\":%lld,\"pages_saved\":%llu,\"faults\":%u,"
-		"\"fault_messages\":%u,\"fault_rate\":%.1f,\"stall_p50_ns\":%llu,"
-		"\"stall_p90_ns\":%llu,\"stall_p99_ns\":%llu,\"stall_max_ns\":%llu,"
-		"\"stall_total_ns\":%llu,\"uffd_errors\":%u", (long long)st.duration_ns,
-		(long long)st.tracking_ns, (long long)st.bytes, (long long)st.paused_ns,
-		(long long)s->start_ret, (unsigned long long)st.pages_saved, st.faults, s->msgs,
-		st.fault_rate, (unsigned long long)st.p50, (unsigned long long)st.p90,
-		(unsigned long long)st.p99, (unsigned long long)st.max,
-		(unsigned long long)st.total, s->ioctl_errors);
-	hist_json(out, s->hist);
-	worst_json(out, g);
-	threads_json(out, s);
-	findings_json(out, g);
-	fputc('}', out);
+	jw_obj(j, "snapshot");
+	jw_s64(j, "duration_ns", st.duration_ns);
+	jw_s64(j, "tracking_ns", st.tracking_ns);
+	jw_s64(j, "bytes", st.bytes);
+	jw_s64(j, "paused_ns", st.paused_ns);
+	jw_s64(j, "start_ret", s->start_ret);
+	jw_u64(j, "pages_saved", st.pages_saved);
+	jw_u64(j, "faults", st.faults);
+	jw_u64(j, "fault_messages", s->msgs);
+	jw_fixed(j, "fault_rate", st.fault_rate, 1);
+	jw_u64(j, "stall_p50_ns", st.p50);
+	jw_u64(j, "stall_p90_ns", st.p90);
+	jw_u64(j, "stall_p99_ns", st.p99);
+	jw_u64(j, "stall_max_ns", st.max);
+	jw_u64(j, "stall_total_ns", st.total);
+	jw_u64(j, "uffd_errors", s->ioctl_errors);
+	hist_json(j, s->hist);
+	worst_json(j, g);
+	threads_json(j, s);
+	findings_json(j, g);
+	jw_end(j);
 }
 
 /* Duration and rate up to now while it runs, up to its end once it ended. */
@@ -215,12 +228,21 @@ void snap_row(const struct mig *g, uint64_t now, char *buf, size_t len)
 void snap_row_json(FILE *out, const struct mig *g, uint64_t now)
 {
 	struct snap_stats st;
+	struct jw j;
 
 	if (!g->snap.seen)
 		return;
 	snap_stats(g, row_now(g, now), &st);
-	fprintf(out, "{\"pid\":%u,\"snapshot\":{\"duration_ns\":%lld,\"bytes\":%lld,"
-		"\"faults\":%u,\"fault_rate\":%.1f,\"stall_p99_ns\":%llu,\"stall_total_ns\":%llu}}\n",
-		g->pid, (long long)st.duration_ns, (long long)st.bytes, st.faults, st.fault_rate,
-		(unsigned long long)st.p99, (unsigned long long)st.total);
+	jw_init(&j, out, 0);
+	jw_obj(&j, NULL);
+	jw_u64(&j, "pid", g->pid);
+	jw_obj(&j, "snapshot");
+	jw_s64(&j, "duration_ns", st.duration_ns);
+	jw_s64(&j, "bytes", st.bytes);
+	jw_u64(&j, "faults", st.faults);
+	jw_fixed(&j, "fault_rate", st.fault_rate, 1);
+	jw_u64(&j, "stall_p99_ns", st.p99);
+	jw_u64(&j, "stall_total_ns", st.total);
+	jw_end(&j);
+	jw_end(&j);
 }

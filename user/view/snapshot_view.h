@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* A background snapshot in text and JSON: summary lines, stall histogram, findings. */
 #ifndef SWACK_SNAPSHOT_VIEW_H
 #define SWACK_SNAPSHOT_VIEW_H
@@ -6,12 +7,11 @@
 
 /* Indented lines under a summary: stalls, histogram, threads, hot memory. */
 void snap_print_text(FILE *out, const struct mig *g);
-/* bcc-style log2 histogram of stall times, in microseconds. */
-void snap_print_hist(FILE *out, const uint32_t *hist);
 /* The ranked findings and their advice line. */
 void snap_print_findings(FILE *out, const struct mig *g);
-/* ,"snapshot":{...} for a summary object (nothing when g is no snapshot). */
-void snap_print_json(FILE *out, const struct mig *g);
+struct jw;
+/* "snapshot":{...} in a summary object (nothing when g is no snapshot). */
+void snap_json(struct jw *j, const struct mig *g);
 /* swackstat's row under a snapshotting VM: duration so far, bytes written,
  * faults and stall p99; "" when g is no snapshot. */
 void snap_row(const struct mig *g, uint64_t now, char *buf, size_t len);

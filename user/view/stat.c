@@ -6,16 +6,18 @@
 #include <string.h>
 #include <sys/capability.h>
 #include "cli/commands.h"
-#include "source/env.h"
 #include "event/event.h"
+#include "source/args.h"
+#include "source/env.h"
 #include "source/live.h"
 #include "source/replay.h"
+#include "util/clock.h"
 #include "view/stat.h"
 
 struct stat_env {
 	struct live_opts live;
 	struct stat_view view;
-	const char *input;
+	struct replay_inputs input;
 	double interval;
 	long count, done;
 	bool tui;
@@ -25,14 +27,10 @@ struct stat_env {
 };
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
-	  "(repeatable; default: all)", 0 },
-	VM_OPTION,
 	{ "devices", 'd', NULL, 0, "A line per VFIO device too", 0 },
 	{ "json", 'j', NULL, 0, "JSON lines", 0 },
 	{ "full-screen", 'T', NULL, 0, "Full-screen view (keys: s sort, h help, q quit)", 0 },
 	{ "input", 'i', "FILE", 0, "Replay a recording instead of watching live", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output; say which capabilities are dropped", 0 },
 	{ 0 },
 };
 
@@ -41,10 +39,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	struct stat_env *env = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT: state->child_inputs[0] = &env->live; break;
 	case 'd': env->view.devices = true; break;
 	case 'j': env->view.json = true; break;
 	case 'T': env->tui = true; break;
-	case 'i': env->input = arg; break;
+	case 'i': env->input.paths[0] = arg; env->input.n = 1; break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0 && (env->interval = strtod(arg, NULL)) <= 0)
 			argp_error(state, "invalid interval '%s': give seconds > 0", arg);
@@ -53,10 +52,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (state->arg_num > 1)
 			argp_usage(state);
 		break;
-	default: return live_opt(key, arg, state, &env->live);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &live_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, "[INTERVAL [COUNT]]",
@@ -68,7 +72,7 @@ static const struct argp argp = {
 	"Lines end with 'converged, waiting' when the source converged but did not switch "
 	"over (a switchover ACK pending), or 'over budget' when the expected downtime is "
 	"above the limit.",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 static void on_event(void *ctx, const struct swack_event *e)
@@ -175,14 +179,10 @@ static void replay_event(void *ctx, const struct swack_event *e, int file)
 
 static int run_replay(struct stat_env *env)
 {
-	const char *path = env->input;
 	struct replay rp;
-	char err[512];
 
-	if (replay_open(&rp, &path, 1, false, err, sizeof(err))) {
-		fprintf(stderr, "swack stat: %s\n", err);
+	if (replay_open(&rp, &env->input, false, "swack stat"))
 		return 1;
-	}
 	env->view.t0 = recr_header(rp.files[0].r)->clock.mono_ns;
 	stat_print_header(&env->view);
 	replay_run(&rp, &env->model, replay_event, NULL, env);
@@ -201,7 +201,7 @@ int cmd_stat(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	live_handle_signals();
 	model_init(&env.model, NULL, NULL);
-	ret = env.input ? run_replay(&env) : run_live(&env);
+	ret = env.input.n ? run_replay(&env) : run_live(&env);
 	model_free(&env.model);
 	free(env.view.shown_final);
 	return ret;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* swack stat / swackstat: the dashboard views over the model. */
 #ifndef SWACK_STAT_H
 #define SWACK_STAT_H

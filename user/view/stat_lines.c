@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "event/event.h"
+#include "util/json.h"
 #include "view/snapshot_view.h"
 #include "view/stat.h"
 
@@ -66,18 +67,45 @@ static void line_text(struct stat_view *v, const struct vm_figures *f, uint64_t 
 static void line_json(struct stat_view *v, const struct mig *g, const struct vm_figures *f,
 		      uint64_t now)
 {
-	fprintf(v->out, "{\"ts\":%llu,\"pid\":%u", (unsigned long long)now, f->pid);
-	vm_print_json(v->out, g->model, g->pid);
-	fprintf(v->out, ",\"role\":\"%s\",\"phase\":\"%s\",\"iterations\":%u,"
-		"\"remaining_bytes\":%llu,\"bandwidth_Bps\":%llu,\"acks_pending\":%lld,"
-		"\"initial_bytes\":%llu,\"dirty_bytes\":%llu,\"regrowths\":%u,\"expected_ms\":%.3f,"
-		"\"limit_ms\":%.3f,\"downtime_ms\":%.3f,\"stalled\":%s,\"over_budget\":%s,"
-		"\"ended\":%s}\n", role_name(f->role), f->phase,
-		f->iterations, (unsigned long long)f->remaining, (unsigned long long)f->bw,
-		(long long)f->acks_pending, (unsigned long long)f->initial,
-		(unsigned long long)f->dirty, f->regrowths, f->expected_ms, f->limit_ms,
-		f->downtime_ms, f->stalled ? "true" : "false", f->over_budget ? "true" : "false",
-		f->ended ? "true" : "false");
+	struct jw j;
+
+	jw_init(&j, v->out, 0);
+	jw_obj(&j, NULL);
+	jw_u64(&j, "ts", now);
+	jw_u64(&j, "pid", f->pid);
+	vm_json(&j, g->model, g->pid);
+	jw_str(&j, "role", role_name(f->role));
+	jw_str(&j, "phase", f->phase);
+	jw_u64(&j, "iterations", f->iterations);
+	jw_u64(&j, "remaining_bytes", f->remaining);
+	jw_u64(&j, "bandwidth_Bps", f->bw);
+	jw_s64(&j, "acks_pending", f->acks_pending);
+	jw_u64(&j, "initial_bytes", f->initial);
+	jw_u64(&j, "dirty_bytes", f->dirty);
+	jw_u64(&j, "regrowths", f->regrowths);
+	jw_fixed(&j, "expected_ms", f->expected_ms, 3);
+	jw_fixed(&j, "limit_ms", f->limit_ms, 3);
+	jw_fixed(&j, "downtime_ms", f->downtime_ms, 3);
+	jw_bool(&j, "stalled", f->stalled);
+	jw_bool(&j, "over_budget", f->over_budget);
+	jw_bool(&j, "ended", f->ended);
+	jw_end(&j);
+}
+
+static void device_json(struct stat_view *v, const struct mig *g, const struct dev_state *d,
+			uint64_t init, uint64_t dirty)
+{
+	struct jw j;
+
+	jw_init(&j, v->out, 0);
+	jw_obj(&j, NULL);
+	jw_u64(&j, "pid", g->pid);
+	jw_strn(&j, "device", d->name, SWACK_DEV_LEN);
+	jw_u64(&j, "initial_bytes", init);
+	jw_u64(&j, "dirty_bytes", dirty);
+	jw_u64(&j, "stopcopy_bytes", d->stopcopy);
+	jw_u64(&j, "regrowths", dev_regrowths(d));
+	jw_end(&j);
 }
 
 static void device_lines(struct stat_view *v, const struct mig *g)
@@ -90,10 +118,7 @@ static void device_lines(struct stat_view *v, const struct mig *g)
 		uint64_t dirty = d->k.polls ? d->k.dirty : d->dirty;
 
 		if (v->json)
-			fprintf(v->out, "{\"pid\":%u,\"device\":\"%s\",\"initial_bytes\":%llu,"
-				"\"dirty_bytes\":%llu,\"stopcopy_bytes\":%llu,\"regrowths\":%u}\n",
-				g->pid, d->name, (unsigned long long)init, (unsigned long long)dirty,
-				(unsigned long long)d->stopcopy, dev_regrowths(d));
+			device_json(v, g, d, init, dirty);
 		else
 			fprintf(v->out, "%18s device %-16s initial %9s dirty %9s stop-copy %9s "
 				"regrowths %u\n", "", d->name, human_bytes(init, ini, sizeof(ini)),

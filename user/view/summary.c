@@ -4,11 +4,13 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "event/event.h"
 #include "view/snapshot_view.h"
 #include "source/vmid.h"
 #include "view/summary.h"
 #include "event/vfio_uapi.h"
+#include "util/json.h"
 
 #define TOP_VMSTATES 5
 
@@ -29,9 +31,17 @@ static const char *ack_scheme(const struct mig *g)
 {
 	if (g->ack.per_device)
 		return "per-device";
-	if (g->ack.needed || g->ack.received || g->ack.approved)
+	if (g->ack.needed || g->ack.received || g->ack.approved || g->ack.sent)
 		return "legacy";
 	return "none";
+}
+
+/* The destination's ACK, from the start of its load (-1: none sent). */
+static int64_t ack_sent_ns(const struct mig *g)
+{
+	uint64_t from = g->t_load_begin ? g->t_load_begin : g->t_first;
+
+	return g->ack.sent && g->ack.t_sent >= from ? (int64_t)(g->ack.t_sent - from) : -1;
 }
 
 static int64_t max_ack_latency(const struct mig *g)
@@ -104,16 +114,18 @@ static void text_acks(FILE *out, const char *side, const struct mig *g)
 	const struct ack_state *a = &g->ack;
 	bool first = true;
 
-	if (!a->requested && !a->received && !a->needed && !a->approved && !a->held)
+	if (!a->requested && !a->received && !a->needed && !a->approved && !a->held && !a->sent)
 		return;
 	fprintf(out, "  acks (%s, %s):", side, ack_scheme(g));
-	if (a->needed)
+	if (a->needed || a->sent)
 		part(out, &first, "needed %u", a->needed);
 	if (a->approved)
 		part(out, &first, "approved %u", a->approved);
 	for (uint32_t i = 0; a->approved && i < a->napprovals; i++)
 		if (a->approvals[i].approver[0])
 			fprintf(out, "%s %s", i ? "," : " by", a->approvals[i].approver);
+	if (a->sent)
+		part(out, &first, "ACK sent %.3f ms after the load began", ack_sent_ns(g) / 1e6);
 	if (a->requested)
 		part(out, &first, "requested %u (%u after an ACK)", a->requested, a->rerequests);
 	if (g->role == SWACK_ROLE_SRC)
@@ -235,29 +247,31 @@ void summary_print_text(FILE *out, const struct mig *src, const struct mig *dst)
 	fflush(out);
 }
 
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	json_escape(out, s, SWACK_DEV_LEN);
-	fputc('"', out);
-}
-
-static void acks_json(FILE *out, const struct mig *g)
+static void acks_json(struct jw *j, const struct mig *g)
 {
 	const struct ack_state *a = &g->ack;
 
-	fprintf(out, ",\"acks\":{\"scheme\":\"%s\",\"needed\":%u,\"approved\":%u,"
-		"\"remaining\":%lld,\"approvers\":[", ack_scheme(g), a->needed, a->approved,
-		(long long)a->remaining);
-	for (uint32_t i = 0; i < a->napprovals; i++) {
-		fputs(i ? "," : "", out);
-		json_str(out, a->approvals[i].approver);
-	}
-	fprintf(out, "],\"requested\":%u,\"rerequests\":%u,\"received\":%u,\"counter\":%lld,"
-		"\"pending_total\":%lld,\"underflow\":%s,\"held_queries\":%u,\"held_ns\":%lld,"
-		"\"max_request_to_ack_ns\":%lld}", a->requested, a->rerequests, a->received,
-		(long long)a->counter, (long long)a->pending_total, a->underflow ? "true" : "false",
-		a->held, (long long)ack_held_ns(g), (long long)max_ack_latency(g));
+	jw_obj(j, "acks");
+	jw_str(j, "scheme", ack_scheme(g));
+	jw_u64(j, "needed", a->needed);
+	jw_u64(j, "approved", a->approved);
+	jw_s64(j, "remaining", a->remaining);
+	jw_arr(j, "approvers");
+	for (uint32_t i = 0; i < a->napprovals; i++)
+		jw_strn(j, NULL, a->approvals[i].approver, SWACK_DEV_LEN);
+	jw_end(j);
+	jw_u64(j, "requested", a->requested);
+	jw_u64(j, "rerequests", a->rerequests);
+	jw_u64(j, "received", a->received);
+	jw_s64(j, "counter", a->counter);
+	jw_s64(j, "pending_total", a->pending_total);
+	jw_bool(j, "underflow", a->underflow);
+	jw_u64(j, "held_queries", a->held);
+	jw_s64(j, "held_ns", ack_held_ns(g));
+	jw_s64(j, "max_request_to_ack_ns", max_ack_latency(g));
+	jw_u64(j, "sent", a->sent);
+	jw_s64(j, "sent_after_load_ns", ack_sent_ns(g));
+	jw_end(j);
 }
 
 static int64_t span_ns(const uint64_t t[2])
@@ -265,144 +279,162 @@ static int64_t span_ns(const uint64_t t[2])
 	return t[0] && t[1] >= t[0] ? (int64_t)(t[1] - t[0]) : -1;
 }
 
-static void states_json(FILE *out, const char *name, const uint64_t *v, bool skip_zero)
+/* Per VFIO migration state, by name; zeros left out. */
+static void states_json(struct jw *j, const char *name, const uint64_t *v)
 {
-	bool first = true;
-
-	fprintf(out, ",\"%s\":{", name);
-	for (int st = 0; st < KDEV_STATES; st++) {
-		if (skip_zero && !v[st])
-			continue;
-		fprintf(out, "%s\"%s\":%llu", first ? "" : ",", vfio_mig_state_name(st),
-			(unsigned long long)v[st]);
-		first = false;
-	}
-	fputc('}', out);
+	jw_obj(j, name);
+	for (int st = 0; st < KDEV_STATES; st++)
+		if (v[st])
+			jw_u64(j, vfio_mig_state_name(st), v[st]);
+	jw_end(j);
 }
 
-static void kdev_json(FILE *out, const struct mig *g, const struct dev_state *d)
+static void kdev_json(struct jw *j, const struct mig *g, const struct dev_state *d)
 {
 	const struct kdev *k = &d->k;
 	uint64_t now = g->t_end ? g->t_end : g->t_last, ns[KDEV_STATES];
 
-	fprintf(out, ",\"kernel\":{\"seen\":%s,\"precopy_info_v2\":%s,\"mig_flags\":%llu,"
-		"\"state\":\"%s\",\"transitions\":[", k->seen ? "true" : "false",
-		k->infov2 ? "true" : "false", (unsigned long long)k->mig_flags,
-		k->state < 0 ? "" : vfio_mig_state_name(k->state));
+	jw_obj(j, "kernel");
+	jw_bool(j, "seen", k->seen);
+	jw_bool(j, "precopy_info_v2", k->infov2);
+	jw_u64(j, "mig_flags", k->mig_flags);
+	jw_str(j, "state", k->state < 0 ? "" : vfio_mig_state_name(k->state));
+	jw_arr(j, "transitions");
 	for (uint32_t i = 0; i < k->ntrans; i++)
-		fprintf(out, "%s\"%s\"", i ? "," : "", vfio_mig_state_name(k->trans[i].to));
-	fputc(']', out);
+		jw_str(j, NULL, vfio_mig_state_name(k->trans[i].to));
+	jw_end(j);
 	for (int st = 0; st < KDEV_STATES; st++)
 		ns[st] = kdev_state_ns(d, st, now);
-	states_json(out, "state_ns", ns, true);
-	states_json(out, "bytes_read", k->read, true);
-	states_json(out, "bytes_written", k->written, true);
-	fprintf(out, ",\"precopy_polls\":%u,\"initial\":%llu,\"dirty\":%llu,\"initial_peak\":%llu,"
-		"\"reinits\":%u,\"regrowths\":%u,\"stop_copy_estimate\":%llu,"
-		"\"stop_copy_gap\":%lld,\"errors\":[", k->polls, (unsigned long long)k->init,
-		(unsigned long long)k->dirty, (unsigned long long)k->init_peak, k->reinits,
-		k->regrowths, (unsigned long long)k->stop_copy_estimate,
-		(long long)k->read[VFIO_STOP_COPY] - (long long)k->stop_copy_estimate);
-	for (uint32_t i = 0; i < k->nerrs; i++)
-		fprintf(out, "%s{\"cmd\":%u,\"flags\":%u,\"target\":\"%s\",\"errno\":%d}",
-			i ? "," : "", k->errs[i].cmd, k->errs[i].flags,
-			vfio_mig_state_name(k->errs[i].target), k->errs[i].err);
-	fputs("]}", out);
+	states_json(j, "state_ns", ns);
+	states_json(j, "bytes_read", k->read);
+	states_json(j, "bytes_written", k->written);
+	jw_u64(j, "precopy_polls", k->polls);
+	jw_u64(j, "initial", k->init);
+	jw_u64(j, "dirty", k->dirty);
+	jw_u64(j, "initial_peak", k->init_peak);
+	jw_u64(j, "reinits", k->reinits);
+	jw_u64(j, "regrowths", k->regrowths);
+	jw_u64(j, "stop_copy_estimate", k->stop_copy_estimate);
+	jw_s64(j, "stop_copy_gap", (long long)k->read[VFIO_STOP_COPY] -
+	       (long long)k->stop_copy_estimate);
+	jw_arr(j, "errors");
+	for (uint32_t i = 0; i < k->nerrs; i++) {
+		jw_obj(j, NULL);
+		jw_u64(j, "cmd", k->errs[i].cmd);
+		jw_u64(j, "flags", k->errs[i].flags);
+		jw_str(j, "target", vfio_mig_state_name(k->errs[i].target));
+		jw_s64(j, "errno", k->errs[i].err);
+		jw_end(j);
+	}
+	jw_end(j);
+	jw_end(j);
 }
 
-static void device_json(FILE *out, const struct mig *g, const struct dev_state *d)
+static void device_json(struct jw *j, const struct mig *g, const struct dev_state *d)
 {
-	fputs("{\"name\":", out);
-	json_str(out, d->name);
-	fprintf(out, ",\"initial\":%llu,\"initial_peak\":%llu,\"dirty\":%llu,\"stopcopy\":%llu,"
-		"\"exact_samples\":%u,\"regrowths\":%u,\"regrowths_qemu\":%u,\"estimate_initial\":%llu,"
-		"\"device_state\":\"%s\",\"saved_bytes\":%llu,\"loaded_bytes\":%llu,"
-		"\"failed\":%s,\"buffers_in\":%u,\"buffers_loaded\":%u,\"starved\":%u,"
-		"\"save_thread_ns\":%lld,\"load_thread_ns\":%lld",
-		(unsigned long long)d->init, (unsigned long long)d->init_peak,
-		(unsigned long long)d->dirty, (unsigned long long)d->stopcopy, d->exact_samples,
-		dev_regrowths(d), d->regrowths, (unsigned long long)d->est_init, d->dev_state,
-		(unsigned long long)d->saved_bytes, (unsigned long long)d->loaded_bytes,
-		d->failed ? "true" : "false", d->bufs_in, d->bufs_loaded, d->starved,
-		(long long)span_ns(d->t_save_thread), (long long)span_ns(d->t_load_thread));
-	kdev_json(out, g, d);
-	fputc('}', out);
+	jw_obj(j, NULL);
+	jw_strn(j, "name", d->name, SWACK_DEV_LEN);
+	jw_u64(j, "initial", d->init);
+	jw_u64(j, "initial_peak", d->init_peak);
+	jw_u64(j, "dirty", d->dirty);
+	jw_u64(j, "stopcopy", d->stopcopy);
+	jw_u64(j, "exact_samples", d->exact_samples);
+	jw_u64(j, "regrowths", dev_regrowths(d));
+	jw_u64(j, "regrowths_qemu", d->regrowths);
+	jw_u64(j, "estimate_initial", d->est_init);
+	jw_strn(j, "device_state", d->dev_state, sizeof(d->dev_state));
+	jw_u64(j, "saved_bytes", d->saved_bytes);
+	jw_u64(j, "loaded_bytes", d->loaded_bytes);
+	jw_bool(j, "failed", d->failed);
+	jw_u64(j, "buffers_in", d->bufs_in);
+	jw_u64(j, "buffers_loaded", d->bufs_loaded);
+	jw_u64(j, "starved", d->starved);
+	jw_s64(j, "save_thread_ns", span_ns(d->t_save_thread));
+	jw_s64(j, "load_thread_ns", span_ns(d->t_load_thread));
+	kdev_json(j, g, d);
+	jw_end(j);
 }
 
-static void vmstates_json(FILE *out, const struct mig *g)
+static void vmstates_json(struct jw *j, const struct mig *g)
 {
 	struct vmstate_time top[TOP_VMSTATES];
 	int n = mig_top_vmstates(g, top, TOP_VMSTATES);
 
-	fprintf(out, ",\"vmstates_iterable_us\":%lld,\"vmstates_non_iterable_us\":%lld,"
-		"\"slowest_vmstates\":[", (long long)mig_vmstates_us(g, true),
-		(long long)mig_vmstates_us(g, false));
+	jw_s64(j, "vmstates_iterable_us", mig_vmstates_us(g, true));
+	jw_s64(j, "vmstates_non_iterable_us", mig_vmstates_us(g, false));
+	jw_arr(j, "slowest_vmstates");
 	for (int i = 0; i < n; i++) {
-		fputs(i ? ",{\"idstr\":" : "{\"idstr\":", out);
-		json_str(out, top[i].idstr);
-		fprintf(out, ",\"instance\":%u,\"us\":%lld,\"iterable\":%s}", top[i].instance,
-			(long long)top[i].us, top[i].iterable ? "true" : "false");
+		jw_obj(j, NULL);
+		jw_strn(j, "idstr", top[i].idstr, SWACK_DEV_LEN);
+		jw_u64(j, "instance", top[i].instance);
+		jw_s64(j, "us", top[i].us);
+		jw_bool(j, "iterable", top[i].iterable);
+		jw_end(j);
 	}
-	fputc(']', out);
+	jw_end(j);
 }
 
-static void side_json(FILE *out, const char *name, const struct mig *g)
+static void side_json(struct jw *j, const char *name, const struct mig *g)
 {
 	if (!g) {
-		fprintf(out, ",\"%s\":null", name);
+		jw_null(j, name);
 		return;
 	}
-	fprintf(out, ",\"%s\":{\"pid\":%u", name, g->pid);
-	vm_print_json(out, g->model, g->pid);
-	fprintf(out, ",\"state\":\"%s\",\"total_ns\":%lld,"
-		"\"iterations\":%u,\"pending_queries\":%u,\"bytes\":%lld,\"bandwidth_Bps\":%llu,"
-		"\"threshold\":%llu,\"stop_ts\":%llu,\"resume_ts\":%llu",
-		mstate_name(g->state), (long long)mig_total_ns(g), g->iterations, g->queries,
-		(long long)mig_bytes(g), (unsigned long long)g->bw,
-		(unsigned long long)g->threshold,
-		(unsigned long long)(g->t_stop ? g->t_stop : g->t_stopped),
-		(unsigned long long)g->t_resumed);
-	acks_json(out, g);
-	fputs(",\"devices\":[", out);
-	for (uint32_t i = 0; i < g->ndevs; i++) {
-		fputs(i ? "," : "", out);
-		device_json(out, g, &g->devs[i]);
-	}
-	fputc(']', out);
-	vmstates_json(out, g);
-	snap_print_json(out, g);
-	fputc('}', out);
+	jw_obj(j, name);
+	jw_u64(j, "pid", g->pid);
+	vm_json(j, g->model, g->pid);
+	jw_str(j, "state", mstate_name(g->state));
+	jw_s64(j, "total_ns", mig_total_ns(g));
+	jw_u64(j, "iterations", g->iterations);
+	jw_u64(j, "pending_queries", g->queries);
+	jw_s64(j, "bytes", mig_bytes(g));
+	jw_u64(j, "bandwidth_Bps", g->bw);
+	jw_u64(j, "threshold", g->threshold);
+	jw_u64(j, "stop_ts", g->t_stop ? g->t_stop : g->t_stopped);
+	jw_u64(j, "resume_ts", g->t_resumed);
+	acks_json(j, g);
+	jw_arr(j, "devices");
+	for (uint32_t i = 0; i < g->ndevs; i++)
+		device_json(j, g, &g->devs[i]);
+	jw_end(j);
+	vmstates_json(j, g);
+	snap_json(j, g);
+	jw_end(j);
 }
 
-static void breakdown_json(FILE *out, const struct mig *src, const struct mig *dst)
+static void breakdown_json(struct jw *j, const struct mig *src, const struct mig *dst)
 {
 	struct breakdown b;
+	char key[48];
 
 	if (!src || src->snap.seen) {
-		fputs(",\"breakdown\":null", out);
+		jw_null(j, "breakdown");
 		return;
 	}
 	mig_breakdown(src, dst, &b);
-	fputs(",\"breakdown\":{", out);
-	for (int p = 0; p < PH_MAX; p++)
-		fprintf(out, "\"%s_ns\":%lld,", phase_name(p), (long long)b.ns[p]);
-	fprintf(out, "\"total_ns\":%lld,\"both_sides\":%s}", (long long)b.total_ns,
-		b.both_sides ? "true" : "false");
+	jw_obj(j, "breakdown");
+	for (int p = 0; p < PH_MAX; p++) {
+		snprintf(key, sizeof(key), "%s_ns", phase_name(p));
+		jw_s64(j, key, b.ns[p]);
+	}
+	jw_s64(j, "total_ns", b.total_ns);
+	jw_bool(j, "both_sides", b.both_sides);
+	jw_end(j);
 }
 
-void summary_print_json(FILE *out, const struct mig *src, const struct mig *dst)
+void summary_json(struct jw *j, const struct mig *src, const struct mig *dst)
 {
-	fprintf(out, "{\"event\":\"summary\",\"state\":\"%s\"",
-		mstate_name(main_side(src, dst)->state));
-	side_json(out, "src", src);
-	side_json(out, "dst", dst);
-	fprintf(out, ",\"paired_by\":\"%s\"", !src || !dst ? "none" :
-		src->paired_by == PAIR_TCP ? "tcp" : "time");
-	breakdown_json(out, src, dst);
-	fprintf(out, ",\"qemu_downtime_ns\":%lld,\"guest_downtime_ns\":%lld}\n",
-		src ? (long long)mig_qemu_downtime_ns(src) : -1LL,
-		(long long)mig_guest_downtime_ns(src, dst));
-	fflush(out);
+	jw_obj(j, NULL);
+	jw_str(j, "event", "summary");
+	jw_str(j, "state", mstate_name(main_side(src, dst)->state));
+	side_json(j, "src", src);
+	side_json(j, "dst", dst);
+	jw_str(j, "paired_by", !src || !dst ? "none" : src->paired_by == PAIR_TCP ? "tcp" : "time");
+	breakdown_json(j, src, dst);
+	jw_s64(j, "qemu_downtime_ns", src ? mig_qemu_downtime_ns(src) : -1);
+	jw_s64(j, "guest_downtime_ns", mig_guest_downtime_ns(src, dst));
+	jw_end(j);
+	fflush(j->out);
 }
 
 void process_print_text(FILE *out, const char *file, const struct rec_process *p, bool exe)

@@ -3,31 +3,24 @@
 #include <argp.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include "cli/commands.h"
 #include "event/event.h"
+#include "source/args.h"
 #include "source/live.h"
+#include "util/clock.h"
+#include "util/json.h"
 #include "view/summary.h"
 
 struct trace_env {
 	struct live_opts live;
+	struct live_loop loop;
 	bool json;
-	bool until_done;
-	double duration;
 	unsigned long long t0;
 	unsigned reported;
 };
 
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
-	  "(repeatable; default: all, including ones started later)", 0 },
-	VM_OPTION,
 	{ "json", 'j', NULL, 0, "JSON lines instead of text", 0 },
-	{ "until-done", 'u', NULL, 0, "Exit once every migration seen has ended", 0 },
-	{ "duration", 'd', "SEC", 0, "Exit after SEC seconds", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output and attach details", 0 },
 	{ 0 },
 };
 
@@ -35,19 +28,24 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct trace_env *env = state->input;
 
+	(void)arg;
 	switch (key) {
-	case 'j': env->json = true; break;
-	case 'u': env->until_done = true; break;
-	case 'd':
-		env->duration = strtod(arg, NULL);
-		if (env->duration <= 0)
-			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &env->live;
+		state->child_inputs[1] = &env->loop;
 		break;
+	case 'j': env->json = true; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
-	default: return live_opt(key, arg, state, &env->live);
+	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
+
+static const struct argp_child children[] = {
+	{ &live_argp, 0, NULL, 0 },
+	{ &live_until_argp, 0, NULL, 0 },
+	{ 0 },
+};
 
 static const struct argp argp = {
 	opts, parse_opt, NULL,
@@ -56,7 +54,7 @@ static const struct argp argp = {
 	"A summary line follows each migration: total time, iterations, bytes, the "
 	"downtime QEMU reports (source side) and the guest-visible downtime (source "
 	"vCPU stop to destination vCPU resume).",
-	NULL, NULL, NULL,
+	children, NULL, NULL,
 };
 
 static void on_event(void *ctx, const struct swack_event *e)
@@ -74,16 +72,18 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 	struct trace_env *env = ctx;
 
 	env->reported++;
-	if (env->json)
-		summary_print_json(stdout, src, dst);
-	else
+	if (env->json) {
+		struct jw j;
+
+		jw_init(&j, stdout, 0);
+		summary_json(&j, src, dst);
+	} else
 		summary_print_text(stdout, src, dst);
 }
 
 static int run(struct trace_env *env)
 {
 	struct live_cbs cbs = { .event = on_event, .ctx = env };
-	struct live_loop loop = { .duration = env->duration, .until_done = env->until_done };
 	struct model model;
 	struct live live;
 	char err[512];
@@ -96,7 +96,7 @@ static int run(struct trace_env *env)
 		return 1;
 	}
 	env->t0 = now_ns();
-	ret = live_run(&live, &loop);
+	ret = live_run(&live, &env->loop);
 	model_flush(&model);
 	if (live_lost(&live))
 		fprintf(stderr, "swack trace: %llu events lost (ring buffer full)\n",

@@ -24,6 +24,9 @@ run_err "not QEMU" "^swack trace: pid $! \(sleep\) is not a QEMU system emulator
 run_err "-p with neither a pid nor a VM's name" \
 	"^swack trace: no QEMU process is VM 'abc' \(by -name, -uuid, libvirt or KubeVirt\): give a running VM's name or UUID, or a pid$" \
 	"$SWACK" trace -p abc
+run_err "gate hold -p with neither a pid nor a VM's name" \
+	"^swack gate hold: no QEMU process is VM 'abc' \(by -name, -uuid, libvirt or KubeVirt\): give a running VM's name or UUID, or a pid$" \
+	"$SWACK" gate hold -p abc
 
 # Without tracefs (private mount namespace): raw tracepoints and uprobe links
 # need none, so swack attaches and mounts nothing.

@@ -442,6 +442,10 @@ real_setup() {
 	Q="QEMU $1"
 	qemu_setup_dir || exit 1
 	V=0
+	# Every VM of the run is one guest to its operators, as libvirt starts
+	# them: the same -name and -uuid on the source and on each destination.
+	GUEST=gate-${1//./} UUID=6a1e0c2b-7d3f-4b8e-9c5a-$(printf '%012d' "${1//./}")
+	qemu_identity vm0 "$GUEST" "$UUID"
 	qemu_start_src vm0 >/dev/null || exit 1
 	qemu_wait_booted vm0 300 >/dev/null || exit 1
 	cur() { qemu_pid "vm$V"; }
@@ -454,6 +458,7 @@ real_setup() {
 	migrate_start() { dst_start && migrate_go "$@"; }
 	dst_start() {
 		PORT=$(qemu_free_port) || return 1
+		qemu_identity "vm$((V + 1))" "$GUEST" "$UUID"
 		qemu_start_dst "vm$((V + 1))" "$PORT" >/dev/null
 	}
 	migrate_go() {
@@ -501,11 +506,16 @@ real_part4() {
 	gate_stop
 	migrate_end
 
-	# Held until 3 s past the unheld completion, then released.
+	# Held until 3 s past the unheld completion, then released; by the VM's
+	# name and UUID, which its destination shares: the gate watches the source.
 	src=$(cur)
 	gate_start -p "$src" || exit 1
 	dst_start || exit 1
-	gate_hold -p "$src" --max-hold "$((T0 / 1000 + 120))s" --reason "maintenance window"
+	out=$("$SWACK" gate hold -p "$GUEST" --max-hold "$((T0 / 1000 + 120))s" \
+		--reason "maintenance window" 2>&1)
+	expect_eq "$Q: hold by the VM's name: its source, not its destination" \
+		"swack gate: pid $src of VM $GUEST held (swack gate run pid $GATE) until released or for $((T0 / 1000 + 120)).000s" \
+		"$out"
 	migrate_go || exit 1
 	until awk -v e="$(elapsed)" -v t="$T0" 'BEGIN { exit !(e * 1000 >= t + 1000) }'; do sleep 0.1; done
 	t1=$(qemu_ticks "vm$V")
@@ -518,8 +528,10 @@ real_part4() {
 	for ((i = 0; i < 600; i++)); do [[ $(raised "$src") -gt 0 ]] && break; sleep 0.1; done
 	expect_num "$Q: held: the gate raised QEMU's pending-size answers" "$(raised "$src")" -gt 0
 	until awk -v e="$(elapsed)" -v t="$T0" 'BEGIN { exit !(e * 1000 >= t + 3000) }'; do sleep 0.1; done
-	"$SWACK" gate release -p "$src" >/dev/null
+	out=$("$SWACK" gate release -p "${UUID^^}" 2>&1)
 	expect_eq "$Q: released: the migration completes" completed "$(qemu_wait_migration "vm$V" 120)"
+	expect_eq "$Q: release by the VM's UUID (any case): its process with a hold" \
+		"swack gate: pid $src of VM ${UUID^^} released" "$out"
 	q=$(qemu_query_migrate "vm$V")
 	T1=$(jq -r '."total-time"' <<<"$q")
 	DT1=$(jq -r .downtime <<<"$q")
@@ -533,9 +545,12 @@ real_part4() {
 	grep -h 'gate_cost' "$GOUT" | sed 's/^/# /'
 	migrate_end
 
-	# A deadline releases by itself.
+	# A deadline releases by itself.  The gate watches the VM by its name:
+	# its one process then, not the destination started after.
 	src=$(cur)
-	gate_start -p "$src" || exit 1
+	gate_start -p "$GUEST" || exit 1
+	expect_eq "$Q: gate run -p NAME: watches the VM's process" "$src" \
+		"$("$SWACK" gate status | sed -n 's/^watch: pid \([0-9]*\) .*/\1/p' | paste -sd,)"
 	max=$((T0 * 3 / 2 + 2000))
 	dst_start || exit 1
 	H0=$(date +%s.%N)

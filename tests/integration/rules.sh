@@ -36,6 +36,8 @@ not converging's minute|for: 1m|for: 5m
 gate window|\[15m\]|[1m]
 hold past deadline margin|max_seconds + 10|max_seconds + 100
 snapshot stall threshold|snapshot_stall_max_seconds > 0.1|snapshot_stall_max_seconds > 1
+postcopy fault wait threshold|latency_p99_seconds > 0.1|latency_p99_seconds > 1
+postcopy ended per host|unless on(instance, pid) (time()|unless on(pid) (time()
 severity|severity: critical|severity: page
 gate holds excepted|unless on(instance, pid) swack_gate_hold_active == 1|unless on(instance, pid) swack_gate_hold_active == 2
 MUTANTS

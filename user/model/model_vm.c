@@ -3,22 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
+#include "util/grow.h"
 #include "util/json.h"
 
 static struct vm_ident *slot(struct model *m, uint32_t pid)
 {
-	struct vm_ident *v;
-
 	for (uint32_t i = 0; i < m->nvms; i++)
 		if (m->vms[i].pid == pid)
 			return &m->vms[i];
-	if (m->nvms == m->capvms) {
-		v = realloc(m->vms, (m->capvms * 2 + 16) * sizeof(*v));
-		if (!v)
-			return NULL;
-		m->vms = v;
-		m->capvms = m->capvms * 2 + 16;
-	}
+	if (!grow((void **)&m->vms, m->nvms, &m->capvms, sizeof(*m->vms), 16))
+		return NULL;
 	return &m->vms[m->nvms++];
 }
 

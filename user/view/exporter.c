@@ -23,6 +23,7 @@
 #include "source/env.h"
 #include "source/live.h"
 #include "util/clock.h"
+#include "util/grow.h"
 
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 				   1, 2.5, 5, 10 };
@@ -43,7 +44,7 @@ struct exporter_env {
 	unsigned long long hist[NBUCKETS], hcount;
 	double hsum;
 	struct gate_count *gates;
-	int ngates, capgates;
+	uint32_t ngates, capgates;
 };
 
 static const struct argp_option opts[] = {
@@ -126,16 +127,11 @@ static struct gate_count *gate_count(struct exporter_env *env, uint32_t pid)
 {
 	struct gate_count *g;
 
-	for (int i = 0; i < env->ngates; i++)
+	for (uint32_t i = 0; i < env->ngates; i++)
 		if (env->gates[i].pid == pid)
 			return &env->gates[i];
-	if (env->ngates == env->capgates) {
-		g = realloc(env->gates, (env->capgates * 2 + 16) * sizeof(*g));
-		if (!g)
-			return NULL;
-		env->gates = g;
-		env->capgates = env->capgates * 2 + 16;
-	}
+	if (!grow((void **)&env->gates, env->ngates, &env->capgates, sizeof(*g), 16))
+		return NULL;
 	g = &env->gates[env->ngates++];
 	*g = (struct gate_count){ .pid = pid };
 	return g;
@@ -305,7 +301,7 @@ static void gate_metrics(FILE *f, const struct exporter_env *env, uint64_t now)
 		       ((h->t_release ? h->t_release : now) - h->t_hold) / 1e9);
 		sample(f, "swack_gate_hold_max_seconds", m, h->pid, NULL, NULL, h->max_ns / 1e9);
 	}
-	for (int i = 0; i < env->ngates; i++) {
+	for (uint32_t i = 0; i < env->ngates; i++) {
 		sample(f, "swack_gate_holds_total", m, env->gates[i].pid, NULL, NULL,
 		       env->gates[i].holds);
 		sample(f, "swack_gate_holds_expired_total", m, env->gates[i].pid, NULL, NULL,
@@ -459,8 +455,7 @@ static void tick(void *ctx)
 
 int cmd_exporter(int argc, char **argv)
 {
-	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON,
-					      CAP_SYS_ADMIN };
+	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
 	struct exporter_env env = { .listen = "127.0.0.1:9477" };
 	struct live_cbs cbs = { .event = on_event, .ctx = &env };
 	struct live_loop loop = { .tick_ms = 50, .tick = tick, .ctx = &env };
@@ -485,9 +480,9 @@ int cmd_exporter(int argc, char **argv)
 	}
 	/* With -p, /proc of the watched processes and the log of a swack gate run
 	 * that starts later (a pinned map: CAP_BPF to open it). */
-	if (!env_keep_caps(follow, env.live.npids ? 2 : 4) && env.live.verbose)
+	if (!env_keep_caps(follow, env.live.npids ? 2 : 3) && env.live.verbose)
 		fprintf(stderr, "swack: dropped every capability but %s\n", env.live.npids ?
-			"cap_sys_ptrace, cap_bpf" : "cap_sys_ptrace, cap_bpf, cap_perfmon, cap_sys_admin");
+			"cap_sys_ptrace, cap_bpf" : "cap_sys_ptrace, cap_bpf, cap_perfmon");
 	fprintf(stderr, "swack exporter: serving http://%s/metrics\n", env.listen);
 	live_run(&live, &loop);
 	close(env.fd);

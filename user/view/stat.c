@@ -121,15 +121,14 @@ static void tick(void *ctx)
  * that starts later). */
 static void drop_caps(struct stat_env *env)
 {
-	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON,
-					      CAP_SYS_ADMIN };
-	int n = env->live.npids ? 2 : 4;
+	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
+	int n = env->live.npids ? 2 : 3;
 
 	if (env_keep_caps(follow, n) == 0 && env->live.verbose)
 		fprintf(stderr, "swack: dropped every capability but %s\n",
 			n == 2 ? "cap_sys_ptrace, cap_bpf (reading watched processes' /proc, "
 			"following swack gate's log)" :
-			"cap_sys_ptrace, cap_bpf, cap_perfmon, cap_sys_admin (attaching QEMUs "
+			"cap_sys_ptrace, cap_bpf, cap_perfmon (attaching QEMUs "
 			"started later)");
 }
 

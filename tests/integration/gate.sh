@@ -316,14 +316,14 @@ if part 3; then
 		wait_file "$SIMSYNC/step1"
 		sleep 0.3
 		expect_eq "sim $gen: exporter says the switchover is held" \
-			"swack_gate_hold_active{pid=\"$SIM\"} 1" \
+			"swack_gate_hold_active{pid=\"$SIM\",vm=\"\",uuid=\"\"} 1" \
 			"$(curl -s "http://127.0.0.1:$eport/metrics" | grep '^swack_gate_hold_active')"
 		"$SWACK" gate release -p "$SIM" >/dev/null
 		touch "$SIMSYNC/released"
 		sim_wait
 		sleep 0.3
 		expect_eq "sim $gen: exporter says it was released" \
-			"swack_gate_hold_active{pid=\"$SIM\"} 0" \
+			"swack_gate_hold_active{pid=\"$SIM\",vm=\"\",uuid=\"\"} 0" \
 			"$(curl -s "http://127.0.0.1:$eport/metrics" | grep '^swack_gate_hold_active')"
 		kill -INT "$tr_pid" "$rec_pid" "$exp_pid"
 		wait "$tr_pid" "$rec_pid" "$exp_pid"

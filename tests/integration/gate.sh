@@ -482,9 +482,12 @@ real_setup() {
 }
 
 real_part4() {
-	# A hold on a VM that is not migrating changes nothing.
+	# A hold on a VM that is not migrating changes nothing.  The gate watches
+	# the VM by its name: its one process.
 	src=$(cur)
-	gate_start -p "$src" || exit 1
+	gate_start -p "$GUEST" || exit 1
+	expect_eq "$Q: gate run -p NAME: watches the VM's process" "$src" \
+		"$("$SWACK" gate status | sed -n 's/^watch: pid \([0-9]*\) .*/\1/p' | paste -sd,)"
 	gate_hold -p "$src" --max-hold 60s --reason "not migrating"
 	expect_eq "$Q: not migrating: the guest keeps running under a hold" yes "$(ticks_advance "vm$V" 2)"
 	expect_eq "$Q: not migrating: QEMU still running" running \
@@ -545,12 +548,9 @@ real_part4() {
 	grep -h 'gate_cost' "$GOUT" | sed 's/^/# /'
 	migrate_end
 
-	# A deadline releases by itself.  The gate watches the VM by its name:
-	# its one process then, not the destination started after.
+	# A deadline releases by itself.
 	src=$(cur)
-	gate_start -p "$GUEST" || exit 1
-	expect_eq "$Q: gate run -p NAME: watches the VM's process" "$src" \
-		"$("$SWACK" gate status | sed -n 's/^watch: pid \([0-9]*\) .*/\1/p' | paste -sd,)"
+	gate_start -p "$src" || exit 1
 	max=$((T0 * 3 / 2 + 2000))
 	dst_start || exit 1
 	H0=$(date +%s.%N)

@@ -1,4 +1,4 @@
-# swack: make, make test, make demo, make bench, make install
+# swack: make, make test, make demo, make bench, make install, make deb
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/sbin
@@ -40,7 +40,7 @@ DIAG_OBJS := $(filter-out $(OUT)/user/diagnose/diagnose_cmd.o,$(DIAG_OBJS))
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
-.PHONY: all test demo bench install clean deps unit fuzz fuzz-regress seeds
+.PHONY: all test demo bench install clean deps unit fuzz fuzz-regress seeds deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -77,7 +77,7 @@ $(foreach s,$(BPF_SRCS:bpf/%.bpf.c=%),$(eval $(call skel_users,$(s)): $(OUT)/$(s
 $(OUT)/user/diagnose/html_assets.o: user/diagnose/html/page.css user/diagnose/html/page.js
 
 $(OUT)/swack: $(USER_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/test_model: tests/unit/test_model.c $(MODEL_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
@@ -229,6 +229,17 @@ install: $(OUT)/swack
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/
 	install -d $(DESTDIR)$(MAN5DIR)
 	install -m 0644 $(MANPAGES5) $(DESTDIR)$(MAN5DIR)/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/swack/prometheus $(DESTDIR)$(PREFIX)/share/swack/grafana
+	install -m 0644 contrib/bash-completion/swack $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
+	ln -sf swack $(DESTDIR)$(PREFIX)/share/bash-completion/completions/swackstat
+	install -m 0644 contrib/prometheus/swack.rules.yml contrib/prometheus/swack.rules.test.yml \
+		$(DESTDIR)$(PREFIX)/share/swack/prometheus/
+	install -m 0644 contrib/grafana/swack.json $(DESTDIR)$(PREFIX)/share/swack/grafana/
+
+# A Debian package (scripts/mkdeb.sh): build/swack_VERSION_ARCH.deb.
+deb:
+	scripts/mkdeb.sh
 
 clean:
 	rm -rf $(OUT)

@@ -20,9 +20,13 @@ sleep 60 & pids+=($!)
 run_err "not QEMU" "^swack trace: pid $! \(sleep\) is not a QEMU system emulator" \
 	"$SWACK" trace -p $! -d 1
 
-out=$("$SWACK" trace -p abc 2>&1)
-expect_eq "bad pid syntax: exit status" 64 "$?"
-expect_match "bad pid syntax: message" "invalid pid 'abc'" "$out"
+# -p takes a VM's name too: a word no QEMU here answers to.
+run_err "-p with neither a pid nor a VM's name" \
+	"^swack trace: no QEMU process is VM 'abc' \(by -name, -uuid, libvirt or KubeVirt\): give a running VM's name or UUID, or a pid$" \
+	"$SWACK" trace -p abc
+run_err "gate hold -p with neither a pid nor a VM's name" \
+	"^swack gate hold: no QEMU process is VM 'abc' \(by -name, -uuid, libvirt or KubeVirt\): give a running VM's name or UUID, or a pid$" \
+	"$SWACK" gate hold -p abc
 
 # Without tracefs (private mount namespace): raw tracepoints and uprobe links
 # need none, so swack attaches and mounts nothing.

@@ -200,8 +200,8 @@ if part 2; then
 		"pid $loop \(qemu-system-gat\): QEMU <=7.2, gate on qemu_savevm_state_pending \(entry and return\) in [0-9.]+ ms; glibc [0-9.]+ \(signal 33 is SIGSETXID, handled\)" \
 		"$(cat "$GERR")"
 	pins=$(stat -c '%a %n' /sys/fs/bpf/swack /sys/fs/bpf/swack/gate_* | paste -sd' ')
-	expect_eq "pinned maps and their directory: mode 0600" \
-		"600 /sys/fs/bpf/swack 600 /sys/fs/bpf/swack/gate_ctl 600 /sys/fs/bpf/swack/gate_holds 600 /sys/fs/bpf/swack/gate_log 600 /sys/fs/bpf/swack/gate_stats 600 /sys/fs/bpf/swack/gate_targets" \
+	expect_eq "pinned maps mode 0600, their directory 0700" \
+		"700 /sys/fs/bpf/swack 600 /sys/fs/bpf/swack/gate_ctl 600 /sys/fs/bpf/swack/gate_holds 600 /sys/fs/bpf/swack/gate_log 600 /sys/fs/bpf/swack/gate_stats 600 /sys/fs/bpf/swack/gate_targets" \
 		"$pins"
 	run_err "one gate per host" "^swack gate run: another swack gate run \(pid $GATE\) is running" \
 		"$SWACK" gate run -p "$loop"
@@ -316,14 +316,14 @@ if part 3; then
 		wait_file "$SIMSYNC/step1"
 		sleep 0.3
 		expect_eq "sim $gen: exporter says the switchover is held" \
-			"swack_gate_hold_active{pid=\"$SIM\"} 1" \
+			"swack_gate_hold_active{pid=\"$SIM\",vm=\"\",uuid=\"\"} 1" \
 			"$(curl -s "http://127.0.0.1:$eport/metrics" | grep '^swack_gate_hold_active')"
 		"$SWACK" gate release -p "$SIM" >/dev/null
 		touch "$SIMSYNC/released"
 		sim_wait
 		sleep 0.3
 		expect_eq "sim $gen: exporter says it was released" \
-			"swack_gate_hold_active{pid=\"$SIM\"} 0" \
+			"swack_gate_hold_active{pid=\"$SIM\",vm=\"\",uuid=\"\"} 0" \
 			"$(curl -s "http://127.0.0.1:$eport/metrics" | grep '^swack_gate_hold_active')"
 		kill -INT "$tr_pid" "$rec_pid" "$exp_pid"
 		wait "$tr_pid" "$rec_pid" "$exp_pid"
@@ -442,6 +442,10 @@ real_setup() {
 	Q="QEMU $1"
 	qemu_setup_dir || exit 1
 	V=0
+	# Every VM of the run is one guest to its operators, as libvirt starts
+	# them: the same -name and -uuid on the source and on each destination.
+	GUEST=gate-${1//./} UUID=6a1e0c2b-7d3f-4b8e-9c5a-$(printf '%012d' "${1//./}")
+	qemu_identity vm0 "$GUEST" "$UUID"
 	qemu_start_src vm0 >/dev/null || exit 1
 	qemu_wait_booted vm0 300 >/dev/null || exit 1
 	cur() { qemu_pid "vm$V"; }
@@ -454,6 +458,7 @@ real_setup() {
 	migrate_start() { dst_start && migrate_go "$@"; }
 	dst_start() {
 		PORT=$(qemu_free_port) || return 1
+		qemu_identity "vm$((V + 1))" "$GUEST" "$UUID"
 		qemu_start_dst "vm$((V + 1))" "$PORT" >/dev/null
 	}
 	migrate_go() {
@@ -477,9 +482,12 @@ real_setup() {
 }
 
 real_part4() {
-	# A hold on a VM that is not migrating changes nothing.
+	# A hold on a VM that is not migrating changes nothing.  The gate watches
+	# the VM by its name: its one process.
 	src=$(cur)
-	gate_start -p "$src" || exit 1
+	gate_start -p "$GUEST" || exit 1
+	expect_eq "$Q: gate run -p NAME: watches the VM's process" "$src" \
+		"$("$SWACK" gate status | sed -n 's/^watch: pid \([0-9]*\) .*/\1/p' | paste -sd,)"
 	gate_hold -p "$src" --max-hold 60s --reason "not migrating"
 	expect_eq "$Q: not migrating: the guest keeps running under a hold" yes "$(ticks_advance "vm$V" 2)"
 	expect_eq "$Q: not migrating: QEMU still running" running \
@@ -501,11 +509,16 @@ real_part4() {
 	gate_stop
 	migrate_end
 
-	# Held until 3 s past the unheld completion, then released.
+	# Held until 3 s past the unheld completion, then released; by the VM's
+	# name and UUID, which its destination shares: the gate watches the source.
 	src=$(cur)
 	gate_start -p "$src" || exit 1
 	dst_start || exit 1
-	gate_hold -p "$src" --max-hold "$((T0 / 1000 + 120))s" --reason "maintenance window"
+	out=$("$SWACK" gate hold -p "$GUEST" --max-hold "$((T0 / 1000 + 120))s" \
+		--reason "maintenance window" 2>&1)
+	expect_eq "$Q: hold by the VM's name: its source, not its destination" \
+		"swack gate: pid $src of VM $GUEST held (swack gate run pid $GATE) until released or for $((T0 / 1000 + 120)).000s" \
+		"$out"
 	migrate_go || exit 1
 	until awk -v e="$(elapsed)" -v t="$T0" 'BEGIN { exit !(e * 1000 >= t + 1000) }'; do sleep 0.1; done
 	t1=$(qemu_ticks "vm$V")
@@ -518,8 +531,10 @@ real_part4() {
 	for ((i = 0; i < 600; i++)); do [[ $(raised "$src") -gt 0 ]] && break; sleep 0.1; done
 	expect_num "$Q: held: the gate raised QEMU's pending-size answers" "$(raised "$src")" -gt 0
 	until awk -v e="$(elapsed)" -v t="$T0" 'BEGIN { exit !(e * 1000 >= t + 3000) }'; do sleep 0.1; done
-	"$SWACK" gate release -p "$src" >/dev/null
+	out=$("$SWACK" gate release -p "${UUID^^}" 2>&1)
 	expect_eq "$Q: released: the migration completes" completed "$(qemu_wait_migration "vm$V" 120)"
+	expect_eq "$Q: release by the VM's UUID (any case): its process with a hold" \
+		"swack gate: pid $src of VM ${UUID^^} released" "$out"
 	q=$(qemu_query_migrate "vm$V")
 	T1=$(jq -r '."total-time"' <<<"$q")
 	DT1=$(jq -r .downtime <<<"$q")

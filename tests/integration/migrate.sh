@@ -91,6 +91,9 @@ check_attach() {
 	expect_match "$Q: destination attached by symbols" "swack: pid $dst \(qemu-system-x86\): QEMU [^ ]+ \(symbols\).*missing: none" "$attach"
 	expect_eq "$Q: enum names read from both processes (no 7.2 table standing in)" "" \
 		"$(grep -o 'names: 7.2 table.*' <<<"$attach")"
+	expect_eq "$Q: attach lines end with the VM each process runs" \
+		"$src; vm swack-src (-name)|$dst; vm swack-dst (-name)" \
+		"$(sed -n 's/^swack: pid \([0-9]*\) .*\(; vm .*\)$/\1\2/p' <<<"$attach" | sort -n | paste -sd'|')"
 }
 
 check_trace() {
@@ -192,7 +195,7 @@ check_ack() {
 		"$(grep -E " $dst dst " "$QDIR/stat.out" | tail -1)"
 	m=$(curl -s "http://127.0.0.1:$EPORT/metrics")
 	expect_eq "$Q: exporter: the destination's ACK" \
-		"swack_switchover_acks_sent_total{pid=\"$dst\",role=\"dst\"} 1" \
+		"swack_switchover_acks_sent_total{pid=\"$dst\",vm=\"swack-dst\",uuid=\"\",role=\"dst\"} 1" \
 		"$(grep '^swack_switchover_acks_sent_total' <<<"$m")"
 }
 
@@ -229,7 +232,10 @@ check_record() {
 
 	"$SWACK" export --format ctf -o "$QDIR/ctf" "$QDIR/run.data" 2>/dev/null
 	bt=$(babeltrace2 "$QDIR/ctf")
-	expect_eq "$Q: CTF: babeltrace2 reads every event" "$n_script" "$(grep -c . <<<"$bt")"
+	expect_eq "$Q: CTF: babeltrace2 reads every event" "$n_script" "$(grep -vc ' process: ' <<<"$bt")"
+	expect_eq "$Q: CTF: and a process event for each process recorded, with its VM" \
+		"$src swack-src|$dst swack-dst" \
+		"$(sed -n 's/.* process: { pid = \([0-9]*\), .* vm = "\([^"]*\)".*/\1 \2/p' <<<"$bt" | sort -n | paste -sd'|')"
 	expect_eq "$Q: CTF: same migration states, same order" \
 		"$("$SWACK" script --json "$QDIR/run.data" 2>/dev/null | jq -r 'select(.event == "mig_state") | "\(.pid) \(.state)"' | paste -sd,)" \
 		"$(sed -n 's/.* mig_state: { pid = \([0-9]*\),.* str = "\([a-z-]*\)" }/\1 \2/p' <<<"$bt" | paste -sd,)"
@@ -293,7 +299,7 @@ check_stat() {
 	last=$(grep -E " $src src +completed" "$QDIR/stat.out" | tail -1)
 	expect_match "$Q: swackstat: iterations at the end = QMP dirty-sync-count" \
 		"$src src +completed +$SYNCS " "$last"
-	expect_match "$Q: swackstat: the real downtime at the end" " [0-9]+\.[0-9]$" "$last"
+	expect_match "$Q: swackstat: the real downtime at the end, then the VM" " [0-9]+\.[0-9] swack-src$" "$last"
 	expect_eq "$Q: swackstat: active rows while it ran, with bandwidth" 1 \
 		"$(grep -E " $src src +active " "$QDIR/stat.out" | grep -cvE ' 0B +- ' | awk '{ print ($1 > 0) }')"
 }

@@ -5,20 +5,10 @@
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 . "$SWACK_ROOT/tests/lib/sim.sh"
+. "$SWACK_ROOT/tests/lib/prom.sh"
 port=$((21000 + $$ % 2000)) pport=$((23000 + $$ % 2000))
-P=$SIM_DIR/prom
-mkdir -p "$P/data"
-cat >"$P/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: swack
-    static_configs:
-      - targets: ['127.0.0.1:$port']
-YML
-prometheus --config.file="$P/prometheus.yml" --storage.tsdb.path="$P/data" \
-	--web.listen-address="127.0.0.1:$pport" >"$P/log" 2>&1 &
-SIM_PIDS+=($!)
+prom_start "$SIM_DIR/prom" "$pport" "127.0.0.1:$port"
+SIM_PIDS+=("$PROM_PID")
 
 q() { curl -s --get "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" |
 	jq -r '.data.result[0].value[1] // "none"'; }
@@ -38,10 +28,11 @@ exporter=$!
 SIM_PIDS+=("$exporter")
 wait_attached "$SIM_DIR/exporter.err" 2
 for _ in $(seq 100); do grep -q 'serving' "$SIM_DIR/exporter.err" && break; sleep 0.1; done
-# Attached to given pids, it keeps only CAP_SYS_PTRACE (bit 19), and says so.
-expect_eq "capabilities dropped once attached" "0000000000080000 0000000000080000" \
+# Attached to given pids, it keeps only CAP_SYS_PTRACE (bit 19) and CAP_BPF
+# (bit 39, to open the log of a swack gate run started later), and says so.
+expect_eq "capabilities dropped once attached" "0000008000080000 0000008000080000" \
 	"$(awk '/^CapEff|^CapBnd/ { printf "%s ", $2 }' "/proc/$exporter/status" | sed 's/ $//')"
-expect_match "-v says which capabilities it keeps" "dropped every capability but cap_sys_ptrace" \
+expect_match "-v says which capabilities it keeps" "dropped every capability but cap_sys_ptrace, cap_bpf" \
 	"$(cat "$SIM_DIR/exporter.err")"
 for _ in $(seq 100); do [[ $(q 'up{job="swack"}') == 1 ]] && break; sleep 0.2; done
 expect_eq "Prometheus scrapes the exporter" 1 "$(q 'up{job="swack"}')"

@@ -170,16 +170,17 @@ one_version() {
 	dtext=$("$SWACK" diagnose "$QDIR/snap.data")
 	echo "$dtext" | sed 's/^/# /'
 	expect_match "$Q: diagnose: text names the snapshot" \
-		"^diagnosis: background snapshot pid $vm completed, vCPUs paused [0-9.]+ ms at its start"$'\n'".*snapshot-stalls: [0-9]+ write faults in" \
+		"^diagnosis: background snapshot pid $vm completed, vCPUs paused [0-9.]+ ms at its start; vm swack-snap"$'\n'".*snapshot-stalls: [0-9]+ write faults in" \
 		"$dtext"
 
 	# Prometheus: the exporter's view of the same snapshot.
 	m=$(curl -s "http://127.0.0.1:$eport/metrics")
 	kill -INT "$exporter"
 	wait "$exporter"
-	expect_eq "$Q: exporter: write faults" "swack_snapshot_write_faults{pid=\"$vm\"} $faults" \
+	lbl="{pid=\"$vm\",vm=\"swack-snap\",uuid=\"\",role=\"src\"}"
+	expect_eq "$Q: exporter: write faults, by pid and VM" "swack_snapshot_write_faults$lbl $faults" \
 		"$(grep '^swack_snapshot_write_faults' <<<"$m")"
-	expect_eq "$Q: exporter: bytes written" "swack_snapshot_written_bytes{pid=\"$vm\"} $bytes" \
+	expect_eq "$Q: exporter: bytes written" "swack_snapshot_written_bytes$lbl $bytes" \
 		"$(grep '^swack_snapshot_written_bytes' <<<"$m")"
 	# Each swack times the stalls itself: the same faults, percentiles a little apart.
 	p99=$(jq -r '.stall_p99_ns / 1e9' <<<"$s")

@@ -24,15 +24,22 @@ expect_match() {
 	if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1" "'$3' does not match /$2/"; fi
 }
 
-# expect_num NAME A OP B   (numbers; OP: -lt -le -eq -ne -ge -gt, or awk's < <= == != >= >)
+# expect_num NAME A OP B   (numbers; OP: < <= == != >= >, or -lt -le -eq -ne -ge -gt)
+# awk would read "a -gt b" as a minus the string "gt b": any two different
+# numbers passed.  The test(1) forms are mapped to awk's operators.
 expect_num() {
-	local op
-	# awk has no -gt: "a -gt b" would be the string (a - gt) b, always true.
-	case $3 in
+	local op=$3
+	case $op in
 	-lt) op='<' ;; -le) op='<=' ;; -eq) op='==' ;; -ne) op='!=' ;; -ge) op='>=' ;; -gt) op='>' ;;
-	*) op=$3 ;;
+	'<' | '<=' | '==' | '!=' | '>=' | '>') ;;
+	*) fail "$1" "expect_num: unknown operator '$3'"; return ;;
 	esac
-	if awk -v a="$2" -v b="$4" "BEGIN { exit !(a $op b) }"; then
+	local num='^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$'
+	if ! [[ $2 =~ $num && $4 =~ $num ]]; then
+		fail "$1" "expected $2 $3 $4 (not numbers)"
+		return
+	fi
+	if awk -v a="$2" -v b="$4" "BEGIN { exit !(a + 0 $op b + 0) }"; then
 		pass "$1"
 	else
 		fail "$1" "expected $2 $3 $4"

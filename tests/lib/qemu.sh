@@ -64,6 +64,7 @@ QEMU_SWITCHOVER_ACK=0
 QDIR=
 _QEMU_DIR=
 declare -gA QEMU_PIDS=()
+declare -gA QEMU_IDENT=()
 
 _qemu_err() { echo "qemu.sh: ${FUNCNAME[1]}: $*" >&2; }
 
@@ -204,12 +205,21 @@ qemu_cleanup() {
 	QDIR='' _QEMU_DIR=''
 }
 
+# qemu_identity NAME GUEST [UUID]: start VM NAME as management tools do, with
+# -name guest=GUEST,debug-threads=on (and -uuid UUID), instead of -name swack-NAME.
+qemu_identity() {
+	_qemu_check_name "${1:-}" || return 1
+	[[ -n ${2:-} ]] || { _qemu_err "no guest name"; return 1; }
+	QEMU_IDENT[$1]="-name guest=$2,debug-threads=on${3:+ -uuid $3}"
+}
+
 # _qemu_start NAME DIRTY_MIB [extra qemu args...]: start one VM and wait
 # until its QMP monitor answers (for a destination that also means it is
 # listening: QEMU serves QMP only after setting up -incoming).
 _qemu_start() {
-	local name=$1 dirty=$2 pid i
+	local name=$1 dirty=$2 pid i ident
 	shift 2
+	read -r -a ident <<<"${QEMU_IDENT[$name]:-"-name swack-$name"}"
 	if [[ -f $QDIR/$name.pid ]] && _qemu_ours "$(<"$QDIR/$name.pid")"; then
 		_qemu_err "VM '$name' is already running"
 		return 1
@@ -217,7 +227,7 @@ _qemu_start() {
 	qemu_guest || return 1
 	rm -f "$QDIR/$name".{serial,qmp,log}
 	# QEMU_NETNS: run it in that network namespace (a test's second "host").
-	${QEMU_NETNS:+ip netns exec "$QEMU_NETNS"} "$QEMU_BIN" -name "swack-$name" \
+	${QEMU_NETNS:+ip netns exec "$QEMU_NETNS"} "$QEMU_BIN" "${ident[@]}" \
 		-machine q35,accel=tcg -m "$SWACK_QEMU_MEM" -display none -nodefaults \
 		-kernel "$SWACK_GUEST_DIR/vmlinuz" \
 		-initrd "$SWACK_GUEST_DIR/initramfs.cpio.gz" \

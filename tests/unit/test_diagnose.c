@@ -625,17 +625,23 @@ static void test_snapshot(void **state)
 /* ---- diagnose_out.c: the JSON of a diagnosis ------------------------------ */
 
 /* Every string escaped (quotes, a line break, a backslash); integer figures
- * without decimals, ratios with six. */
+ * without decimals, ratios with six; the VM's name and UUID after the pids,
+ * null where unknown. */
 static void test_json(void **state)
 {
 	struct diagnosis *d = calloc(1, sizeof(*d));
 	struct mig *g = calloc(1, sizeof(*g));
+	struct vm_ident id = { .pid = SRC, .name = "web \"1\"", .via = "-name" };
 	char buf[2048] = "";
 	struct finding *f;
+	struct model m;
 	struct jw j;
 	FILE *out;
 
 	(void)state;
+	model_init(&m, NULL, NULL);
+	model_note_vm(&m, &id);
+	g->model = &m;
 	g->pid = SRC;
 	g->state = MS_COMPLETED;
 	d->src = g;
@@ -656,13 +662,15 @@ static void test_json(void **state)
 	diag_json(&j, d);
 	fclose(out);
 	assert_string_equal(buf,
-		"{\"src_pid\":100,\"dst_pid\":-1,\"state\":\"completed\",\"guest_downtime_ns\":-1,"
+		"{\"src_pid\":100,\"dst_pid\":-1,\"vm\":\"web \\\"1\\\"\",\"uuid\":null,"
+		"\"state\":\"completed\",\"guest_downtime_ns\":-1,"
 		"\"qemu_downtime_ns\":9000000,\"limit_ns\":-1,\"limit_from\":\"unknown\","
 		"\"findings\":[{\"rank\":1,\"id\":\"switchover-held\",\"severity\":\"info\","
 		"\"score\":38,\"title\":\"held (\\\"a \\\"b\\\"\\u000ac\\\\\\\")\",\"detail\":\"\","
 		"\"advice\":\"\",\"figures\":{\"held_ns\":700000000,\"ratio\":2.500000},"
 		"\"evidence\":[{\"ts\":1200002000,\"t_ms\":200.002,\"side\":\"src\","
 		"\"what\":\"gate_hold\"}]}]}\n");
+	model_free(&m);
 	free(g);
 	free(d);
 }

@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "event/event.h"
 #include "diagnose/snapshot_findings.h"
+#include "util/json.h"
 
 #define MS 1000000ull
 #define SRC 100
@@ -136,6 +137,43 @@ static void test_pair_by_time(void **state)
 	assert_int_equal(log.src->bw_from, BW_BYTES);
 	assert_int_equal(mig_avg_bw(log.src), (uint64_t)(70000000 * 1e9 / (1006 * MS)));
 	assert_int_equal(log.src->paired_by, PAIR_TIME);
+	model_free(&m);
+}
+
+/* Two VMs migrate at once: each destination pairs with its own VM's source
+ * (by UUID), though both sources stopped while both destinations loaded. */
+static void test_pair_by_time_same_vm(void **state)
+{
+	struct vm_ident id[4] = { { .pid = SRC, .uuid = "a" }, { .pid = DST, .uuid = "a" },
+				  { .pid = SRC + 1, .uuid = "b" }, { .pid = DST + 1, .uuid = "b" } };
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	for (int i = 0; i < 4; i++)
+		model_note_vm(&m, &id[i]);
+	feed(&m, DST + 1, 1, SWACK_EV_LOAD_BEGIN, 0);
+	feed(&m, DST, 2, SWACK_EV_LOAD_BEGIN, 0);
+	feed_state(&m, SRC + 1, 3, "setup", 0);
+	feed_state(&m, SRC, 4, "setup", 0);
+	feed(&m, SRC + 1, 5, SWACK_EV_SAVE_SETUP, 0);
+	feed(&m, SRC, 6, SWACK_EV_SAVE_SETUP, 0);
+	feed(&m, SRC + 1, 10, SWACK_EV_VM_STOP, 0);
+	feed(&m, SRC, 11, SWACK_EV_VM_STOP, 0);
+	feed_state(&m, SRC + 1, 20, "completed", 0);
+	feed_state(&m, SRC, 21, "completed", 0);
+	feed(&m, DST, 30, SWACK_EV_VM_RESUMED, 0);
+	feed_state(&m, DST, 31, "completed", 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.src->pid, SRC);
+	assert_int_equal(log.dst->pid, DST);
+	feed(&m, DST + 1, 40, SWACK_EV_VM_RESUMED, 0);
+	feed_state(&m, DST + 1, 41, "completed", 0);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(log.src->pid, SRC + 1);
+	assert_int_equal(log.dst->pid, DST + 1);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 30 * MS);
 	model_free(&m);
 }
 
@@ -1027,10 +1065,77 @@ static void test_uffd_event_text(void **state)
 			    "len=4096\n");
 }
 
+
+/* What each pass leaves (the first pending size after a dirty sync): falling,
+ * then stuck at 900 MB for three passes, then lower again. */
+static void test_passes_without_progress(void **state)
+{
+	static const uint64_t left[] = { 500, 300, 900, 900, 900, 200 };
+	static const uint32_t want[] = { 0, 0, 1, 2, 3, 0 };
+	struct model m;
+	struct mig *g;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	feed_state(&m, SRC, 0, "active", 0);
+	feed_sync(&m, 1, 0, 1);              /* setup's sync: the first pass follows */
+	feed_pending(&m, 2, 1000 * MS, 30 * MS);
+	for (unsigned i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		feed_sync(&m, 10 + 10 * i, 1000, 10);
+		feed_pending(&m, 11 + 10 * i, left[i] * MS, 30 * MS);
+		feed_pending(&m, 12 + 10 * i, left[i] * MS / 2, 30 * MS);  /* within the pass */
+		g = m.head;
+		assert_int_equal(g->passes_without_progress, want[i]);
+	}
+	model_free(&m);
+}
+
+/* Identities by pid; a later note replaces; control characters become '?'. */
+static void test_vm_identity(void **state)
+{
+	struct vm_ident a = { .pid = SRC, .name = "web-1", .uuid = "5f0c3b1e-8a2d-4c6f-9e1b-2d3c4b5a6f70",
+			      .via = "-name -uuid" };
+	struct vm_ident b = { .pid = DST, .name = "evil\x1b[2J", .via = "-name" };
+	struct model m;
+	struct jw j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	assert_null(model_vm(&m, SRC));
+	model_note_vm(&m, &a);
+	model_note_vm(&m, &b);
+	assert_string_equal(model_vm(&m, SRC)->name, "web-1");
+	assert_string_equal(model_vm(&m, DST)->name, "evil?[2J");
+	snprintf(a.name, sizeof(a.name), "web-2");
+	model_note_vm(&m, &a);
+	assert_string_equal(model_vm(&m, SRC)->name, "web-2");
+	assert_int_equal(m.nvms, 2);
+	feed_state(&m, SRC, 0, "active", 0);
+	assert_string_equal(mig_vm_name(m.head), "web-2");
+	f = open_memstream(&buf, &len);
+	jw_init(&j, f, 0);
+	jw_obj(&j, NULL);
+	vm_json(&j, &m, SRC);
+	jw_obj(&j, "unknown");
+	vm_json(&j, &m, 4242);
+	jw_end(&j);
+	jw_end(&j);
+	mig_print_vm_text(f, m.head, NULL);
+	fclose(f);
+	assert_string_equal(buf, "{\"vm\":\"web-2\",\"uuid\":\"5f0c3b1e-8a2d-4c6f-9e1b-2d3c4b5a6f70\","
+			    "\"unknown\":{\"vm\":null,\"uuid\":null}}\n; vm web-2");
+	free(buf);
+	model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pair_by_time),
+		cmocka_unit_test(test_pair_by_time_same_vm),
 		cmocka_unit_test(test_waits_for_destination),
 		cmocka_unit_test(test_source_alone),
 		cmocka_unit_test(test_failed_and_noop),
@@ -1060,6 +1165,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_stop_after_completed),
 		cmocka_unit_test(test_snapshot_absent),
 		cmocka_unit_test(test_uffd_event_text),
+		cmocka_unit_test(test_passes_without_progress),
+		cmocka_unit_test(test_vm_identity),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

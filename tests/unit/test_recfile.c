@@ -111,6 +111,7 @@ static const struct rec_process proc = {
 	.exe = "/usr/bin/qemu-system-x86_64", .generation = "QEMU <=7.2 (symbols)",
 	.attach = "9459 functions from .dynsym, 0 USDT probes: 14 probes attached in "
 		  "30.7 ms; missing: none",
+	.vm = "web-1", .uuid = "5f0c3b1e-8a2d-4c6f-9e1b-2d3c4b5a6f70", .vm_via = "libvirt",
 };
 
 /* A recording: PROCESS, nev EVENTs, LOSS, CLOCK, (close: CLOCK, END). */
@@ -207,6 +208,9 @@ static void test_round_trip(void **state)
 	assert_string_equal(p.exe, proc.exe);
 	assert_string_equal(p.generation, proc.generation);
 	assert_string_equal(p.attach, proc.attach);
+	assert_string_equal(p.vm, proc.vm);
+	assert_string_equal(p.uuid, proc.uuid);
+	assert_string_equal(p.vm_via, proc.vm_via);
 	assert_int_equal(rec_decode_event(&rec, &e), -1);
 
 	while (recr_next(r, &rec) == 1 && rec.type == REC_EVENT) {
@@ -532,6 +536,29 @@ static void test_unknown_type_ignored(void **state)
 	assert_int_equal(recr_status(r)->counts[0], 2);
 	assert_int_equal(recr_status(r)->end.events, 2);
 	recr_close(r);
+}
+
+/* A PROCESS record of a writer that did not record the VM identity (four
+ * strings) still decodes, with the identity empty; a torn identity does not. */
+static void test_process_without_identity(void **state)
+{
+	static const char old[] = "\x2a\0\0\0\0\0\0\0\x10\x27\0\0\0\0\0\0"
+				  "qemu\0/usr/bin/qemu\0QEMU <=7.2 (symbols)\0attached\0";
+	static const char torn[] = "\x2a\0\0\0\0\0\0\0\x10\x27\0\0\0\0\0\0"
+				   "qemu\0/usr/bin/qemu\0QEMU <=7.2 (symbols)\0attached\0web-1";
+	struct rec_record rec = { .type = REC_PROCESS, .payload = old, .len = sizeof(old) - 1 };
+	struct rec_process p;
+
+	(void)state;
+	assert_int_equal(rec_decode_process(&rec, &p), 0);
+	assert_int_equal(p.pid, 10000);
+	assert_string_equal(p.attach, "attached");
+	assert_string_equal(p.vm, "");
+	assert_string_equal(p.uuid, "");
+	assert_string_equal(p.vm_via, "");
+	rec.payload = torn;
+	rec.len = sizeof(torn) - 1;
+	assert_int_equal(rec_decode_process(&rec, &p), -1);
 }
 
 static void test_sizes(void **state)
@@ -880,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_header_errors),
 		cmocka_unit_test(test_longer_header),
 		cmocka_unit_test(test_unknown_type_ignored),
+		cmocka_unit_test(test_process_without_identity),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_zero_tail),
 		cmocka_unit_test(test_trailing_after_end),

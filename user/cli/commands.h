@@ -11,6 +11,7 @@ int cmd_script(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
 /* diagnose/ */
 int cmd_diagnose(int argc, char **argv);
 /* gate/: swack gate SUBCOMMAND */

@@ -54,6 +54,7 @@ static const struct cmd swack_cmds[] = {
 	{ "gate", NULL, &gate_table, "hold or release a switchover, by hand or by policy" },
 	{ "stat", cmd_stat, NULL, "live dashboard of migrating VMs (also: swackstat)" },
 	{ "exporter", cmd_exporter, NULL, "serve the model to Prometheus" },
+	{ "ps", cmd_ps, NULL, "list the QEMU processes here and the VMs they run" },
 };
 
 static const struct cmd_table swack_table = {

@@ -28,9 +28,11 @@ static void head_text(FILE *out, const struct diagnosis *d)
 		fprintf(out, "diagnosis: background snapshot pid %u %s, vCPUs paused ", d->src->pid,
 			mstate_name(g->state));
 		if (d->qemu_ns >= 0)
-			fprintf(out, "%.1f ms at its start\n", d->qemu_ns / MS);
+			fprintf(out, "%.1f ms at its start", d->qemu_ns / MS);
 		else
-			fprintf(out, "n/a\n");
+			fprintf(out, "n/a");
+		mig_print_vm_text(out, d->src, NULL);
+		fputc('\n', out);
 		return;
 	}
 	fprintf(out, "diagnosis: migration ");
@@ -44,6 +46,7 @@ static void head_text(FILE *out, const struct diagnosis *d)
 	ms_or_na(out, "limit", d->limit_ns);
 	if (d->limit_ns >= 0 && !d->limit_given)
 		fprintf(out, " (from QEMU's threshold)");
+	mig_print_vm_text(out, d->src, d->dst);
 	fputc('\n', out);
 }
 
@@ -113,6 +116,7 @@ void diag_json(struct jw *j, const struct diagnosis *d)
 	jw_obj(j, NULL);
 	jw_s64(j, "src_pid", d->src ? (int)d->src->pid : -1);
 	jw_s64(j, "dst_pid", d->dst ? (int)d->dst->pid : -1);
+	vm_json(j, g->model, g->pid);
 	jw_str(j, "state", mstate_name(g->state));
 	jw_s64(j, "guest_downtime_ns", d->guest_ns);
 	jw_s64(j, "qemu_downtime_ns", d->qemu_ns);

@@ -175,11 +175,25 @@ static void finding_html(FILE *out, const struct diagnosis *d, const struct find
 	fputs("</li>\n", out);
 }
 
+/* The VM a diagnosis is about, or NULL when neither side is named. */
+static const char *diag_vm(const struct diagnosis *d)
+{
+	const char *v = d->src ? mig_vm_name(d->src) : NULL;
+
+	return v ? v : d->dst ? mig_vm_name(d->dst) : NULL;
+}
+
 static void migration_html(FILE *out, const struct diagnosis *d, int i)
 {
 	const struct mig *g = d->src ? d->src : d->dst;
 
-	fprintf(out, "<section class=\"migration\" id=\"migration-%d\"><h2>migration", i);
+	fprintf(out, "<section class=\"migration\" id=\"migration-%d\"><h2>", i);
+	if (diag_vm(d)) {
+		fputs("vm ", out);
+		esc_html(out, diag_vm(d));
+		fputs(": ", out);
+	}
+	fputs("migration", out);
 	if (d->src)
 		fprintf(out, " src %u", d->src->pid);
 	if (d->dst)
@@ -201,12 +215,34 @@ static void migration_html(FILE *out, const struct diagnosis *d, int i)
 
 extern const char diag_html_style[], diag_html_script[];
 
+/* "swack diagnose: vm a, vm b": the VMs the page is about, each once. */
+static void page_title(FILE *out, const struct diagnosis *ds, int n)
+{
+	bool first = true;
+
+	fputs("swack diagnose", out);
+	for (int i = 0; i < n; i++) {
+		const char *v = diag_vm(&ds[i]);
+		bool seen = false;
+
+		for (int j = 0; v && j < i; j++)
+			seen |= diag_vm(&ds[j]) && !strcmp(diag_vm(&ds[j]), v);
+		if (!v || seen)
+			continue;
+		fputs(first ? ": vm " : ", vm ", out);
+		esc_html(out, v);
+		first = false;
+	}
+}
+
 static void page(FILE *out, const struct diagnosis *ds, int n)
 {
-	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		"<title>swack diagnose</title>\n<style>%s</style></head>\n"
-		"<body data-rendered=\"no\"><h1>swack diagnose</h1>\n"
-		"<div id=\"errors\"></div>\n", diag_html_style);
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", out);
+	page_title(out, ds, n);
+	fprintf(out, "</title>\n<style>%s</style></head>\n<body data-rendered=\"no\"><h1>",
+		diag_html_style);
+	page_title(out, ds, n);
+	fputs("</h1>\n<div id=\"errors\"></div>\n", out);
 	for (int i = 0; i < n; i++)
 		migration_html(out, &ds[i], i);
 	fputs("<script type=\"application/json\" id=\"swack-data\">", out);

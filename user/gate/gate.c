@@ -15,20 +15,29 @@
 #include "gate/gate.h"
 #include "source/env.h"
 #include "source/proc.h"
+#include "source/vmid.h"
 #include "util/clock.h"
 
 /* ---- hold, release, status ----------------------------------------------- */
 
+/* A VM's name names its source and, during a local migration, its
+ * destination too. */
+#define GATE_VM_PIDS 16
+
 struct hold_env {
 	pid_t pid;
 	bool have_pid;
+	const char *vm;               /* -p gave a VM's name or UUID */
+	pid_t vm_pids[GATE_VM_PIDS];  /* its QEMU processes here */
+	int nvm;
 	uint64_t max_ns;
 	const char *reason;
 	const char *cmd;
 };
 
 static const struct argp_option hold_opts[] = {
-	{ "pid", 'p', "PID", 0, "The QEMU process (source of a migration) to hold", 0 },
+	{ "pid", 'p', "PID|VM", 0, "The QEMU process (source of a migration) to hold, or "
+	  "the VM's by name or UUID", 0 },
 	{ "max-hold", 'm', "DURATION", 0, "Release by itself after DURATION (30s, 500ms, 2m; "
 	  "default: the gate's --max-hold, 30s)", 0 },
 	{ "reason", 'r', "TEXT", 0, "Why: shown by gate run and gate status", 0 },
@@ -36,7 +45,8 @@ static const struct argp_option hold_opts[] = {
 };
 
 static const struct argp_option release_opts[] = {
-	{ "pid", 'p', "PID", 0, "The QEMU process to release", 0 },
+	{ "pid", 'p', "PID|VM", 0, "The QEMU process to release, or the VM's by name or UUID",
+	  0 },
 	{ "reason", 'r', "TEXT", 0, "Why: shown by gate run", 0 },
 	{ 0 },
 };
@@ -44,12 +54,18 @@ static const struct argp_option release_opts[] = {
 static error_t parse_hold(int key, char *arg, struct argp_state *state)
 {
 	struct hold_env *env = state->input;
+	char err[512];
 
 	switch (key) {
 	case 'p':
-		if (proc_parse_pid(arg, &env->pid))
-			argp_error(state, "invalid pid '%s': give a positive number", arg);
 		env->have_pid = true;
+		if (!proc_parse_pid(arg, &env->pid))
+			break;
+		env->nvm = vmid_find(arg, env->vm_pids, GATE_VM_PIDS, err, sizeof(err));
+		if (env->nvm < 0)
+			argp_failure(state, 1, 0, "%s", err);
+		env->vm = arg;
+		env->pid = env->vm_pids[0];
 		break;
 	case 'm':
 		gate_parse_max_hold(state, arg, &env->max_ns);
@@ -62,7 +78,7 @@ static error_t parse_hold(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (!env->have_pid)
-			argp_error(state, "give the process with -p PID");
+			argp_error(state, "give the process with -p PID, or its VM with -p NAME");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -103,6 +119,42 @@ static int check_target(const char *cmd, struct gate_pins *p, pid_t pid)
 	return -1;
 }
 
+/* The oldest of the VM's processes (those the gate watches only, if
+ * watched), and how many there were to choose from. */
+static int oldest(const struct hold_env *env, struct gate_pins *p, bool watched, int *n)
+{
+	struct gate_target t;
+	int pick = -1;
+
+	*n = 0;
+	for (int i = 0; i < env->nvm; i++) {
+		__u32 key = env->vm_pids[i];
+
+		if (watched && bpf_map_lookup_elem(p->targets, &key, &t))
+			continue;
+		(*n)++;
+		if (pick < 0 || proc_start_time(env->vm_pids[i]) < proc_start_time(env->vm_pids[pick]))
+			pick = i;
+	}
+	return pick;
+}
+
+/* Of a VM's processes, the one to hold: the one the gate watches, else the
+ * oldest (a migration's source starts before its destination), said so. */
+static void pick_source(struct hold_env *env, struct gate_pins *p)
+{
+	int watched, n, pick = oldest(env, p, true, &watched);
+
+	if (!watched)
+		pick = oldest(env, p, false, &n);
+	env->pid = env->vm_pids[pick];
+	if (watched != 1 && env->nvm > 1)
+		fprintf(stderr, "%s: VM '%s' runs as %d processes here, %d of them watched by the "
+			"gate: holding pid %d, the oldest (a migration's source starts before its "
+			"destination); give -p PID to choose\n", env->cmd, env->vm, env->nvm, watched,
+			env->pid);
+}
+
 int gate_cmd_hold(int argc, char **argv)
 {
 	struct hold_env env = { .cmd = "swack gate hold" };
@@ -120,6 +172,8 @@ int gate_cmd_hold(int argc, char **argv)
 		return 2;
 	if (open_for(env.cmd, &p))
 		return 1;
+	if (env.vm)
+		pick_source(&env, &p);
 	if (check_target(env.cmd, &p, env.pid)) {
 		gate_pins_close(&p);
 		return 1;
@@ -139,9 +193,29 @@ int gate_cmd_hold(int argc, char **argv)
 		return 1;
 	}
 	gate_fmt_ns(a, sizeof(a), env.max_ns);
-	printf("swack gate: pid %d held (swack gate run pid %u) until released or for %s\n",
-	       env.pid, p.c.run_pid, a);
+	printf("swack gate: pid %d%s%s held (swack gate run pid %u) until released or for %s\n",
+	       env.pid, env.vm ? " of VM " : "", env.vm ? env.vm : "", p.c.run_pid, a);
 	gate_pins_close(&p);
+	return 0;
+}
+
+/* 0 released, 1 no hold in force on pid. */
+static int release_one(const struct hold_env *env, struct gate_pins *p, pid_t pid)
+{
+	__u32 key = pid;
+	struct gate_hold h;
+
+	if (bpf_map_lookup_elem(p->holds, &key, &h) || h.state != GATE_HOLD_ACTIVE ||
+	    now_ns() >= h.deadline)
+		return 1;
+	h.state = GATE_HOLD_RELEASED;
+	h.by_pid = getpid();
+	snprintf(h.release, sizeof(h.release), "%s",
+		 env->reason ? env->reason : "swack gate release");
+	if (bpf_map_update_elem(p->holds, &key, &h, BPF_EXIST))
+		return 1;   /* ended by its deadline meanwhile */
+	printf("swack gate: pid %d%s%s released\n", pid, env->vm ? " of VM " : "",
+	       env->vm ? env->vm : "");
 	return 0;
 }
 
@@ -150,35 +224,30 @@ int gate_cmd_release(int argc, char **argv)
 	struct hold_env env = { .cmd = "swack gate release" };
 	const struct argp argp = { release_opts, parse_hold, NULL,
 		"Release a hold placed with 'swack gate hold' (or by a policy): the next "
-		"pending-size query reports QEMU's own figures again.", NULL, NULL, NULL };
+		"pending-size query reports QEMU's own figures again.  Given a VM, every hold "
+		"in force on its processes.", NULL, NULL, NULL };
 	struct gate_pins p;
-	struct gate_hold h;
-	__u32 key;
+	int released = 0;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
 	if (open_for(env.cmd, &p))
 		return 1;
-	key = env.pid;
-	if (bpf_map_lookup_elem(p.holds, &key, &h) || h.state != GATE_HOLD_ACTIVE ||
-	    now_ns() >= h.deadline) {
-		fprintf(stderr, "%s: pid %d has no hold in force\n", env.cmd, env.pid);
-		gate_pins_close(&p);
-		return 1;
+	if (!env.vm) {
+		env.vm_pids[0] = env.pid;
+		env.nvm = 1;
 	}
-	h.state = GATE_HOLD_RELEASED;
-	h.by_pid = getpid();
-	snprintf(h.release, sizeof(h.release), "%s",
-		 env.reason ? env.reason : "swack gate release");
-	if (bpf_map_update_elem(p.holds, &key, &h, BPF_EXIST)) {
-		fprintf(stderr, "%s: pid %d has no hold in force (%s)\n", env.cmd, env.pid,
-			strerror(errno));
-		gate_pins_close(&p);
-		return 1;
-	}
-	printf("swack gate: pid %d released\n", env.pid);
+	for (int i = 0; i < env.nvm; i++)
+		released += !release_one(&env, &p, env.vm_pids[i]);
 	gate_pins_close(&p);
-	return 0;
+	if (released)
+		return 0;
+	if (env.vm)
+		fprintf(stderr, "%s: VM '%s' (%d process%s here) has no hold in force\n", env.cmd,
+			env.vm, env.nvm, env.nvm > 1 ? "es" : "");
+	else
+		fprintf(stderr, "%s: pid %d has no hold in force\n", env.cmd, env.pid);
+	return 1;
 }
 
 static const char *actuator_name(__u32 a)

@@ -46,6 +46,7 @@ void mig_figures(const struct mig *g, struct vm_figures *f)
 				  .iterations = g->iterations, .remaining = g->pending,
 				  .bw = g->bw, .expected_ms = -1, .limit_ms = -1,
 				  .downtime_ms = -1 };
+	f->vm = mig_vm_name(g) ? mig_vm_name(g) : "-";
 	if (g->nstates)
 		f->phase = g->states[g->nstates - 1].name;
 	f->acks_pending = mig_acks_pending(g);

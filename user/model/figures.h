@@ -8,6 +8,7 @@
 
 struct vm_figures {
 	uint32_t pid;
+	const char *vm;           /* the VM's name, "-" when unknown */
 	int role;
 	const char *phase;
 	uint32_t iterations;

@@ -58,6 +58,9 @@ void model_free(struct model *m)
 		free(g);
 	}
 	m->head = m->tail = NULL;
+	free(m->vms);
+	m->vms = NULL;
+	m->nvms = m->capvms = 0;
 }
 
 /* The newest migration of a process, finished or not. */
@@ -205,6 +208,7 @@ static int64_t sent_so_far(const struct mig *g, const struct swack_event *e)
 static void on_dirty_sync(struct mig *g, const struct swack_event *e)
 {
 	g->iterations++;
+	g->after_sync = true;
 	series_add(&g->iter_s, e->ts, (int64_t)e->a[0], 0);
 }
 
@@ -272,12 +276,28 @@ static void note_tx(struct mig *g, const struct swack_event *e)
 	}
 }
 
+/* The first pending size after a dirty sync is what the last pass left to
+ * send: a migration that converges leaves less after each pass. */
+static void note_pass(struct mig *g)
+{
+	if (!g->after_sync)
+		return;
+	g->after_sync = false;
+	if (g->iterations > 1 && g->pending >= g->pass_low) {
+		g->passes_without_progress++;
+		return;
+	}
+	g->pass_low = g->pending;
+	g->passes_without_progress = 0;
+}
+
 static void on_pending(struct mig *g, const struct swack_event *e)
 {
 	g->queries++;
 	g->pending = e->a[0] + e->a[1] + e->a[2];
 	if (!(e->flags & SWACK_F_NOTHRESH))
 		g->threshold = e->a[3];
+	note_pass(g);
 	if (e->flags & SWACK_F_EXACT)
 		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
 }
@@ -286,6 +306,7 @@ static void on_query_pending(struct mig *g, const struct swack_event *e)
 {
 	g->queries++;
 	g->pending = e->a[3];
+	note_pass(g);
 	if (e->flags & SWACK_F_EXACT)
 		series_add(&g->pending_s, e->ts, (int64_t)g->pending, sent_so_far(g, e));
 }
@@ -410,11 +431,21 @@ static bool time_match(const struct mig *src, const struct mig *dst)
 	return stop && stop >= begin && (!dst->t_resumed || stop <= dst->t_resumed);
 }
 
+/* Two processes can be one VM's source and destination unless both have a
+ * UUID and they differ: several VMs migrating at once on a host overlap in
+ * time.  Names are no proof: a test, or a rename on the way, may differ. */
+static bool same_vm(const struct model *m, uint32_t a, uint32_t b)
+{
+	const struct vm_ident *x = model_vm(m, a), *y = model_vm(m, b);
+
+	return !x || !y || !x->uuid[0] || !y->uuid[0] || !strcmp(x->uuid, y->uuid);
+}
+
 static void pair_by_time(struct model *m, struct mig *dst)
 {
 	for (struct mig *g = m->head; g && !dst->peer; g = g->next)
-		if (g->role == SWACK_ROLE_SRC && !g->peer && !g->reported &&
-		    g->pid != dst->pid && time_match(g, dst)) {
+		if (g->role == SWACK_ROLE_SRC && !g->peer && !g->reported && !g->snap.seen &&
+		    g->pid != dst->pid && time_match(g, dst) && same_vm(m, g->pid, dst->pid)) {
 			g->peer = dst;
 			dst->peer = g;
 			g->paired_by = dst->paired_by = PAIR_TIME;

@@ -7,6 +7,7 @@
 #define SWACK_MODEL_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/types.h>
 #include "swack.h"
 
@@ -215,6 +216,11 @@ struct mig {
 	uint32_t iterations;          /* dirty-bitmap syncs */
 	uint32_t queries;             /* pending-size queries */
 	uint64_t pending, threshold;  /* last pending total and threshold */
+	/* Progress: what each pass left (the first pending size after a dirty
+	 * sync), its lowest so far, and passes since that low was last beaten. */
+	bool after_sync;
+	uint64_t pass_low;
+	uint32_t passes_without_progress;
 	uint64_t tx_first, tx_last;   /* process stream bytes at first/last event */
 	uint64_t t_tx_last;           /* the last event that saw the count grow */
 	uint64_t t_active;            /* state "active": setup done, RAM moves */
@@ -275,6 +281,20 @@ struct dev_facts {
 	uint64_t mig_flags;
 };
 
+/* Who a process is to its operators: what QEMU was started with (-name,
+ * -uuid) or what libvirt or KubeVirt call it.  Filled by the source layer:
+ * at attach (live) or from the recording's process records (replay). */
+#define VM_NAME_LEN 128
+#define VM_UUID_LEN 40
+#define VM_VIA_LEN 64
+
+struct vm_ident {
+	uint32_t pid;
+	char name[VM_NAME_LEN];       /* "" unknown; KubeVirt: "namespace/name" */
+	char uuid[VM_UUID_LEN];       /* "" unknown */
+	char via[VM_VIA_LEN];         /* where they came from: "libvirt", "-name", ... */
+};
+
 struct model {
 	struct dev_facts facts[MODEL_MAX_FACTS];
 	uint32_t nfacts;
@@ -286,6 +306,8 @@ struct model {
 	struct gate_note gate[MODEL_MAX_GATE];   /* the latest holds, oldest dropped */
 	uint32_t ngate;
 	uint32_t nmigs;
+	struct vm_ident *vms;         /* by pid; a later note for a pid replaces it */
+	uint32_t nvms, capvms;
 	model_done_fn done;
 	void *ctx;
 };
@@ -293,6 +315,20 @@ struct model {
 void model_init(struct model *m, model_done_fn done, void *ctx);
 void model_free(struct model *m);
 void model_feed(struct model *m, const struct swack_event *e);
+/* Control characters (from a command line or a recording) become '?'. */
+void vm_ident_sanitize(struct vm_ident *v);
+/* The identity of a process; a sanitized copy is kept. */
+void model_note_vm(struct model *m, const struct vm_ident *id);
+/* NULL when nothing was noted for pid. */
+const struct vm_ident *model_vm(const struct model *m, uint32_t pid);
+/* The migration's VM name, or NULL when unknown. */
+const char *mig_vm_name(const struct mig *g);
+/* "vm": NAME, "uuid": UUID members of the open JSON object (null where unknown). */
+struct jw;
+void vm_json(struct jw *j, const struct model *m, uint32_t pid);
+/* "; vm NAME" (or "; vm A -> B" when the two sides differ) after a head line;
+ * nothing when neither side is known.  Either may be NULL. */
+void mig_print_vm_text(FILE *out, const struct mig *src, const struct mig *dst);
 /* True once migrations were seen and every one was reported. */
 bool model_all_reported(const struct model *m);
 /* The holds of g's process that began before g ended; up to max, in order. */

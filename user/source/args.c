@@ -5,13 +5,46 @@
 #include "source/live.h"
 #include "source/proc.h"
 #include "source/replay.h"
+#include "source/vmid.h"
+
+/* --vm has no short option. */
+#define OPT_VM 0x7600
 
 static const struct argp_option live_opts[] = {
-	{ "pid", 'p', "PID", 0, "Watch this QEMU process (repeatable; default: every QEMU, "
-	  "including ones started later)", 0 },
+	{ "pid", 'p', "PID|VM", 0, "Watch this QEMU process, or those of a VM by name or UUID "
+	  "(repeatable; default: every QEMU, including ones started later)", 0 },
+	{ "vm", OPT_VM, "NAME", 0, "Watch VM NAME: the QEMU processes started with that -name "
+	  "or -uuid, or run for that libvirt domain or KubeVirt VM (repeatable)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output and more details", 0 },
 	{ 0 },
 };
+
+static void add_pid(struct argp_state *state, struct live_opts *o, pid_t pid)
+{
+	if (o->npids >= LIVE_MAX_PIDS)
+		argp_error(state, "at most %d processes (-p, --vm)", LIVE_MAX_PIDS);
+	o->pids[o->npids++] = pid;
+}
+
+/* A VM's name or UUID names every QEMU process it runs as on this host: the
+ * source and the destination of a local migration both. */
+static void add_target(struct argp_state *state, struct live_opts *o, int key,
+		       const char *arg)
+{
+	pid_t found[LIVE_MAX_PIDS], pid;
+	char err[512];
+	int k;
+
+	if (key == 'p' && !proc_parse_pid(arg, &pid)) {
+		add_pid(state, o, pid);
+		return;
+	}
+	k = vmid_find(arg, found, LIVE_MAX_PIDS, err, sizeof(err));
+	if (k < 0)
+		argp_failure(state, 1, 0, "%s", err);
+	for (int i = 0; i < k; i++)
+		add_pid(state, o, found[i]);
+}
 
 static error_t parse_live(int key, char *arg, struct argp_state *state)
 {
@@ -22,10 +55,8 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 		o->verbose = true;
 		break;
 	case 'p':
-		if (o->npids >= LIVE_MAX_PIDS)
-			argp_error(state, "at most %d -p options", LIVE_MAX_PIDS);
-		if (proc_parse_pid(arg, &o->pids[o->npids++]))
-			argp_error(state, "invalid pid '%s': give a positive number", arg);
+	case OPT_VM:
+		add_target(state, o, key, arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

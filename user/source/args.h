@@ -8,7 +8,7 @@
 #define SWACK_ARGS_H
 #include <argp.h>
 
-/* -p PID (repeatable), -v.  Input: struct live_opts. */
+/* -p PID|VM, --vm VM (both repeatable), -v.  Input: struct live_opts. */
 extern const struct argp live_argp;
 /* -u, -d SEC: how long a live command runs.  Input: struct live_loop. */
 extern const struct argp live_until_argp;

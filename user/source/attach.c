@@ -586,6 +586,7 @@ static struct target *new_target(struct attacher *a, pid_t pid)
 	t->pid = pid;
 	t->start = proc_start_time(pid);
 	proc_comm(pid, t->comm, sizeof(t->comm));
+	vmid_read(pid, &t->vm);
 	return t;
 }
 
@@ -645,7 +646,7 @@ static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 static void report_target(struct attacher *a, const struct target *t, const struct binary *b,
 			  double ms, bool reused)
 {
-	char line[4400], exe[4096];
+	char line[4400], exe[4096], vm[320];
 
 	snprintf(line, sizeof(line), "%s; watched in %.1f ms", b->report, ms);
 	if (reused)
@@ -656,7 +657,9 @@ static void report_target(struct attacher *a, const struct target *t, const stru
 	if (b->links.n)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), "; %d %s", b->links.n,
 			 uprobe_mode());
-	fprintf(a->log, "swack: pid %d (%s): %s\n", t->pid, t->comm, line);
+	/* The identity is not part of line: a recording keeps it in its own fields. */
+	vmid_describe(&t->vm, vm, sizeof(vm));
+	fprintf(a->log, "swack: pid %d (%s): %s; %s\n", t->pid, t->comm, line, vm);
 	if (!a->attached)
 		return;
 	if (proc_exe_path(t->pid, exe, sizeof(exe)))

@@ -11,6 +11,7 @@
 #include "source/proc.h"
 #include "source/uprobes.h"
 #include "source/vfio_fds.h"
+#include "source/vmid.h"
 
 struct swack_bpf;
 struct swack_event;
@@ -58,6 +59,7 @@ struct target {
 	struct name_table mig_names, run_names;
 	char names_note[400];              /* why a name table is 7.2's, for the attach line */
 	struct vfio_fds vfio;              /* fd -> VFIO device */
+	struct vm_ident vm;                /* its VM name and UUID, where known */
 };
 
 struct attacher {

@@ -64,12 +64,15 @@ static int on_ring(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* Watched now, or until it exited: a gate's release (or its deadline) is
+ * often the last thing before a QEMU that switched over exits, and the log
+ * is read after the ring buffer that says it exited. */
 static bool watched(struct live *l, pid_t pid)
 {
 	for (int i = 0; i < l->a.ntargets; i++)
 		if (l->a.targets[i].pid == pid)
 			return true;
-	return false;
+	return model_vm(l->model, (uint32_t)pid) != NULL;
 }
 
 /* A hold or release of swack gate run, on a process this command watches. */
@@ -84,6 +87,16 @@ static void on_gate_log(void *ctx, const struct swack_event *ev)
 	if (l->cbs.event)
 		l->cbs.event(l->cbs.ctx, &e);
 	model_feed(l->model, &e);
+}
+
+/* The model learns who each process is; the view hears of the attach. */
+static void on_attached(void *ctx, const struct target *t, const char *exe, const char *line)
+{
+	struct live *l = ctx;
+
+	model_note_vm(l->model, &t->vm);
+	if (l->cbs.attached)
+		l->cbs.attached(l->cbs.ctx, t, exe, line);
 }
 
 static void attach_found(pid_t pid, void *ctx)
@@ -119,8 +132,8 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
 		return -1;
-	l->a.attached = cbs->attached;
-	l->a.ctx = cbs->ctx;
+	l->a.attached = on_attached;
+	l->a.ctx = l;
 	l->rb = ring_buffer__new(bpf_map__fd(l->a.skel->maps.events), on_ring, l, NULL);
 	if (!l->rb) {
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));

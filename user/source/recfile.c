@@ -47,7 +47,7 @@ _Static_assert(sizeof(struct swack_event) <= REC_MAX_PAYLOAD, "event too big");
 #define LOSS_PAYLOAD 16
 #define END_FIXED 24
 #define PROCESS_FIXED 16
-#define PROCESS_STR_MAX 16000   /* per string: four fit in a record */
+#define PROCESS_STR_MAX 9000    /* per string: seven fit in a record */
 
 static const __u32 crc_table[256] = {
 	0x00000000, 0x77073096, 0xee0e612c, 0x990951ba, 0x076dc419, 0x706af48f,
@@ -490,6 +490,9 @@ int recw_process(struct recw *w, const struct rec_process *p)
 	n += put_str(b + n, p->exe);
 	n += put_str(b + n, p->generation);
 	n += put_str(b + n, p->attach);
+	n += put_str(b + n, p->vm);
+	n += put_str(b + n, p->uuid);
+	n += put_str(b + n, p->vm_via);
 	return append(w, REC_PROCESS, b, (__u32)n, true);
 }
 
@@ -1107,6 +1110,12 @@ int rec_decode_process(const struct rec_record *rec, struct rec_process *p)
 	p->pid = get32(b + 8);
 	if (!(p->comm = next_str(&s, end)) || !(p->exe = next_str(&s, end)) ||
 	    !(p->generation = next_str(&s, end)) || !(p->attach = next_str(&s, end)))
+		return -1;
+	p->vm = p->uuid = p->vm_via = "";
+	if (s == end)
+		return 0;   /* written before the VM identity was recorded */
+	if (!(p->vm = next_str(&s, end)) || !(p->uuid = next_str(&s, end)) ||
+	    !(p->vm_via = next_str(&s, end)))
 		return -1;
 	return 0;   /* strings a later version appends are ignored */
 }

@@ -76,6 +76,10 @@ struct rec_process {
 	const char *exe;                   /* executable path */
 	const char *generation;            /* "QEMU <=7.2 (symbols)" */
 	const char *attach;                /* the attach report line: attached, missing */
+	/* Appended later: "" when unknown, and in recordings made before them. */
+	const char *vm;                    /* VM name (-name, libvirt, KubeVirt namespace/name) */
+	const char *uuid;                  /* VM UUID, lower case */
+	const char *vm_via;                /* where they came from: "libvirt", "-name -uuid"... */
 };
 
 struct rec_loss {

@@ -54,6 +54,21 @@ int replay_open(struct replay *rp, const struct replay_inputs *in, bool realtime
 	return 0;
 }
 
+/* A process record tells the model who the process is (VM name, UUID). */
+static void note_process(struct replay *rp, const struct rec_record *rec)
+{
+	struct rec_process p;
+	struct vm_ident id = { 0 };
+
+	if (!rp->model || rec->type != REC_PROCESS || rec_decode_process(rec, &p))
+		return;
+	id.pid = p.pid;
+	snprintf(id.name, sizeof(id.name), "%s", p.vm);
+	snprintf(id.uuid, sizeof(id.uuid), "%s", p.uuid);
+	snprintf(id.via, sizeof(id.via), "%s", p.vm_via);
+	model_note_vm(rp->model, &id);
+}
+
 /* The next event of file f into f->next; other records go to other. */
 static void advance(struct replay *rp, int i, replay_record_fn other, void *ctx)
 {
@@ -63,6 +78,7 @@ static void advance(struct replay *rp, int i, replay_record_fn other, void *ctx)
 	f->have_next = false;
 	while (recr_next(f->r, &rec) == 1) {
 		if (rec.type != REC_EVENT) {
+			note_process(rp, &rec);
 			if (other)
 				other(ctx, &rec, i);
 			continue;
@@ -91,6 +107,7 @@ int replay_run(struct replay *rp, struct model *m, replay_event_fn fn, replay_re
 {
 	int i;
 
+	rp->model = m;
 	for (i = 0; i < rp->nfiles; i++)
 		advance(rp, i, other, ctx);
 	while ((i = earliest(rp)) >= 0) {

@@ -27,6 +27,7 @@ struct replay {
 	int nfiles;
 	uint64_t uncertainty_ns;   /* of the alignment between the files' clocks */
 	bool cross_host;           /* at least one file from another boot */
+	struct model *model;       /* replay_run's: learns the processes' identities */
 };
 
 /* The recordings a command was given (source/args.h's replay_argp). */

@@ -128,16 +128,18 @@ static void span(struct chrome *c, uint32_t pid, uint32_t tid, const char *name,
 	jw_end(&c->j);
 }
 
-/* A metadata event: the name of a process or of one of its threads. */
-static void meta(struct chrome *c, const char *what, uint32_t pid, int tid, const char *name)
+/* A metadata event: the name (key "name") or labels of a process, or the
+ * name of one of its threads. */
+static void meta(struct chrome *c, const char *what, uint32_t pid, int tid, const char *key,
+		 const char *value)
 {
 	item(c, what, "M");
 	jw_u64(&c->j, "pid", pid);
 	if (tid >= 0)
 		jw_u64(&c->j, "tid", tid);
 	jw_obj(&c->j, "args");
-	if (name)
-		jw_str(&c->j, "name", name);
+	if (value)
+		jw_str(&c->j, key, value);
 	jw_end(&c->j);
 	jw_end(&c->j);
 }
@@ -145,12 +147,18 @@ static void meta(struct chrome *c, const char *what, uint32_t pid, int tid, cons
 /* Spans live on made-up threads 0 (phases) and 1 (downtime) of each process. */
 static void names(struct chrome *c, const struct mig *g)
 {
-	char name[48];
+	const struct vm_ident *v = model_vm(g->model, g->pid);
+	char name[VM_NAME_LEN + 48], labels[VM_UUID_LEN + 8];
 
-	snprintf(name, sizeof(name), "qemu %u (%s)", g->pid, role_name(g->role));
-	meta(c, "process_name", g->pid, -1, name);
-	meta(c, "thread_name", g->pid, 0, "migration phases");
-	meta(c, "thread_name", g->pid, 1, "downtime");
+	snprintf(name, sizeof(name), "%s%s%sqemu %u (%s)", v && v->name[0] ? "vm " : "",
+		 v ? v->name : "", v && v->name[0] ? ": " : "", g->pid, role_name(g->role));
+	meta(c, "process_name", g->pid, -1, "name", name);
+	if (v && v->uuid[0]) {
+		snprintf(labels, sizeof(labels), "uuid %s", v->uuid);
+		meta(c, "process_labels", g->pid, -1, "labels", labels);
+	}
+	meta(c, "thread_name", g->pid, 0, "name", "migration phases");
+	meta(c, "thread_name", g->pid, 1, "name", "downtime");
 }
 
 /* On the downtime thread too: what made a switchover late, or a snapshot
@@ -203,7 +211,7 @@ int export_chrome(struct replay *rp, FILE *out, char *err, size_t errlen)
 	jw_str(&c.j, "producer", "swack");
 	jw_end(&c.j);
 	jw_arr_lines(&c.j, "traceEvents");
-	meta(&c, "swack", 0, -1, NULL);
+	meta(&c, "swack", 0, -1, NULL, NULL);
 	ret = replay_run(rp, &m, on_event, NULL, &c);
 	model_flush(&m);
 	for (const struct mig *g = m.head; g; g = g->next)

@@ -7,12 +7,16 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "event/event.h"
 #include "view/export.h"
 
 #define CTF_MAGIC 0xC1FC1FC1u
+/* The process records (who each QEMU is): an id far above the event kinds,
+ * which are append-only and would otherwise meet it. */
+#define CTF_PROCESS_ID 1000u
 #define HEADER_BYTES (4 + 4 + 8 + 8 + 8 + 8)   /* magic, stream id, context */
 
 static void metadata_event_class(FILE *f, unsigned kind)
@@ -55,12 +59,22 @@ static int write_metadata(const char *dir, const struct rec_header *h)
 		(long long)(offset / 1000000000), (long long)(offset % 1000000000));
 	for (unsigned k = 1; k < SWACK_EV_MAX; k++)
 		metadata_event_class(f, k);
+	fprintf(f, "event {\n\tname = \"process\";\n\tid = %u;\n\tstream_id = 0;\n"
+		"\tfields := struct {\n\t\tuint32_t pid;\n\t\tstring comm;\n\t\tstring vm;\n"
+		"\t\tstring uuid;\n\t\tstring vm_via;\n\t};\n};\n\n", CTF_PROCESS_ID);
 	return fclose(f);
 }
+
+#define CTF_MAX_PENDING 64
 
 struct ctf {
 	FILE *f;
 	uint64_t first, last, bytes;
+	/* Process records met before the first event: written with its time,
+	 * since a stream's times never go back. */
+	struct rec_process pending[CTF_MAX_PENDING];
+	char *pending_buf[CTF_MAX_PENDING];
+	int npending;
 };
 
 static void put(struct ctf *c, const void *p, size_t n)
@@ -77,6 +91,52 @@ static void put_str(struct ctf *c, const char *s, size_t max)
 	put(c, "", 1);
 }
 
+static void put_process(struct ctf *c, const struct rec_process *p)
+{
+	__u32 id = CTF_PROCESS_ID;
+
+	put(c, &id, 4);
+	put(c, &c->last, 8);
+	put(c, &p->pid, 4);
+	put_str(c, p->comm, 16);
+	put_str(c, p->vm, VM_NAME_LEN);
+	put_str(c, p->uuid, VM_UUID_LEN);
+	put_str(c, p->vm_via, VM_VIA_LEN);
+}
+
+static void flush_pending(struct ctf *c)
+{
+	for (int i = 0; i < c->npending; i++) {
+		put_process(c, &c->pending[i]);
+		free(c->pending_buf[i]);
+	}
+	c->npending = 0;
+}
+
+/* The record's strings live until the next record: a pending one keeps a copy. */
+static void on_record(void *ctx, const struct rec_record *rec, int file)
+{
+	struct ctf *c = ctx;
+	struct rec_process p;
+	char *copy;
+
+	(void)file;
+	if (rec->type != REC_PROCESS || rec_decode_process(rec, &p))
+		return;
+	if (c->first) {
+		put_process(c, &p);
+		return;
+	}
+	if (c->npending == CTF_MAX_PENDING || !(copy = malloc(rec->len)))
+		return;
+	memcpy(copy, rec->payload, rec->len);
+	struct rec_record own = *rec;
+
+	own.payload = copy;
+	rec_decode_process(&own, &c->pending[c->npending]);
+	c->pending_buf[c->npending++] = copy;
+}
+
 static void on_event(void *ctx, const struct swack_event *e, int file)
 {
 	struct ctf *c = ctx;
@@ -86,6 +146,7 @@ static void on_event(void *ctx, const struct swack_event *e, int file)
 	if (!c->first)
 		c->first = e->ts;
 	c->last = e->ts;
+	flush_pending(c);
 	put(c, &id, 4);
 	put(c, &e->ts, 8);
 	put(c, &e->pid, 4);
@@ -135,7 +196,8 @@ int export_ctf(struct replay *rp, const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	put(&c, zero, sizeof(zero));
-	ret = replay_run(rp, NULL, on_event, NULL, &c);
+	ret = replay_run(rp, NULL, on_event, on_record, &c);
+	flush_pending(&c);
 	if (write_header(&c) || fclose(c.f) || ret) {
 		snprintf(err, errlen, "%s: %s", path, ret ? "cannot read the recording" :
 			 strerror(errno));

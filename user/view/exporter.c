@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli/commands.h"
 #include "event/event.h"
@@ -21,10 +22,17 @@
 #include "source/args.h"
 #include "source/env.h"
 #include "source/live.h"
+#include "util/clock.h"
+#include "util/grow.h"
 
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 				   1, 2.5, 5, 10 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct gate_count {
+	uint32_t pid;
+	unsigned long long holds, expired;
+};
 
 struct exporter_env {
 	struct live_opts live;
@@ -35,6 +43,8 @@ struct exporter_env {
 	/* histogram of guest-visible downtime, counted as migrations end */
 	unsigned long long hist[NBUCKETS], hcount;
 	double hsum;
+	struct gate_count *gates;
+	uint32_t ngates, capgates;
 };
 
 static const struct argp_option opts[] = {
@@ -112,37 +122,147 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 	env->hsum += ns / 1e9;
 }
 
-static void vm_metrics(FILE *f, const struct mig *g)
+/* Holds counted per process as they come: the model keeps only the latest. */
+static struct gate_count *gate_count(struct exporter_env *env, uint32_t pid)
+{
+	struct gate_count *g;
+
+	for (uint32_t i = 0; i < env->ngates; i++)
+		if (env->gates[i].pid == pid)
+			return &env->gates[i];
+	if (!grow((void **)&env->gates, env->ngates, &env->capgates, sizeof(*g), 16))
+		return NULL;
+	g = &env->gates[env->ngates++];
+	*g = (struct gate_count){ .pid = pid };
+	return g;
+}
+
+static void on_event(void *ctx, const struct swack_event *e)
+{
+	struct gate_count *g;
+
+	if (e->kind != SWACK_EV_GATE_HOLD && e->kind != SWACK_EV_GATE_RELEASE)
+		return;
+	g = gate_count(ctx, e->pid);
+	if (!g)
+		return;
+	if (e->kind == SWACK_EV_GATE_HOLD)
+		g->holds++;
+	else if (e->a[4] == 2 /* deadline */)
+		g->expired++;
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label_value(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* NAME{pid="..",vm="..",uuid="..",role=".."EXTRA} VALUE: every per-VM series
+ * carries the same identity labels, so that rules can join them as they are. */
+static void sample(FILE *f, const char *name, const struct model *m, uint32_t pid,
+		   const char *role, const char *extra, double v)
+{
+	const struct vm_ident *id = model_vm(m, pid);
+
+	fprintf(f, "%s{pid=\"%u\",vm=\"", name, pid);
+	label_value(f, id ? id->name : "");
+	fputs("\",uuid=\"", f);
+	label_value(f, id ? id->uuid : "");
+	fputc('"', f);
+	if (role)
+		fprintf(f, ",role=\"%s\"", role);
+	/* Counts and bytes exactly, seconds to the nanosecond. */
+	if (v == (double)(long long)v && v > -9e15 && v < 9e15)
+		fprintf(f, "%s} %lld\n", extra ? extra : "", (long long)v);
+	else
+		fprintf(f, "%s} %.9f\n", extra ? extra : "", v);
+}
+
+#define MIG(name, g, v) sample(f, name, (g)->model, (g)->pid, role_name((g)->role), NULL, v)
+
+/* Events are stamped CLOCK_MONOTONIC; Prometheus wants Unix time. */
+static double unix_time(uint64_t mono_ns)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return r.tv_sec + r.tv_nsec / 1e9 - ((m.tv_sec * 1e9 + m.tv_nsec) - (double)mono_ns) / 1e9;
+}
+
+static void progress_metrics(FILE *f, const struct mig *g)
 {
 	struct vm_figures v;
-	const char *role;
 
 	mig_figures(g, &v);
-	role = role_name(g->role);
+	MIG("swack_migration_active", g, !mstate_terminal(g->state));
 	if (v.acks_pending >= 0)
-		fprintf(f, "swack_switchover_acks_pending{pid=\"%u\",role=\"%s\"} %lld\n", g->pid,
-			role, (long long)v.acks_pending);
+		MIG("swack_switchover_acks_pending", g, v.acks_pending);
 	if (g->ack.sent)
-		fprintf(f, "swack_switchover_acks_sent_total{pid=\"%u\",role=\"%s\"} %u\n", g->pid,
-			role, g->ack.sent);
-	fprintf(f, "swack_migration_remaining_bytes{pid=\"%u\",role=\"%s\"} %llu\n", g->pid, role,
-		(unsigned long long)v.remaining);
-	fprintf(f, "swack_migration_bandwidth_bytes_per_second{pid=\"%u\",role=\"%s\"} %llu\n",
-		g->pid, role, (unsigned long long)v.bw);
-	fprintf(f, "swack_migration_iterations{pid=\"%u\",role=\"%s\"} %u\n", g->pid, role,
-		v.iterations);
+		MIG("swack_switchover_acks_sent_total", g, g->ack.sent);
+	MIG("swack_migration_remaining_bytes", g, v.remaining);
+	if (g->threshold)
+		MIG("swack_migration_threshold_bytes", g, g->threshold);
+	MIG("swack_migration_bandwidth_bytes_per_second", g, v.bw);
+	MIG("swack_migration_iterations", g, v.iterations);
+	MIG("swack_migration_passes_without_progress", g, g->passes_without_progress);
+	if (g->role == SWACK_ROLE_SRC) {
+		MIG("swack_switchover_held_seconds", g, ack_held_ns(g) / 1e9);
+		MIG("swack_switchover_ack_underflow", g, g->ack.underflow);
+	}
+	if (g->t_end)
+		MIG("swack_migration_end_timestamp_seconds", g, unix_time(g->t_end));
+}
+
+/* The downtime of an ended migration, on the side that knows it: the source
+ * (with its destination's resume when both are watched), or a destination
+ * whose source this host does not watch has none to tell. */
+static void downtime_metrics(FILE *f, const struct mig *g)
+{
+	const struct mig *dst = g->peer;
+	struct breakdown b;
+	char extra[48];
+
+	if (!g->t_end || g->role != SWACK_ROLE_SRC || g->snap.seen)
+		return;
+	if (mig_guest_downtime_ns(g, dst) >= 0)
+		MIG("swack_migration_guest_downtime_seconds", g, mig_guest_downtime_ns(g, dst) / 1e9);
+	if (mig_qemu_downtime_ns(g) >= 0)
+		MIG("swack_migration_qemu_downtime_seconds", g, mig_qemu_downtime_ns(g) / 1e9);
+	if (mig_downtime_limit_ns(g) >= 0)
+		MIG("swack_migration_downtime_limit_seconds", g, mig_downtime_limit_ns(g) / 1e9);
+	mig_breakdown(g, dst, &b);
+	for (int p = 0; p < PH_MAX; p++) {
+		if (b.ns[p] < 0)
+			continue;
+		snprintf(extra, sizeof(extra), ",phase=\"%s\"", phase_name(p));
+		sample(f, "swack_migration_downtime_phase_seconds", g->model, g->pid,
+		       role_name(g->role), extra, b.ns[p] / 1e9);
+	}
+}
+
+static void device_metrics(FILE *f, const struct mig *g)
+{
+	char extra[SWACK_DEV_LEN + 16];
+
 	for (uint32_t i = 0; i < g->ndevs; i++) {
 		const struct dev_state *d = &g->devs[i];
-		const char *lbl = "{pid=\"%u\",role=\"%s\",device=\"%s\"} %llu\n";
 
-		fprintf(f, "swack_vfio_initial_bytes");
-		fprintf(f, lbl, g->pid, role, d->name,
-			(unsigned long long)(d->k.polls ? d->k.init : d->init));
-		fprintf(f, "swack_vfio_dirty_bytes");
-		fprintf(f, lbl, g->pid, role, d->name,
-			(unsigned long long)(d->k.polls ? d->k.dirty : d->dirty));
-		fprintf(f, "swack_vfio_regrowths_total");
-		fprintf(f, lbl, g->pid, role, d->name, (unsigned long long)dev_regrowths(d));
+		snprintf(extra, sizeof(extra), ",device=\"%s\"", d->name);
+		sample(f, "swack_vfio_initial_bytes", g->model, g->pid, role_name(g->role), extra,
+		       d->k.polls ? d->k.init : d->init);
+		sample(f, "swack_vfio_dirty_bytes", g->model, g->pid, role_name(g->role), extra,
+		       d->k.polls ? d->k.dirty : d->dirty);
+		sample(f, "swack_vfio_regrowths_total", g->model, g->pid, role_name(g->role), extra,
+		       dev_regrowths(d));
 	}
 }
 
@@ -154,25 +274,38 @@ static void snapshot_metrics(FILE *f, const struct mig *g)
 	if (!g->snap.seen)
 		return;
 	snap_stats(g, g->t_last, &st);
-	fprintf(f, "swack_snapshot_write_faults{pid=\"%u\"} %u\n", g->pid, st.faults);
-	fprintf(f, "swack_snapshot_stall_seconds{pid=\"%u\"} %.9f\n", g->pid, st.total / 1e9);
-	fprintf(f, "swack_snapshot_stall_p99_seconds{pid=\"%u\"} %.9f\n", g->pid, st.p99 / 1e9);
-	fprintf(f, "swack_snapshot_written_bytes{pid=\"%u\"} %lld\n", g->pid,
-		(long long)(st.bytes > 0 ? st.bytes : 0));
+	MIG("swack_snapshot_active", g, !mstate_terminal(g->state));
+	MIG("swack_snapshot_write_faults", g, st.faults);
+	MIG("swack_snapshot_stall_seconds", g, st.total / 1e9);
+	MIG("swack_snapshot_stall_p99_seconds", g, st.p99 / 1e9);
+	MIG("swack_snapshot_stall_max_seconds", g, st.max / 1e9);
+	MIG("swack_snapshot_written_bytes", g, st.bytes > 0 ? st.bytes : 0);
 }
 
-/* Processes swack gate holds now (1) or held and released (0). */
-static void gate_metrics(FILE *f, const struct model *m)
+/* The latest hold of each process: in force (1) or released (0), its age and
+ * its max-hold; and every hold counted, with those that reached the deadline. */
+static void gate_metrics(FILE *f, const struct exporter_env *env, uint64_t now)
 {
+	const struct model *m = &env->model;
+
 	for (uint32_t i = 0; i < m->ngate; i++) {
 		const struct gate_note *h = &m->gate[i];
 		bool latest = true;
 
 		for (uint32_t k = i + 1; k < m->ngate; k++)
 			latest &= m->gate[k].pid != h->pid;
-		if (latest)
-			fprintf(f, "swack_gate_hold_active{pid=\"%u\"} %d\n", h->pid,
-				!h->t_release);
+		if (!latest)
+			continue;
+		sample(f, "swack_gate_hold_active", m, h->pid, NULL, NULL, !h->t_release);
+		sample(f, "swack_gate_hold_seconds", m, h->pid, NULL, NULL,
+		       ((h->t_release ? h->t_release : now) - h->t_hold) / 1e9);
+		sample(f, "swack_gate_hold_max_seconds", m, h->pid, NULL, NULL, h->max_ns / 1e9);
+	}
+	for (uint32_t i = 0; i < env->ngates; i++) {
+		sample(f, "swack_gate_holds_total", m, env->gates[i].pid, NULL, NULL,
+		       env->gates[i].holds);
+		sample(f, "swack_gate_holds_expired_total", m, env->gates[i].pid, NULL, NULL,
+		       env->gates[i].expired);
 	}
 }
 
@@ -210,40 +343,72 @@ static void histogram(FILE *f, const struct exporter_env *env)
 	fprintf(f, "swack_guest_downtime_seconds_count %llu\n", env->hcount);
 }
 
+static const struct { const char *name, *type, *text; } families[] = {
+	{ "swack_migration_active", "gauge", "1 while the migration is in progress." },
+	{ "swack_switchover_acks_pending", "gauge", "Switchover ACKs still pending." },
+	{ "swack_switchover_acks_sent_total", "counter",
+	  "Switchover ACKs the destination sent (legacy scheme)." },
+	{ "swack_migration_remaining_bytes", "gauge", "Bytes QEMU still has to send." },
+	{ "swack_migration_threshold_bytes", "gauge",
+	  "QEMU's switchover threshold: it switches over once remaining bytes are at or under it." },
+	{ "swack_migration_bandwidth_bytes_per_second", "gauge", "Measured bandwidth." },
+	{ "swack_migration_iterations", "gauge", "Dirty-bitmap syncs so far." },
+	{ "swack_migration_passes_without_progress", "gauge",
+	  "Passes since what a pass left to send last fell: the guest dirties as fast as it moves." },
+	{ "swack_switchover_held_seconds", "gauge",
+	  "How long the source stayed converged without switching over (waiting for an ACK)." },
+	{ "swack_switchover_ack_underflow", "gauge",
+	  "1 once more switchover ACKs came than were requested." },
+	{ "swack_migration_end_timestamp_seconds", "gauge", "When the migration ended." },
+	{ "swack_migration_guest_downtime_seconds", "gauge",
+	  "Guest-visible downtime of the ended migration: source vCPU stop to destination resume." },
+	{ "swack_migration_qemu_downtime_seconds", "gauge",
+	  "Downtime QEMU reports for the ended migration (source side)." },
+	{ "swack_migration_downtime_limit_seconds", "gauge",
+	  "QEMU's downtime limit, as its threshold over its bandwidth implies." },
+	{ "swack_migration_downtime_phase_seconds", "gauge",
+	  "The ended migration's downtime by phase, consecutive, from QEMU's checkpoints." },
+	{ "swack_vfio_initial_bytes", "gauge", "VFIO precopy initial bytes." },
+	{ "swack_vfio_dirty_bytes", "gauge", "VFIO precopy dirty bytes." },
+	{ "swack_vfio_regrowths_total", "counter", "Times initial bytes grew again." },
+	{ "swack_snapshot_active", "gauge", "1 while the background snapshot runs." },
+	{ "swack_snapshot_write_faults", "gauge",
+	  "Background snapshot: guest writes that faulted on a page not yet saved." },
+	{ "swack_snapshot_stall_seconds", "gauge",
+	  "Background snapshot: time threads stalled on those faults, in all." },
+	{ "swack_snapshot_stall_p99_seconds", "gauge",
+	  "Background snapshot: 99th percentile of one stall." },
+	{ "swack_snapshot_stall_max_seconds", "gauge", "Background snapshot: the longest stall." },
+	{ "swack_snapshot_written_bytes", "gauge", "Background snapshot: bytes written." },
+	{ "swack_gate_hold_active", "gauge",
+	  "1 while swack gate holds the process's switchover, 0 once released." },
+	{ "swack_gate_hold_seconds", "gauge", "Age of the latest hold (to its release, if released)." },
+	{ "swack_gate_hold_max_seconds", "gauge", "The latest hold's max-hold." },
+	{ "swack_gate_holds_total", "counter", "Holds placed on the process." },
+	{ "swack_gate_holds_expired_total", "counter",
+	  "Holds that reached their max-hold: released by the deadline, not by their condition." },
+};
+
 /* The latest migration of each process is its present state. */
 static void metrics(FILE *f, struct exporter_env *env)
 {
 	const struct model *m = &env->model;
 
-	help(f, "swack_switchover_acks_pending", "gauge", "Switchover ACKs still pending.");
-	help(f, "swack_switchover_acks_sent_total", "counter",
-	     "Switchover ACKs the destination sent (legacy scheme).");
-	help(f, "swack_migration_remaining_bytes", "gauge", "Bytes QEMU still has to send.");
-	help(f, "swack_migration_bandwidth_bytes_per_second", "gauge", "Measured bandwidth.");
-	help(f, "swack_migration_iterations", "gauge", "Dirty-bitmap syncs so far.");
-	help(f, "swack_vfio_initial_bytes", "gauge", "VFIO precopy initial bytes.");
-	help(f, "swack_vfio_dirty_bytes", "gauge", "VFIO precopy dirty bytes.");
-	help(f, "swack_vfio_regrowths_total", "counter", "Times initial bytes grew again.");
-	help(f, "swack_snapshot_write_faults", "gauge",
-	     "Background snapshot: guest writes that faulted on a page not yet saved.");
-	help(f, "swack_snapshot_stall_seconds", "gauge",
-	     "Background snapshot: time threads stalled on those faults, in all.");
-	help(f, "swack_snapshot_stall_p99_seconds", "gauge",
-	     "Background snapshot: 99th percentile of one stall.");
-	help(f, "swack_snapshot_written_bytes", "gauge", "Background snapshot: bytes written.");
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		help(f, families[i].name, families[i].type, families[i].text);
 	for (const struct mig *g = m->head; g; g = g->next) {
 		const struct mig *later = g->next;
 
 		while (later && later->pid != g->pid)
 			later = later->next;
-		if (!later) {
-			vm_metrics(f, g);
-			snapshot_metrics(f, g);
-		}
+		if (later)
+			continue;
+		progress_metrics(f, g);
+		downtime_metrics(f, g);
+		device_metrics(f, g);
+		snapshot_metrics(f, g);
 	}
-	help(f, "swack_gate_hold_active", "gauge",
-	     "1 while swack gate holds the process's switchover, 0 once released.");
-	gate_metrics(f, m);
+	gate_metrics(f, env, now_ns());
 	results(f, m);
 	histogram(f, env);
 	help(f, "swack_events_lost_total", "counter", "Events the ring buffer dropped.");
@@ -290,10 +455,9 @@ static void tick(void *ctx)
 
 int cmd_exporter(int argc, char **argv)
 {
-	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON,
-					      CAP_SYS_ADMIN };
+	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
 	struct exporter_env env = { .listen = "127.0.0.1:9477" };
-	struct live_cbs cbs = { .ctx = &env };
+	struct live_cbs cbs = { .event = on_event, .ctx = &env };
 	struct live_loop loop = { .tick_ms = 50, .tick = tick, .ctx = &env };
 	struct live live;
 	char err[512];
@@ -314,13 +478,16 @@ int cmd_exporter(int argc, char **argv)
 		close(env.fd);
 		return 1;
 	}
-	if (!env_keep_caps(follow, env.live.npids ? 1 : 4) && env.live.verbose)
+	/* With -p, /proc of the watched processes and the log of a swack gate run
+	 * that starts later (a pinned map: CAP_BPF to open it). */
+	if (!env_keep_caps(follow, env.live.npids ? 2 : 3) && env.live.verbose)
 		fprintf(stderr, "swack: dropped every capability but %s\n", env.live.npids ?
-			"cap_sys_ptrace" : "cap_sys_ptrace, cap_bpf, cap_perfmon, cap_sys_admin");
+			"cap_sys_ptrace, cap_bpf" : "cap_sys_ptrace, cap_bpf, cap_perfmon");
 	fprintf(stderr, "swack exporter: serving http://%s/metrics\n", env.listen);
 	live_run(&live, &loop);
 	close(env.fd);
 	live_close(&live);
 	model_free(&env.model);
+	free(env.gates);
 	return 0;
 }

@@ -83,7 +83,8 @@ static void on_attached(void *ctx, const struct target *t, const char *exe, cons
 {
 	struct record_env *env = ctx;
 	struct rec_process p = { .ts = now_ns(), .pid = (__u32)t->pid, .comm = t->comm,
-				 .exe = exe, .generation = gen_name(t->gen), .attach = line };
+				 .exe = exe, .generation = gen_name(t->gen), .attach = line,
+				 .vm = t->vm.name, .uuid = t->vm.uuid, .vm_via = t->vm.via };
 
 	if (!env->failed)
 		check(env, recw_process(env->w, &p));

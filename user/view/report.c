@@ -92,8 +92,7 @@ static void on_record(void *ctx, const struct rec_record *rec, int file)
 
 	if (env->json || rec->type != REC_PROCESS || rec_decode_process(rec, &p))
 		return;
-	printf("# %s: pid %u (%s) %s: %s\n", env->rp.files[file].path, p.pid, p.comm, p.exe,
-	       p.attach);
+	process_print_text(stdout, env->rp.files[file].path, &p, true);
 }
 
 static void header_text(struct report_env *env)

@@ -6,6 +6,7 @@
 #include "event/event.h"
 #include "source/args.h"
 #include "source/replay.h"
+#include "view/summary.h"
 
 struct script_env {
 	struct replay_inputs in;
@@ -65,8 +66,7 @@ static void on_record(void *ctx, const struct rec_record *rec, int file)
 	if (env->json)
 		return;
 	if (rec->type == REC_PROCESS && !rec_decode_process(rec, &p))
-		printf("# %s: pid %u (%s): %s\n", env->rp.files[file].path, p.pid, p.comm,
-		       p.attach);
+		process_print_text(stdout, env->rp.files[file].path, &p, false);
 	else if (rec->type == REC_LOSS && !rec_decode_loss(rec, &l))
 		printf("# %s: %llu events lost here\n", env->rp.files[file].path,
 		       (unsigned long long)l.lost);

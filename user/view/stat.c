@@ -117,17 +117,18 @@ static void tick(void *ctx)
 }
 
 /* Attached: keep only what later work needs (attaching processes that start
- * later, reading /proc of watched ones). */
+ * later, reading /proc of watched ones, opening the log of a swack gate run
+ * that starts later). */
 static void drop_caps(struct stat_env *env)
 {
-	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON,
-					      CAP_SYS_ADMIN };
-	int n = env->live.npids ? 1 : 4;
+	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
+	int n = env->live.npids ? 2 : 3;
 
 	if (env_keep_caps(follow, n) == 0 && env->live.verbose)
 		fprintf(stderr, "swack: dropped every capability but %s\n",
-			n == 1 ? "cap_sys_ptrace (reading watched processes' /proc)" :
-			"cap_sys_ptrace, cap_bpf, cap_perfmon, cap_sys_admin (attaching QEMUs "
+			n == 2 ? "cap_sys_ptrace, cap_bpf (reading watched processes' /proc, "
+			"following swack gate's log)" :
+			"cap_sys_ptrace, cap_bpf, cap_perfmon (attaching QEMUs "
 			"started later)");
 }
 

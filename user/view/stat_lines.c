@@ -11,9 +11,9 @@ void stat_print_header(struct stat_view *v)
 {
 	if (v->json)
 		return;
-	fprintf(v->out, "%10s %7s %-4s %-15s %5s %10s %10s %5s %9s %9s %6s %9s %9s %9s\n",
+	fprintf(v->out, "%10s %7s %-4s %-15s %5s %10s %10s %5s %9s %9s %6s %9s %9s %9s %s\n",
 		"TIME", "PID", "ROLE", "PHASE", "ITER", "REMAINING", "BW/s", "ACKS", "INITIAL",
-		"DIRTY", "REGROW", "EXP_MS", "LIMIT_MS", "DOWN_MS");
+		"DIRTY", "REGROW", "EXP_MS", "LIMIT_MS", "DOWN_MS", "VM");
 }
 
 static bool shown(struct stat_view *v, const struct mig *g)
@@ -55,16 +55,17 @@ static void line_text(struct stat_view *v, const struct vm_figures *f, uint64_t 
 		snprintf(acks, sizeof(acks), "-");
 	else
 		snprintf(acks, sizeof(acks), "%lld", (long long)f->acks_pending);
-	fprintf(v->out, "%10.3f %7u %-4s %-15s %5u %10s %10s %5s %9s %9s %6u %9s %9s %9s%s\n",
+	fprintf(v->out, "%10.3f %7u %-4s %-15s %5u %10s %10s %5s %9s %9s %6u %9s %9s %9s %s%s\n",
 		now > v->t0 ? (now - v->t0) / 1e9 : 0.0, f->pid, role_name(f->role), f->phase,
 		f->iterations, human_bytes(f->remaining, rem, sizeof(rem)),
 		human_bytes(f->bw, bw, sizeof(bw)), acks, human_bytes(f->initial, ini, sizeof(ini)),
 		human_bytes(f->dirty, dir, sizeof(dir)), f->regrowths, ms(f->expected_ms, e, 16),
-		ms(f->limit_ms, l, 16), ms(f->downtime_ms, d, 16),
+		ms(f->limit_ms, l, 16), ms(f->downtime_ms, d, 16), f->vm,
 		f->stalled ? "  converged, waiting" : f->over_budget ? "  over budget" : "");
 }
 
-static void line_json(struct stat_view *v, const struct vm_figures *f, uint64_t now)
+static void line_json(struct stat_view *v, const struct mig *g, const struct vm_figures *f,
+		      uint64_t now)
 {
 	struct jw j;
 
@@ -72,6 +73,7 @@ static void line_json(struct stat_view *v, const struct vm_figures *f, uint64_t 
 	jw_obj(&j, NULL);
 	jw_u64(&j, "ts", now);
 	jw_u64(&j, "pid", f->pid);
+	vm_json(&j, g->model, g->pid);
 	jw_str(&j, "role", role_name(f->role));
 	jw_str(&j, "phase", f->phase);
 	jw_u64(&j, "iterations", f->iterations);
@@ -147,7 +149,7 @@ void stat_print_interval(struct stat_view *v, const struct model *m, uint64_t no
 			continue;
 		mig_figures(g, &f);
 		if (v->json)
-			line_json(v, &f, now);
+			line_json(v, g, &f, now);
 		else
 			line_text(v, &f, now);
 		if (v->devices)

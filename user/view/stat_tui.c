@@ -112,11 +112,11 @@ static void draw_row(int y, const struct vm_figures *f)
 	snprintf(e, sizeof(e), f->expected_ms < 0 ? "-" : "%.1f", f->expected_ms);
 	snprintf(d, sizeof(d), f->downtime_ms < 0 ? "-" : "%.1f", f->downtime_ms);
 	attron(attr_of(f));
-	mvprintw(y, 0, "%7u %-4s %-15s %5u %10s %10s %4s %9s %9s %6u %8s %8s %s", f->pid,
+	mvprintw(y, 0, "%7u %-4s %-15s %5u %10s %10s %4s %9s %9s %6u %8s %8s %-16s %s", f->pid,
 		 role_name(f->role), f->phase, f->iterations,
 		 human_bytes(f->remaining, rem, sizeof(rem)), human_bytes(f->bw, bw, sizeof(bw)),
 		 acks, human_bytes(f->initial, ini, sizeof(ini)),
-		 human_bytes(f->dirty, dir, sizeof(dir)), f->regrowths, e, d,
+		 human_bytes(f->dirty, dir, sizeof(dir)), f->regrowths, e, d, f->vm,
 		 f->stalled ? "STALLED: converged, waiting for ACK" :
 		 f->over_budget ? "OVER BUDGET" : f->regrowths ? "regrowth" : "");
 	attroff(attr_of(f));
@@ -187,9 +187,9 @@ static void draw(struct stat_tui *t, const struct model *m)
 	mvprintw(0, 0, "swackstat  %d VMs  sort: %s  (s: sort, h: help, q: quit)", n,
 		 sort_names[t->sort]);
 	attroff(COLOR_PAIR(PAIR_TITLE) | A_BOLD);
-	mvprintw(1, 0, "%7s %-4s %-15s %5s %10s %10s %4s %9s %9s %6s %8s %8s", "PID", "ROLE",
-		 "PHASE", "ITER", "REMAINING", "BW/s", "ACKS", "INITIAL", "DIRTY", "REGROW",
-		 "EXP_MS", "DOWN_MS");
+	mvprintw(1, 0, "%7s %-4s %-15s %5s %10s %10s %4s %9s %9s %6s %8s %8s %-16s", "PID",
+		 "ROLE", "PHASE", "ITER", "REMAINING", "BW/s", "ACKS", "INITIAL", "DIRTY", "REGROW",
+		 "EXP_MS", "DOWN_MS", "VM");
 	if (t->help) {
 		draw_help();
 		refresh();

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "event/event.h"
 #include "view/snapshot_view.h"
+#include "source/vmid.h"
 #include "view/summary.h"
 #include "event/vfio_uapi.h"
 #include "util/json.h"
@@ -63,6 +64,7 @@ static void snapshot_head(FILE *out, const struct mig *g)
 	if (bytes >= 0)
 		fprintf(out, ", %.1f MB written", bytes / 1e6);
 	ms_or_na(out, "vCPUs paused", mig_qemu_downtime_ns(g));
+	mig_print_vm_text(out, g, NULL);
 	fputc('\n', out);
 }
 
@@ -127,6 +129,7 @@ static void text_head(FILE *out, const struct mig *src, const struct mig *dst)
 	/* The window ends where a vCPU enters guest code, when that is seen. */
 	if (dst && !dst->t_run && mig_guest_downtime_ns(src, dst) >= 0)
 		fputs(" (to vm_start: no vCPU entry seen)", out);
+	mig_print_vm_text(out, src, dst);
 	fputc('\n', out);
 }
 
@@ -415,6 +418,7 @@ static void side_json(struct jw *j, const char *name, const struct mig *g)
 	}
 	jw_obj(j, name);
 	jw_u64(j, "pid", g->pid);
+	vm_json(j, g->model, g->pid);
 	jw_str(j, "state", mstate_name(g->state));
 	jw_s64(j, "total_ns", mig_total_ns(g));
 	jw_u64(j, "iterations", g->iterations);
@@ -472,4 +476,23 @@ void summary_json(struct jw *j, const struct mig *src, const struct mig *dst)
 	jw_s64(j, "guest_downtime_ns", mig_guest_downtime_ns(src, dst));
 	jw_end(j);
 	fflush(j->out);
+}
+
+void process_print_text(FILE *out, const char *file, const struct rec_process *p, bool exe)
+{
+	struct vm_ident v = { .pid = p->pid };
+
+	snprintf(v.name, sizeof(v.name), "%s", p->vm);
+	snprintf(v.uuid, sizeof(v.uuid), "%s", p->uuid);
+	snprintf(v.via, sizeof(v.via), "%s", p->vm_via);
+	vm_ident_sanitize(&v);
+	fprintf(out, "# %s: pid %u (%s)%s%s: %s", file, p->pid, p->comm, exe ? " " : "",
+		exe ? p->exe : "", p->attach);
+	if (v.name[0] || v.uuid[0]) {
+		char vm[320];
+
+		vmid_describe(&v, vm, sizeof(vm));
+		fprintf(out, "; %s", vm);
+	}
+	fputc('\n', out);
 }

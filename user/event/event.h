@@ -11,7 +11,9 @@ enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_TEXT /* free text: quoted */,
 		FMT_U64_OPT /* ~0 = unknown */, FMT_VFIO_OP,
 		FMT_VFIO_IOCTL /* the whole call, decoded */, FMT_GATE_ORIGIN, FMT_GATE_CAUSE,
 		FMT_NS /* a duration in ns, printed in seconds in text */,
-		FMT_UFFD_CMD /* UFFDIO_* command name */, FMT_HEX /* 0x in text, number in JSON */ };
+		FMT_UFFD_CMD /* UFFDIO_* command name */, FMT_HEX /* 0x in text, number in JSON */,
+		FMT_HEX_OPT /* FMT_HEX, ~0 = unknown */, FMT_PC_STEP /* enum swack_pc_step */,
+		FMT_PC_BT /* enum swack_pc_bt */ };
 
 struct field {
 	const char *label;
@@ -31,6 +33,8 @@ const char *role_name(int role);
 /* SWACK_EV_GATE_HOLD a1 and SWACK_EV_GATE_RELEASE a4, by name. */
 const char *gate_origin_name(unsigned origin);
 const char *gate_cause_name(unsigned cause);
+/* SWACK_EV_PC_STEP a0, by name ("migrate-start-postcopy", "listening"...). */
+const char *pc_step_name(unsigned step);
 /* One line, perf-trace style; t0 is the time origin in ns. */
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0);
 /* One JSON line. */

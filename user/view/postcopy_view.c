@@ -61,12 +61,13 @@ static void latency_text(FILE *out, const struct mig *dst, const struct pc_stats
 	const struct postcopy *pc = &dst->pc;
 
 	fprintf(out, "  postcopy (dst): %.3f s, %u missing faults (%.1f/s) on %u pages, %u page "
-		"requests sent (%u for a page already requested", st->duration_ns / 1e9,
-		st->faults, st->fault_rate, pc->pages.used, st->requests, pc->rerequests);
+		"requests sent", st->duration_ns / 1e9, st->faults, st->fault_rate,
+		pc->pages.used, st->requests);
+	/* QEMU names the faulting page only where swack probes its functions */
 	if (st->unrequested >= 0)
-		fprintf(out, "; %lld faults needed none: the page had arrived",
-			(long long)st->unrequested);
-	fprintf(out, "), %u resolved; fault latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max "
+		fprintf(out, " (%u for a page already requested; %lld faults needed none: the "
+			"page had arrived)", pc->rerequests, (long long)st->unrequested);
+	fprintf(out, ", %u resolved; fault latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max "
 		"%.3f ms, total %.3f ms\n", st->resolved, st->p50 / MS, st->p90 / MS,
 		st->p99 / MS, st->max / MS, st->latency_total / MS);
 	if (pc->faults_dropped)
@@ -77,7 +78,7 @@ static void latency_text(FILE *out, const struct mig *dst, const struct pc_stats
 static void qemu_traced_text(FILE *out, const struct postcopy *pc)
 {
 	if (pc->have_qemu_blocktime)
-		fprintf(out, "; QEMU traced a total blocktime of %llu",
+		fprintf(out, "; QEMU's own total (postcopy_ram_incoming_cleanup_blocktime): %llu us",
 			(unsigned long long)pc->qemu_blocktime);
 }
 
@@ -116,20 +117,33 @@ static void threads_text(FILE *out, const struct postcopy *pc)
 	}
 }
 
+/* What the kernel side saw: the registration and the pages placed. */
+static void placed_text(FILE *out, const struct mig *dst, const struct pc_stats *st)
+{
+	const struct postcopy *pc = &dst->pc;
+
+	if (pc->t_registered)
+		fprintf(out, "  RAM registered for missing faults at +%.3f s: %u RAMBlocks, %llu B\n",
+			since(dst, pc->t_registered), pc->registered_blocks,
+			(unsigned long long)pc->registered_bytes);
+	if (pc->copies + pc->zeros)
+		fprintf(out, "  pages placed: %llu (%llu copied, %llu zero, %llu B), %llu for a "
+			"waiting fault, %llu in the background\n",
+			(unsigned long long)(pc->copies + pc->zeros), (unsigned long long)pc->copies,
+			(unsigned long long)pc->zeros, (unsigned long long)pc->placed_bytes,
+			(unsigned long long)pc->placed_resolved,
+			(unsigned long long)st->background_pages);
+	fprintf(out, "  discarded at the switch: %u ranges, %llu B\n", pc->discards,
+		(unsigned long long)pc->discard_bytes);
+}
+
 static void pages_text(FILE *out, const struct mig *dst, const struct pc_stats *st)
 {
 	const struct postcopy *pc = &dst->pc;
 	struct snap_region r[TOP_REGIONS];
 	int n;
 
-	fprintf(out, "  pages placed: %llu (%llu copied, %llu zero, %llu B), %llu for a waiting "
-		"fault, %llu in the background; discarded at the switch: %u ranges, %llu B; RAM "
-		"registered for missing faults at +%.3f s: %u RAMBlocks, %llu B\n",
-		(unsigned long long)(pc->copies + pc->zeros), (unsigned long long)pc->copies,
-		(unsigned long long)pc->zeros, (unsigned long long)pc->placed_bytes,
-		(unsigned long long)pc->placed_resolved, (unsigned long long)st->background_pages,
-		pc->discards, (unsigned long long)pc->discard_bytes, since(dst, pc->t_registered),
-		pc->registered_blocks, (unsigned long long)pc->registered_bytes);
+	placed_text(out, dst, st);
 	n = fault_pages_hot(&pc->pages, SNAP_REGION_SHIFT, r, TOP_REGIONS);
 	if (n)
 		fprintf(out, "  hottest 2 MiB regions:");

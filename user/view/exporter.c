@@ -64,8 +64,10 @@ static const struct argp argp = {
 	opts, parse_opt, NULL,
 	"Export the migration model to Prometheus: GET /metrics.\v"
 	"Gauges: pending switchover ACKs, remaining bytes, bandwidth, VFIO initial and dirty "
-	"bytes per device; counters: regrowths, migrations by role and result, lost events; "
-	"a histogram of guest-visible downtime in seconds.",
+	"bytes per device, background snapshot stalls, postcopy's blocked vCPUs, blocktime, "
+	"fault latency p99 and outstanding requests; counters: regrowths, postcopy faults and "
+	"page requests, migrations by role and result, lost events; a histogram of "
+	"guest-visible downtime in seconds.",
 	children, NULL, NULL,
 };
 
@@ -161,6 +163,46 @@ static void snapshot_metrics(FILE *f, const struct mig *g)
 		(long long)(st.bytes > 0 ? st.bytes : 0));
 }
 
+/* Postcopy: what the destination's guest waited for so far, and the source's
+ * side of it. */
+static void postcopy_metrics(FILE *f, const struct mig *g)
+{
+	const char *role = role_name(g->role);
+	uint64_t per[PC_MAX_VCPUS];
+	struct pc_stats st;
+
+	if (!g->pc.seen)
+		return;
+	pc_stats(g, g->t_last, &st);
+	fprintf(f, "swack_postcopy_page_requests_total{pid=\"%u\",role=\"%s\"} %u\n", g->pid,
+		role, g->role == SWACK_ROLE_SRC ? st.requests_recv : st.requests);
+	fprintf(f, "swack_postcopy_duration_seconds{pid=\"%u\",role=\"%s\"} %.9f\n", g->pid,
+		role, st.duration_ns > 0 ? st.duration_ns / 1e9 : 0);
+	fprintf(f, "swack_postcopy_paused_seconds{pid=\"%u\",role=\"%s\"} %.9f\n", g->pid, role,
+		st.paused_ns / 1e9);
+	if (st.bytes >= 0)
+		fprintf(f, "swack_postcopy_sent_bytes{pid=\"%u\"} %lld\n", g->pid,
+			(long long)st.bytes);
+	if (g->role != SWACK_ROLE_DST)
+		return;
+	fprintf(f, "swack_postcopy_faults_total{pid=\"%u\"} %u\n", g->pid, st.faults);
+	fprintf(f, "swack_postcopy_fault_latency_p99_seconds{pid=\"%u\"} %.9f\n", g->pid,
+		st.p99 / 1e9);
+	fprintf(f, "swack_postcopy_background_pages_total{pid=\"%u\"} %llu\n", g->pid,
+		(unsigned long long)st.background_pages);
+	fprintf(f, "swack_postcopy_requests_outstanding{pid=\"%u\"} %lld\n", g->pid,
+		(long long)g->pc.outstanding);
+	if (st.blocktime_ns >= 0)
+		fprintf(f, "swack_postcopy_blocktime_seconds{pid=\"%u\"} %.9f\n", g->pid,
+			st.blocktime_ns / 1e9);
+	if (st.blocked_now >= 0)
+		fprintf(f, "swack_postcopy_blocked_vcpus{pid=\"%u\"} %d\n", g->pid, st.blocked_now);
+	pc_vcpus_blocked(&g->pc, g->t_last, per);
+	for (int v = 0; v < pc_vcpu_count(&g->pc); v++)
+		fprintf(f, "swack_postcopy_vcpu_blocked_seconds{pid=\"%u\",vcpu=\"%d\"} %.9f\n",
+			g->pid, v, per[v] / 1e9);
+}
+
 /* Processes swack gate holds now (1) or held and released (0). */
 static void gate_metrics(FILE *f, const struct model *m)
 {
@@ -231,6 +273,24 @@ static void metrics(FILE *f, struct exporter_env *env)
 	help(f, "swack_snapshot_stall_p99_seconds", "gauge",
 	     "Background snapshot: 99th percentile of one stall.");
 	help(f, "swack_snapshot_written_bytes", "gauge", "Background snapshot: bytes written.");
+	help(f, "swack_postcopy_page_requests_total", "counter",
+	     "Postcopy: page requests the destination sent (dst) or the source took (src).");
+	help(f, "swack_postcopy_duration_seconds", "gauge", "Postcopy: time since postcopy-active.");
+	help(f, "swack_postcopy_paused_seconds", "gauge", "Postcopy: time spent paused.");
+	help(f, "swack_postcopy_sent_bytes", "gauge", "Postcopy: bytes the source sent in it.");
+	help(f, "swack_postcopy_faults_total", "counter",
+	     "Postcopy: missing faults on the destination (a page still on the source).");
+	help(f, "swack_postcopy_fault_latency_p99_seconds", "gauge",
+	     "Postcopy: 99th percentile of a fault's wait for its page.");
+	help(f, "swack_postcopy_background_pages_total", "counter",
+	     "Postcopy: pages placed with no fault waiting for them.");
+	help(f, "swack_postcopy_requests_outstanding", "gauge",
+	     "Postcopy: faulted pages requested and not placed yet.");
+	help(f, "swack_postcopy_blocktime_seconds", "gauge",
+	     "Postcopy: time every vCPU was blocked at once (QEMU's blocktime).");
+	help(f, "swack_postcopy_blocked_vcpus", "gauge", "Postcopy: vCPUs waiting for a page now.");
+	help(f, "swack_postcopy_vcpu_blocked_seconds", "gauge",
+	     "Postcopy: time one vCPU spent waiting for pages.");
 	for (const struct mig *g = m->head; g; g = g->next) {
 		const struct mig *later = g->next;
 
@@ -239,6 +299,7 @@ static void metrics(FILE *f, struct exporter_env *env)
 		if (!later) {
 			vm_metrics(f, g);
 			snapshot_metrics(f, g);
+			postcopy_metrics(f, g);
 		}
 	}
 	help(f, "swack_gate_hold_active", "gauge",

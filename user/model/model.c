@@ -309,7 +309,8 @@ static void apply(struct mig *g, const struct swack_event *e)
 			pc_apply(g, e);
 		break;
 	}
-	if (e->kind == SWACK_EV_MIG_STATE)
+	if (e->kind == SWACK_EV_MIG_STATE || e->kind == SWACK_EV_PENDING ||
+	    e->kind == SWACK_EV_QUERY_PENDING)
 		pc_apply(g, e);
 	downtime_apply(g, e);
 	ack_apply(g, e);

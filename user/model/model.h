@@ -276,6 +276,7 @@ struct postcopy {
 	/* the source at the switch: how far precopy had come */
 	uint32_t iterations_at_switch;
 	uint64_t pending_at_switch;
+	uint64_t pending_first;       /* the first query's answer: about all of RAM */
 	uint32_t uffd_errors;
 	int64_t last_error;
 };

@@ -305,7 +305,9 @@ static void on_step(struct postcopy *pc, const struct swack_event *e)
 	bool end = e->flags & SWACK_F_END;
 	uint64_t step = e->a[0];
 
-	pc->seen = true;
+	/* QEMU advises postcopy whenever the capability is on, even if the
+	 * migration then completes in precopy. */
+	pc->seen |= step != SWACK_PC_DST_ADVISE;
 	switch (step) {
 	case SWACK_PC_START_CMD: set_once(&pc->t_cmd, e->ts); break;
 	case SWACK_PC_DISCARD_BITMAP: set_once(&pc->t_discard[end], e->ts); break;
@@ -380,6 +382,11 @@ void pc_apply(struct mig *g, const struct swack_event *e)
 
 	switch (e->kind) {
 	case SWACK_EV_MIG_STATE: on_state(g, e); break;
+	case SWACK_EV_PENDING:
+	case SWACK_EV_QUERY_PENDING:
+		if (!pc->pending_first)
+			pc->pending_first = g->pending;
+		break;
 	case SWACK_EV_PC_STEP: on_step(pc, e); break;
 	case SWACK_EV_PC_REQUEST: on_request(pc, e); break;
 	case SWACK_EV_PC_REQ_RECV:

@@ -31,9 +31,9 @@ static void switch_text(FILE *out, const struct mig *src, const struct mig *dst)
 	if (pc->t_cmd)
 		fprintf(out, " migrate-start-postcopy at +%.3f s,", since(src, pc->t_cmd));
 	if (pc->t_active)
-		fprintf(out, " switched at +%.3f s after %u precopy passes with %.1f MB left,",
-			since(src, pc->t_active), pc->iterations_at_switch,
-			pc->pending_at_switch / 1e6);
+		fprintf(out, " postcopy-active at +%.3f s with %.1f MB of %.1f MB still to send,",
+			since(src, pc->t_active), pc->pending_at_switch / 1e6,
+			pc->pending_first / 1e6);
 	if (sw.pause_ns >= 0)
 		fprintf(out, " guest paused %.3f ms:", sw.pause_ns / MS);
 	for (int p = 0; p < PCP_MAX; p++)
@@ -383,6 +383,7 @@ void pc_switch_json(struct jw *j, const struct mig *src, const struct mig *dst)
 	jw_u64(j, "active_ts", src->pc.t_active);
 	jw_u64(j, "iterations_before", src->pc.iterations_at_switch);
 	jw_u64(j, "pending_before", src->pc.pending_at_switch);
+	jw_u64(j, "pending_first", src->pc.pending_first);
 	jw_s64(j, "request_to_stop_ns", sw.request_ns);
 	for (int p = 0; p < PCP_MAX; p++) {
 		snprintf(key, sizeof(key), "%s_ns", pc_phase_name(p));

@@ -139,7 +139,8 @@ const char *gate_cause_name(unsigned cause)
 	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
 }
 
-const char *pc_step_name(unsigned step)
+/* SWACK_EV_PC_STEP a0, by name ("migrate-start-postcopy", "listening"...). */
+static const char *pc_step_name(unsigned step)
 {
 	static const char *const names[SWACK_PC_STEP_MAX] = {
 		[SWACK_PC_START_CMD] = "migrate-start-postcopy",

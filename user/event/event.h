@@ -33,8 +33,6 @@ const char *role_name(int role);
 /* SWACK_EV_GATE_HOLD a1 and SWACK_EV_GATE_RELEASE a4, by name. */
 const char *gate_origin_name(unsigned origin);
 const char *gate_cause_name(unsigned cause);
-/* SWACK_EV_PC_STEP a0, by name ("migrate-start-postcopy", "listening"...). */
-const char *pc_step_name(unsigned step);
 /* One line, perf-trace style; t0 is the time origin in ns. */
 void event_print_text(FILE *out, const struct swack_event *e, __u64 t0);
 /* One JSON line. */

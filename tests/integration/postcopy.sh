@@ -198,7 +198,7 @@ one_version() {
 		"$(jq -c '.dst.postcopy | [.faults, .requests, .resolved, [.vcpus[].faults]]' <<<"$r")"
 	expect_num "$Q: report: its blocked times within 50 us a fault of the live ones" \
 		"$(jq -n --argjson a "$dp" --argjson b "$(jq .dst.postcopy <<<"$r")" \
-			'[($a.blocktime_ns - $b.blocktime_ns), ($a.vcpus[].blocked_ns - $b.vcpus[].blocked_ns)] | map(fabs) | max')" \
+			'[$a.blocktime_ns - $b.blocktime_ns, (range($a.vcpus | length) as $i | $a.vcpus[$i].blocked_ns - $b.vcpus[$i].blocked_ns)] | map(fabs) | max')" \
 		"<=" "$(jq '.faults * 50000' <<<"$dp")"
 	rep=$("$SWACK" report "$QDIR/pc.data")
 	echo "$rep" | sed -n '/^summary/,/^  acks/p' | grep -v ' -> ' | sed 's/^/# /'

@@ -264,7 +264,8 @@ void diag_postcopy_rules(struct diagnosis *d)
 
 	if (d->src && d->dst)
 		rule_switch(d);
-	if (d->src)
+	/* both sides pause together: one side's pauses are enough */
+	if (d->src && d->src->pc.npauses)
 		rule_pauses(d, d->src);
 	else if (d->dst)
 		rule_pauses(d, d->dst);

@@ -256,6 +256,8 @@ struct postcopy {
 	uint32_t faults_dropped;      /* beyond PC_MAX_FAULTS or memory */
 	bool kernel_faults;           /* read off the userfaultfd: USDT ones only enrich */
 	bool kernel_stalls;           /* vCPU stalls measured by the scheduler hooks */
+	uint32_t unread_stalls;       /* sleeps on a page that arrived before QEMU read
+				       * the fault: in blocked times, not in faults */
 	struct snap_pages pages;      /* faults per page */
 	uint32_t hist[SNAP_HIST];     /* fault latency by log2(us), as the snapshot's */
 	struct pc_thread threads[PC_MAX_THREADS];

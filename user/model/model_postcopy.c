@@ -207,6 +207,9 @@ static void on_stall(struct postcopy *pc, const struct swack_event *e)
 		f->stall_ns = e->a[0];
 		f->tid = tid;
 		f->vcpu = vcpu;
+	} else {
+		/* the page came first: the kernel dropped the fault before QEMU read it */
+		pc->unread_stalls++;
 	}
 	if (t) {
 		t->stalls++;

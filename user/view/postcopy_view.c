@@ -70,6 +70,10 @@ static void latency_text(FILE *out, const struct mig *dst, const struct pc_stats
 	fprintf(out, ", %u resolved; fault latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max "
 		"%.3f ms, total %.3f ms\n", st->resolved, st->p50 / MS, st->p90 / MS,
 		st->p99 / MS, st->max / MS, st->latency_total / MS);
+	if (pc->unread_stalls)
+		fprintf(out, "  and %u sleeps on missing pages that arrived before QEMU read the "
+			"fault (in the blocked times below, not among the faults)\n",
+			pc->unread_stalls);
 	if (pc->faults_dropped)
 		fprintf(out, "  (%u faults counted but not kept: figures cover the first %u)\n",
 			pc->faults_dropped, pc->nfaults);
@@ -310,6 +314,7 @@ static void faults_json(struct jw *j, const struct mig *g, const struct pc_stats
 
 	jw_u64(j, "faults", st->faults);
 	jw_u64(j, "faults_kept", pc->nfaults);
+	jw_u64(j, "unread_stalls", pc->unread_stalls);
 	jw_u64(j, "pages_faulted", pc->pages.used);
 	jw_u64(j, "repeat_pages", st->repeat_pages);
 	jw_u64(j, "resolved", st->resolved);

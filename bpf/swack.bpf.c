@@ -617,34 +617,6 @@ int BPF_KPROBE(up_pc_state, int state)
 	return pc_step(SWACK_PC_RECOVER_CMD + state, 0, 0, SWACK_ORIGIN_UPROBE);
 }
 
-/* A page request being made: its faulting address, for the message the same
- * thread may send next for the same offset. */
-struct pc_want {
-	__u64 haddr;
-	__u64 start;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct pc_want);
-} pc_wants SEC(".maps");
-
-/* int migrate_send_rp_req_pages(MigrationIncomingState *mis, RAMBlock *rb,
- *     ram_addr_t start, uint64_t haddr) */
-SEC("uprobe")
-int BPF_KPROBE(up_pc_req_pages, void *mis, void *rb, __u64 start, __u64 haddr)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct pc_want w = { .haddr = haddr, .start = start };
-
-	if (watched(id >> 32))
-		bpf_map_update_elem(&pc_wants, &tid, &w, BPF_ANY);
-	return 0;
-}
-
 static __always_inline int pc_request(__u64 haddr, __u64 start, __u8 origin)
 {
 	struct swack_event *e;
@@ -660,18 +632,12 @@ static __always_inline int pc_request(__u64 haddr, __u64 start, __u8 origin)
 }
 
 /* int migrate_send_rp_message_req_pages(MigrationIncomingState *mis,
- *     RAMBlock *rb, ram_addr_t start): the request goes out (a fault's, or
- * one re-sent after a recovery, which has no faulting address here). */
+ *     RAMBlock *rb, ram_addr_t start): a request goes out, from the fault
+ * thread for the fault it has just read (or from the recovery, again). */
 SEC("uprobe")
 int BPF_KPROBE(up_pc_req_msg, void *mis, void *rb, __u64 start)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pc_want *w = bpf_map_lookup_elem(&pc_wants, &tid);
-	__u64 haddr = w && w->start == start ? w->haddr : 0;
-
-	if (w)
-		bpf_map_delete_elem(&pc_wants, &tid);
-	return pc_request(haddr, start, SWACK_ORIGIN_UPROBE);
+	return pc_request(0, start, SWACK_ORIGIN_UPROBE);
 }
 
 static __always_inline int pc_req_recv(const char *rbname, __u64 start, __u64 len, __u8 origin)

@@ -85,7 +85,8 @@ enum swack_kind {
 				     * a0 enum swack_pc_step; flag END at a function's return,
 				     * a1 its return value; str the USDT event's text argument */
 	SWACK_EV_PC_REQUEST = 51,   /* destination sent a page request on its return path:
-				     * a0 host address (0 unknown), a1 offset in its RAMBlock
+				     * a0 host address (0 unknown: the one its thread, QEMU's
+				     * fault thread, read last), a1 offset in its RAMBlock
 				     * (~0 unknown) */
 	SWACK_EV_PC_REQ_RECV = 52,  /* source took a page request (QMP's postcopy-requests
 				     * counts these): a0 offset, a1 length, str RAMBlock ("":

@@ -147,6 +147,27 @@ awk -v n="$pp_none" -v o="$pp_other" -v w="$pp_watched" -v t="$pp_tracking" 'BEG
 	printf "  no swack %.0f ns; swack watching another process %.0f ns (+%.0f ns a round trip, +%.0f ns a switch and wake-up); this process watched %.0f ns (+%.0f); watched under write tracking (a kernel stack walk at each sleep) %.0f ns (+%.0f)\n", n, o, o - n, (o - n) / 2, w, w - n, t, t - n
 }'
 
+# Postcopy's fault path with and without swack: the kernel side (the fault
+# read, the UFFDIO_COPY, the sleep's stack walk and its wake-up) and the two
+# request uprobes (the destination's request, the source's queueing), per fault.
+echo "postcopy: one missing fault's stall, touch to UFFDIO_COPY, median of 5 x 2000 faults"
+pc_fault() {
+	local v=() ns
+	for _ in 1 2 3 4 5; do
+		echo "postcopy 2000" >&"${TARGET[1]}"
+		read -r _ ns <&"${TARGET[0]}"
+		v+=("$ns")
+	done
+	printf '%s\n' "${v[@]}" | median
+}
+pc_none=$(pc_fault)
+swack_on "$target"
+pc_swack=$(pc_fault)
+kill -INT "$sw"; wait "$sw" || true
+awk -v n="$pc_none" -v s="$pc_swack" 'BEGIN {
+	printf "  no swack %.1f us a fault; watched by swack %.1f us (+%.1f us, %.2fx)\n", n / 1e3, s / 1e3, (s - n) / 1e3, s / n
+}'
+
 echo "non-VFIO ioctls (TCGETS on /dev/null, 3 x 2 million, median ns per ioctl):"
 busy() { "$B/fixtures/qemu-system-vfio" --busy 2 | sed -n 's/.*"ns_per_ioctl":\([0-9.]*\).*/\1/p'; }
 busy_median() { for _ in 1 2 3; do busy; done | median; }

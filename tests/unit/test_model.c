@@ -899,7 +899,8 @@ static void pc_fault(struct model *m, uint64_t ts, uint64_t page, uint32_t ptid,
 
 	snprintf(comm, sizeof(comm), tid >= 2000 ? "qemu-system-x86" : "CPU %u/TCG", tid - 1001);
 	feed_pc(m, DST, ts, SWACK_EV_UFFD_FAULT, page, 0, ptid);
-	feed_pc(m, DST, ts, SWACK_EV_PC_REQUEST, page, page - BASE, 0);
+	/* by symbols the request names no address: the fault its thread read last */
+	feed_pc(m, DST, ts, SWACK_EV_PC_REQUEST, 0, page - BASE, 0);
 	feed_pc_stall(m, woke_ms, tid, (woke_ms - sleep_ms) * MS, page, comm);
 	if (placed)
 		feed_pc(m, DST, woke_ms, SWACK_EV_PC_RESOLVE, page, (woke_ms - ts) * MS, ptid);
@@ -999,6 +1000,7 @@ static void test_postcopy_faults(void **state)
 	assert_int_equal(st.p50, 10 * MS);
 	assert_int_equal(st.p90, 31 * MS);
 	assert_int_equal(st.max, 31 * MS);
+	assert_int_equal(st.stall_max, 31 * MS);    /* ended: no fault still waits */
 	assert_int_equal(st.latency_total, 76 * MS);
 	pc_latency_hist(pc, hist);
 	assert_int_equal(hist[snap_bucket(5 * MS)], 2);
@@ -1070,18 +1072,23 @@ static void test_postcopy_blocked_now(void **state)
 	g = m.head;
 	pc_stats(g, 5 * MS, &st);
 	assert_int_equal(st.blocked_now, 1);
+	assert_int_equal(st.max, 0);
+	assert_int_equal(st.stall_max, 1 * MS);     /* A, still waiting since 4 */
 	feed_pc(&m, DST, 6, SWACK_EV_UFFD_FAULT, PB, 0, 1002);
 	pc_stats(g, 7 * MS, &st);
 	assert_int_equal(st.blocked_now, 2);
+	assert_int_equal(st.stall_max, 3 * MS);
 	assert_int_equal(g->pc.outstanding, 2);
 	feed_pc(&m, DST, 8, SWACK_EV_PC_RESOLVE, PA, 4 * MS, 1001);
 	pc_stats(g, 9 * MS, &st);
 	assert_int_equal(st.blocked_now, 1);
+	assert_int_equal(st.stall_max, 4 * MS);     /* A's, resolved, over B's 3 so far */
 	assert_int_equal(g->pc.outstanding, 1);
 	/* a fault whose thread QEMU did not learn (no postcopy-blocktime) */
 	feed_pc(&m, DST, 10, SWACK_EV_UFFD_FAULT, PC, 0, 0);
 	pc_stats(g, 11 * MS, &st);
 	assert_int_equal(st.blocked_now, -1);
+	assert_int_equal(st.stall_max, 5 * MS);     /* B, still waiting since 6 */
 	assert_int_equal(pc_vcpu_of_comm("CPU 12/KVM"), 12);
 	assert_int_equal(pc_vcpu_of_comm("qemu-system-x86"), -1);
 	assert_int_equal(pc_vcpu_of_comm("CPU x/TCG"), -1);
@@ -1145,7 +1152,7 @@ static void test_postcopy_usdt(void **state)
 	pc_stats(g, 40 * MS, &st);
 	assert_int_equal(st.faults, 1);
 	assert_int_equal(st.max, 15 * MS);
-	assert_int_equal(st.unrequested, -1);           /* requests without an address */
+	assert_int_equal(st.unrequested, 0);            /* it follows its fault, same thread */
 	pc_vcpus_blocked(&g->pc, 40 * MS, per);
 	assert_int_equal(per[0], 15 * MS);
 	assert_int_equal(st.blocktime_ns, 15 * MS);

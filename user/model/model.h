@@ -196,6 +196,7 @@ struct pc_fault {
 	uint64_t stall_ns;            /* the faulting thread's sleep, 0 not measured */
 	uint64_t page;                /* host virtual address of the page */
 	uint32_t tid;                 /* the faulting thread, 0 unknown */
+	uint32_t reader;              /* the thread that read it: QEMU's fault thread */
 	int vcpu;                     /* its vCPU index, -1 not a vCPU or unknown */
 };
 
@@ -248,7 +249,7 @@ struct postcopy {
 	/* page requests */
 	uint32_t requests;            /* sent by the destination */
 	uint32_t rerequests;          /* of those, for a page already requested */
-	uint32_t requests_linked;     /* of those, with the faulting address (symbols) */
+	uint32_t requests_linked;     /* of those, the ones told apart as a fault's */
 	uint32_t requests_recv;       /* taken by the source */
 	/* faults */
 	struct pc_fault *faults;
@@ -486,6 +487,8 @@ struct pc_stats {
 				       * had arrived when QEMU read them); -1 unknown */
 	double fault_rate;            /* faults per second of postcopy */
 	uint64_t p50, p90, p99, max;  /* fault latency */
+	uint64_t stall_max;           /* the longest wait for a page: max, or longer a fault
+				       * still waiting at now (a running migration only) */
 	uint64_t latency_total;
 	int64_t blocktime_ns;         /* all listed vCPUs blocked at once, -1 unknown */
 	int nvcpus;                   /* vCPUs listed (0: none, so no blocktime) */

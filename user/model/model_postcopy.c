@@ -73,16 +73,18 @@ static struct pc_fault *new_fault(struct postcopy *pc)
 	return f;
 }
 
-static void add_fault(struct postcopy *pc, uint64_t ts, uint64_t addr, uint32_t tid)
+static void add_fault(struct postcopy *pc, const struct swack_event *e, uint64_t addr,
+		      uint32_t tid)
 {
 	struct pc_fault *f = new_fault(pc);
 
 	pc->seen = true;
 	pc->outstanding++;
-	note_outstanding(pc, ts);
+	note_outstanding(pc, e->ts);
 	if (!f)
 		return;
-	f->t_read = ts;
+	f->t_read = e->ts;
+	f->reader = e->tid;
 	f->page = addr & PAGE_MASK;
 	f->tid = tid;
 	f->vcpu = listed_vcpu(pc, tid);
@@ -113,29 +115,41 @@ static void placed(struct postcopy *pc, uint64_t page, uint64_t ts)
 	note_outstanding(pc, ts);
 }
 
+/* The fault a request is for: the one at its address, else the last one its
+ * thread read (QEMU's fault thread requests each fault as it reads it). */
+static struct pc_fault *requested_fault(struct postcopy *pc, const struct swack_event *e)
+{
+	uint64_t page = e->a[0] & PAGE_MASK;
+
+	for (uint32_t i = pc->nfaults, k = 0; i-- > 0 && k < MATCH_WINDOW; k++) {
+		struct pc_fault *f = &pc->faults[i];
+
+		if (page ? f->page == page && !f->t_request : f->reader == e->tid)
+			return f->t_request ? NULL : f;
+	}
+	return NULL;
+}
+
 /* A request for a page: its fault's, and a repeat when another thread's
  * fault on the same page had already asked for it. */
 static void on_request(struct postcopy *pc, const struct swack_event *e)
 {
-	uint64_t page = e->a[0] & PAGE_MASK;
-	struct pc_fault *mine = NULL;
-	bool asked = false;
+	struct pc_fault *mine = requested_fault(pc, e);
 
 	pc->seen = true;
 	pc->requests++;
-	pc->requests_linked += e->a[0] != 0;
-	for (uint32_t i = pc->nfaults, k = 0; page && i-- > 0 && k < MATCH_WINDOW; k++) {
-		struct pc_fault *f = &pc->faults[i];
+	if (!mine)
+		return;
+	pc->requests_linked++;
+	mine->t_request = e->ts;
+	for (uint32_t i = pc->nfaults, k = 0; i-- > 0 && k < MATCH_WINDOW; k++) {
+		const struct pc_fault *f = &pc->faults[i];
 
-		if (f->page != page || f->t_placed)
-			continue;
-		asked |= f->t_request != 0;
-		if (!f->t_request && !mine)
-			mine = f;
+		if (f != mine && f->page == mine->page && f->t_request && !f->t_placed) {
+			pc->rerequests++;
+			return;
+		}
 	}
-	pc->rerequests += asked;
-	if (mine)
-		mine->t_request = e->ts;
 }
 
 static struct pc_thread *thread_of(struct postcopy *pc, uint32_t tid, const char *comm)
@@ -228,7 +242,7 @@ static void on_usdt_fault(struct postcopy *pc, const struct swack_event *e)
 	struct pc_fault *f;
 
 	if (!pc->kernel_faults) {
-		add_fault(pc, e->ts, e->a[0], (uint32_t)e->a[2]);
+		add_fault(pc, e, e->a[0], (uint32_t)e->a[2]);
 		return;
 	}
 	f = open_fault(pc, e->a[0] & PAGE_MASK);
@@ -243,7 +257,7 @@ static void on_kernel_fault(struct postcopy *pc, const struct swack_event *e)
 	if (e->a[1] & SWACK_UFFD_PAGEFAULT_FLAG_WP)
 		return;
 	pc->kernel_faults = true;
-	add_fault(pc, e->ts, e->a[0], (uint32_t)e->a[2]);
+	add_fault(pc, e, e->a[0], (uint32_t)e->a[2]);
 }
 
 static void on_page_req(struct postcopy *pc, const struct swack_event *e)
@@ -599,6 +613,22 @@ void pc_latency_hist(const struct postcopy *pc, uint32_t *hist)
 			hist[snap_bucket(pc_fault_latency(&pc->faults[i]))]++;
 }
 
+/* The longest wait so far of a fault no page has filled yet, counted from
+ * QEMU's read of it (its thread slept a little longer): a stuck vCPU shows
+ * before its page comes, if it ever does. */
+static uint64_t longest_open(const struct postcopy *pc, uint64_t now)
+{
+	uint64_t m = 0;
+
+	for (uint32_t i = pc->nfaults, k = 0; i-- > 0 && k < MATCH_WINDOW; k++) {
+		const struct pc_fault *f = &pc->faults[i];
+
+		if (!f->t_placed && !f->stall_ns && now > f->t_read && now - f->t_read > m)
+			m = now - f->t_read;
+	}
+	return m;
+}
+
 static int64_t paused_ns(const struct postcopy *pc, uint64_t now)
 {
 	int64_t sum = 0;
@@ -629,6 +659,9 @@ void pc_stats(const struct mig *g, uint64_t now, struct pc_stats *st)
 	if (st->duration_ns > 0)
 		st->fault_rate = st->faults * 1e9 / st->duration_ns;
 	latencies(pc, st);
+	st->stall_max = st->max;
+	if (!g->t_end && longest_open(pc, now) > st->stall_max)
+		st->stall_max = longest_open(pc, now);
 	st->nvcpus = (int)pc->nvcpus;
 	st->blocktime_ns = pc->nvcpus ? (int64_t)sweep(pc, end, (int)pc->nvcpus, NULL) : -1;
 	st->blocked_now = g->t_end ? 0 : blocked_now(pc);

@@ -80,7 +80,6 @@ static const struct uprobe_spec uprobes[] = {
 	PC("postcopy_state_set", "up_pc_state", false, 0),
 	/* it sets DISCARD itself, where postcopy_state_set may be inlined */
 	PC("postcopy_ram_prepare_discard", "up_pc_step", false, SWACK_PC_DST_DISCARD),
-	PC("migrate_send_rp_req_pages", "up_pc_req_pages", false, 0),
 	PC("migrate_send_rp_message_req_pages", "up_pc_req_msg", false, 0),
 	PC("ram_save_queue_pages", "up_pc_queue_pages", false, 0),
 	PC("ram_discard_range", "up_pc_discard", false, 0),

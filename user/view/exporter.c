@@ -21,6 +21,7 @@
 #include "source/args.h"
 #include "source/env.h"
 #include "source/live.h"
+#include "util/clock.h"
 
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 				   1, 2.5, 5, 10 };
@@ -65,9 +66,9 @@ static const struct argp argp = {
 	"Export the migration model to Prometheus: GET /metrics.\v"
 	"Gauges: pending switchover ACKs, remaining bytes, bandwidth, VFIO initial and dirty "
 	"bytes per device, background snapshot stalls, postcopy's blocked vCPUs, blocktime, "
-	"fault latency p99 and outstanding requests; counters: regrowths, postcopy faults and "
-	"page requests, migrations by role and result, lost events; a histogram of "
-	"guest-visible downtime in seconds.",
+	"fault latency p99, longest stall and outstanding requests; counters: regrowths, "
+	"postcopy faults and page requests, migrations by role and result, lost events; a "
+	"histogram of guest-visible downtime in seconds.",
 	children, NULL, NULL,
 };
 
@@ -168,12 +169,13 @@ static void snapshot_metrics(FILE *f, const struct mig *g)
 static void postcopy_metrics(FILE *f, const struct mig *g)
 {
 	const char *role = role_name(g->role);
-	uint64_t per[PC_MAX_VCPUS];
+	/* while it runs, up to the scrape: a vCPU stuck on a page shows now */
+	uint64_t per[PC_MAX_VCPUS], now = g->t_end ? g->t_last : now_ns();
 	struct pc_stats st;
 
 	if (!g->pc.seen)
 		return;
-	pc_stats(g, g->t_last, &st);
+	pc_stats(g, now, &st);
 	fprintf(f, "swack_postcopy_page_requests_total{pid=\"%u\",role=\"%s\"} %u\n", g->pid,
 		role, g->role == SWACK_ROLE_SRC ? st.requests_recv : st.requests);
 	fprintf(f, "swack_postcopy_duration_seconds{pid=\"%u\",role=\"%s\"} %.9f\n", g->pid,
@@ -188,6 +190,8 @@ static void postcopy_metrics(FILE *f, const struct mig *g)
 	fprintf(f, "swack_postcopy_faults_total{pid=\"%u\"} %u\n", g->pid, st.faults);
 	fprintf(f, "swack_postcopy_fault_latency_p99_seconds{pid=\"%u\"} %.9f\n", g->pid,
 		st.p99 / 1e9);
+	fprintf(f, "swack_postcopy_stall_max_seconds{pid=\"%u\"} %.9f\n", g->pid,
+		st.stall_max / 1e9);
 	fprintf(f, "swack_postcopy_background_pages_total{pid=\"%u\"} %llu\n", g->pid,
 		(unsigned long long)st.background_pages);
 	fprintf(f, "swack_postcopy_requests_outstanding{pid=\"%u\"} %lld\n", g->pid,
@@ -197,7 +201,7 @@ static void postcopy_metrics(FILE *f, const struct mig *g)
 			st.blocktime_ns / 1e9);
 	if (st.blocked_now >= 0)
 		fprintf(f, "swack_postcopy_blocked_vcpus{pid=\"%u\"} %d\n", g->pid, st.blocked_now);
-	pc_vcpus_blocked(&g->pc, g->t_last, per);
+	pc_vcpus_blocked(&g->pc, now, per);
 	for (int v = 0; v < pc_vcpu_count(&g->pc); v++)
 		fprintf(f, "swack_postcopy_vcpu_blocked_seconds{pid=\"%u\",vcpu=\"%d\"} %.9f\n",
 			g->pid, v, per[v] / 1e9);
@@ -282,6 +286,8 @@ static void metrics(FILE *f, struct exporter_env *env)
 	     "Postcopy: missing faults on the destination (a page still on the source).");
 	help(f, "swack_postcopy_fault_latency_p99_seconds", "gauge",
 	     "Postcopy: 99th percentile of a fault's wait for its page.");
+	help(f, "swack_postcopy_stall_max_seconds", "gauge",
+	     "Postcopy: the longest wait for a page so far, one still waiting included.");
 	help(f, "swack_postcopy_background_pages_total", "counter",
 	     "Postcopy: pages placed with no fault waiting for them.");
 	help(f, "swack_postcopy_requests_outstanding", "gauge",

@@ -116,15 +116,17 @@ tests/bench/attach.sh
 # Every context switch and wake-up of the machine runs swack's sched_switch
 # and sched_waking programs (background-snapshot stalls).
 echo "scheduler tracepoints: semaphore ping-pong of two threads on one CPU (2 switches + 2 wake-ups a round trip), median of 5 x 100000 round trips"
-pingpong() {
+# five_runs CMD: the target's figure for CMD, median of 5 runs.
+five_runs() {
 	local v=() ns
 	for _ in 1 2 3 4 5; do
-		echo "pingpong 100000" >&"${TARGET[1]}"
+		echo "$1" >&"${TARGET[1]}"
 		read -r _ ns <&"${TARGET[0]}"
 		v+=("$ns")
 	done
 	printf '%s\n' "${v[@]}" | median
 }
+pingpong() { five_runs "pingpong 100000"; }
 # swack_on PID: swack trace watching PID, once attached.
 swack_on() {
 	"$B/swack" trace -p "$1" >/dev/null 2>"$B/bench-sched.err" &
@@ -151,15 +153,7 @@ awk -v n="$pp_none" -v o="$pp_other" -v w="$pp_watched" -v t="$pp_tracking" 'BEG
 # read, the UFFDIO_COPY, the sleep's stack walk and its wake-up) and the two
 # request uprobes (the destination's request, the source's queueing), per fault.
 echo "postcopy: one missing fault's stall, touch to UFFDIO_COPY, median of 5 x 2000 faults"
-pc_fault() {
-	local v=() ns
-	for _ in 1 2 3 4 5; do
-		echo "postcopy 2000" >&"${TARGET[1]}"
-		read -r _ ns <&"${TARGET[0]}"
-		v+=("$ns")
-	done
-	printf '%s\n' "${v[@]}" | median
-}
+pc_fault() { five_runs "postcopy 2000"; }
 pc_none=$(pc_fault)
 swack_on "$target"
 pc_swack=$(pc_fault)

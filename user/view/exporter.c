@@ -256,47 +256,66 @@ static void histogram(FILE *f, const struct exporter_env *env)
 	fprintf(f, "swack_guest_downtime_seconds_count %llu\n", env->hcount);
 }
 
+/* # HELP and # TYPE of the per-process metrics, in the order they are
+ * written. */
+static const struct { const char *name, *type, *text; } process_metrics[] = {
+	{ "swack_switchover_acks_pending", "gauge",
+	  "Switchover ACKs still pending." },
+	{ "swack_switchover_acks_sent_total", "counter",
+	  "Switchover ACKs the destination sent (legacy scheme)." },
+	{ "swack_migration_remaining_bytes", "gauge",
+	  "Bytes QEMU still has to send." },
+	{ "swack_migration_bandwidth_bytes_per_second", "gauge",
+	  "Measured bandwidth." },
+	{ "swack_migration_iterations", "gauge",
+	  "Dirty-bitmap syncs so far." },
+	{ "swack_vfio_initial_bytes", "gauge",
+	  "VFIO precopy initial bytes." },
+	{ "swack_vfio_dirty_bytes", "gauge",
+	  "VFIO precopy dirty bytes." },
+	{ "swack_vfio_regrowths_total", "counter",
+	  "Times initial bytes grew again." },
+	{ "swack_snapshot_write_faults", "gauge",
+	  "Background snapshot: guest writes that faulted on a page not yet saved." },
+	{ "swack_snapshot_stall_seconds", "gauge",
+	  "Background snapshot: time threads stalled on those faults, in all." },
+	{ "swack_snapshot_stall_p99_seconds", "gauge",
+	  "Background snapshot: 99th percentile of one stall." },
+	{ "swack_snapshot_written_bytes", "gauge",
+	  "Background snapshot: bytes written." },
+	{ "swack_postcopy_page_requests_total", "counter",
+	  "Postcopy: page requests the destination sent (dst) or the source took (src)." },
+	{ "swack_postcopy_duration_seconds", "gauge",
+	  "Postcopy: time since postcopy-active." },
+	{ "swack_postcopy_paused_seconds", "gauge",
+	  "Postcopy: time spent paused." },
+	{ "swack_postcopy_sent_bytes", "gauge",
+	  "Postcopy: bytes the source sent in it." },
+	{ "swack_postcopy_faults_total", "counter",
+	  "Postcopy: missing faults on the destination (a page still on the source)." },
+	{ "swack_postcopy_fault_latency_p99_seconds", "gauge",
+	  "Postcopy: 99th percentile of a fault's wait for its page." },
+	{ "swack_postcopy_stall_max_seconds", "gauge",
+	  "Postcopy: the longest wait for a page so far, one still waiting included." },
+	{ "swack_postcopy_background_pages_total", "counter",
+	  "Postcopy: pages placed with no fault waiting for them." },
+	{ "swack_postcopy_requests_outstanding", "gauge",
+	  "Postcopy: faulted pages requested and not placed yet." },
+	{ "swack_postcopy_blocktime_seconds", "gauge",
+	  "Postcopy: time every vCPU was blocked at once (QEMU's blocktime)." },
+	{ "swack_postcopy_blocked_vcpus", "gauge",
+	  "Postcopy: vCPUs waiting for a page now." },
+	{ "swack_postcopy_vcpu_blocked_seconds", "gauge",
+	  "Postcopy: time one vCPU spent waiting for pages." },
+};
+
 /* The latest migration of each process is its present state. */
 static void metrics(FILE *f, struct exporter_env *env)
 {
 	const struct model *m = &env->model;
 
-	help(f, "swack_switchover_acks_pending", "gauge", "Switchover ACKs still pending.");
-	help(f, "swack_switchover_acks_sent_total", "counter",
-	     "Switchover ACKs the destination sent (legacy scheme).");
-	help(f, "swack_migration_remaining_bytes", "gauge", "Bytes QEMU still has to send.");
-	help(f, "swack_migration_bandwidth_bytes_per_second", "gauge", "Measured bandwidth.");
-	help(f, "swack_migration_iterations", "gauge", "Dirty-bitmap syncs so far.");
-	help(f, "swack_vfio_initial_bytes", "gauge", "VFIO precopy initial bytes.");
-	help(f, "swack_vfio_dirty_bytes", "gauge", "VFIO precopy dirty bytes.");
-	help(f, "swack_vfio_regrowths_total", "counter", "Times initial bytes grew again.");
-	help(f, "swack_snapshot_write_faults", "gauge",
-	     "Background snapshot: guest writes that faulted on a page not yet saved.");
-	help(f, "swack_snapshot_stall_seconds", "gauge",
-	     "Background snapshot: time threads stalled on those faults, in all.");
-	help(f, "swack_snapshot_stall_p99_seconds", "gauge",
-	     "Background snapshot: 99th percentile of one stall.");
-	help(f, "swack_snapshot_written_bytes", "gauge", "Background snapshot: bytes written.");
-	help(f, "swack_postcopy_page_requests_total", "counter",
-	     "Postcopy: page requests the destination sent (dst) or the source took (src).");
-	help(f, "swack_postcopy_duration_seconds", "gauge", "Postcopy: time since postcopy-active.");
-	help(f, "swack_postcopy_paused_seconds", "gauge", "Postcopy: time spent paused.");
-	help(f, "swack_postcopy_sent_bytes", "gauge", "Postcopy: bytes the source sent in it.");
-	help(f, "swack_postcopy_faults_total", "counter",
-	     "Postcopy: missing faults on the destination (a page still on the source).");
-	help(f, "swack_postcopy_fault_latency_p99_seconds", "gauge",
-	     "Postcopy: 99th percentile of a fault's wait for its page.");
-	help(f, "swack_postcopy_stall_max_seconds", "gauge",
-	     "Postcopy: the longest wait for a page so far, one still waiting included.");
-	help(f, "swack_postcopy_background_pages_total", "counter",
-	     "Postcopy: pages placed with no fault waiting for them.");
-	help(f, "swack_postcopy_requests_outstanding", "gauge",
-	     "Postcopy: faulted pages requested and not placed yet.");
-	help(f, "swack_postcopy_blocktime_seconds", "gauge",
-	     "Postcopy: time every vCPU was blocked at once (QEMU's blocktime).");
-	help(f, "swack_postcopy_blocked_vcpus", "gauge", "Postcopy: vCPUs waiting for a page now.");
-	help(f, "swack_postcopy_vcpu_blocked_seconds", "gauge",
-	     "Postcopy: time one vCPU spent waiting for pages.");
+	for (size_t i = 0; i < sizeof(process_metrics) / sizeof(process_metrics[0]); i++)
+		help(f, process_metrics[i].name, process_metrics[i].type, process_metrics[i].text);
 	for (const struct mig *g = m->head; g; g = g->next) {
 		const struct mig *later = g->next;
 

@@ -261,6 +261,7 @@ one_version() {
 # The connection cut in postcopy: both sides pause; migrate-recover on the
 # destination, migrate with resume=true on the source; it completes.
 one_pause() {
+	local end
 	qemu_use "$1" || { fail "QEMU $1" "not installed (run scripts/deps.sh)"; return; }
 	Q="QEMU $1 (cut and recovered)"
 	qemu_setup_dir || exit 1
@@ -278,13 +279,17 @@ one_pause() {
 	qmp src '{"execute":"migrate-set-parameters","arguments":{"max-postcopy-bandwidth":10000000}}' \
 		>/dev/null || exit 1
 	postcopy_go src "$port" || exit 1
-	for _ in $(seq 300); do
+	# Deadlines in seconds, not rounds: a QEMU whose QMP stops answering costs
+	# 30 s a query (qmp.sh), and the test must fail, not wait an hour.
+	end=$((SECONDS + 60))
+	while [[ $SECONDS -lt $end ]]; do
 		[[ $(qemu_query_migrate src | jq -r .status) == postcopy-active ]] && break
 		sleep 0.2
 	done
 	sleep 2
 	ss -K dst 127.0.0.1 dport = ":$port" >/dev/null 2>&1
-	for _ in $(seq 100); do
+	end=$((SECONDS + 60))
+	while [[ $SECONDS -lt $end ]]; do
 		st="$(qemu_query_migrate src | jq -r .status) $(qemu_query_migrate dst | jq -r .status)"
 		[[ $st == "postcopy-paused postcopy-paused" ]] && break
 		sleep 0.2

@@ -26,6 +26,9 @@
 #   SWACK_QEMU_VERSIONS the real QEMUs a test runs on, in order (default
 #                     "7.2 10.0"); qemu_use VERSION selects one
 #   SWACK_QEMU10_DIR  where scripts/deps.sh unpacked Debian's QEMU 10.0
+#   QEMU_NAME_OPTS    more -name options for the next qemu_start_* (e.g.
+#                     debug-threads=on: vCPU threads named "CPU n/TCG")
+#   QEMU_SMP          -smp for the next qemu_start_* (default: QEMU's, 1 vCPU)
 
 [[ -n ${_SWACK_QEMU_LIB:-} ]] && return 0
 _SWACK_QEMU_LIB=1
@@ -213,7 +216,8 @@ _qemu_start() {
 	qemu_guest || return 1
 	rm -f "$QDIR/$name".{serial,qmp,log}
 	# QEMU_NETNS: run it in that network namespace (a test's second "host").
-	${QEMU_NETNS:+ip netns exec "$QEMU_NETNS"} "$QEMU_BIN" -name "swack-$name" \
+	${QEMU_NETNS:+ip netns exec "$QEMU_NETNS"} "$QEMU_BIN" \
+		-name "swack-$name${QEMU_NAME_OPTS:+,$QEMU_NAME_OPTS}" ${QEMU_SMP:+-smp "$QEMU_SMP"} \
 		-machine q35,accel=tcg -m "$SWACK_QEMU_MEM" -display none -nodefaults \
 		-kernel "$SWACK_GUEST_DIR/vmlinuz" \
 		-initrd "$SWACK_GUEST_DIR/initramfs.cpio.gz" \

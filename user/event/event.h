@@ -11,7 +11,9 @@ enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_TEXT /* free text: quoted */,
 		FMT_U64_OPT /* ~0 = unknown */, FMT_VFIO_OP,
 		FMT_VFIO_IOCTL /* the whole call, decoded */, FMT_GATE_ORIGIN, FMT_GATE_CAUSE,
 		FMT_NS /* a duration in ns, printed in seconds in text */,
-		FMT_UFFD_CMD /* UFFDIO_* command name */, FMT_HEX /* 0x in text, number in JSON */ };
+		FMT_UFFD_CMD /* UFFDIO_* command name */, FMT_HEX /* 0x in text, number in JSON */,
+		FMT_HEX_OPT /* FMT_HEX, ~0 = unknown */, FMT_PC_STEP /* enum swack_pc_step */,
+		FMT_PC_BT /* enum swack_pc_bt */ };
 
 struct field {
 	const char *label;

@@ -57,6 +57,7 @@ struct target {
 	struct name_table mig_names, run_names;
 	char names_note[400];              /* why a name table is 7.2's, for the attach line */
 	struct vfio_fds vfio;              /* fd -> VFIO device */
+	uint64_t vcpus_ts;                 /* vCPU threads last told (live.c) */
 };
 
 struct attacher {

@@ -21,6 +21,7 @@
 #include "source/args.h"
 #include "source/env.h"
 #include "source/live.h"
+#include "util/clock.h"
 
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 				   1, 2.5, 5, 10 };
@@ -64,8 +65,10 @@ static const struct argp argp = {
 	opts, parse_opt, NULL,
 	"Export the migration model to Prometheus: GET /metrics.\v"
 	"Gauges: pending switchover ACKs, remaining bytes, bandwidth, VFIO initial and dirty "
-	"bytes per device; counters: regrowths, migrations by role and result, lost events; "
-	"a histogram of guest-visible downtime in seconds.",
+	"bytes per device, background snapshot stalls, postcopy's blocked vCPUs, blocktime, "
+	"fault latency p99, longest stall and outstanding requests; counters: regrowths, "
+	"postcopy faults and page requests, migrations by role and result, lost events; a "
+	"histogram of guest-visible downtime in seconds.",
 	children, NULL, NULL,
 };
 
@@ -161,6 +164,49 @@ static void snapshot_metrics(FILE *f, const struct mig *g)
 		(long long)(st.bytes > 0 ? st.bytes : 0));
 }
 
+/* Postcopy: what the destination's guest waited for so far, and the source's
+ * side of it. */
+static void postcopy_metrics(FILE *f, const struct mig *g)
+{
+	const char *role = role_name(g->role);
+	/* while it runs, up to the scrape: a vCPU stuck on a page shows now */
+	uint64_t per[PC_MAX_VCPUS], now = g->t_end ? g->t_last : now_ns();
+	struct pc_stats st;
+
+	if (!g->pc.seen)
+		return;
+	pc_stats(g, now, &st);
+	fprintf(f, "swack_postcopy_page_requests_total{pid=\"%u\",role=\"%s\"} %u\n", g->pid,
+		role, g->role == SWACK_ROLE_SRC ? st.requests_recv : st.requests);
+	fprintf(f, "swack_postcopy_duration_seconds{pid=\"%u\",role=\"%s\"} %.9f\n", g->pid,
+		role, st.duration_ns > 0 ? st.duration_ns / 1e9 : 0);
+	fprintf(f, "swack_postcopy_paused_seconds{pid=\"%u\",role=\"%s\"} %.9f\n", g->pid, role,
+		st.paused_ns / 1e9);
+	if (st.bytes >= 0)
+		fprintf(f, "swack_postcopy_sent_bytes{pid=\"%u\"} %lld\n", g->pid,
+			(long long)st.bytes);
+	if (g->role != SWACK_ROLE_DST)
+		return;
+	fprintf(f, "swack_postcopy_faults_total{pid=\"%u\"} %u\n", g->pid, st.faults);
+	fprintf(f, "swack_postcopy_fault_latency_p99_seconds{pid=\"%u\"} %.9f\n", g->pid,
+		st.p99 / 1e9);
+	fprintf(f, "swack_postcopy_stall_max_seconds{pid=\"%u\"} %.9f\n", g->pid,
+		st.stall_max / 1e9);
+	fprintf(f, "swack_postcopy_background_pages_total{pid=\"%u\"} %llu\n", g->pid,
+		(unsigned long long)st.background_pages);
+	fprintf(f, "swack_postcopy_requests_outstanding{pid=\"%u\"} %lld\n", g->pid,
+		(long long)g->pc.outstanding);
+	if (st.blocktime_ns >= 0)
+		fprintf(f, "swack_postcopy_blocktime_seconds{pid=\"%u\"} %.9f\n", g->pid,
+			st.blocktime_ns / 1e9);
+	if (st.blocked_now >= 0)
+		fprintf(f, "swack_postcopy_blocked_vcpus{pid=\"%u\"} %d\n", g->pid, st.blocked_now);
+	pc_vcpus_blocked(&g->pc, now, per);
+	for (int v = 0; v < pc_vcpu_count(&g->pc); v++)
+		fprintf(f, "swack_postcopy_vcpu_blocked_seconds{pid=\"%u\",vcpu=\"%d\"} %.9f\n",
+			g->pid, v, per[v] / 1e9);
+}
+
 /* Processes swack gate holds now (1) or held and released (0). */
 static void gate_metrics(FILE *f, const struct model *m)
 {
@@ -210,27 +256,66 @@ static void histogram(FILE *f, const struct exporter_env *env)
 	fprintf(f, "swack_guest_downtime_seconds_count %llu\n", env->hcount);
 }
 
+/* # HELP and # TYPE of the per-process metrics, in the order they are
+ * written. */
+static const struct { const char *name, *type, *text; } process_metrics[] = {
+	{ "swack_switchover_acks_pending", "gauge",
+	  "Switchover ACKs still pending." },
+	{ "swack_switchover_acks_sent_total", "counter",
+	  "Switchover ACKs the destination sent (legacy scheme)." },
+	{ "swack_migration_remaining_bytes", "gauge",
+	  "Bytes QEMU still has to send." },
+	{ "swack_migration_bandwidth_bytes_per_second", "gauge",
+	  "Measured bandwidth." },
+	{ "swack_migration_iterations", "gauge",
+	  "Dirty-bitmap syncs so far." },
+	{ "swack_vfio_initial_bytes", "gauge",
+	  "VFIO precopy initial bytes." },
+	{ "swack_vfio_dirty_bytes", "gauge",
+	  "VFIO precopy dirty bytes." },
+	{ "swack_vfio_regrowths_total", "counter",
+	  "Times initial bytes grew again." },
+	{ "swack_snapshot_write_faults", "gauge",
+	  "Background snapshot: guest writes that faulted on a page not yet saved." },
+	{ "swack_snapshot_stall_seconds", "gauge",
+	  "Background snapshot: time threads stalled on those faults, in all." },
+	{ "swack_snapshot_stall_p99_seconds", "gauge",
+	  "Background snapshot: 99th percentile of one stall." },
+	{ "swack_snapshot_written_bytes", "gauge",
+	  "Background snapshot: bytes written." },
+	{ "swack_postcopy_page_requests_total", "counter",
+	  "Postcopy: page requests the destination sent (dst) or the source took (src)." },
+	{ "swack_postcopy_duration_seconds", "gauge",
+	  "Postcopy: time since postcopy-active." },
+	{ "swack_postcopy_paused_seconds", "gauge",
+	  "Postcopy: time spent paused." },
+	{ "swack_postcopy_sent_bytes", "gauge",
+	  "Postcopy: bytes the source sent in it." },
+	{ "swack_postcopy_faults_total", "counter",
+	  "Postcopy: missing faults on the destination (a page still on the source)." },
+	{ "swack_postcopy_fault_latency_p99_seconds", "gauge",
+	  "Postcopy: 99th percentile of a fault's wait for its page." },
+	{ "swack_postcopy_stall_max_seconds", "gauge",
+	  "Postcopy: the longest wait for a page so far, one still waiting included." },
+	{ "swack_postcopy_background_pages_total", "counter",
+	  "Postcopy: pages placed with no fault waiting for them." },
+	{ "swack_postcopy_requests_outstanding", "gauge",
+	  "Postcopy: faulted pages requested and not placed yet." },
+	{ "swack_postcopy_blocktime_seconds", "gauge",
+	  "Postcopy: time every vCPU was blocked at once (QEMU's blocktime)." },
+	{ "swack_postcopy_blocked_vcpus", "gauge",
+	  "Postcopy: vCPUs waiting for a page now." },
+	{ "swack_postcopy_vcpu_blocked_seconds", "gauge",
+	  "Postcopy: time one vCPU spent waiting for pages." },
+};
+
 /* The latest migration of each process is its present state. */
 static void metrics(FILE *f, struct exporter_env *env)
 {
 	const struct model *m = &env->model;
 
-	help(f, "swack_switchover_acks_pending", "gauge", "Switchover ACKs still pending.");
-	help(f, "swack_switchover_acks_sent_total", "counter",
-	     "Switchover ACKs the destination sent (legacy scheme).");
-	help(f, "swack_migration_remaining_bytes", "gauge", "Bytes QEMU still has to send.");
-	help(f, "swack_migration_bandwidth_bytes_per_second", "gauge", "Measured bandwidth.");
-	help(f, "swack_migration_iterations", "gauge", "Dirty-bitmap syncs so far.");
-	help(f, "swack_vfio_initial_bytes", "gauge", "VFIO precopy initial bytes.");
-	help(f, "swack_vfio_dirty_bytes", "gauge", "VFIO precopy dirty bytes.");
-	help(f, "swack_vfio_regrowths_total", "counter", "Times initial bytes grew again.");
-	help(f, "swack_snapshot_write_faults", "gauge",
-	     "Background snapshot: guest writes that faulted on a page not yet saved.");
-	help(f, "swack_snapshot_stall_seconds", "gauge",
-	     "Background snapshot: time threads stalled on those faults, in all.");
-	help(f, "swack_snapshot_stall_p99_seconds", "gauge",
-	     "Background snapshot: 99th percentile of one stall.");
-	help(f, "swack_snapshot_written_bytes", "gauge", "Background snapshot: bytes written.");
+	for (size_t i = 0; i < sizeof(process_metrics) / sizeof(process_metrics[0]); i++)
+		help(f, process_metrics[i].name, process_metrics[i].type, process_metrics[i].text);
 	for (const struct mig *g = m->head; g; g = g->next) {
 		const struct mig *later = g->next;
 
@@ -239,6 +324,7 @@ static void metrics(FILE *f, struct exporter_env *env)
 		if (!later) {
 			vm_metrics(f, g);
 			snapshot_metrics(f, g);
+			postcopy_metrics(f, g);
 		}
 	}
 	help(f, "swack_gate_hold_active", "gauge",

@@ -85,6 +85,34 @@ static __always_inline struct swack_proc *watched(__u32 pid)
 	return bpf_map_lookup_elem(&procs, &pid);
 }
 
+/* Postcopy: a page-placing progress event, and a source's pending-size
+ * query, at most this often. */
+#define PC_PROGRESS_NS 100000000ULL
+
+/* After the switch a postcopy source queries its pending size in a tight
+ * loop, thousands of times a second: one query a period is reported. */
+static __always_inline bool pc_sampled_out(void)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+	__u64 now;
+
+	if (!p || !p->pc_src)
+		return false;
+	now = bpf_ktime_get_ns();
+	if (now - p->pc_pending_ts < PC_PROGRESS_NS)
+		return true;
+	p->pc_pending_ts = now;
+	return false;
+}
+
+static __always_inline void pc_source(__u32 on)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+
+	if (p)
+		p->pc_src = on;
+}
+
 static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -140,6 +168,14 @@ static __always_inline bool urgent(const struct swack_event *e)
 	case SWACK_EV_SNAP_PROGRESS:
 	case SWACK_EV_UFFD_FAULT:
 	case SWACK_EV_UFFD_STALL:
+	case SWACK_EV_PC_REQUEST:
+	case SWACK_EV_PC_REQ_RECV:
+	case SWACK_EV_PC_FAULT:
+	case SWACK_EV_PC_RESOLVE:
+	case SWACK_EV_PC_PROGRESS:
+	case SWACK_EV_PC_BLOCKTIME:
+	case SWACK_EV_PC_DISCARD:
+	case SWACK_EV_PC_PAGE_REQ:
 		return false;
 	case SWACK_EV_VFIO_IOCTL: /* precopy-info polls batch, state changes do not */
 		return e->a[0] != SWACK_VFIO_MIG_GET_PRECOPY_INFO;
@@ -328,6 +364,10 @@ static __always_inline int pending_exit(void)
 
 	if (!a)
 		return 0;
+	if (pc_sampled_out()) {
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
 	threshold = a->threshold;
 	flags = a->flags;
 	if (flags & SWACK_F_NOTHRESH) {
@@ -548,6 +588,7 @@ int BPF_KPROBE(up_save_setup)
 		rate_window_start(p);
 	note_mig_thread();
 	set_role(SWACK_ROLE_SRC);
+	pc_source(0);
 	return emit_simple(SWACK_EV_SAVE_SETUP, SWACK_ORIGIN_UPROBE, 0);
 }
 
@@ -642,6 +683,125 @@ int BPF_KPROBE(up_savevm_iterate)
 	return 0;
 }
 
+/* ---- postcopy by symbols (7.2 and 8.0-11.0 export all of these) ------- */
+
+/* The side a step belongs to: the source's come first in enum swack_pc_step. */
+static __always_inline void pc_role(__u64 step)
+{
+	if (step >= SWACK_PC_RECOVER_CMD)
+		set_role(SWACK_ROLE_DST);
+	else if (step != SWACK_PC_PAUSE_CMD)
+		set_role(SWACK_ROLE_SRC);
+	if (step >= SWACK_PC_DISCARD_BITMAP && step <= SWACK_PC_PACKAGE_SENT)
+		pc_source(1);
+}
+
+static __always_inline int pc_step(__u64 step, __u64 ret, __u32 flags, __u8 origin)
+{
+	struct swack_event *e;
+
+	pc_role(step);
+	e = ev_new(SWACK_EV_PC_STEP, origin);
+	if (!e)
+		return 0;
+	e->a[0] = step;
+	e->a[1] = ret;
+	e->flags = flags;
+	submit(e);
+	return 0;
+}
+
+/* The functions that mark a step of the switch, a pause or a recovery: the
+ * attach cookie says which (enum swack_pc_step). */
+SEC("uprobe")
+int BPF_KPROBE(up_pc_step)
+{
+	return pc_step(bpf_get_attach_cookie(ctx), 0, 0, SWACK_ORIGIN_UPROBE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(up_pc_step_ret, long ret)
+{
+	return pc_step(bpf_get_attach_cookie(ctx), ret, SWACK_F_END, SWACK_ORIGIN_UPROBE);
+}
+
+/* PostcopyState postcopy_state_set(PostcopyState new_state): the destination's
+ * ADVISE (1) .. END (5). */
+SEC("uprobe")
+int BPF_KPROBE(up_pc_state, int state)
+{
+	if (state < 1 || state > 5)
+		return 0;
+	return pc_step(SWACK_PC_RECOVER_CMD + state, 0, 0, SWACK_ORIGIN_UPROBE);
+}
+
+static __always_inline int pc_request(__u64 haddr, __u64 start, __u8 origin)
+{
+	struct swack_event *e;
+
+	set_role(SWACK_ROLE_DST);
+	e = ev_new(SWACK_EV_PC_REQUEST, origin);
+	if (!e)
+		return 0;
+	e->a[0] = haddr;
+	e->a[1] = start;
+	submit(e);
+	return 0;
+}
+
+/* int migrate_send_rp_message_req_pages(MigrationIncomingState *mis,
+ *     RAMBlock *rb, ram_addr_t start): a request goes out, from the fault
+ * thread for the fault it has just read (or from the recovery, again). */
+SEC("uprobe")
+int BPF_KPROBE(up_pc_req_msg, void *mis, void *rb, __u64 start)
+{
+	return pc_request(0, start, SWACK_ORIGIN_UPROBE);
+}
+
+static __always_inline int pc_req_recv(const char *rbname, __u64 start, __u64 len, __u8 origin)
+{
+	struct swack_event *e;
+
+	set_role(SWACK_ROLE_SRC);
+	e = ev_new(SWACK_EV_PC_REQ_RECV, origin);
+	if (!e)
+		return 0;
+	e->a[0] = start;
+	e->a[1] = len;
+	if (rbname)
+		bpf_probe_read_user_str(e->str, sizeof(e->str), rbname);
+	submit(e);
+	return 0;
+}
+
+/* int ram_save_queue_pages(const char *rbname, ram_addr_t start, ram_addr_t len
+ *     [, Error **errp]): where QEMU counts postcopy-requests. */
+SEC("uprobe")
+int BPF_KPROBE(up_pc_queue_pages, const char *rbname, __u64 start, __u64 len)
+{
+	return pc_req_recv(rbname, start, len, SWACK_ORIGIN_UPROBE);
+}
+
+static __always_inline int pc_discard(const char *rbname, __u64 start, __u64 len, __u8 origin)
+{
+	struct swack_event *e = ev_new(SWACK_EV_PC_DISCARD, origin);
+
+	if (!e)
+		return 0;
+	e->a[0] = start;
+	e->a[1] = len;
+	bpf_probe_read_user_str(e->str, sizeof(e->str), rbname);
+	submit(e);
+	return 0;
+}
+
+/* int ram_discard_range(const char *rbname, uint64_t start, size_t length) */
+SEC("uprobe")
+int BPF_KPROBE(up_pc_discard, const char *rbname, __u64 start, __u64 len)
+{
+	return pc_discard(rbname, start, len, SWACK_ORIGIN_UPROBE);
+}
+
 /* ---- USDT probes of dtrace builds (provider qemu) ------------------------ */
 
 /*
@@ -734,7 +894,12 @@ SEC("uprobe")
 int usdt_migrate_set_state(struct pt_regs *ctx)
 {
 	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	char st[3] = {};
 
+	/* "setup": a new migration, no longer the last one's postcopy */
+	bpf_probe_read_user(st, 2, STR(0));
+	if (st[0] == 's' && st[1] == 'e')
+		pc_source(0);
 	return emit_str(SWACK_EV_MIG_STATE, STR(0), ~0ULL);
 }
 
@@ -742,6 +907,8 @@ static __always_inline int usdt_pending(__u64 size, __u64 pre, __u64 post, __u32
 {
 	struct swack_event *e;
 
+	if (pc_sampled_out())
+		return 0;
 	set_role(SWACK_ROLE_SRC);
 	note_mig_thread();
 	e = ev_new(SWACK_EV_PENDING, SWACK_ORIGIN_USDT);
@@ -782,6 +949,8 @@ int usdt_query_pending(struct pt_regs *ctx)
 	const struct swack_usdt_spec *s = usdt_spec(ctx);
 	struct swack_event *e;
 
+	if (pc_sampled_out())
+		return 0;
 	set_role(SWACK_ROLE_SRC);
 	note_mig_thread();
 	e = ev_new(SWACK_EV_QUERY_PENDING, SWACK_ORIGIN_USDT);
@@ -1090,6 +1259,141 @@ int usdt_vfio_op(struct pt_regs *ctx)
 	return 0;
 }
 
+/* ---- postcopy, QEMU 10.2's migration/trace-events ------------------------ */
+
+/* Void events, loadvm_postcopy_handle_listen(const char *str) and the QMP
+ * commands' qmp_enter_*(const char *json): the cookie is the step. */
+SEC("uprobe")
+int usdt_pc_step(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_event *e;
+
+	if (!s)
+		return 0;
+	pc_role(s->cookie);
+	e = ev_new(SWACK_EV_PC_STEP, SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[0] = s->cookie;
+	if (s->cookie == SWACK_PC_DST_LISTENING)
+		bpf_probe_read_user_str(e->str, sizeof(e->str), STR(0));
+	submit(e);
+	return 0;
+}
+
+/* migrate_send_rp_message(int msg_type, uint16_t len): the page requests. */
+SEC("uprobe")
+int usdt_pc_request(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	__u64 type = ARG(0);
+
+	if (type != SWACK_RP_MSG_REQ_PAGES_ID && type != SWACK_RP_MSG_REQ_PAGES)
+		return 0;
+	return pc_request(0, ~0ULL, SWACK_ORIGIN_USDT);
+}
+
+/* migrate_handle_rp_req_pages(const char *rbname, size_t start, size_t len) */
+SEC("uprobe")
+int usdt_pc_req_recv(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return pc_req_recv(STR(0), ARG(1), ARG(2), SWACK_ORIGIN_USDT);
+}
+
+/* postcopy_ram_fault_thread_request(uint64_t hostaddr, const char *ramblock,
+ *     size_t offset, uint32_t pid) */
+SEC("uprobe")
+int usdt_pc_fault(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_event *e;
+
+	set_role(SWACK_ROLE_DST);
+	e = ev_new(SWACK_EV_PC_FAULT, SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[0] = ARG(0);
+	e->a[1] = ARG(2);
+	e->a[2] = (__u32)ARG(3);
+	bpf_probe_read_user_str(e->str, sizeof(e->str), STR(1));
+	submit(e);
+	return 0;
+}
+
+/* postcopy_page_req_add / _del(void *addr, int count): the cookie is 1 / 0. */
+SEC("uprobe")
+int usdt_pc_page_req(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_event *e;
+
+	if (!s)
+		return 0;
+	e = ev_new(SWACK_EV_PC_PAGE_REQ, SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[0] = ARG(0);
+	e->a[1] = (__u32)ARG(1);
+	e->a[2] = s->cookie;
+	submit(e);
+	return 0;
+}
+
+/* postcopy_blocktime_tid_cpu_map(int cpu, uint32_t tid) */
+SEC("uprobe")
+int usdt_pc_vcpu(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_event *e;
+
+	set_role(SWACK_ROLE_DST);
+	e = ev_new(SWACK_EV_PC_VCPU, SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[0] = (__u32)ARG(0);
+	e->a[1] = (__u32)ARG(1);
+	submit(e);
+	return 0;
+}
+
+/* postcopy_blocktime_begin(uint64_t addr, uint64_t time, int cpu, bool exists),
+ * postcopy_blocktime_end(uint64_t addr, uint64_t time, int affected_cpu,
+ *     int affected_non_cpus), postcopy_ram_incoming_cleanup_blocktime(uint64_t
+ * total): the cookie is enum swack_pc_bt. */
+SEC("uprobe")
+int usdt_pc_blocktime(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_event *e;
+
+	if (!s)
+		return 0;
+	e = ev_new(SWACK_EV_PC_BLOCKTIME, SWACK_ORIGIN_USDT);
+	if (!e)
+		return 0;
+	e->a[0] = s->cookie;
+	for (int i = 0; i < 4; i++)
+		e->a[i + 1] = ARG(i);
+	if (s->cookie == SWACK_PC_BT_TOTAL) {   /* its one argument, where BEGIN has the time */
+		e->a[2] = e->a[1];
+		e->a[1] = 0;
+	}
+	submit(e);
+	return 0;
+}
+
+/* ram_discard_range(const char *rbname, uint64_t start, size_t len) */
+SEC("uprobe")
+int usdt_pc_discard(struct pt_regs *ctx)
+{
+	const struct swack_usdt_spec *s = usdt_spec(ctx);
+
+	return pc_discard(STR(0), ARG(1), ARG(2), SWACK_ORIGIN_USDT);
+}
+
 #undef ARG
 #undef STR
 
@@ -1316,9 +1620,10 @@ struct {
 } uffd_calls SEC(".maps");
 
 /*
- * A write-fault stall, met from both ends: the faulting thread going to sleep
- * in handle_userfault (sched_switch, on its CPU) and the UFFDIO ioctl of its
- * process that wakes it (sched_waking, on the waker's CPU).  The two may run
+ * A userfault stall (a snapshot's write fault, postcopy's missing fault), met
+ * from both ends: the faulting thread going to sleep in handle_userfault
+ * (sched_switch, on its CPU) and the UFFDIO ioctl of its process that wakes
+ * it (sched_waking, on the waker's CPU).  The two may run
  * at the same time, each swack's programs one after another, so each end
  * marks the entry with one atomic OR and the end that comes second reports
  * the stall: every observer counts each stall once, whichever order it saw.
@@ -1397,14 +1702,88 @@ static __always_inline bool uffd_resolves(const struct uffd_call *c)
 	}
 }
 
-/* The fd registered for write-protect: its reads carry the fault messages. */
+/* The fd registered for write-protect (a snapshot) or for missing faults (a
+ * postcopy destination): its reads carry the fault messages. */
 static __always_inline void uffd_registered(struct swack_proc *p, const struct uffd_call *c)
 {
 	__u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | c->fd;
 	__u8 kind = FD_UFFD;
 
-	p->wt_fd = c->fd + 1;
+	if (c->mode & SWACK_UFFDIO_REGISTER_MODE_WP)
+		p->wt_fd = c->fd + 1;
+	else
+		p->pc_fd = c->fd + 1;
 	bpf_map_update_elem(&data_fds, &key, &kind, BPF_ANY);
+}
+
+/* Missing faults QEMU read off a postcopy destination's userfaultfd and that
+ * no page has filled yet, by process and page. */
+struct pc_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 page;
+};
+
+struct pc_fault {
+	__u64 ts;          /* when QEMU read it */
+	__u32 tid;         /* the faulting thread, 0 unknown */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct pc_key);
+	__type(value, struct pc_fault);
+} pc_faults SEC(".maps");
+
+static __always_inline void pc_progress(struct swack_proc *p, __u64 now)
+{
+	struct swack_event *e = ev_new(SWACK_EV_PC_PROGRESS, SWACK_ORIGIN_KERNEL);
+
+	p->pc_sent_ts = now;
+	p->pc_sent_calls = p->pc_copies + p->pc_zeros + p->pc_wakes;
+	if (!e)
+		return;
+	e->a[0] = p->pc_copies;
+	e->a[1] = p->pc_zeros;
+	e->a[2] = p->pc_bytes;
+	e->a[3] = p->pc_resolved;
+	e->a[4] = p->pc_wakes;
+	submit(e);
+}
+
+/* A page placed on a postcopy destination: counted, and an event only when a
+ * fault QEMU read was waiting for it (background pages are most of them). */
+static __always_inline void pc_placed(struct swack_proc *p, const struct uffd_call *c)
+{
+	struct pc_key k = { .pid = bpf_get_current_pid_tgid() >> 32, .page = c->start & ~0xfffULL };
+	struct pc_fault *f = bpf_map_lookup_elem(&pc_faults, &k);
+	__u64 now = bpf_ktime_get_ns();
+	struct swack_event *e;
+
+	switch (c->cmd & 0xff) {
+	case SWACK_UFFDIO_COPY: __sync_fetch_and_add(&p->pc_copies, 1); break;
+	case SWACK_UFFDIO_ZEROPAGE: __sync_fetch_and_add(&p->pc_zeros, 1); break;
+	default: __sync_fetch_and_add(&p->pc_wakes, 1); break;
+	}
+	if ((c->cmd & 0xff) != SWACK_UFFDIO_WAKE)
+		__sync_fetch_and_add(&p->pc_bytes, c->len);
+	if (f) {
+		__sync_fetch_and_add(&p->pc_resolved, 1);
+		e = ev_new(SWACK_EV_PC_RESOLVE, SWACK_ORIGIN_KERNEL);
+		if (e) {
+			e->a[0] = k.page;
+			e->a[1] = e->ts > f->ts ? e->ts - f->ts : 0;
+			e->a[2] = f->tid;
+			e->a[3] = c->cmd;
+			e->a[4] = c->len;
+			submit(e);
+		}
+		bpf_map_delete_elem(&pc_faults, &k);
+	}
+	if (now - p->pc_sent_ts >= PC_PROGRESS_NS)
+		pc_progress(p, now);
 }
 
 static __always_inline int uffd_ioctl_exit(struct uffd_call *c, long ret)
@@ -1417,6 +1796,8 @@ static __always_inline int uffd_ioctl_exit(struct uffd_call *c, long ret)
 		/* Hundreds of thousands in a snapshot: counted, not emitted. */
 		__sync_fetch_and_add(&p->unprot_calls, 1);
 		__sync_fetch_and_add(&p->unprot_bytes, c->len);
+		if (p->pc_fd && (c->cmd & 0xff) != SWACK_UFFDIO_WRITEPROTECT)
+			pc_placed(p, c);
 	} else if ((e = ev_new(SWACK_EV_UFFD_IOCTL, SWACK_ORIGIN_KERNEL))) {
 		e->a[0] = c->cmd;
 		e->a[1] = c->fd;
@@ -1427,8 +1808,12 @@ static __always_inline int uffd_ioctl_exit(struct uffd_call *c, long ret)
 		submit(e);
 	}
 	if (p && !ret && (c->cmd & 0xff) == SWACK_UFFDIO_REGISTER &&
-	    (c->mode & SWACK_UFFDIO_REGISTER_MODE_WP))
+	    (c->mode & (SWACK_UFFDIO_REGISTER_MODE_WP | SWACK_UFFDIO_REGISTER_MODE_MISSING)))
 		uffd_registered(p, c);
+	/* Postcopy ends with the RAMBlocks unregistered: the last totals. */
+	if (p && p->pc_fd && (c->cmd & 0xff) == SWACK_UFFDIO_UNREGISTER &&
+	    p->pc_sent_calls != p->pc_copies + p->pc_zeros + p->pc_wakes)
+		pc_progress(p, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&uffd_calls, &tid);
 	return 0;
 }
@@ -1483,8 +1868,9 @@ static __always_inline void stall_report(__u32 thread, const struct stall *st, c
 	bpf_map_delete_elem(&stalls, &thread);
 }
 
-/* A watched thread goes to sleep in a write-protect fault while its process
- * tracks writes.  Every context switch of the machine passes here; all but
+/* A watched thread goes to sleep in a userfault: a write-protect fault while
+ * its process tracks writes, or a missing fault on a postcopy destination.
+ * Every context switch of the machine passes here; all but
  * the watched processes' stop at the first lookup, and only their sleeps
  * pay for the stack walk. */
 SEC("tp_btf/sched_switch")
@@ -1498,7 +1884,7 @@ int BPF_PROG(uffd_switch, bool preempt, struct task_struct *prev, struct task_st
 	struct stall *st;
 
 	/* 0: still runnable; 0x100 and above (TASK_REPORT_MAX): preempted. */
-	if (!p || !p->wt_fd || state == 0 || state >= 0x100)
+	if (!p || !(p->wt_fd || p->pc_fd) || state == 0 || state >= 0x100)
 		return 0;
 	if (!in_userfault(ctx)) {
 		/* A wake-up seen while the thread was not in a fault is stale. */
@@ -1650,6 +2036,18 @@ static __always_inline int data_enter(__u64 fd, __u32 write, __u64 buf, __u64 da
 	return 0;
 }
 
+/* A missing fault on a postcopy destination, until a page fills it. */
+static __always_inline void pc_fault_read(const __u64 *m)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct swack_proc *p = watched(id >> 32);
+	struct pc_key k = { .pid = id >> 32, .page = m[2] & ~0xfffULL };
+	struct pc_fault f = { .ts = bpf_ktime_get_ns(), .tid = (__u32)m[3] };
+
+	if (p && p->pc_fd && !(m[1] & SWACK_UFFD_PAGEFAULT_FLAG_WP))
+		bpf_map_update_elem(&pc_faults, &k, &f, BPF_ANY);
+}
+
 /* QEMU reads struct uffd_msg records; a few per read at most. */
 static __always_inline void uffd_msgs(const struct data_io *io, long ret)
 {
@@ -1662,6 +2060,7 @@ static __always_inline void uffd_msgs(const struct data_io *io, long ret)
 		if (bpf_probe_read_user(m, sizeof(m), (void *)(io->buf + i * SWACK_UFFD_MSG_SIZE)) ||
 		    (m[0] & 0xff) != SWACK_UFFD_EVENT_PAGEFAULT)
 			continue;
+		pc_fault_read(m);
 		e = ev_new(SWACK_EV_UFFD_FAULT, SWACK_ORIGIN_KERNEL);
 		if (!e)
 			return;
@@ -1740,6 +2139,8 @@ static __always_inline int data_close(struct trace_event_raw_sys_enter *ctx)
 	p = *kind == FD_UFFD ? watched(id >> 32) : NULL;
 	if (p && p->wt_fd == (__u32)ctx->args[0] + 1)
 		p->wt_fd = 0;
+	if (p && p->pc_fd == (__u32)ctx->args[0] + 1)
+		p->pc_fd = 0;
 	bpf_map_delete_elem(&data_fds, &key);
 	return 0;
 }

@@ -86,8 +86,73 @@ enum swack_kind {
 	SWACK_EV_VCPU_RUN = 42,     /* the first vCPU thread entering guest code after the VM
 				     * was started: a0 how (enum swack_run_via), a1 ns since
 				     * the start (vm_start, or vm_state_notify on USDT builds) */
+	/* Postcopy (50 on; docs/PROBES-postcopy.md says where each comes from). */
+	SWACK_EV_PC_STEP = 50,      /* a step of the switch to postcopy, a pause or a recovery:
+				     * a0 enum swack_pc_step; flag END at a function's return,
+				     * a1 its return value; str the USDT event's text argument */
+	SWACK_EV_PC_REQUEST = 51,   /* destination sent a page request on its return path:
+				     * a0 host address (0 unknown: the one its thread, QEMU's
+				     * fault thread, read last), a1 offset in its RAMBlock
+				     * (~0 unknown) */
+	SWACK_EV_PC_REQ_RECV = 52,  /* source took a page request (QMP's postcopy-requests
+				     * counts these): a0 offset, a1 length, str RAMBlock ("":
+				     * the previous request's) */
+	SWACK_EV_PC_FAULT = 53,     /* USDT: QEMU's fault thread took a missing fault: a0 host
+				     * address, a1 offset in the RAMBlock, a2 faulting tid,
+				     * str RAMBlock.  (Kernel side: SWACK_EV_UFFD_FAULT.) */
+	SWACK_EV_PC_RESOLVE = 54,   /* kernel: a UFFDIO_COPY, ZEROPAGE or WAKE placed a page a
+				     * fault QEMU had read was waiting for: a0 page address,
+				     * a1 ns since QEMU read that fault, a2 faulting tid (0
+				     * unknown), a3 the ioctl's cmd, a4 its length */
+	SWACK_EV_PC_PROGRESS = 55,  /* kernel, at most every 100 ms while pages are placed, and
+				     * at UNREGISTER: a0 UFFDIO_COPY pages, a1 ZEROPAGE pages,
+				     * a2 bytes placed, a3 of those calls, the ones that
+				     * resolved a fault QEMU had read, a4 WAKE calls; totals */
+	SWACK_EV_PC_VCPU = 56,      /* a vCPU thread: a0 vCPU index, a1 tid (user space from the
+				     * thread names "CPU n/...", or USDT
+				     * postcopy_blocktime_tid_cpu_map) */
+	SWACK_EV_PC_BLOCKTIME = 57, /* USDT: QEMU's own blocktime accounting: a0 enum
+				     * swack_pc_bt; BEGIN a1 address, a2 time (us), a3 vCPU,
+				     * a4 already faulted; END a1 address, a2 time (us),
+				     * a3 vCPUs freed, a4 other threads freed; TOTAL a2 QEMU's
+				     * total blocktime */
+	SWACK_EV_PC_DISCARD = 58,   /* destination discarded pages the source dirtied again
+				     * (ram_discard_range): a0 start, a1 length, str RAMBlock */
+	SWACK_EV_PC_PAGE_REQ = 59,  /* USDT: QEMU's set of requested pages changed: a0 host
+				     * address, a1 requests outstanding after it, a2 1 added,
+				     * 0 resolved (postcopy_page_req_add / _del) */
 	SWACK_EV_MAX
 };
+
+/* What a SWACK_EV_PC_STEP is. */
+enum swack_pc_step {
+	/* source */
+	SWACK_PC_START_CMD = 1,     /* migrate-start-postcopy (qmp_migrate_start_postcopy) */
+	SWACK_PC_DISCARD_BITMAP,    /* ram_postcopy_send_discard_bitmap (END at its return) */
+	SWACK_PC_LISTEN_SENT,       /* qemu_savevm_send_postcopy_listen */
+	SWACK_PC_RUN_SENT,          /* qemu_savevm_send_postcopy_run */
+	SWACK_PC_PACKAGE_SENT,      /* qemu_savevm_send_packaged: the device state (END at its
+				     * return: QEMU's postcopy downtime ends) */
+	SWACK_PC_COMPLETE,          /* the last of RAM sent (qemu_savevm_state_complete_postcopy) */
+	SWACK_PC_RESUME_SENT,       /* qemu_savevm_send_postcopy_resume: a recovery resumes */
+	SWACK_PC_PAUSE_CMD,         /* migrate-pause (either side) */
+	/* destination */
+	SWACK_PC_RECOVER_CMD = 16,  /* migrate-recover (qmp_migrate_recover) */
+	SWACK_PC_DST_ADVISE,        /* postcopy_state_set(ADVISE) .. (END): the destination's */
+	SWACK_PC_DST_DISCARD,       /* postcopy states, QEMU's PostcopyState + 16 */
+	SWACK_PC_DST_LISTENING,
+	SWACK_PC_DST_RUNNING,
+	SWACK_PC_DST_END,
+	SWACK_PC_DST_RESUME,        /* USDT loadvm_postcopy_handle_resume */
+	SWACK_PC_STEP_MAX
+};
+
+/* What a SWACK_EV_PC_BLOCKTIME is. */
+enum swack_pc_bt { SWACK_PC_BT_BEGIN = 1, SWACK_PC_BT_END = 2, SWACK_PC_BT_TOTAL = 3 };
+
+/* Return-path message types (migration/migration.h): page requests. */
+#define SWACK_RP_MSG_REQ_PAGES_ID 3
+#define SWACK_RP_MSG_REQ_PAGES 4
 
 /* The VFIO migration uAPI (include/uapi/linux/vfio.h): numbers only. */
 #define SWACK_VFIO_TYPE 0x3b                 /* ';' */
@@ -132,6 +197,7 @@ enum swack_vfio_op {
 #define SWACK_UFFDIO_WRITEPROTECT 0x06
 #define SWACK_UFFDIO_CONTINUE 0x07
 #define SWACK_UFFDIO_API 0x3f
+#define SWACK_UFFDIO_REGISTER_MODE_MISSING 1u
 #define SWACK_UFFDIO_REGISTER_MODE_WP 2u
 #define SWACK_UFFDIO_WP_MODE_WP 1u         /* protect; without it: unprotect */
 #define SWACK_UFFDIO_WP_MODE_DONTWAKE 2u
@@ -209,6 +275,20 @@ struct swack_proc {
 	 * *mig_ptr + threshold_off (MigrationState.threshold_size); 0: unknown. */
 	__u64 mig_ptr;     /* run-time address of QEMU's MigrationState pointer */
 	__u64 threshold_off;
+	/* Postcopy destination, kept by the probes. */
+	__u32 pc_fd;       /* userfaultfd registered for missing faults, plus 1; 0 none */
+	__u32 pad3;
+	__u64 pc_copies;   /* pages placed by UFFDIO_COPY, */
+	__u64 pc_zeros;    /* by UFFDIO_ZEROPAGE, */
+	__u64 pc_bytes;    /* bytes they placed, */
+	__u64 pc_resolved; /* of those calls, the ones a fault QEMU had read waited for, */
+	__u64 pc_wakes;    /* UFFDIO_WAKE calls */
+	__u64 pc_sent_ts;  /* last SWACK_EV_PC_PROGRESS, */
+	__u64 pc_sent_calls; /* and pc_copies + pc_zeros + pc_wakes then */
+	/* Postcopy source: it queries its pending size in a tight loop. */
+	__u32 pc_src;      /* 1 from the switch to the next migration's setup */
+	__u32 pad4;
+	__u64 pc_pending_ts; /* the last query it reported */
 };
 
 /*

@@ -116,15 +116,17 @@ tests/bench/attach.sh
 # Every context switch and wake-up of the machine runs swack's sched_switch
 # and sched_waking programs (background-snapshot stalls).
 echo "scheduler tracepoints: semaphore ping-pong of two threads on one CPU (2 switches + 2 wake-ups a round trip), median of 5 x 100000 round trips"
-pingpong() {
+# five_runs CMD: the target's figure for CMD, median of 5 runs.
+five_runs() {
 	local v=() ns
 	for _ in 1 2 3 4 5; do
-		echo "pingpong 100000" >&"${TARGET[1]}"
+		echo "$1" >&"${TARGET[1]}"
 		read -r _ ns <&"${TARGET[0]}"
 		v+=("$ns")
 	done
 	printf '%s\n' "${v[@]}" | median
 }
+pingpong() { five_runs "pingpong 100000"; }
 # swack_on PID: swack trace watching PID, once attached.
 swack_on() {
 	"$B/swack" trace -p "$1" >/dev/null 2>"$B/bench-sched.err" &
@@ -145,6 +147,19 @@ pp_tracking=$(pingpong)
 kill -INT "$sw"; wait "$sw" || true
 awk -v n="$pp_none" -v o="$pp_other" -v w="$pp_watched" -v t="$pp_tracking" 'BEGIN {
 	printf "  no swack %.0f ns; swack watching another process %.0f ns (+%.0f ns a round trip, +%.0f ns a switch and wake-up); this process watched %.0f ns (+%.0f); watched under write tracking (a kernel stack walk at each sleep) %.0f ns (+%.0f)\n", n, o, o - n, (o - n) / 2, w, w - n, t, t - n
+}'
+
+# Postcopy's fault path with and without swack: the kernel side (the fault
+# read, the UFFDIO_COPY, the sleep's stack walk and its wake-up) and the two
+# request uprobes (the destination's request, the source's queueing), per fault.
+echo "postcopy: one missing fault's stall, touch to UFFDIO_COPY, median of 5 x 2000 faults"
+pc_fault() { five_runs "postcopy 2000"; }
+pc_none=$(pc_fault)
+swack_on "$target"
+pc_swack=$(pc_fault)
+kill -INT "$sw"; wait "$sw" || true
+awk -v n="$pc_none" -v s="$pc_swack" 'BEGIN {
+	printf "  no swack %.1f us a fault; watched by swack %.1f us (+%.1f us, %.2fx)\n", n / 1e3, s / 1e3, (s - n) / 1e3, s / n
 }'
 
 echo "non-VFIO ioctls (TCGETS on /dev/null, 3 x 2 million, median ns per ioctl):"

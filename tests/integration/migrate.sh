@@ -84,9 +84,9 @@ check_attach() {
 	local attach
 	attach=$(cat "$QDIR/trace.err")
 	if [[ $QEMU_VERSION == 7.2 ]]; then
-		expect_match "$Q: source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 20 probes attached; missing: none; watched in [0-9.]+ ms" "$attach"
+		expect_match "$Q: source attached by symbols" "swack: pid $src \(qemu-system-x86\): QEMU <=7.2 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 36 probes attached; missing: none; watched in [0-9.]+ ms" "$attach"
 	else
-		expect_match "$Q: source attached by symbols, switchover-ack probes and the threshold found" "swack: pid $src \(qemu-system-x86\): QEMU 8.0-11.0 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 24 probes attached; missing: none; switchover threshold at MigrationState\+0x1e8 \(machine code of 2 call sites\); watched in [0-9.]+ ms" "$attach"
+		expect_match "$Q: source attached by symbols, switchover-ack probes and the threshold found" "swack: pid $src \(qemu-system-x86\): QEMU 8.0-11.0 \(symbols\), [0-9]+ functions from .dynsym, 0 USDT probes: 40 probes attached; missing: none; switchover threshold at MigrationState\+0x1e8 \(machine code of 2 call sites\); watched in [0-9.]+ ms" "$attach"
 	fi
 	expect_match "$Q: destination attached by symbols" "swack: pid $dst \(qemu-system-x86\): QEMU [^ ]+ \(symbols\).*missing: none" "$attach"
 	expect_eq "$Q: enum names read from both processes (no 7.2 table standing in)" "" \

@@ -132,3 +132,46 @@ is "no faults in a guest that writes nothing" "0 0 0" \
 expect_eq "snapshot: write tracking events name each block" \
 	"write_tracking_start pc.ram,write_tracking_start vga.vram,write_tracking_stop pc.ram,write_tracking_stop vga.vram" \
 	"$(jq -r 'select(.event | startswith("write_tracking")) | "\(.event) \(.block)"' "$SIM_TRACE" | paste -sd,)"
+
+# Postcopy on a dtrace build: the switch from QEMU's steps, faults, requests and
+# QEMU's own blocktime events (10.1's accounting) for the vCPUs' waits.
+play postcopy 102
+is "both sides completed, paired" "completed completed time" '"\(.src.state) \(.dst.state) \(.paired_by)"'
+is "switched after 2 passes, 200 MB left, >= 2 ms after migrate-start-postcopy" "2 200000000 true" \
+	'.postcopy_switch | "\(.iterations_before) \(.pending_before) \(.request_to_stop_ns >= 2000000)"'
+is "switch phases: iterable >= 1 ms, discard bitmap >= 4 ms, devices >= 1 ms" "true true true" \
+	'.postcopy_switch | "\(.iterable_save_ns >= 1000000) \(.discard_bitmap_ns >= 4000000) \(.device_state_ns >= 1000000)"'
+is "switch phases add up to the guest's pause" true \
+	'.postcopy_switch | ([.stop_ns, .iterable_save_ns, .discard_bitmap_ns, .device_state_ns, .package_send_ns, .destination_start_ns] | map(select(. >= 0)) | add) == .guest_pause_ns'
+is "the guest's pause is the guest-visible downtime" true '.postcopy_switch.guest_pause_ns == .guest_downtime_ns'
+is "QEMU's downtime from its checkpoints, >= 6 ms" true '.qemu_downtime_ns >= 6000000 and .qemu_downtime_ns < .guest_downtime_ns'
+is "source took 4 page requests" 4 '.src.postcopy.requests_taken'
+is "destination: 4 faults on 3 pages, 1 faulted twice, 4 requests sent, all resolved" "4 3 1 4 4" \
+	'.dst.postcopy | "\(.faults) \(.pages_faulted) \(.repeat_pages) \(.requests) \(.resolved)"' dst
+is "destination: 2 discarded ranges at the switch, not the advise-time clear" "2 25165824" \
+	'.dst.postcopy | "\(.discards) \(.discard_bytes)"' dst
+is "vCPUs listed from QEMU's tid map; each faulted twice" "2 0:2 1:2" \
+	'.dst.postcopy | "\(.vcpus_listed) \([.vcpus[] | "\(.vcpu):\(.faults)"] | join(" "))"' dst
+is "vCPU 0 blocked >= 18 ms (A, C), vCPU 1 >= 8 ms (B, C)" "true true" \
+	'.dst.postcopy.vcpus | "\(.[0].blocked_ns >= 18000000) \(.[1].blocked_ns >= 8000000)"' dst
+is "both blocked at once >= 5 ms, less than either vCPU alone" true \
+	'.dst.postcopy | .blocktime_ns >= 5000000 and .blocktime_ns < ([.vcpus[].blocked_ns] | min)' dst
+is "QEMU's own total as it traced it" 8000 '.dst.postcopy.qemu_traced_blocktime' dst
+is "latency percentiles in order, the histogram holds every fault" "true 4" \
+	'.dst.postcopy | "\(.latency_p50_ns > 0 and .latency_p50_ns <= .latency_p90_ns and .latency_p99_ns <= .latency_max_ns) \([.latency_hist_us[].count] | add)"' dst
+is "A waited >= 15 ms: the longest" true '.dst.postcopy.latency_max_ns >= 15000000' dst
+
+play postcopy-paused 102
+is "both sides completed after a pause" "completed completed" '"\(.src.state) \(.dst.state)"'
+is "one pause each side, >= 20 ms, resumed" "1 1 true true" \
+	'"\(.src.postcopy.pauses | length) \(.dst.postcopy.pauses | length) \(.src.postcopy.paused_ns >= 20000000) \(.dst.postcopy.pauses[0].resume_ts > 0)"'
+is "destination: migrate-recover inside the pause" true \
+	'.dst.postcopy.pauses[0] | .recover_ts > .pause_ts and .recover_ts < .resume_ts' dst
+is "2 requests sent (one lost with the connection), 1 taken by the source" "2 1" \
+	'"\(.dst.postcopy.requests) \(.src.postcopy.requests_taken)"'
+is "the fault waited through the pause" true '.dst.postcopy.latency_max_ns >= 20000000' dst
+is "vCPU 1 never blocked: no time all blocked at once" "0 0" \
+	'.dst.postcopy | "\(.vcpus[1].blocked_ns) \(.blocktime_ns)"' dst
+expect_eq "postcopy-paused: the pause is a phase of its own, both sides" \
+	"postcopy-active postcopy-paused postcopy-recover postcopy-active" \
+	"$(jq -r --argjson p "$SIM_SRC" 'select(.event == "mig_state" and .pid == $p) | .state' "$SIM_TRACE" | grep postcopy | paste -sd' ')"

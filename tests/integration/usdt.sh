@@ -61,11 +61,11 @@ check_gen() {
 
 G102="QEMU 8.1-11.0 \(USDT, legacy switchover-ack\)"
 MULTI="[0-9]+ multi-uprobe links, one per program"
-check_gen 102 "$G102" pending "$MULTI" 42
-check_gen 111 "QEMU 11.1\+ \(USDT, per-device switchover-ack\)" query_pending "$MULTI" 43
-check_gen 102pad "$G102" pending "$MULTI" 4042
+check_gen 102 "$G102" pending "$MULTI" 69
+check_gen 111 "QEMU 11.1\+ \(USDT, per-device switchover-ack\)" query_pending "$MULTI" 70
+check_gen 102pad "$G102" pending "$MULTI" 4069
 SWACK_UPROBE_MULTI=0 check_gen 102 "$G102" pending \
-	"[0-9]+ uprobe links, one per probe site \(SWACK_UPROBE_MULTI=0\)" 42
+	"[0-9]+ uprobe links, one per probe site \(SWACK_UPROBE_MULTI=0\)" 69
 
 # A build that offers less: absent probes and an argument spec swack cannot
 # decode (its global is stripped) are named; the rest is traced.

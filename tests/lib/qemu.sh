@@ -29,6 +29,9 @@
 #   SWACK_GUEST_MODE  the guest's workload (mkguest.sh): empty = dirty memory,
 #                     echo = the `echo t` loop on ttyS1 (see qemu_serial_clock)
 #   QEMU_EXTRA        (array) more arguments for every QEMU started
+#   QEMU_NAME_OPTS    more -name options for the next qemu_start_* (e.g.
+#                     debug-threads=on: vCPU threads named "CPU n/TCG")
+#   QEMU_SMP          -smp for the next qemu_start_* (default: QEMU's, 1 vCPU)
 
 [[ -n ${_SWACK_QEMU_LIB:-} ]] && return 0
 _SWACK_QEMU_LIB=1
@@ -219,7 +222,7 @@ qemu_identity() {
 _qemu_start() {
 	local name=$1 dirty=$2 pid i ident
 	shift 2
-	read -r -a ident <<<"${QEMU_IDENT[$name]:-"-name swack-$name"}"
+	read -r -a ident <<<"${QEMU_IDENT[$name]:-"-name swack-$name${QEMU_NAME_OPTS:+,$QEMU_NAME_OPTS}"}"
 	if [[ -f $QDIR/$name.pid ]] && _qemu_ours "$(<"$QDIR/$name.pid")"; then
 		_qemu_err "VM '$name' is already running"
 		return 1
@@ -227,7 +230,7 @@ _qemu_start() {
 	qemu_guest || return 1
 	rm -f "$QDIR/$name".{serial,qmp,log}
 	# QEMU_NETNS: run it in that network namespace (a test's second "host").
-	${QEMU_NETNS:+ip netns exec "$QEMU_NETNS"} "$QEMU_BIN" "${ident[@]}" \
+	${QEMU_NETNS:+ip netns exec "$QEMU_NETNS"} "$QEMU_BIN" "${ident[@]}" ${QEMU_SMP:+-smp "$QEMU_SMP"} \
 		-machine q35,accel=tcg -m "$SWACK_QEMU_MEM" -display none -nodefaults \
 		-kernel "$SWACK_GUEST_DIR/vmlinuz" \
 		-initrd "$SWACK_GUEST_DIR/initramfs.cpio.gz" \

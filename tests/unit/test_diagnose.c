@@ -622,6 +622,91 @@ static void test_snapshot(void **state)
 	assert_int_equal(f->ev[0].ts, 280 * MS);     /* it began 20 ms before its wake-up */
 }
 
+/* ---- diagnose_postcopy.c ------------------------------------------------------ */
+
+static void feed_step(struct model *m, uint32_t pid, uint64_t ts, int step, uint32_t flags)
+{
+	struct swack_event e = ev(pid, ts, SWACK_EV_PC_STEP);
+
+	e.a[0] = step;
+	e.flags = flags;
+	model_feed(m, &e);
+}
+
+/* tid's missing fault on page, read at from_ms, its thread asleep until to_ms. */
+static void feed_missing(struct model *m, uint32_t tid, uint64_t page, uint64_t from_ms,
+			 uint64_t to_ms)
+{
+	struct swack_event e = ev(DST, to_ms, SWACK_EV_UFFD_STALL);
+
+	feed_a(m, DST, from_ms, SWACK_EV_UFFD_FAULT, page, 0);
+	feed_a(m, DST, from_ms, SWACK_EV_PC_REQUEST, page, 0);
+	e.a[0] = (to_ms - from_ms) * MS;
+	e.a[1] = tid;
+	e.a[3] = page;
+	e.a[4] = 4096;
+	snprintf(e.str, sizeof(e.str), "CPU %u/TCG", tid - 1001);
+	model_feed(m, &e);
+	feed_a(m, DST, to_ms, SWACK_EV_PC_RESOLVE, page, (to_ms - from_ms) * MS);
+}
+
+/* Switched with 90% of RAM still to send (13-51 ms, 25 ms of discard bitmap),
+ * then vCPU 0 faults 20 times back to back (60-240 ms) in one 2 MiB region,
+ * vCPU 1 once (100-150 ms); the destination pauses 160-170 ms. */
+static void test_postcopy(void **state)
+{
+	struct fx *x = *state;
+	struct model *m = &x->m;
+	struct diagnosis *d;
+	const struct finding *f;
+
+	feed_pair(m, SRC, DST);
+	feed_state(m, SRC, 1, "setup", 0);
+	feed_state(m, DST, 1, "active", 0);
+	feed_state(m, SRC, 2, "active", 0);
+	feed_exact(m, 3, 500000000, 0, 0);
+	feed_step(m, SRC, 10, SWACK_PC_START_CMD, 0);
+	feed_exact(m, 11, 450000000, 0, 0);
+	feed_state(m, SRC, 12, "postcopy-active", 0);
+	feed(m, SRC, 13, SWACK_EV_VM_STOP);
+	feed(m, SRC, 14, SWACK_EV_VM_STOPPED);
+	feed_step(m, SRC, 15, SWACK_PC_DISCARD_BITMAP, 0);
+	feed_step(m, SRC, 40, SWACK_PC_DISCARD_BITMAP, SWACK_F_END);
+	feed_step(m, SRC, 44, SWACK_PC_PACKAGE_SENT, 0);
+	feed_step(m, SRC, 45, SWACK_PC_PACKAGE_SENT, SWACK_F_END);
+	feed_a(m, DST, 47, SWACK_EV_PC_VCPU, 0, 1001);
+	feed_a(m, DST, 47, SWACK_EV_PC_VCPU, 1, 1002);
+	feed_state(m, DST, 48, "postcopy-active", 0);
+	feed(m, DST, 51, SWACK_EV_VM_RESUMED);
+	for (uint64_t i = 0; i < 20; i++)
+		feed_missing(m, 1001, 0x7f0000000000ull + (i + 1) * 4096, 60 + 9 * i, 69 + 9 * i);
+	feed_missing(m, 1002, 0x7f0000100000ull, 100, 150);
+	feed_state(m, DST, 160, "postcopy-paused", 0);
+	feed_step(m, DST, 165, SWACK_PC_RECOVER_CMD, 0);
+	feed_state(m, DST, 170, "postcopy-active", 0);
+	feed_state(m, DST, 260, "completed", 0);
+	feed_state(m, SRC, 261, "completed", 0);
+	d = run(x, -1);
+	assert_string_equal(ids(d), "postcopy-vcpu-blocked postcopy-paused postcopy-blocktime "
+			    "postcopy-early-switch postcopy-hot-region postcopy-faults "
+			    "postcopy-switch");
+	f = find(d, "postcopy-vcpu-blocked");
+	assert_int_equal(f->score, 85);                 /* 180 of 212 ms */
+	assert_int_equal(figure(f, "vcpu"), 0);
+	assert_int_equal(figure(f, "blocked_ns"), 180 * MS);
+	assert_int_equal(figure(f, "faults"), 20);
+	assert_true(strstr(f->advice, "postcopy-preempt") != NULL);
+	assert_int_equal(figure(find(d, "postcopy-blocktime"), "blocktime_ns"), 50 * MS);
+	assert_int_equal(figure(find(d, "postcopy-paused"), "paused_ns"), 10 * MS);
+	assert_int_equal(figure(find(d, "postcopy-early-switch"), "pending_bytes"), 450000000);
+	assert_int_equal(figure(find(d, "postcopy-hot-region"), "faults"), 21);
+	assert_int_equal(figure(find(d, "postcopy-faults"), "requests"), 21);
+	f = find(d, "postcopy-switch");
+	assert_int_equal(figure(f, "pause_ns"), 38 * MS);
+	assert_int_equal(figure(f, "discard_bitmap"), 25 * MS);
+	assert_true(!strncmp(f->advice, "the discard bitmap", 18));
+}
+
 /* ---- diagnose_out.c: the JSON of a diagnosis ------------------------------ */
 
 /* Every string escaped (quotes, a line break, a backslash); integer figures
@@ -688,6 +773,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_multifd_starved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_switchover_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postcopy, setup, teardown),
 		cmocka_unit_test(test_json),
 	};
 

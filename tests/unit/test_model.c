@@ -1131,6 +1131,348 @@ static void test_vm_identity(void **state)
 	model_free(&m);
 }
 
+/* ---- postcopy ---------------------------------------------------------------- */
+
+#define PA (BASE + 0x1000)
+#define PB (BASE + 0x2000)
+#define PC (BASE + 0x3000)
+#define PD (BASE + 0x4000)
+
+static void feed_pc(struct model *m, uint32_t pid, uint64_t ts, int kind, uint64_t a0,
+		    uint64_t a1, uint64_t a2)
+{
+	struct swack_event e = ev(pid, ts, kind, pid == DST ? SWACK_ROLE_DST : SWACK_ROLE_SRC);
+
+	e.a[0] = a0;
+	e.a[1] = a1;
+	e.a[2] = a2;
+	model_feed(m, &e);
+}
+
+static void feed_step(struct model *m, uint32_t pid, uint64_t ts, int step, uint32_t flags)
+{
+	struct swack_event e = ev(pid, ts, SWACK_EV_PC_STEP, pid == DST ? SWACK_ROLE_DST :
+				  SWACK_ROLE_SRC);
+
+	e.a[0] = step;
+	e.flags = flags;
+	model_feed(m, &e);
+}
+
+/* Thread tid slept ns in a missing fault until a UFFDIO_COPY of page woke it. */
+static void feed_pc_stall(struct model *m, uint64_t ts, uint32_t tid, uint64_t ns,
+			  uint64_t page, const char *comm)
+{
+	struct swack_event e = ev(DST, ts, SWACK_EV_UFFD_STALL, SWACK_ROLE_DST);
+
+	e.a[0] = ns;
+	e.a[1] = tid;
+	e.a[2] = 0xc028aa03;
+	e.a[3] = page;
+	e.a[4] = PAGE;
+	snprintf(e.str, sizeof(e.str), "%s", comm);
+	model_feed(m, &e);
+}
+
+/* A missing fault the kernel side saw: read by QEMU at ts, its request, the
+ * thread's sleep from sleep_ms to woke_ms, and the page placed then. */
+static void pc_fault(struct model *m, uint64_t ts, uint64_t page, uint32_t ptid,
+		     uint32_t tid, uint64_t sleep_ms, uint64_t woke_ms, bool placed)
+{
+	char comm[16];
+
+	snprintf(comm, sizeof(comm), tid >= 2000 ? "qemu-system-x86" : "CPU %u/TCG", tid - 1001);
+	feed_pc(m, DST, ts, SWACK_EV_UFFD_FAULT, page, 0, ptid);
+	/* by symbols the request names no address: the fault its thread read last */
+	feed_pc(m, DST, ts, SWACK_EV_PC_REQUEST, 0, page - BASE, 0);
+	feed_pc_stall(m, woke_ms, tid, (woke_ms - sleep_ms) * MS, page, comm);
+	if (placed)
+		feed_pc(m, DST, woke_ms, SWACK_EV_PC_RESOLVE, page, (woke_ms - ts) * MS, ptid);
+}
+
+/* The switch (by symbols, 7.2's order), then 5 faults on the destination: A on
+ * vCPU 0 (sleeps 59-81), B on vCPU 1 (70-101), C on both (110-120, 112-120),
+ * D on the main thread (130-135); vCPUs 1001 and 1002 listed. */
+static void postcopy_switch_events(struct model *m)
+{
+	feed_pair(m, SRC, DST);
+	feed_state(m, SRC, 1, "setup", 0);
+	feed_state(m, DST, 1, "active", 0);
+	feed_state(m, SRC, 2, "active", 0);
+	feed_exact(m, 3, 500000000, 0);
+	feed_step(m, DST, 4, SWACK_PC_DST_ADVISE, 0);
+	feed_pc(m, DST, 4, SWACK_EV_PC_DISCARD, 0, 1 << 29, 0);  /* advise: RAM emptied */
+	feed_step(m, SRC, 10, SWACK_PC_START_CMD, 0);
+	feed_exact(m, 11, 400000000, 8000000);
+	feed_state(m, SRC, 12, "postcopy-active", 8000000);
+	feed(m, SRC, 13, SWACK_EV_VM_STOP, 8000000);
+	feed(m, SRC, 14, SWACK_EV_VM_STOPPED, 8000000);
+	feed_step(m, SRC, 15, SWACK_PC_DISCARD_BITMAP, 0);
+	feed_step(m, SRC, 40, SWACK_PC_DISCARD_BITMAP, SWACK_F_END);
+	feed_step(m, SRC, 41, SWACK_PC_LISTEN_SENT, 0);
+	feed_step(m, SRC, 43, SWACK_PC_RUN_SENT, 0);
+	feed_step(m, SRC, 44, SWACK_PC_PACKAGE_SENT, 0);
+	feed_step(m, SRC, 45, SWACK_PC_PACKAGE_SENT, SWACK_F_END);
+	feed_step(m, DST, 46, SWACK_PC_DST_DISCARD, 0);
+	feed_pc(m, DST, 46, SWACK_EV_PC_DISCARD, 0x100000, 0x800000, 0);
+	feed_pc(m, DST, 46, SWACK_EV_PC_DISCARD, 0x2000000, 0x1000000, 0);
+	feed_step(m, DST, 47, SWACK_PC_DST_LISTENING, 0);
+	feed_pc(m, DST, 47, SWACK_EV_PC_VCPU, 0, 1001, 0);
+	feed_pc(m, DST, 47, SWACK_EV_PC_VCPU, 1, 1002, 0);
+	{
+		struct swack_event e = ev(DST, 48, SWACK_EV_UFFD_IOCTL, SWACK_ROLE_DST);
+
+		e.a[0] = 0xc020aa00;
+		e.a[3] = 1 << 29;
+		e.a[4] = SWACK_UFFDIO_REGISTER_MODE_MISSING;
+		model_feed(m, &e);
+	}
+	feed_state(m, DST, 48, "postcopy-active", 0);
+	feed(m, DST, 50, SWACK_EV_VM_START, 0);
+	feed(m, DST, 51, SWACK_EV_VM_RESUMED, 0);
+}
+
+static void postcopy_run(struct model *m, struct done_log *log)
+{
+	model_init(m, on_done, log);
+	postcopy_switch_events(m);
+	pc_fault(m, 60, PA, 1001, 1001, 59, 81, true);
+	pc_fault(m, 70, PB, 1002, 1002, 70, 101, true);
+	pc_fault(m, 110, PC, 1001, 1001, 110, 120, false);
+	pc_fault(m, 112, PC, 1002, 1002, 112, 120, true);
+	pc_fault(m, 130, PD, 0, 2000, 130, 135, true);
+	for (int i = 0; i < 3; i++)
+		feed_pc(m, SRC, 60 + i, SWACK_EV_PC_REQ_RECV, 0, PAGE, 0);
+	{
+		struct swack_event e = ev(DST, 140, SWACK_EV_PC_PROGRESS, SWACK_ROLE_DST);
+
+		e.a[0] = 1000;
+		e.a[1] = 3000;
+		e.a[2] = 4000 * PAGE;
+		e.a[3] = 4;             /* the calls that placed A, B, C and D */
+		model_feed(m, &e);
+	}
+	log->src = NULL;
+	feed_state(m, DST, 200, "completed", 0);
+	feed_step(m, SRC, 199, SWACK_PC_COMPLETE, 0);
+	feed_state(m, SRC, 201, "completed", 58000000);
+}
+
+static void test_postcopy_faults(void **state)
+{
+	struct done_log log = { 0 };
+	const struct postcopy *pc;
+	uint64_t per[PC_MAX_VCPUS];
+	uint32_t hist[SNAP_HIST];
+	struct pc_stats st;
+	struct model m;
+
+	(void)state;
+	postcopy_run(&m, &log);
+	assert_int_equal(log.calls, 1);
+	assert_non_null(log.dst);
+	pc = &log.dst->pc;
+	pc_stats(log.dst, 0, &st);
+	assert_int_equal(st.faults, 5);
+	assert_int_equal(pc->pages.used, 4);
+	assert_int_equal(st.repeat_pages, 1);
+	assert_int_equal(st.requests, 5);
+	assert_int_equal(pc->rerequests, 1);       /* vCPU 1's request for C, asked already */
+	assert_int_equal(st.unrequested, 0);
+	assert_int_equal(st.resolved, 5);
+	/* the threads' sleeps: 5, 8, 10, 22, 31 ms; nearest rank */
+	assert_int_equal(st.p50, 10 * MS);
+	assert_int_equal(st.p90, 31 * MS);
+	assert_int_equal(st.max, 31 * MS);
+	assert_int_equal(st.stall_max, 31 * MS);    /* ended: no fault still waits */
+	assert_int_equal(st.latency_total, 76 * MS);
+	pc_latency_hist(pc, hist);
+	assert_int_equal(hist[snap_bucket(5 * MS)], 2);
+	assert_int_equal(hist[snap_bucket(10 * MS)], 1);
+	assert_int_equal(hist[snap_bucket(22 * MS)], 2);
+	/* vCPU 0: A 22 + C 10; vCPU 1: B 31 + C 8; both at once 70-81 and 112-120 */
+	pc_vcpus_blocked(pc, 0, per);
+	assert_int_equal(per[0], 32 * MS);
+	assert_int_equal(per[1], 39 * MS);
+	assert_int_equal(st.nvcpus, 2);
+	assert_int_equal(st.blocktime_ns, 19 * MS);
+	assert_int_equal(st.blocked_now, 0);
+	assert_int_equal(pc->nthreads, 3);
+	assert_int_equal(pc->threads[2].vcpu, -1);  /* the main thread: no vCPU */
+	assert_int_equal(st.background_pages, 3996);
+	assert_int_equal(pc->discards, 2);          /* not the advise-time emptying */
+	assert_int_equal(pc->discard_bytes, 0x1800000);
+	assert_int_equal(pc->registered_blocks, 1);
+	assert_int_equal(pc->registered_bytes, 1 << 29);
+	assert_int_equal(st.duration_ns, 152 * MS);  /* destination: 48 to 200 */
+	model_free(&m);
+}
+
+static void test_postcopy_switch(void **state)
+{
+	struct done_log log = { 0 };
+	struct pc_switch sw;
+	struct pc_stats st;
+	struct model m;
+
+	(void)state;
+	postcopy_run(&m, &log);
+	pc_switch_breakdown(log.src, log.dst, &sw);
+	assert_int_equal(sw.request_ns, 3 * MS);
+	assert_int_equal(sw.ns[PCP_STOP], 1 * MS);
+	assert_int_equal(sw.ns[PCP_ITERABLE], 1 * MS);
+	assert_int_equal(sw.ns[PCP_DISCARD], 25 * MS);
+	assert_int_equal(sw.ns[PCP_DEVICES], 4 * MS);
+	assert_int_equal(sw.ns[PCP_PACKAGE], 1 * MS);
+	assert_int_equal(sw.ns[PCP_DST_START], 6 * MS);
+	assert_int_equal(sw.pause_ns, 38 * MS);
+	assert_int_equal(mig_guest_downtime_ns(log.src, log.dst), 38 * MS);
+	/* 7.2 begins its downtime as postcopy begins, just before the stop */
+	assert_int_equal(mig_qemu_downtime_ns(log.src), 33 * MS);
+	pc_stats(log.src, 0, &st);
+	assert_int_equal(st.duration_ns, 189 * MS);
+	assert_int_equal(st.bytes, 50000000);
+	assert_int_equal(st.requests_recv, 3);
+	assert_int_equal(log.src->pc.pending_first, 500000000);
+	assert_int_equal(log.src->pc.pending_at_switch, 400000000);
+	model_free(&m);
+}
+
+/* While faults wait, the vCPUs waiting are known from the faulting thread. */
+static void test_postcopy_blocked_now(void **state)
+{
+	struct done_log log = { 0 };
+	struct pc_stats st;
+	struct model m;
+	struct mig *g;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, DST, 1, "active", 0);
+	feed_pc(&m, DST, 2, SWACK_EV_PC_VCPU, 0, 1001, 0);
+	feed_pc(&m, DST, 2, SWACK_EV_PC_VCPU, 1, 1002, 0);
+	feed_state(&m, DST, 3, "postcopy-active", 0);
+	feed_pc(&m, DST, 4, SWACK_EV_UFFD_FAULT, PA, 0, 1001);
+	g = m.head;
+	pc_stats(g, 5 * MS, &st);
+	assert_int_equal(st.blocked_now, 1);
+	assert_int_equal(st.max, 0);
+	assert_int_equal(st.stall_max, 1 * MS);     /* A, still waiting since 4 */
+	feed_pc(&m, DST, 6, SWACK_EV_UFFD_FAULT, PB, 0, 1002);
+	pc_stats(g, 7 * MS, &st);
+	assert_int_equal(st.blocked_now, 2);
+	assert_int_equal(st.stall_max, 3 * MS);
+	assert_int_equal(g->pc.outstanding, 2);
+	feed_pc(&m, DST, 8, SWACK_EV_PC_RESOLVE, PA, 4 * MS, 1001);
+	pc_stats(g, 9 * MS, &st);
+	assert_int_equal(st.blocked_now, 1);
+	assert_int_equal(st.stall_max, 4 * MS);     /* A's, resolved, over B's 3 so far */
+	assert_int_equal(g->pc.outstanding, 1);
+	/* a fault whose thread QEMU did not learn (no postcopy-blocktime) */
+	feed_pc(&m, DST, 10, SWACK_EV_UFFD_FAULT, PC, 0, 0);
+	pc_stats(g, 11 * MS, &st);
+	assert_int_equal(st.blocked_now, -1);
+	assert_int_equal(st.stall_max, 5 * MS);     /* B, still waiting since 6 */
+	assert_int_equal(pc_vcpu_of_comm("CPU 12/KVM"), 12);
+	assert_int_equal(pc_vcpu_of_comm("qemu-system-x86"), -1);
+	assert_int_equal(pc_vcpu_of_comm("CPU x/TCG"), -1);
+	model_free(&m);
+}
+
+/* A pause of postcopy, its recovery and resume: a phase of its own. */
+static void test_postcopy_pause(void **state)
+{
+	struct done_log log = { 0 };
+	struct pc_stats st;
+	struct model m;
+	struct mig *g;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, DST, 1, "active", 0);
+	feed_state(&m, DST, 10, "postcopy-active", 0);
+	feed_state(&m, DST, 20, "postcopy-paused", 0);
+	feed_step(&m, DST, 25, SWACK_PC_RECOVER_CMD, 0);
+	feed_state(&m, DST, 26, "postcopy-recover-setup", 0);
+	feed_state(&m, DST, 27, "postcopy-recover", 0);
+	feed_state(&m, DST, 30, "postcopy-active", 0);
+	feed_state(&m, DST, 40, "postcopy-paused", 0);
+	g = m.head;
+	pc_stats(g, 45 * MS, &st);
+	assert_int_equal(g->pc.npauses, 2);
+	assert_int_equal(g->pc.pauses[0].t_recover, 25 * MS);
+	assert_int_equal(g->pc.pauses[0].t_resume, 30 * MS);
+	assert_int_equal(g->pc.pauses[1].t_resume, 0);
+	assert_int_equal(st.paused_ns, 15 * MS);        /* 10 ms, and 5 so far */
+	assert_int_equal(g->pc.t_active, 10 * MS);      /* the first time it went active */
+	assert_int_equal(g->state, MS_POSTCOPY_PAUSED);
+	assert_string_equal(mstate_name(MS_POSTCOPY_RECOVER), "postcopy-recover");
+	model_free(&m);
+}
+
+/* A dtrace build: QEMU's own fault and blocktime events where the kernel
+ * measured nothing; where it did, they only fill in the faulting thread. */
+static void test_postcopy_usdt(void **state)
+{
+	struct done_log log = { 0 };
+	uint64_t per[PC_MAX_VCPUS];
+	struct pc_stats st;
+	struct model m;
+	struct mig *g;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, DST, 1, "active", 0);
+	feed_state(&m, DST, 2, "postcopy-active", 0);
+	feed_pc(&m, DST, 3, SWACK_EV_PC_VCPU, 0, 3001, 0);
+	feed_pc(&m, DST, 10, SWACK_EV_PC_FAULT, PA, 0x1000, 3001);
+	feed_pc(&m, DST, 10, SWACK_EV_PC_BLOCKTIME, SWACK_PC_BT_BEGIN, PA, 10000);
+	feed_pc(&m, DST, 10, SWACK_EV_PC_PAGE_REQ, PA, 1, 1);
+	feed_pc(&m, DST, 10, SWACK_EV_PC_REQUEST, 0, ~0ull, 0);
+	feed_pc(&m, DST, 25, SWACK_EV_PC_PAGE_REQ, PA, 0, 0);
+	feed_pc(&m, DST, 25, SWACK_EV_PC_BLOCKTIME, SWACK_PC_BT_END, PA, 25000);
+	feed_pc(&m, DST, 30, SWACK_EV_PC_BLOCKTIME, SWACK_PC_BT_TOTAL, 0, 15000);
+	g = m.head;
+	pc_stats(g, 40 * MS, &st);
+	assert_int_equal(st.faults, 1);
+	assert_int_equal(st.max, 15 * MS);
+	assert_int_equal(st.unrequested, 0);            /* it follows its fault, same thread */
+	pc_vcpus_blocked(&g->pc, 40 * MS, per);
+	assert_int_equal(per[0], 15 * MS);
+	assert_int_equal(st.blocktime_ns, 15 * MS);
+	assert_int_equal(g->pc.qemu_blocktime, 15000);
+	/* now the kernel's view: a USDT fault no longer adds a fault */
+	feed_pc(&m, DST, 50, SWACK_EV_UFFD_FAULT, PB, 0, 0);
+	feed_pc(&m, DST, 50, SWACK_EV_PC_FAULT, PB, 0x2000, 3001);
+	pc_stats(g, 51 * MS, &st);
+	assert_int_equal(st.faults, 2);
+	assert_int_equal(g->pc.faults[1].tid, 3001);
+	assert_int_equal(g->pc.faults[1].vcpu, 0);
+	model_free(&m);
+}
+
+static void test_postcopy_event_text(void **state)
+{
+	struct swack_event e = { .ts = 2500000000ull, .pid = 7, .tid = 9, .kind = SWACK_EV_PC_STEP,
+				 .role = SWACK_ROLE_DST };
+	char buf[256];
+	FILE *f;
+
+	(void)state;
+	e.a[0] = SWACK_PC_DST_LISTENING;
+	snprintf(e.str, sizeof(e.str), "enter");
+	f = fmemopen(buf, sizeof(buf), "w");
+	event_print_text(f, &e, 0);
+	e.kind = SWACK_EV_PC_REQUEST;
+	e.a[0] = PA;
+	e.a[1] = ~0ull;
+	event_print_text(f, &e, 0);
+	fclose(f);
+	assert_string_equal(buf,
+		"    2.500000       7/9       dst postcopy_step      step=listening ret=0 what=enter\n"
+		"    2.500000       7/9       dst postcopy_request   addr=0x7f0000001000\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1167,6 +1509,12 @@ int main(void)
 		cmocka_unit_test(test_uffd_event_text),
 		cmocka_unit_test(test_passes_without_progress),
 		cmocka_unit_test(test_vm_identity),
+		cmocka_unit_test(test_postcopy_faults),
+		cmocka_unit_test(test_postcopy_switch),
+		cmocka_unit_test(test_postcopy_blocked_now),
+		cmocka_unit_test(test_postcopy_pause),
+		cmocka_unit_test(test_postcopy_usdt),
+		cmocka_unit_test(test_postcopy_event_text),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

@@ -12,16 +12,19 @@
 #include "diagnose/diagnose.h"
 #include "diagnose/rules.h"
 
-enum rule_on { ON_ANY, ON_MIGRATION, ON_SNAPSHOT };
+enum rule_on { ON_ANY, ON_MIGRATION, ON_SNAPSHOT, ON_POSTCOPY };
 
 /* In the order they run, which breaks ties between equal scores.  A
- * background snapshot has no switchover: its cost is in its stalls. */
+ * background snapshot has no switchover: its cost is in its stalls.  A
+ * postcopy migration switches over without converging, and its downtime is
+ * the switch's pause and then the vCPUs' waits for pages. */
 static const struct {
 	void (*run)(struct diagnosis *d);
 	enum rule_on on;
 } rules[] = {
 	{ diag_outcome_rules, ON_ANY },
 	{ diag_snapshot_rules, ON_SNAPSHOT },
+	{ diag_postcopy_rules, ON_POSTCOPY },
 	{ diag_downtime_rules, ON_MIGRATION },
 	{ diag_convergence_rules, ON_MIGRATION },
 	{ diag_ack_rules, ON_ANY },
@@ -56,7 +59,7 @@ static uint64_t earliest(const struct mig *src, const struct mig *dst)
 void diagnose(const struct mig *src, const struct mig *dst, const struct diag_opts *o,
 	      struct diagnosis *d)
 {
-	bool snapshot;
+	enum rule_on kind;
 
 	memset(d, 0, sizeof(*d));
 	d->src = src;
@@ -70,9 +73,10 @@ void diagnose(const struct mig *src, const struct mig *dst, const struct diag_op
 	d->b.total_ns = -1;
 	if (src)
 		mig_breakdown(src, dst, &d->b);
-	snapshot = src && src->snap.seen;
+	kind = src && src->snap.seen ? ON_SNAPSHOT :
+	       (src && src->pc.t_active) || (dst && dst->pc.t_active) ? ON_POSTCOPY : ON_MIGRATION;
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (rules[i].on == ON_ANY || rules[i].on == (snapshot ? ON_SNAPSHOT : ON_MIGRATION))
+		if (rules[i].on == ON_ANY || rules[i].on == kind)
 			rules[i].run(d);
 	qsort(d->f, d->n, sizeof(d->f[0]), by_score);
 	for (int i = 0; i < d->n; i++)

@@ -29,5 +29,7 @@ void diag_ack_rules(struct diagnosis *d);
 void diag_device_rules(struct diagnosis *d);
 void diag_gate_rules(struct diagnosis *d);
 void diag_snapshot_rules(struct diagnosis *d);
+/* diagnose_postcopy.c */
+void diag_postcopy_rules(struct diagnosis *d);
 
 #endif

@@ -78,6 +78,25 @@ static const struct event_desc descs[SWACK_EV_MAX] = {
 		U("len", F_A4) } },
 	[SWACK_EV_VCPU_RUN] = { "vcpu_run", { { "via", F_A0, FMT_RUN_VIA },
 		{ "after_start", F_A1, FMT_NS_MS } } },
+	[SWACK_EV_PC_STEP] = { "postcopy_step", { { "step", F_A0, FMT_PC_STEP }, S("ret", F_A1),
+		T("what", F_STR) } },
+	[SWACK_EV_PC_REQUEST] = { "postcopy_request", { { "addr", F_A0, FMT_HEX },
+		{ "offset", F_A1, FMT_HEX_OPT } } },
+	[SWACK_EV_PC_REQ_RECV] = { "postcopy_req_recv", { T("block", F_STR),
+		{ "offset", F_A0, FMT_HEX }, U("len", F_A1) } },
+	[SWACK_EV_PC_FAULT] = { "postcopy_fault", { { "addr", F_A0, FMT_HEX }, T("block", F_STR),
+		{ "offset", F_A1, FMT_HEX }, U("thread", F_A2) } },
+	[SWACK_EV_PC_RESOLVE] = { "postcopy_resolve", { { "addr", F_A0, FMT_HEX }, U("ns", F_A1),
+		U("thread", F_A2), { "by", F_A3, FMT_UFFD_CMD }, U("len", F_A4) } },
+	[SWACK_EV_PC_PROGRESS] = { "postcopy_progress", { U("copies", F_A0), U("zeropages", F_A1),
+		U("bytes", F_A2), U("resolved", F_A3), U("wakes", F_A4) } },
+	[SWACK_EV_PC_VCPU] = { "postcopy_vcpu", { U("vcpu", F_A0), U("thread", F_A1) } },
+	[SWACK_EV_PC_BLOCKTIME] = { "postcopy_blocktime", { { "what", F_A0, FMT_PC_BT },
+		{ "addr", F_A1, FMT_HEX }, U("time", F_A2), S("cpu", F_A3), S("n", F_A4) } },
+	[SWACK_EV_PC_DISCARD] = { "postcopy_discard", { T("block", F_STR),
+		{ "start", F_A0, FMT_HEX }, U("len", F_A1) } },
+	[SWACK_EV_PC_PAGE_REQ] = { "postcopy_page_req", { { "addr", F_A0, FMT_HEX },
+		U("outstanding", F_A1), U("added", F_A2) } },
 };
 
 static const struct event_desc unknown = { "unknown", { U("a0", F_A0), U("a1", F_A1) } };
@@ -120,6 +139,35 @@ const char *gate_cause_name(unsigned cause)
 					     "gate-exit", "process-gone" };
 
 	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
+}
+
+/* SWACK_EV_PC_STEP a0, by name ("migrate-start-postcopy", "listening"...). */
+static const char *pc_step_name(unsigned step)
+{
+	static const char *const names[SWACK_PC_STEP_MAX] = {
+		[SWACK_PC_START_CMD] = "migrate-start-postcopy",
+		[SWACK_PC_DISCARD_BITMAP] = "discard-bitmap",
+		[SWACK_PC_LISTEN_SENT] = "listen-sent",
+		[SWACK_PC_RUN_SENT] = "run-sent",
+		[SWACK_PC_PACKAGE_SENT] = "package-sent",
+		[SWACK_PC_COMPLETE] = "complete",
+		[SWACK_PC_RESUME_SENT] = "resume-sent",
+		[SWACK_PC_PAUSE_CMD] = "migrate-pause",
+		[SWACK_PC_RECOVER_CMD] = "migrate-recover",
+		[SWACK_PC_DST_ADVISE] = "advise",
+		[SWACK_PC_DST_DISCARD] = "discard",
+		[SWACK_PC_DST_LISTENING] = "listening",
+		[SWACK_PC_DST_RUNNING] = "running",
+		[SWACK_PC_DST_END] = "end",
+		[SWACK_PC_DST_RESUME] = "resume",
+	};
+	return step < SWACK_PC_STEP_MAX && names[step] ? names[step] : "unknown";
+}
+
+static const char *pc_bt_name(unsigned what)
+{
+	return what == SWACK_PC_BT_BEGIN ? "begin" : what == SWACK_PC_BT_END ? "end" :
+	       what == SWACK_PC_BT_TOTAL ? "total" : "unknown";
 }
 
 static const char *uffd_cmd_name(unsigned cmd)
@@ -183,6 +231,8 @@ static const char *field_name(const struct field *f, __u64 v)
 	case FMT_GATE_CAUSE: return gate_cause_name(v);
 	case FMT_GATE_ORIGIN: return gate_origin_name(v);
 	case FMT_RUN_VIA: return run_via_name(v);
+	case FMT_PC_STEP: return pc_step_name(v);
+	case FMT_PC_BT: return pc_bt_name(v);
 	default: return NULL;
 	}
 }
@@ -204,7 +254,7 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 		return;
 	}
 	v = field_u64(e, f->src);
-	if (f->fmt == FMT_U64_OPT && v == ~0ULL)
+	if ((f->fmt == FMT_U64_OPT || f->fmt == FMT_HEX_OPT) && v == ~0ULL)
 		return;
 	if (f->fmt == FMT_VFIO_IOCTL) {
 		char what[128];
@@ -214,7 +264,7 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 		print_text_value(out, what, sizeof(what));
 	} else if (field_name(f, v)) {
 		fprintf(out, " %s=%s", f->label, field_name(f, v));
-	} else if (f->fmt == FMT_HEX) {
+	} else if (f->fmt == FMT_HEX || f->fmt == FMT_HEX_OPT) {
 		fprintf(out, " %s=0x%llx", f->label, (unsigned long long)v);
 	} else if (f->fmt == FMT_NS) {
 		fprintf(out, " %s=%.3fs", f->label, v / 1e9);
@@ -240,7 +290,7 @@ static void field_json(struct jw *j, const struct swack_event *e, const struct f
 		return;
 	}
 	v = field_u64(e, f->src);
-	if (f->fmt == FMT_U64_OPT && v == ~0ULL)
+	if ((f->fmt == FMT_U64_OPT || f->fmt == FMT_HEX_OPT) && v == ~0ULL)
 		return;
 	if (f->fmt == FMT_VFIO_IOCTL) {
 		char what[128];

@@ -13,7 +13,9 @@ enum field_fmt { FMT_U64, FMT_S64, FMT_STR, FMT_TEXT /* free text: quoted */,
 		FMT_NS /* a duration in ns, printed in seconds in text */,
 		FMT_UFFD_CMD /* UFFDIO_* command name */, FMT_HEX /* 0x in text, number in JSON */,
 		FMT_NS_MS /* a duration in ns, printed in ms in text */,
-		FMT_RUN_VIA /* enum swack_run_via by name */ };
+		FMT_RUN_VIA /* enum swack_run_via by name */,
+		FMT_HEX_OPT /* FMT_HEX, ~0 = unknown */, FMT_PC_STEP /* enum swack_pc_step */,
+		FMT_PC_BT /* enum swack_pc_bt */ };
 
 struct field {
 	const char *label;

@@ -15,6 +15,8 @@ static const struct { const char *name; enum mstate s; } state_names[] = {
 	{ "none", MS_NONE }, { "setup", MS_SETUP }, { "active", MS_ACTIVE },
 	{ "pre-switchover", MS_PRE_SWITCHOVER }, { "device", MS_DEVICE },
 	{ "postcopy-active", MS_POSTCOPY }, { "postcopy-device", MS_POSTCOPY },
+	{ "postcopy-paused", MS_POSTCOPY_PAUSED }, { "postcopy-recover", MS_POSTCOPY_RECOVER },
+	{ "postcopy-recover-setup", MS_POSTCOPY_RECOVER },
 	{ "completed", MS_COMPLETED }, { "failed", MS_FAILED },
 	{ "failing", MS_FAILED }, { "cancelling", MS_CANCELLING },
 	{ "cancelled", MS_CANCELLED },
@@ -55,6 +57,7 @@ void model_free(struct model *m)
 	for (; g; g = n) {
 		n = g->next;
 		snap_free(g);
+		pc_free(g);
 		free(g);
 	}
 	m->head = m->tail = NULL;
@@ -403,13 +406,26 @@ static void apply(struct mig *g, const struct swack_event *e)
 	case SWACK_EV_WT_START:
 	case SWACK_EV_WT_STOP:
 	case SWACK_EV_SNAP_PROGRESS:
+		snap_apply(g, e);
+		break;
+	/* userfaultfd: a background snapshot's write faults, else postcopy's
+	 * missing ones */
 	case SWACK_EV_UFFD_IOCTL:
 	case SWACK_EV_UFFD_FAULT:
 	case SWACK_EV_UFFD_STALL:
-		snap_apply(g, e);
+		if (g->snap.seen)
+			snap_apply(g, e);
+		else
+			pc_apply(g, e);
 		break;
-	default: break;
+	default:
+		if (e->kind >= SWACK_EV_PC_STEP && e->kind <= SWACK_EV_PC_PAGE_REQ)
+			pc_apply(g, e);
+		break;
 	}
+	if (e->kind == SWACK_EV_MIG_STATE || e->kind == SWACK_EV_PENDING ||
+	    e->kind == SWACK_EV_QUERY_PENDING)
+		pc_apply(g, e);
 	downtime_apply(g, e);
 	ack_apply(g, e);
 	g->t_last = e->ts;
@@ -675,6 +691,11 @@ int64_t mig_qemu_downtime_ns(const struct mig *src)
 		       (int64_t)(src->t_resumed - stop_ts(src)) : -1;
 	if (src->t_dt_start && src->t_dt_end > src->t_dt_start)
 		return (int64_t)(src->t_dt_end - src->t_dt_start);
+	/* Postcopy: QEMU's downtime ends once the device state has gone; it
+	 * begins at the stop, or (7.2) as postcopy begins, just before it. */
+	if (src->pc.t_package[1] && stop_ts(src) && src->pc.t_package[1] > stop_ts(src))
+		return (int64_t)(src->pc.t_package[1] - (src->pc.t_active &&
+			src->pc.t_active < stop_ts(src) ? src->pc.t_active : stop_ts(src)));
 	if (src->state == MS_COMPLETED && stop_ts(src) && src->t_end > stop_ts(src))
 		return (int64_t)(src->t_end - stop_ts(src));
 	return -1;

@@ -15,6 +15,7 @@
 enum mstate {
 	MS_NONE, MS_SETUP, MS_ACTIVE, MS_PRE_SWITCHOVER, MS_DEVICE, MS_POSTCOPY,
 	MS_COMPLETED, MS_FAILED, MS_CANCELLING, MS_CANCELLED, MS_OTHER,
+	MS_POSTCOPY_PAUSED, MS_POSTCOPY_RECOVER,
 };
 
 #define MIG_MAX_STATES 24
@@ -198,6 +199,108 @@ enum bw_source {
 	BW_BYTES,     /* the stream's bytes over the last second of sending */
 };
 
+#define PC_MAX_VCPUS 64
+#define PC_MAX_THREADS 16
+#define PC_MAX_PAUSES 8
+#define PC_MAX_FAULTS (1u << 20)   /* faults kept, for each one's figures */
+
+/* One missing fault on a postcopy destination: the page a thread touched
+ * before it arrived, from QEMU's read of the fault to the page placed. */
+struct pc_fault {
+	uint64_t t_read;              /* QEMU's fault thread read it */
+	uint64_t t_request;           /* its page request went out, 0 none */
+	uint64_t t_placed;            /* the page placed, 0 not yet */
+	uint64_t stall_ns;            /* the faulting thread's sleep, 0 not measured */
+	uint64_t page;                /* host virtual address of the page */
+	uint32_t tid;                 /* the faulting thread, 0 unknown */
+	uint32_t reader;              /* the thread that read it: QEMU's fault thread */
+	int vcpu;                     /* its vCPU index, -1 not a vCPU or unknown */
+};
+
+/* A thread the destination's faults stalled: a vCPU, or another of QEMU's. */
+struct pc_thread {
+	uint32_t tid;
+	int vcpu;                     /* -1: not a vCPU thread */
+	char comm[16];
+	uint32_t stalls;
+	uint64_t blocked_ns, max_ns;
+};
+
+/* A stretch of time a vCPU spent blocked on missing pages. */
+struct pc_span {
+	uint64_t from, to;            /* to 0: still blocked */
+	uint64_t page;                /* QEMU's accounting (USDT): the page it waits for */
+	int vcpu;
+	bool kernel;                  /* the thread's sleep, else QEMU's own accounting */
+};
+
+/* The destination's postcopy states (QEMU's PostcopyState), t_dst's index. */
+enum { PCD_ADVISE = 1, PCD_DISCARD, PCD_LISTENING, PCD_RUNNING, PCD_END };
+
+/* A postcopy pause (the connection lost, or migrate-pause) and its recovery. */
+struct pc_pause {
+	uint64_t t_pause;             /* state postcopy-paused */
+	uint64_t t_recover;           /* migrate-recover (destination) or postcopy-recover */
+	uint64_t t_resume;            /* postcopy-active again, 0 still paused */
+};
+
+/* Postcopy, either side: the switch to it, the destination's missing faults,
+ * their page requests and resolutions, what the vCPUs waited for. */
+struct postcopy {
+	bool seen;
+	/* the switch, source */
+	uint64_t t_cmd;               /* migrate-start-postcopy */
+	uint64_t t_active;            /* postcopy-active */
+	uint64_t tx_active;           /* bytes sent by then */
+	uint64_t t_discard[2];        /* discard bitmap: begin, end */
+	uint64_t t_listen_sent, t_run_sent;
+	uint64_t t_package[2];        /* device state package: begin, sent */
+	uint64_t t_complete;          /* the last of RAM sent */
+	/* the destination */
+	uint64_t t_dst[6];            /* postcopy_state_set ADVISE(1) .. END(5), first of each */
+	uint64_t t_registered;        /* RAM registered for missing faults */
+	uint32_t registered_blocks;
+	uint64_t registered_bytes;
+	uint32_t discards;            /* ranges discarded at the switch */
+	uint64_t discard_bytes;
+	/* page requests */
+	uint32_t requests;            /* sent by the destination */
+	uint32_t rerequests;          /* of those, for a page already requested */
+	uint32_t requests_linked;     /* of those, the ones told apart as a fault's */
+	uint32_t requests_recv;       /* taken by the source */
+	/* faults */
+	struct pc_fault *faults;
+	uint32_t nfaults, capfaults;
+	uint32_t faults_dropped;      /* beyond PC_MAX_FAULTS or memory */
+	bool kernel_faults;           /* read off the userfaultfd: USDT ones only enrich */
+	bool kernel_stalls;           /* vCPU stalls measured by the scheduler hooks */
+	uint32_t unread_stalls;       /* sleeps on a page that arrived before QEMU read
+				       * the fault: in blocked times, not in faults */
+	struct snap_pages pages;      /* faults per page */
+	uint32_t hist[SNAP_HIST];     /* fault latency by log2(us), as the snapshot's */
+	struct pc_thread threads[PC_MAX_THREADS];
+	uint32_t nthreads;
+	struct { uint32_t tid; int vcpu; } vcpus[PC_MAX_VCPUS];  /* listed vCPU threads */
+	uint32_t nvcpus;
+	struct pc_span *spans;        /* every vCPU stall */
+	uint32_t nspans, capspans;
+	/* pages placed (kernel) */
+	uint64_t copies, zeros, placed_bytes, placed_resolved, wakes;
+	/* requests outstanding over time: v outstanding, aux faults so far */
+	struct series outstanding_s;
+	int64_t outstanding;
+	struct pc_pause pauses[PC_MAX_PAUSES];
+	uint32_t npauses;
+	uint64_t qemu_blocktime;      /* USDT: QEMU's total, as it traced it, */
+	bool have_qemu_blocktime;     /* if it did */
+	/* the source at the switch: how far precopy had come */
+	uint32_t iterations_at_switch;
+	uint64_t pending_at_switch;
+	uint64_t pending_first;       /* the first query's answer: about all of RAM */
+	uint32_t uffd_errors;
+	int64_t last_error;
+};
+
 struct mig_state_change {
 	uint64_t ts;
 	enum mstate state;
@@ -249,6 +352,7 @@ struct mig {
 	struct series iter_s;         /* dirty syncs: v bytes since the previous */
 	struct series acks_s;         /* switchover ACKs still pending */
 	struct snapshot snap;
+	struct postcopy pc;
 	const struct model *model;    /* for facts noted before the migration */
 	struct mig *peer;
 	enum { PAIR_NONE, PAIR_TCP, PAIR_TIME } paired_by;
@@ -351,6 +455,8 @@ void snap_apply(struct mig *g, const struct swack_event *e);
 void snap_free(struct mig *g);
 bool snap_tracking(const struct mig *g);
 bool snap_event(const struct swack_event *e);
+void pc_apply(struct mig *g, const struct swack_event *e);
+void pc_free(struct mig *g);
 void downtime_apply(struct mig *g, const struct swack_event *e);
 
 /* Downtime broken into consecutive phases, from QEMU's checkpoints. */
@@ -411,6 +517,61 @@ int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_regio
 int snap_repeat_pages(const struct snapshot *s, struct snap_region *out, int n);
 /* Histogram bucket of a stall. */
 int snap_bucket(uint64_t ns);
+/* The same over any fault table and values, for postcopy too. */
+void fault_pages_note(struct snap_pages *p, uint64_t addr);
+int fault_pages_hot(const struct snap_pages *p, unsigned shift, struct snap_region *out, int n);
+int fault_pages_repeats(const struct snap_pages *p, struct snap_region *out, int n);
+void values_quantiles(const uint64_t *v, uint32_t nv, const double *q, uint64_t *out, int n);
+
+/* Postcopy, derived.  A vCPU's index from its thread name ("CPU 3/TCG",
+ * "CPU 0/KVM": QEMU's names with -name ...,debug-threads=on), or -1. */
+int pc_vcpu_of_comm(const char *comm);
+
+/* The switch to postcopy, in consecutive phases that add up to the pause the
+ * guest saw (source stop to destination resume); -1 where a mark is missing. */
+enum pc_phase {
+	PCP_STOP, PCP_ITERABLE, PCP_DISCARD, PCP_DEVICES, PCP_PACKAGE, PCP_DST_START, PCP_MAX
+};
+
+struct pc_switch {
+	int64_t request_ns;           /* migrate-start-postcopy to the source's stop, -1 */
+	int64_t ns[PCP_MAX];
+	int64_t pause_ns;             /* source stop to destination resume, -1 unknown */
+};
+
+const char *pc_phase_name(enum pc_phase p);
+void pc_switch_breakdown(const struct mig *src, const struct mig *dst, struct pc_switch *s);
+
+struct pc_stats {
+	int64_t duration_ns;          /* postcopy-active to completed (or now), -1 */
+	int64_t bytes;                /* source: sent in that time, -1 unknown */
+	int64_t paused_ns;            /* postcopy paused in all */
+	uint32_t faults, requests, requests_recv, resolved, repeat_pages;
+	int64_t unrequested;          /* resolved faults that needed no request (the page
+				       * had arrived when QEMU read them); -1 unknown */
+	double fault_rate;            /* faults per second of postcopy */
+	uint64_t p50, p90, p99, max;  /* fault latency */
+	uint64_t stall_max;           /* the longest wait for a page: max, or longer a fault
+				       * still waiting at now (a running migration only) */
+	uint64_t latency_total;
+	int64_t blocktime_ns;         /* all listed vCPUs blocked at once, -1 unknown */
+	int nvcpus;                   /* vCPUs listed (0: none, so no blocktime) */
+	int blocked_now;              /* vCPUs waiting for a page at 'now', -1 unknown */
+	uint64_t background_pages;    /* placed without a fault waiting for them */
+};
+
+/* g's postcopy figures (either side), up to now while it runs. */
+void pc_stats(const struct mig *g, uint64_t now, struct pc_stats *st);
+/* One fault's latency as the guest felt it: the thread's stall where it was
+ * measured, else QEMU's read to the page placed; 0 while unresolved. */
+uint64_t pc_fault_latency(const struct pc_fault *f);
+/* Fault latencies by log2(us) into hist[SNAP_HIST], as the snapshot's stalls. */
+void pc_latency_hist(const struct postcopy *pc, uint32_t *hist);
+/* Each vCPU's blocked time (the union of its stalls, those still open ending
+ * at now) into per_vcpu[PC_MAX_VCPUS]. */
+void pc_vcpus_blocked(const struct postcopy *pc, uint64_t now, uint64_t *per_vcpu);
+/* The highest vCPU index known, plus one (listed or seen stalling). */
+int pc_vcpu_count(const struct postcopy *pc);
 
 enum mstate mstate_from_name(const char *name);
 const char *mstate_name(enum mstate s);

@@ -59,10 +59,10 @@ static bool pages_grow(struct snap_pages *p)
 	return true;
 }
 
-static void note_page(struct snapshot *s, uint64_t addr)
+void fault_pages_note(struct snap_pages *p, uint64_t addr)
 {
-	if (addr && pages_grow(&s->pages))
-		pages_put(&s->pages, addr >> SNAP_PAGE_SHIFT, 1);
+	if (addr && pages_grow(p))
+		pages_put(p, addr >> SNAP_PAGE_SHIFT, 1);
 }
 
 static struct snap_thread *thread_of(struct snapshot *s, const struct swack_event *e)
@@ -127,7 +127,7 @@ static void on_stall(struct snapshot *s, const struct swack_event *e)
 	s->stall_ns += st.ns;
 	s->hist[snap_bucket(st.ns)]++;
 	note_worst(s, &st);
-	note_page(s, st.addr);
+	fault_pages_note(&s->pages, st.addr);
 	if (t) {
 		t->stalls++;
 		t->stall_ns += st.ns;
@@ -231,21 +231,26 @@ static uint64_t rank_of(const uint64_t *sorted, uint32_t n, double q)
 	return sorted[rank - 1];
 }
 
-/* Exact quantiles of the stall times, from one sorted copy: cheap next to a
- * snapshot, even at swackstat's refresh. */
-void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, int n)
+/* Exact quantiles, from one sorted copy: cheap next to a snapshot or a
+ * postcopy, even at swackstat's refresh. */
+void values_quantiles(const uint64_t *vals, uint32_t nv, const double *q, uint64_t *out, int n)
 {
-	uint64_t *v = s->nns ? malloc(s->nns * sizeof(*v)) : NULL;
+	uint64_t *v = nv ? malloc(nv * sizeof(*v)) : NULL;
 
 	for (int i = 0; i < n; i++)
 		out[i] = 0;
 	if (!v)
 		return;
-	memcpy(v, s->ns, s->nns * sizeof(*v));
-	qsort(v, s->nns, sizeof(*v), cmp_u64);
+	memcpy(v, vals, nv * sizeof(*v));
+	qsort(v, nv, sizeof(*v), cmp_u64);
 	for (int i = 0; i < n; i++)
-		out[i] = rank_of(v, s->nns, q[i]);
+		out[i] = rank_of(v, nv, q[i]);
 	free(v);
+}
+
+void snap_quantiles(const struct snapshot *s, const double *q, uint64_t *out, int n)
+{
+	values_quantiles(s->ns, s->nns, q, out, n);
 }
 
 /* Inserts r into out[0..*n) (most faults first), keeping at most max. */
@@ -265,15 +270,15 @@ static void top_insert(struct snap_region *out, int *n, int max, struct snap_reg
 	out[i] = r;
 }
 
-int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_region *out, int n)
+int fault_pages_hot(const struct snap_pages *p, unsigned shift, struct snap_region *out, int n)
 {
 	struct snap_pages regions = { 0 };
 	int k = 0;
 
-	for (uint32_t i = 0; i < s->pages.cap; i++)
-		if (s->pages.slot[i].faults && pages_grow(&regions))
-			pages_put(&regions, (s->pages.slot[i].page << SNAP_PAGE_SHIFT) >> shift,
-				  s->pages.slot[i].faults);
+	for (uint32_t i = 0; i < p->cap; i++)
+		if (p->slot[i].faults && pages_grow(&regions))
+			pages_put(&regions, (p->slot[i].page << SNAP_PAGE_SHIFT) >> shift,
+				  p->slot[i].faults);
 	for (uint32_t i = 0; i < regions.cap; i++)
 		if (regions.slot[i].faults)
 			top_insert(out, &k, n, (struct snap_region){
@@ -282,13 +287,23 @@ int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_regio
 	return k;
 }
 
-int snap_repeat_pages(const struct snapshot *s, struct snap_region *out, int n)
+int fault_pages_repeats(const struct snap_pages *p, struct snap_region *out, int n)
 {
 	int k = 0;
 
-	for (uint32_t i = 0; i < s->pages.cap; i++)
-		if (s->pages.slot[i].faults > 1)
+	for (uint32_t i = 0; i < p->cap; i++)
+		if (p->slot[i].faults > 1)
 			top_insert(out, &k, n, (struct snap_region){
-				s->pages.slot[i].page << SNAP_PAGE_SHIFT, s->pages.slot[i].faults });
+				p->slot[i].page << SNAP_PAGE_SHIFT, p->slot[i].faults });
 	return k;
+}
+
+int snap_hot_regions(const struct snapshot *s, unsigned shift, struct snap_region *out, int n)
+{
+	return fault_pages_hot(&s->pages, shift, out, n);
+}
+
+int snap_repeat_pages(const struct snapshot *s, struct snap_region *out, int n)
+{
+	return fault_pages_repeats(&s->pages, out, n);
 }

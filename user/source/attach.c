@@ -31,43 +31,65 @@ struct uprobe_spec {
 	bool ret;
 	unsigned gens;
 	bool optional;  /* a feature some builds lack: not listed as missing */
+	__u64 cookie;   /* for programs that serve several functions */
 };
+
+/* Postcopy (every QEMU since 2.5 exports these): the cookie is the step. */
+#define PC(sym, prog, ret, step) { sym, prog, ret, G_SYM, false, step }
 
 /* Uprobes by symbol: the only way into builds without USDT (Debian, Ubuntu). */
 static const struct uprobe_spec uprobes[] = {
-	{ "migrate_set_state", "up_migrate_set_state", false, G_SYM, false },
-	{ "qemu_savevm_state_pending", "up_pending_72", false, 1u << GEN_SYM_72, false },
-	{ "qemu_savevm_state_pending", "up_pending_ret", true, 1u << GEN_SYM_72, false },
-	{ "qemu_savevm_state_pending_estimate", "up_pending_estimate", false, 1u << GEN_SYM_8, false },
-	{ "qemu_savevm_state_pending_estimate", "up_pending_ret", true, 1u << GEN_SYM_8, false },
-	{ "qemu_savevm_state_pending_exact", "up_pending_exact", false, 1u << GEN_SYM_8, false },
-	{ "qemu_savevm_state_pending_exact", "up_pending_ret", true, 1u << GEN_SYM_8, false },
-	{ "memory_global_dirty_log_sync", "up_dirty_sync", false, G_SYM, false },
-	{ "vm_stop_force_state", "up_vm_stop_force_state", false, G_ALL, false },
-	{ "vm_stop_force_state", "up_vm_stop_force_state_ret", true, G_SYM, false },
-	{ "vm_start", "up_vm_start", false, G_SYM, false },
-	{ "vm_start", "up_vm_start_ret", true, G_SYM, false },
-	{ "runstate_set", "up_runstate_set", false, G_SYM, false },
-	{ "qemu_savevm_state_setup", "up_save_setup", false, G_SYM, false },
-	{ "qemu_savevm_state_complete_precopy", "up_save_complete", false, G_SYM, false },
-	{ "qemu_savevm_state_complete_precopy", "up_save_complete_ret", true, G_SYM, false },
-	{ "qemu_loadvm_state", "up_load_begin", false, G_SYM, false },
-	{ "qemu_loadvm_state", "up_load_end", true, G_SYM, false },
+	{ "migrate_set_state", "up_migrate_set_state", false, G_SYM, false, 0 },
+	{ "qemu_savevm_state_pending", "up_pending_72", false, 1u << GEN_SYM_72, false, 0 },
+	{ "qemu_savevm_state_pending", "up_pending_ret", true, 1u << GEN_SYM_72, false, 0 },
+	{ "qemu_savevm_state_pending_estimate", "up_pending_estimate", false, 1u << GEN_SYM_8, false, 0 },
+	{ "qemu_savevm_state_pending_estimate", "up_pending_ret", true, 1u << GEN_SYM_8, false, 0 },
+	{ "qemu_savevm_state_pending_exact", "up_pending_exact", false, 1u << GEN_SYM_8, false, 0 },
+	{ "qemu_savevm_state_pending_exact", "up_pending_ret", true, 1u << GEN_SYM_8, false, 0 },
+	{ "memory_global_dirty_log_sync", "up_dirty_sync", false, G_SYM, false, 0 },
+	{ "vm_stop_force_state", "up_vm_stop_force_state", false, G_ALL, false, 0 },
+	{ "vm_stop_force_state", "up_vm_stop_force_state_ret", true, G_SYM, false, 0 },
+	{ "vm_start", "up_vm_start", false, G_SYM, false, 0 },
+	{ "vm_start", "up_vm_start_ret", true, G_SYM, false, 0 },
+	{ "runstate_set", "up_runstate_set", false, G_SYM, false, 0 },
+	{ "qemu_savevm_state_setup", "up_save_setup", false, G_SYM, false, 0 },
+	{ "qemu_savevm_state_complete_precopy", "up_save_complete", false, G_SYM, false, 0 },
+	{ "qemu_savevm_state_complete_precopy", "up_save_complete_ret", true, G_SYM, false, 0 },
+	{ "qemu_loadvm_state", "up_load_begin", false, G_SYM, false, 0 },
+	{ "qemu_loadvm_state", "up_load_end", true, G_SYM, false, 0 },
 	/* Background snapshots (QEMU 6.0+, Linux with userfaultfd write-protect). */
-	{ "ram_write_tracking_start", "up_wt_start", false, G_SYM, true },
-	{ "ram_write_tracking_start", "up_wt_start_ret", true, G_SYM, true },
-	{ "ram_write_tracking_stop", "up_wt_stop", false, G_SYM, true },
-	{ "qemu_savevm_state_iterate", "up_savevm_iterate", false, G_SYM, true },
+	{ "ram_write_tracking_start", "up_wt_start", false, G_SYM, true, 0 },
+	{ "ram_write_tracking_start", "up_wt_start_ret", true, G_SYM, true, 0 },
+	{ "ram_write_tracking_stop", "up_wt_stop", false, G_SYM, true, 0 },
+	{ "qemu_savevm_state_iterate", "up_savevm_iterate", false, G_SYM, true, 0 },
 	/* Switchover-ack, legacy scheme (8.1-11.0; 8.0 has neither). */
-	{ "qemu_loadvm_approve_switchover", "up_ack_approve", false, 1u << GEN_SYM_8, true },
-	{ "migrate_send_rp_switchover_ack", "up_ack_sent", false, 1u << GEN_SYM_8, true },
+	{ "qemu_loadvm_approve_switchover", "up_ack_approve", false, 1u << GEN_SYM_8, true, 0 },
+	{ "migrate_send_rp_switchover_ack", "up_ack_sent", false, 1u << GEN_SYM_8, true, 0 },
+	/* Postcopy: the switch, page requests and discards, pause and recovery. */
+	PC("qmp_migrate_start_postcopy", "up_pc_step", false, SWACK_PC_START_CMD),
+	PC("ram_postcopy_send_discard_bitmap", "up_pc_step", false, SWACK_PC_DISCARD_BITMAP),
+	PC("ram_postcopy_send_discard_bitmap", "up_pc_step_ret", true, SWACK_PC_DISCARD_BITMAP),
+	PC("qemu_savevm_send_postcopy_listen", "up_pc_step", false, SWACK_PC_LISTEN_SENT),
+	PC("qemu_savevm_send_postcopy_run", "up_pc_step", false, SWACK_PC_RUN_SENT),
+	PC("qemu_savevm_send_packaged", "up_pc_step", false, SWACK_PC_PACKAGE_SENT),
+	PC("qemu_savevm_send_packaged", "up_pc_step_ret", true, SWACK_PC_PACKAGE_SENT),
+	PC("qemu_savevm_state_complete_postcopy", "up_pc_step", false, SWACK_PC_COMPLETE),
+	PC("qemu_savevm_send_postcopy_resume", "up_pc_step", false, SWACK_PC_RESUME_SENT),
+	PC("qmp_migrate_pause", "up_pc_step", false, SWACK_PC_PAUSE_CMD),
+	PC("qmp_migrate_recover", "up_pc_step", false, SWACK_PC_RECOVER_CMD),
+	PC("postcopy_state_set", "up_pc_state", false, 0),
+	/* it sets DISCARD itself, where postcopy_state_set may be inlined */
+	PC("postcopy_ram_prepare_discard", "up_pc_step", false, SWACK_PC_DST_DISCARD),
+	PC("migrate_send_rp_message_req_pages", "up_pc_req_msg", false, 0),
+	PC("ram_save_queue_pages", "up_pc_queue_pages", false, 0),
+	PC("ram_discard_range", "up_pc_discard", false, 0),
 	/* QEMU's bandwidth window, where it does not trace its figure. */
-	{ "qemu_file_reset_rate_limit", "up_rate_reset", false, 1u << GEN_SYM_72, false },
+	{ "qemu_file_reset_rate_limit", "up_rate_reset", false, 1u << GEN_SYM_72, false, 0 },
 	{ "migration_rate_reset", "up_rate_reset", false,
-	  1u << GEN_SYM_8 | 1u << GEN_SYM_111, false },
+	  1u << GEN_SYM_8 | 1u << GEN_SYM_111, false, 0 },
 	/* TCG: where a vCPU enters guest code (the guest runs again after a start);
 	 * KVM is seen from the KVM_RUN ioctl, whatever the binary offers. */
-	{ "cpu_exec", "up_cpu_exec", false, G_ALL, true },
+	{ "cpu_exec", "up_cpu_exec", false, G_ALL, true, 0 },
 };
 
 struct usdt_spec {
@@ -82,6 +104,11 @@ struct usdt_spec {
 #define VFIO(probe, op) { probe, "usdt_vfio_op", G_USDT, op, false }
 /* Background snapshots: QEMU 6.0 and later. */
 #define WT(probe, stop) { probe, "usdt_wt_ramblock", G_USDT, stop, true }
+/* Postcopy steps, by enum swack_pc_step. */
+#define PCS(probe, step) { probe, "usdt_pc_step", G_USDT, step, false }
+/* QEMU's blocktime accounting as 10.1 reworked it (earlier builds name it
+ * mark_postcopy_blocktime_*, with other arguments: not attached). */
+#define PCBT(probe, prog, cookie) { probe, prog, G_USDT, cookie, true }
 
 static const struct usdt_spec usdts[] = {
 	USDT("migrate_set_state", "usdt_migrate_set_state", G_USDT),
@@ -123,6 +150,31 @@ static const struct usdt_spec usdts[] = {
 	USDT("vm_state_notify", "usdt_vm_state_notify", G_USDT),
 	WT("ram_write_tracking_ramblock_start", 0),
 	WT("ram_write_tracking_ramblock_stop", 1),
+	PCS("qmp_enter_migrate_start_postcopy", SWACK_PC_START_CMD),
+	PCS("ram_postcopy_send_discard_bitmap", SWACK_PC_DISCARD_BITMAP),
+	PCS("savevm_send_postcopy_listen", SWACK_PC_LISTEN_SENT),
+	PCS("savevm_send_postcopy_run", SWACK_PC_RUN_SENT),
+	PCS("qemu_savevm_send_packaged", SWACK_PC_PACKAGE_SENT),
+	PCS("migration_completion_postcopy_end", SWACK_PC_COMPLETE),
+	PCS("savevm_send_postcopy_resume", SWACK_PC_RESUME_SENT),
+	PCS("qmp_enter_migrate_pause", SWACK_PC_PAUSE_CMD),
+	PCS("qmp_enter_migrate_recover", SWACK_PC_RECOVER_CMD),
+	PCS("loadvm_postcopy_handle_advise", SWACK_PC_DST_ADVISE),
+	PCS("loadvm_postcopy_ram_handle_discard", SWACK_PC_DST_DISCARD),
+	PCS("loadvm_postcopy_handle_listen", SWACK_PC_DST_LISTENING),
+	PCS("loadvm_postcopy_handle_run", SWACK_PC_DST_RUNNING),
+	PCS("postcopy_ram_incoming_cleanup_entry", SWACK_PC_DST_END),
+	PCS("loadvm_postcopy_handle_resume", SWACK_PC_DST_RESUME),
+	USDT("migrate_send_rp_message", "usdt_pc_request", G_USDT),
+	USDT("migrate_handle_rp_req_pages", "usdt_pc_req_recv", G_USDT),
+	USDT("postcopy_ram_fault_thread_request", "usdt_pc_fault", G_USDT),
+	{ "postcopy_page_req_add", "usdt_pc_page_req", G_USDT, 1, false },
+	{ "postcopy_page_req_del", "usdt_pc_page_req", G_USDT, 0, false },
+	USDT("ram_discard_range", "usdt_pc_discard", G_USDT),
+	PCBT("postcopy_blocktime_tid_cpu_map", "usdt_pc_vcpu", 0),
+	PCBT("postcopy_blocktime_begin", "usdt_pc_blocktime", SWACK_PC_BT_BEGIN),
+	PCBT("postcopy_blocktime_end", "usdt_pc_blocktime", SWACK_PC_BT_END),
+	PCBT("postcopy_ram_incoming_cleanup_blocktime", "usdt_pc_blocktime", SWACK_PC_BT_TOTAL),
 };
 
 /* Fallback names where the process's own QAPI tables cannot be read (7.2). */
@@ -298,7 +350,7 @@ static void plan_uprobes(struct plan *pl, struct binary *b, const struct sym_loc
 {
 	for (size_t i = 0; i < sizeof(uprobes) / sizeof(uprobes[0]); i++) {
 		const struct uprobe_spec *u = &uprobes[i];
-		struct uprobe_site site = { .offset = locs[i].offset };
+		struct uprobe_site site = { .offset = locs[i].offset, .cookie = u->cookie };
 
 		if (!(u->gens & (1u << b->gen)))
 			continue;

@@ -60,6 +60,7 @@ struct target {
 	char names_note[400];              /* why a name table is 7.2's, for the attach line */
 	struct vfio_fds vfio;              /* fd -> VFIO device */
 	struct vm_ident vm;                /* its VM name and UUID, where known */
+	uint64_t vcpus_ts;                 /* vCPU threads last told (live.c) */
 };
 
 struct attacher {

@@ -40,6 +40,44 @@ static void try_pair(struct live *l, const struct swack_event *e)
 	}
 }
 
+struct vcpu_scan {
+	struct live *l;
+	const struct swack_event *at;
+};
+
+static void vcpu_thread(pid_t tid, const char *comm, void *ctx)
+{
+	struct vcpu_scan *v = ctx;
+	struct swack_event e = { .ts = v->at->ts, .pid = v->at->pid, .tid = v->at->tid,
+				 .kind = SWACK_EV_PC_VCPU, .role = SWACK_ROLE_DST,
+				 .origin = SWACK_ORIGIN_KERNEL };
+	int idx = pc_vcpu_of_comm(comm);
+
+	if (idx < 0)
+		return;
+	e.a[0] = (__u64)idx;
+	e.a[1] = (__u64)tid;
+	if (v->l->cbs.event)
+		v->l->cbs.event(v->l->cbs.ctx, &e);
+	model_feed(v->l->model, &e);
+}
+
+/* A postcopy destination registering its RAM for missing faults: its vCPU
+ * threads (named "CPU n/..." with -name ...,debug-threads=on), as events, so
+ * that recordings know them too.  Once per registration (a call per RAMBlock). */
+static void note_vcpus(struct live *l, const struct swack_event *e)
+{
+	struct target *t = attach_target(&l->a, e->pid);
+	struct vcpu_scan v = { l, e };
+
+	if (!t || e->kind != SWACK_EV_UFFD_IOCTL || (e->a[0] & 0xff) != SWACK_UFFDIO_REGISTER ||
+	    !(e->a[4] & SWACK_UFFDIO_REGISTER_MODE_MISSING) || e->a[5] ||
+	    e->ts < t->vcpus_ts + 1000000000ULL)
+		return;
+	t->vcpus_ts = e->ts;
+	proc_threads(e->pid, vcpu_thread, &v);
+}
+
 static int on_ring(void *ctx, void *data, size_t len)
 {
 	struct live *l = ctx;
@@ -59,6 +97,7 @@ static int on_ring(void *ctx, void *data, size_t len)
 		l->cbs.event(l->cbs.ctx, &e);
 	model_feed(l->model, &e);
 	try_pair(l, &e);
+	note_vcpus(l, &e);
 	if (e.kind == SWACK_EV_EXIT)
 		attach_forget(&l->a, e.pid);
 	return 0;

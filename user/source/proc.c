@@ -137,6 +137,39 @@ int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx)
 	return n;
 }
 
+int proc_threads(pid_t pid, void (*fn)(pid_t tid, const char *comm, void *ctx), void *ctx)
+{
+	char path[64], comm[32];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid;
+		FILE *f;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		tid = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			fn(tid, comm, ctx);
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 uint64_t proc_exe_base(pid_t pid)
 {
 	char path[64], line[512], exe[PATH_MAX], file[PATH_MAX];

@@ -30,6 +30,8 @@ bool proc_incoming(pid_t pid);
 bool proc_uses_kvm(pid_t pid);
 /* Calls fn for every QEMU process; returns how many. */
 int proc_scan_qemu(void (*fn)(pid_t pid, void *ctx), void *ctx);
+/* Calls fn for every thread of pid with its name; returns how many, or -errno. */
+int proc_threads(pid_t pid, void (*fn)(pid_t tid, const char *comm, void *ctx), void *ctx);
 /* Start of the mapping of the executable (load bias for PIE). */
 uint64_t proc_exe_base(pid_t pid);
 /* Checks the three words of a QEnumLookup and takes its array and size;

@@ -180,6 +180,45 @@ static void gate_and_snapshot_spans(struct chrome *c, const struct mig *g)
 		     g->snap.worst[i].ts - g->snap.worst[i].ns, g->snap.worst[i].ts);
 }
 
+/* Postcopy: each vCPU's waits for pages, on a made-up thread per vCPU
+ * (100 + its index), as the stalls the model counted. */
+#define VCPU_TID 100
+
+static void vcpu_spans(struct chrome *c, const struct mig *g)
+{
+	const struct postcopy *pc = &g->pc;
+	char name[48];
+
+	for (int v = 0; v < pc_vcpu_count(pc); v++) {
+		snprintf(name, sizeof(name), "vCPU %d (waits for pages)", v);
+		meta(c, "thread_name", g->pid, VCPU_TID + v, "name", name);
+	}
+	for (uint32_t i = 0; i < pc->nspans; i++) {
+		const struct pc_span *s = &pc->spans[i];
+
+		if (s->kernel == pc->kernel_stalls && s->vcpu >= 0)
+			span(c, g->pid, VCPU_TID + s->vcpu, "missing page", s->from,
+			     s->to ? s->to : g->t_last);
+	}
+}
+
+/* On the phases thread: the switch (source stop to destination resume), the
+ * postcopy phase, and each pause in it. */
+static void postcopy_spans(struct chrome *c, const struct mig *g)
+{
+	const struct postcopy *pc = &g->pc;
+	uint64_t stop = g->t_stop ? g->t_stop : g->t_stopped;
+
+	if (!pc->seen)
+		return;
+	if (g->role == SWACK_ROLE_SRC && g->peer && g->peer->t_resumed > stop)
+		span(c, g->pid, 1, "postcopy switch (guest paused)", stop, g->peer->t_resumed);
+	for (uint32_t i = 0; i < pc->npauses; i++)
+		span(c, g->pid, 0, "postcopy paused", pc->pauses[i].t_pause,
+		     pc->pauses[i].t_resume ? pc->pauses[i].t_resume : g->t_last);
+	vcpu_spans(c, g);
+}
+
 static void mig_spans(struct chrome *c, const struct mig *g)
 {
 	uint64_t stop = g->t_stop ? g->t_stop : g->t_stopped;
@@ -195,6 +234,7 @@ static void mig_spans(struct chrome *c, const struct mig *g)
 	if (g->role == SWACK_ROLE_SRC && g->peer && mig_guest_downtime_ns(g, g->peer) >= 0)
 		span(c, g->pid, 1, "guest-visible downtime", stop, mig_resume_ts(g->peer));
 	gate_and_snapshot_spans(c, g);
+	postcopy_spans(c, g);
 }
 
 int export_chrome(struct replay *rp, FILE *out, char *err, size_t errlen)

@@ -74,8 +74,10 @@ static const struct argp argp = {
 	opts, parse_opt, NULL,
 	"Export the migration model to Prometheus: GET /metrics.\v"
 	"Gauges: pending switchover ACKs, remaining bytes, bandwidth, VFIO initial and dirty "
-	"bytes per device; counters: regrowths, migrations by role and result, lost events; "
-	"a histogram of guest-visible downtime in seconds.",
+	"bytes per device, background snapshot stalls, postcopy's blocked vCPUs, blocktime, "
+	"fault latency p99, longest stall and outstanding requests; counters: regrowths, "
+	"postcopy faults and page requests, migrations by role and result, lost events; a "
+	"histogram of guest-visible downtime in seconds.",
 	children, NULL, NULL,
 };
 
@@ -282,6 +284,43 @@ static void snapshot_metrics(FILE *f, const struct mig *g)
 	MIG("swack_snapshot_written_bytes", g, st.bytes > 0 ? st.bytes : 0);
 }
 
+/* Postcopy: what the destination's guest waited for so far, and the source's
+ * side of it. */
+static void postcopy_metrics(FILE *f, const struct mig *g)
+{
+	/* while it runs, up to the scrape: a vCPU stuck on a page shows now */
+	uint64_t per[PC_MAX_VCPUS], now = g->t_end ? g->t_last : now_ns();
+	struct pc_stats st;
+	char extra[32];
+
+	if (!g->pc.seen)
+		return;
+	pc_stats(g, now, &st);
+	MIG("swack_postcopy_page_requests_total", g,
+	    g->role == SWACK_ROLE_SRC ? st.requests_recv : st.requests);
+	MIG("swack_postcopy_duration_seconds", g, st.duration_ns > 0 ? st.duration_ns / 1e9 : 0);
+	MIG("swack_postcopy_paused_seconds", g, st.paused_ns / 1e9);
+	if (st.bytes >= 0)
+		MIG("swack_postcopy_sent_bytes", g, st.bytes);
+	if (g->role != SWACK_ROLE_DST)
+		return;
+	MIG("swack_postcopy_faults_total", g, st.faults);
+	MIG("swack_postcopy_fault_latency_p99_seconds", g, st.p99 / 1e9);
+	MIG("swack_postcopy_stall_max_seconds", g, st.stall_max / 1e9);
+	MIG("swack_postcopy_background_pages_total", g, st.background_pages);
+	MIG("swack_postcopy_requests_outstanding", g, g->pc.outstanding);
+	if (st.blocktime_ns >= 0)
+		MIG("swack_postcopy_blocktime_seconds", g, st.blocktime_ns / 1e9);
+	if (st.blocked_now >= 0)
+		MIG("swack_postcopy_blocked_vcpus", g, st.blocked_now);
+	pc_vcpus_blocked(&g->pc, now, per);
+	for (int v = 0; v < pc_vcpu_count(&g->pc); v++) {
+		snprintf(extra, sizeof(extra), ",vcpu=\"%d\"", v);
+		sample(f, "swack_postcopy_vcpu_blocked_seconds", g->model, g->pid,
+		       role_name(g->role), extra, per[v] / 1e9);
+	}
+}
+
 /* The latest hold of each process: in force (1) or released (0), its age and
  * its max-hold; and every hold counted, with those that reached the deadline. */
 static void gate_metrics(FILE *f, const struct exporter_env *env, uint64_t now)
@@ -387,6 +426,30 @@ static const struct { const char *name, *type, *text; } families[] = {
 	{ "swack_gate_holds_total", "counter", "Holds placed on the process." },
 	{ "swack_gate_holds_expired_total", "counter",
 	  "Holds that reached their max-hold: released by the deadline, not by their condition." },
+	{ "swack_postcopy_page_requests_total", "counter",
+	  "Postcopy: page requests the destination sent (dst) or the source took (src)." },
+	{ "swack_postcopy_duration_seconds", "gauge",
+	  "Postcopy: time since postcopy-active." },
+	{ "swack_postcopy_paused_seconds", "gauge",
+	  "Postcopy: time spent paused." },
+	{ "swack_postcopy_sent_bytes", "gauge",
+	  "Postcopy: bytes the source sent in it." },
+	{ "swack_postcopy_faults_total", "counter",
+	  "Postcopy: missing faults on the destination (a page still on the source)." },
+	{ "swack_postcopy_fault_latency_p99_seconds", "gauge",
+	  "Postcopy: 99th percentile of a fault's wait for its page." },
+	{ "swack_postcopy_stall_max_seconds", "gauge",
+	  "Postcopy: the longest wait for a page so far, one still waiting included." },
+	{ "swack_postcopy_background_pages_total", "counter",
+	  "Postcopy: pages placed with no fault waiting for them." },
+	{ "swack_postcopy_requests_outstanding", "gauge",
+	  "Postcopy: faulted pages requested and not placed yet." },
+	{ "swack_postcopy_blocktime_seconds", "gauge",
+	  "Postcopy: time every vCPU was blocked at once (QEMU's blocktime)." },
+	{ "swack_postcopy_blocked_vcpus", "gauge",
+	  "Postcopy: vCPUs waiting for a page now." },
+	{ "swack_postcopy_vcpu_blocked_seconds", "gauge",
+	  "Postcopy: time one vCPU spent waiting for pages." },
 };
 
 /* The latest migration of each process is its present state. */
@@ -407,6 +470,7 @@ static void metrics(FILE *f, struct exporter_env *env)
 		downtime_metrics(f, g);
 		device_metrics(f, g);
 		snapshot_metrics(f, g);
+		postcopy_metrics(f, g);
 	}
 	gate_metrics(f, env, now_ns());
 	results(f, m);

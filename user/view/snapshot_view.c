@@ -15,8 +15,8 @@ static uint64_t snap_end(const struct mig *g)
 	return g->t_end ? g->t_end : g->t_last;
 }
 
-/* bcc-style log2 histogram of stall times, in microseconds. */
-static void snap_print_hist(FILE *out, const uint32_t *hist)
+/* bcc-style log2 histogram of times, in microseconds. */
+void hist_print_text(FILE *out, const char *label, const uint32_t *hist)
 {
 	uint32_t max = 0;
 	int last = -1;
@@ -28,7 +28,7 @@ static void snap_print_hist(FILE *out, const uint32_t *hist)
 		}
 	if (last < 0)
 		return;
-	fprintf(out, "  %18s : %-8s %s\n", "stall usecs", "count", "distribution");
+	fprintf(out, "  %18s : %-8s %s\n", label, "count", "distribution");
 	for (int b = 0; b <= last; b++) {
 		unsigned long long lo = b ? 1ull << b : 0, hi = (2ull << b) - 1;
 		int stars = (int)((uint64_t)hist[b] * HIST_WIDTH / max);
@@ -88,7 +88,7 @@ void snap_print_text(FILE *out, const struct mig *g)
 		"%.1f us, p90 %.1f us, p99 %.1f us, max %.3f ms, total %.3f ms\n",
 		st.tracking_ns / 1e9, (unsigned long long)st.pages_saved, st.faults, st.fault_rate,
 		s->msgs, st.p50 / 1e3, st.p90 / 1e3, st.p99 / 1e3, st.max / 1e6, st.total / 1e6);
-	snap_print_hist(out, s->hist);
+	hist_print_text(out, "stall usecs", s->hist);
 	worst_text(out, g);
 	for (uint32_t i = 0; i < s->nthreads; i++)
 		fprintf(out, "  stalled thread %u (%s): %u faults, %.3f ms in all, longest %.3f ms\n",
@@ -111,9 +111,9 @@ void snap_print_findings(FILE *out, const struct mig *g)
 	fprintf(out, "    advice: %s\n", f.advice);
 }
 
-static void hist_json(struct jw *j, const uint32_t *hist)
+void hist_json(struct jw *j, const char *key, const uint32_t *hist)
 {
-	jw_arr(j, "stall_hist_us");
+	jw_arr(j, key);
 	for (int b = 0; b < SNAP_HIST; b++) {
 		if (!hist[b])
 			continue;
@@ -197,7 +197,7 @@ void snap_json(struct jw *j, const struct mig *g)
 	jw_u64(j, "stall_max_ns", st.max);
 	jw_u64(j, "stall_total_ns", st.total);
 	jw_u64(j, "uffd_errors", s->ioctl_errors);
-	hist_json(j, s->hist);
+	hist_json(j, "stall_hist_us", s->hist);
 	worst_json(j, g);
 	threads_json(j, s);
 	findings_json(j, g);

@@ -17,5 +17,9 @@ void snap_json(struct jw *j, const struct mig *g);
 void snap_row(const struct mig *g, uint64_t now, char *buf, size_t len);
 /* The same figures as one JSON line. */
 void snap_row_json(FILE *out, const struct mig *g, uint64_t now);
+/* A log2 histogram of microseconds (SNAP_HIST buckets), bcc style, headed label. */
+void hist_print_text(FILE *out, const char *label, const uint32_t *hist);
+/* The same as a JSON array at key: {from, to, count} for each bucket used. */
+void hist_json(struct jw *j, const char *key, const uint32_t *hist);
 
 #endif

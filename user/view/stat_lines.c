@@ -4,6 +4,7 @@
 #include <string.h>
 #include "event/event.h"
 #include "util/json.h"
+#include "view/postcopy_view.h"
 #include "view/snapshot_view.h"
 #include "view/stat.h"
 
@@ -133,9 +134,13 @@ static void snapshot_line(struct stat_view *v, const struct mig *g, uint64_t now
 
 	if (v->json) {
 		snap_row_json(v->out, g, now);
+		pc_row_json(v->out, g, now);
 		return;
 	}
 	snap_row(g, now, row, sizeof(row));
+	if (row[0])
+		fprintf(v->out, "%18s %s\n", "", row);
+	pc_row(g, now, row, sizeof(row));
 	if (row[0])
 		fprintf(v->out, "%18s %s\n", "", row);
 }

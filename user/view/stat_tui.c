@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "event/event.h"
+#include "view/postcopy_view.h"
 #include "view/snapshot_view.h"
 #include "view/stat.h"
 
@@ -141,16 +142,24 @@ static int draw_devices(int y, int maxy, const struct mig *g)
 	return y;
 }
 
-static int draw_snapshot(int y, int maxy, const struct mig *g)
+static int draw_under(int y, int maxy, const char *row)
 {
-	char row[160];
-
-	snap_row(g, g->t_last, row, sizeof(row));
 	if (!row[0] || y >= maxy)
 		return y;
 	mvprintw(y, 0, "          %s", row);
 	clrtoeol();
 	return y + 1;
+}
+
+/* A snapshot's row, or postcopy's, under the VM. */
+static int draw_snapshot(int y, int maxy, const struct mig *g)
+{
+	char row[160];
+
+	snap_row(g, g->t_last, row, sizeof(row));
+	y = draw_under(y, maxy, row);
+	pc_row(g, g->t_last, row, sizeof(row));
+	return draw_under(y, maxy, row);
 }
 
 static void draw_log(struct stat_tui *t, int from, int rows)

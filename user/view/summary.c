@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "event/event.h"
+#include "view/postcopy_view.h"
 #include "view/snapshot_view.h"
 #include "source/vmid.h"
 #include "view/summary.h"
@@ -239,8 +240,9 @@ static void text_breakdown(FILE *out, const struct mig *src, const struct mig *d
 {
 	struct breakdown b;
 
-	/* A snapshot's vCPUs stop only while write tracking starts. */
-	if (!src || src->snap.seen)
+	/* A snapshot's vCPUs stop only while write tracking starts; postcopy's
+	 * switch has phases of its own (postcopy_view.c). */
+	if (!src || src->snap.seen || src->pc.t_active)
 		return;
 	mig_breakdown(src, dst, &b);
 	if (b.total_ns < 0)
@@ -271,6 +273,7 @@ void summary_print_text(FILE *out, const struct mig *src, const struct mig *dst)
 	text_head(out, src, dst);
 	if (src)
 		snap_print_text(out, src);
+	pc_print_text(out, src, dst);
 	if (src)
 		text_acks(out, "src", src);
 	if (dst)
@@ -440,6 +443,7 @@ static void side_json(struct jw *j, const char *name, const struct mig *g)
 	jw_end(j);
 	vmstates_json(j, g);
 	snap_json(j, g);
+	pc_json(j, g);
 	jw_end(j);
 }
 
@@ -448,7 +452,7 @@ static void breakdown_json(struct jw *j, const struct mig *src, const struct mig
 	struct breakdown b;
 	char key[48];
 
-	if (!src || src->snap.seen) {
+	if (!src || src->snap.seen || src->pc.t_active) {
 		jw_null(j, "breakdown");
 		return;
 	}
@@ -472,6 +476,7 @@ void summary_json(struct jw *j, const struct mig *src, const struct mig *dst)
 	side_json(j, "dst", dst);
 	jw_str(j, "paired_by", !src || !dst ? "none" : src->paired_by == PAIR_TCP ? "tcp" : "time");
 	breakdown_json(j, src, dst);
+	pc_switch_json(j, src, dst);
 	jw_s64(j, "qemu_downtime_ns", src ? mig_qemu_downtime_ns(src) : -1);
 	jw_s64(j, "guest_downtime_ns", mig_guest_downtime_ns(src, dst));
 	jw_end(j);

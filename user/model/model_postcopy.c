@@ -457,15 +457,16 @@ void pc_switch_breakdown(const struct mig *src, const struct mig *dst, struct pc
 {
 	const struct postcopy *pc = &src->pc;
 	uint64_t stop = either(src->t_stop, src->t_stopped);
+	/* the guest runs again where a vCPU enters guest code, as for precopy */
+	uint64_t resumed = dst ? mig_resume_ts(dst) : 0;
 	uint64_t m[PCP_MAX + 1] = {
 		stop, src->t_stopped, pc->t_discard[0], either(pc->t_discard[1], pc->t_listen_sent),
-		either(pc->t_package[0], pc->t_run_sent), pc->t_package[1],
-		dst ? dst->t_resumed : 0,
+		either(pc->t_package[0], pc->t_run_sent), pc->t_package[1], resumed,
 	};
 	uint64_t from = m[0];
 
 	s->request_ns = pc->t_cmd && stop > pc->t_cmd ? (int64_t)(stop - pc->t_cmd) : -1;
-	s->pause_ns = dst && stop && dst->t_resumed > stop ? (int64_t)(dst->t_resumed - stop) : -1;
+	s->pause_ns = stop && resumed > stop ? (int64_t)(resumed - stop) : -1;
 	for (int p = 0; p < PCP_MAX; p++) {
 		s->ns[p] = -1;
 		if (!from || !m[p + 1] || m[p + 1] < from)

@@ -202,17 +202,18 @@ static void vcpu_spans(struct chrome *c, const struct mig *g)
 	}
 }
 
-/* On the phases thread: the switch (source stop to destination resume), the
- * postcopy phase, and each pause in it. */
+/* On the phases thread: the switch (source stop to a destination vCPU back in
+ * guest code), the postcopy phase, and each pause in it. */
 static void postcopy_spans(struct chrome *c, const struct mig *g)
 {
 	const struct postcopy *pc = &g->pc;
 	uint64_t stop = g->t_stop ? g->t_stop : g->t_stopped;
+	uint64_t resumed = g->peer ? mig_resume_ts(g->peer) : 0;
 
 	if (!pc->seen)
 		return;
-	if (g->role == SWACK_ROLE_SRC && g->peer && g->peer->t_resumed > stop)
-		span(c, g->pid, 1, "postcopy switch (guest paused)", stop, g->peer->t_resumed);
+	if (g->role == SWACK_ROLE_SRC && resumed > stop)
+		span(c, g->pid, 1, "postcopy switch (guest paused)", stop, resumed);
 	for (uint32_t i = 0; i < pc->npauses; i++)
 		span(c, g->pid, 0, "postcopy paused", pc->pauses[i].t_pause,
 		     pc->pauses[i].t_resume ? pc->pauses[i].t_resume : g->t_last);

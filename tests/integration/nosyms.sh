@@ -34,7 +34,7 @@ wait "$tr"
 expect_eq "swack trace: exit status" 0 "$?"
 expect_eq "one line on stderr: the warning" 1 "$(grep -c . "$work/trace.err")"
 expect_match "the warning: what is missing, what is watched, how to get the rest" \
-	"^swack: pid $pid \(qemu-system-nos\): warning: $BIN has neither QEMU USDT probes nor QEMU function symbols: watched on the kernel side only \(VFIO ioctls, userfaultfd, bytes sent\), without migration states, iterations or downtime; install its debuginfo \(the distribution's debug symbols package; or set DEBUGINFOD_URLS for swack to fetch it\), or use a build with symbols; watched in [0-9.]+ ms$" \
+	"^swack: pid $pid \(qemu-system-nos\): warning: $BIN has neither QEMU USDT probes nor QEMU function symbols: watched on the kernel side only \(VFIO ioctls, userfaultfd, bytes sent\), without migration states, iterations or downtime; install its debuginfo \(the distribution's debug symbols package; or set DEBUGINFOD_URLS for swack to fetch it\), or use a build with symbols; watched in [0-9.]+ ms; vm unnamed \(no -name, -uuid or libvirt domain\)$" \
 	"$(cat "$work/trace.err")"
 expect_eq "migration stream's bytes over TCP counted (the exit event's tx_bytes)" "$BYTES" \
 	"$(jq -r --argjson p "$pid" 'select(.pid == $p and .event == "exit") | .tx_bytes' "$work/trace.json")"

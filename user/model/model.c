@@ -701,11 +701,6 @@ int64_t mig_qemu_downtime_ns(const struct mig *src)
 	return -1;
 }
 
-uint64_t mig_resume_ts(const struct mig *dst)
-{
-	return dst->t_run ? dst->t_run : dst->t_resumed;
-}
-
 int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst)
 {
 	uint64_t end = dst ? mig_resume_ts(dst) : 0;

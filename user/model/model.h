@@ -597,6 +597,9 @@ int64_t mig_qemu_downtime_ns(const struct mig *src);
 int64_t mig_guest_downtime_ns(const struct mig *src, const struct mig *dst);
 /* Where the guest runs again on the destination: a vCPU's first entry into
  * guest code, else the end of vm_start (or its USDT notification); 0 unknown. */
-uint64_t mig_resume_ts(const struct mig *dst);
+static inline uint64_t mig_resume_ts(const struct mig *dst)
+{
+	return dst->t_run ? dst->t_run : dst->t_resumed;
+}
 
 #endif

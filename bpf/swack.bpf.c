@@ -196,13 +196,15 @@ static __always_inline void submit(struct swack_event *e)
 }
 
 /* The calling thread saves the migration stream (a source's pending query,
- * its setup): its writes are the stream, whatever their first bytes. */
+ * its setup): its writes are the stream, whatever their first bytes.  Never
+ * the main thread: it answers QMP too (10.0's snapshot counted a query-migrate
+ * reply as stream bytes); its writes to a channel count by the channel. */
 static __always_inline void note_mig_thread(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, pid = id >> 32;
 
-	if (watched(pid))
+	if (tid != pid && watched(pid))
 		bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
 }
 
@@ -1501,7 +1503,8 @@ static __always_inline __u8 classify(__u64 id, __u32 fd, __u64 ptr, enum data_at
 		bpf_probe_read_user(&magic, sizeof(magic), (void *)first);
 	if (magic != STREAM_MAGIC && magic != MULTIFD_MAGIC)
 		return CH_OTHER;
-	bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
+	if (tid != pid)
+		bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
 	return CH_MIGRATION;
 }
 
@@ -1856,6 +1859,10 @@ static __always_inline void stall_report(__u32 thread, const struct stall *st, c
 	struct swack_event *e = ev_new(SWACK_EV_UFFD_STALL, SWACK_ORIGIN_KERNEL);
 
 	if (e) {
+		/* The wake-up's time, whichever end reports: it orders the stall
+		 * against the waker's own events (write tracking's stop) the same
+		 * way for every observer. */
+		e->ts = st->wake_ts;
 		e->tid = st->waker;
 		e->a[0] = st->wake_ts > st->sleep_ts ? st->wake_ts - st->sleep_ts : 0;
 		e->a[1] = thread;

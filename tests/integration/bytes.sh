@@ -27,10 +27,17 @@ within() {
 }
 
 # unix_migrate FROM TO: qemu_migrate's steps, over a UNIX socket (no limit).
+# A 5 s downtime limit: in the suite, 10.0's third migration of the guest, over
+# the socket, moved 4-6 MB/s and never converged in 240 s (5 runs of 5; its exact
+# pending size stayed near 6.6 MB against a 1.3 MB threshold), while a freshly
+# booted 10.0 guest migrated over one in 7-10 s, watched or not.  Not swack's
+# doing as far as we know; left to investigate.  Bytes are what is checked.
 unix_migrate() {
 	local caps='{"execute":"migrate-set-capabilities","arguments":{"capabilities":[
 		{"capability":"events","state":true},{"capability":"return-path","state":true}]}}'
 	qmp "$2" "$caps" >/dev/null && qmp "$1" "$caps" >/dev/null &&
+		qmp "$1" '{"execute":"migrate-set-parameters","arguments":{"downtime-limit":5000}}' \
+			>/dev/null &&
 		qmp "$1" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"unix:$QDIR/$2.mig\"}}" \
 			>/dev/null
 }

@@ -1633,6 +1633,7 @@ struct {
  */
 #define STALL_SLEPT 1ull
 #define STALL_WOKEN 2ull
+#define WOKEN_NS 1000000ull   /* a wake-up older than this at a sleep was not for it */
 
 struct stall {
 	__u64 sleep_ts, wake_ts;
@@ -1889,22 +1890,26 @@ int BPF_PROG(uffd_switch, bool preempt, struct task_struct *prev, struct task_st
 	__u32 tid = (__u32)id;
 	long state = prev_state;
 	struct stall *st;
+	__u64 now;
 
 	/* 0: still runnable; 0x100 and above (TASK_REPORT_MAX): preempted. */
 	if (!p || !(p->wt_fd || p->pc_fd) || state == 0 || state >= 0x100)
 		return 0;
-	if (!in_userfault(ctx)) {
-		/* A wake-up seen while the thread was not in a fault is stale. */
-		bpf_map_delete_elem(&stalls, &tid);
+	if (!in_userfault(ctx))
 		return 0;
-	}
 	st = stall_entry(tid);
 	if (!st)
 		return 0;
-	st->sleep_ts = bpf_ktime_get_ns();
-	if (__sync_fetch_and_or(&st->flags, STALL_SLEPT) & STALL_WOKEN) {
+	now = bpf_ktime_get_ns();
+	st->sleep_ts = now;
+	if (!(__sync_fetch_and_or(&st->flags, STALL_SLEPT) & STALL_WOKEN))
+		return 0;
+	if (st->wake_ts >= now || now - st->wake_ts < WOKEN_NS) {
 		st->sleep_ts = st->wake_ts; /* woken on its way to sleep */
 		stall_report(tid, st, prev->comm);
+	} else {
+		/* a wake-up of an earlier sleep (one a signal ended): not this one's */
+		__sync_fetch_and_and(&st->flags, ~STALL_WOKEN);
 	}
 	return 0;
 }

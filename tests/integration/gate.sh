@@ -483,7 +483,7 @@ real_setup() {
 			b=$(qemu_ticks "$1")
 			[[ $b -gt $a ]] && { echo yes; return; }
 		done
-		echo "no ($a -> $b in ${2:-10} s)"
+		echo "no ($a -> $b in ${2:-10} s; $(qemu_liveness "$1"))"
 	}
 }
 
@@ -599,7 +599,8 @@ real_part4() {
 		for p in "$src" "$(qemu_pid "vm$((V + 1))")"; do
 			[[ $(stopped_threads "$p") -eq 0 ]] || stopped=$((stopped + 1))
 		done
-		[[ $(ticks_advance "vm$((V + 1))") == yes ]] || ticking=$((ticking + 1))
+		adv=$(ticks_advance "vm$((V + 1))")
+		[[ $adv == yes ]] || { ticking=$((ticking + 1)); echo "# $Q: kill -9: migration $migs: $adv"; }
 		migrate_end
 	done
 	echo "# $Q: kill -9: $kills kills over $migs migrations, $held_kills while the gate was raising queries"

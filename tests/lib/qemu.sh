@@ -411,6 +411,23 @@ qemu_ticks() {
 	echo "$last"
 }
 
+# qemu_liveness NAME: one line on a guest whose ticks stopped, to tell a
+# stopped or idle vCPU from a console that no longer prints: QMP's status,
+# QEMU's CPU use over one second, the console file's size and its last line.
+qemu_liveness() {
+	_qemu_check_name "${1:-}" && _qemu_check_dir || return 1
+	local pid st c0 c1 hz last
+	pid=$(qemu_pid "$1") || return 1
+	st=$(qmp "$1" '{"execute":"query-status"}' 2>/dev/null | jq -r '.return.status // "?"')
+	hz=$(getconf CLK_TCK)
+	c0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+	sleep 1
+	c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+	last=$(tail -c 200 "$QDIR/$1.serial" 2>/dev/null | tr -d '\r' | tr '\n' '|' | tr -cd '[:print:]')
+	echo "status $st, QEMU CPU $(((c1 - c0) * 100 / hz))% over 1 s," \
+		"console $(stat -c %s "$QDIR/$1.serial" 2>/dev/null || echo 0) B ending '${last: -60}'"
+}
+
 # qemu_stop NAME: kill VM NAME (SIGTERM, SIGKILL after 2 s) and wait for it.
 qemu_stop() {
 	local pid

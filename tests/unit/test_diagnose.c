@@ -603,6 +603,7 @@ static void test_snapshot(void **state)
 	feed_stall(m, 300, 1001, 20 * MS, 0x7f0000400000ull);
 	feed_a(m, SRC, 502, SWACK_EV_WT_STOP, 0, 0);
 	feed_state(m, SRC, 511, "completed", 1000000);
+	model_advance(m, 600 * MS);
 	assert_true(x->dn.src && x->dn.src->snap.seen);
 	d = run(x, -1);
 	/* No switchover: none of the downtime rules, the snapshot's own instead;

@@ -787,6 +787,7 @@ static const struct mig *snapshot_run(struct model *m, struct done_log *log)
 	feed_progress(m, 400, 1000, 1000 * PAGE);
 	feed_wt(m, 502, SWACK_EV_WT_STOP, 0, 0);
 	feed_state(m, SRC, 511, "completed", 1000000);
+	model_advance(m, 600 * MS);
 	return log->src;
 }
 
@@ -810,13 +811,15 @@ static void test_snapshot_window(void **state)
 	feed_stall(&m, 21, 1000, 7 * US, BASE, 512 << 20);
 	feed(&m, SRC, 21, SWACK_EV_UFFD_FAULT, 0);
 	feed_state(&m, SRC, 30, "completed", 0);
+	model_advance(&m, 100 * MS);
 	assert_int_equal(log.src->snap.stalls, 2);
 	assert_int_equal(log.src->snap.msgs, 1);
 	model_free(&m);
 }
 
 /* QEMU stops write tracking after the final state: the snapshot is reported
- * at the stop, with the stalls released in between and none released by it. */
+ * SNAP_GRACE_NS after the stop, with the stalls released up to it, including
+ * one whose report came after the stop's event, and none released after it. */
 static void test_snapshot_stop_after_completed(void **state)
 {
 	struct done_log log = { 0 };
@@ -832,10 +835,39 @@ static void test_snapshot_stop_after_completed(void **state)
 	assert_false(model_all_reported(&m));
 	feed_stall(&m, 31, 1001, 3 * US, BASE + PAGE, PAGE);
 	feed_wt(&m, 32, SWACK_EV_WT_STOP, 0, 0);
-	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.calls, 0);
+	/* woken at 31.9 ms, reported by its own switch after the stop's event */
+	feed_stall(&m, 31, 1002, 1 * US, BASE + 2 * PAGE, PAGE);
 	feed_stall(&m, 33, 1000, 7 * US, BASE, 512 << 20);
-	assert_int_equal(log.src->snap.stalls, 2);
+	model_advance(&m, 32 * MS + SNAP_GRACE_NS);
+	assert_int_equal(log.calls, 0);
+	/* an event of anything past the grace closes it, as the live clock does */
+	feed(&m, SRC + 7, 53, SWACK_EV_UFFD_FAULT, 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.src->snap.stalls, 3);
 	assert_int_equal(log.src->snap.t_stop, 32 * MS);
+	assert_true(model_all_reported(&m));
+	model_free(&m);
+}
+
+/* A live source's clock closes a snapshot after its grace with no event. */
+static void test_snapshot_grace_by_clock(void **state)
+{
+	struct done_log log = { 0 };
+	struct model m;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	feed_state(&m, SRC, 1, "setup", 0);
+	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	feed_state(&m, SRC, 30, "completed", 0);
+	feed_wt(&m, 32, SWACK_EV_WT_STOP, 0, 0);
+	model_advance(&m, 40 * MS);
+	assert_int_equal(log.calls, 0);
+	model_advance(&m, 60 * MS);
+	assert_int_equal(log.calls, 1);
+	model_advance(&m, 90 * MS);
+	assert_int_equal(log.calls, 1);
 	model_free(&m);
 }
 
@@ -858,6 +890,7 @@ static void test_snapshot_resume_by_runstate(void **state)
 	model_feed(&m, &e);
 	feed_state(&m, SRC, 30, "completed", 0);
 	feed_wt(&m, 31, SWACK_EV_WT_STOP, 0, 0);
+	model_flush(&m);
 	assert_int_equal(mig_qemu_downtime_ns(log.src), 4 * MS);
 	model_free(&m);
 }
@@ -1014,6 +1047,7 @@ static void test_snapshot_unmeasured(void **state)
 	feed(&m, SRC, 4, SWACK_EV_UFFD_FAULT, 0);
 	feed_state(&m, SRC, 5, "completed", 0);
 	feed_wt(&m, 6, SWACK_EV_WT_STOP, 0, 0);
+	model_advance(&m, 30 * MS);
 	snap_findings(log.src, 0, &f);
 	assert_int_equal(f.f[0].kind, SNAPF_STALLS);
 	assert_int_equal(f.f[0].severity, SNAP_WARN);
@@ -1505,6 +1539,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_failed_start),
 		cmocka_unit_test(test_snapshot_unmeasured),
 		cmocka_unit_test(test_snapshot_stop_after_completed),
+		cmocka_unit_test(test_snapshot_grace_by_clock),
 		cmocka_unit_test(test_snapshot_absent),
 		cmocka_unit_test(test_uffd_event_text),
 		cmocka_unit_test(test_passes_without_progress),

@@ -171,7 +171,7 @@ static struct mig *mig_for(struct model *m, const struct swack_event *e)
 		return g;
 	if (g && late_event(e) && (!g->t_resumed || awaits_run(g)))
 		return g;
-	if (g && snap_event(e) && snap_tracking(g))
+	if (g && snap_takes(g, e))
 		return g;
 	if (!starts_migration(e))
 		return NULL;
@@ -582,6 +582,26 @@ static void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
 	src->paired_by = dst->paired_by = PAIR_TCP;
 }
 
+/* Snapshots whose grace after write tracking's stop ended by now. */
+static void close_snapshots(struct model *m, uint64_t now, bool all)
+{
+	for (struct mig *g = m->head; g && m->nclosing; g = g->next) {
+		if (!g->snap.t_stop || g->snap.closed)
+			continue;
+		if (!all && now <= g->snap.t_stop + SNAP_GRACE_NS)
+			continue;
+		g->snap.closed = true;
+		m->nclosing--;
+		maybe_report(m, g);
+	}
+}
+
+void model_advance(struct model *m, uint64_t now_ns)
+{
+	if (m->nclosing)
+		close_snapshots(m, now_ns, false);
+}
+
 void model_feed(struct model *m, const struct swack_event *e)
 {
 	struct mig *g;
@@ -599,6 +619,7 @@ void model_feed(struct model *m, const struct swack_event *e)
 		model_pair(m, (uint32_t)e->a[0], (uint32_t)e->a[1]);
 		return;
 	}
+	model_advance(m, e->ts);
 	g = mig_for(m, e);
 
 	kdev_note_facts(m, e);
@@ -606,6 +627,8 @@ void model_feed(struct model *m, const struct swack_event *e)
 		note_incoming(m, e);
 		return;
 	}
+	if (e->kind == SWACK_EV_WT_STOP && g->snap.t_start && !g->snap.t_stop)
+		m->nclosing++;
 	apply(g, e);
 	maybe_report(m, g);
 	if (g->peer)
@@ -627,6 +650,7 @@ bool model_all_reported(const struct model *m)
 
 void model_flush(struct model *m)
 {
+	close_snapshots(m, 0, true);
 	for (struct mig *g = m->head; g; g = g->next)
 		if (!g->reported) {
 			if (g->role == SWACK_ROLE_DST && !g->peer)

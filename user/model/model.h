@@ -161,10 +161,17 @@ struct snap_pages {
 /* A background snapshot: write tracking with userfaultfd write-protect.
  * Every guest write to a page not yet saved faults and stalls the writing
  * thread until QEMU saves the page and releases it. */
+/* How long after write tracking stops a snapshot still takes the stalls
+ * released before the stop: a stall whose wake-up came first is reported by
+ * the faulting thread's own switch on another CPU, and may reach the ring
+ * buffer after the stop's event (microseconds after, in practice). */
+#define SNAP_GRACE_NS 20000000ull
+
 struct snapshot {
 	bool seen;                    /* write tracking began in this migration */
 	int64_t start_ret;            /* ram_write_tracking_start's return; 0 fine */
 	uint64_t t_start, t_stop;     /* write tracking on, off */
+	bool closed;                  /* past t_stop + SNAP_GRACE_NS: reported */
 	uint64_t unprotects;          /* releases so far (last progress event) */
 	uint64_t bytes_unprotected;
 	uint32_t msgs;                /* fault messages QEMU read off the userfaultfd */
@@ -410,6 +417,7 @@ struct model {
 	struct gate_note gate[MODEL_MAX_GATE];   /* the latest holds, oldest dropped */
 	uint32_t ngate;
 	uint32_t nmigs;
+	uint32_t nclosing;            /* snapshots stopped, in their grace */
 	struct vm_ident *vms;         /* by pid; a later note for a pid replaces it */
 	uint32_t nvms, capvms;
 	model_done_fn done;
@@ -439,6 +447,9 @@ bool model_all_reported(const struct model *m);
 int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max);
 /* End of input: report what is still open. */
 void model_flush(struct model *m);
+/* Time passed with no event (a live source's clock, CLOCK_MONOTONIC):
+ * reports the snapshots whose grace after write tracking's stop ended. */
+void model_advance(struct model *m, uint64_t now_ns);
 
 /* Parts of the model, one file each. */
 void vfio_apply(struct mig *g, const struct swack_event *e);
@@ -455,6 +466,8 @@ void snap_apply(struct mig *g, const struct swack_event *e);
 void snap_free(struct mig *g);
 bool snap_tracking(const struct mig *g);
 bool snap_event(const struct swack_event *e);
+/* A snapshot event for g: one of its own, before write tracking stopped. */
+bool snap_takes(const struct mig *g, const struct swack_event *e);
 void pc_apply(struct mig *g, const struct swack_event *e);
 void pc_free(struct mig *g);
 void downtime_apply(struct mig *g, const struct swack_event *e);

@@ -183,12 +183,18 @@ void snap_apply(struct mig *g, const struct swack_event *e)
 }
 
 /* QEMU stops write tracking after the snapshot's final state (8.0 on, and
- * 7.2's bg_migration_iteration_finish): until then the snapshot still takes
- * its own events, and is not reported, so that every observer counts the same
- * window whatever order its ring buffer gave the last events. */
+ * 7.2's bg_migration_iteration_finish): until then, and for SNAP_GRACE_NS
+ * after, the snapshot still takes its own events and is not reported, so
+ * that every observer counts the same window whatever order its ring buffer
+ * gave the last events. */
 bool snap_tracking(const struct mig *g)
 {
-	return g->snap.t_start && !g->snap.t_stop && g->snap.start_ret >= 0;
+	return g->snap.t_start && !g->snap.closed && g->snap.start_ret >= 0;
+}
+
+bool snap_takes(const struct mig *g, const struct swack_event *e)
+{
+	return snap_event(e) && snap_tracking(g) && (!g->snap.t_stop || e->ts <= g->snap.t_stop);
 }
 
 bool snap_event(const struct swack_event *e)

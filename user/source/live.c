@@ -196,6 +196,7 @@ int live_poll(struct live *l, int timeout_ms)
 	/* Batched events do not wake epoll: libbpf 1.1 reads nothing on timeout. */
 	n = ring_buffer__consume(l->rb);
 	gate_log_poll(&l->gate_log, on_gate_log, l);
+	model_advance(l->model, now_ns());
 	return n;
 }
 

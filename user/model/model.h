@@ -465,7 +465,6 @@ void ack_apply(struct mig *g, const struct swack_event *e);
 void snap_apply(struct mig *g, const struct swack_event *e);
 void snap_free(struct mig *g);
 bool snap_tracking(const struct mig *g);
-bool snap_event(const struct swack_event *e);
 /* A snapshot event for g: one of its own, before write tracking stopped. */
 bool snap_takes(const struct mig *g, const struct swack_event *e);
 void pc_apply(struct mig *g, const struct swack_event *e);

@@ -182,6 +182,20 @@ void snap_apply(struct mig *g, const struct swack_event *e)
 	}
 }
 
+static bool snap_event(const struct swack_event *e)
+{
+	switch (e->kind) {
+	case SWACK_EV_WT_STOP:
+	case SWACK_EV_SNAP_PROGRESS:
+	case SWACK_EV_UFFD_IOCTL:
+	case SWACK_EV_UFFD_FAULT:
+	case SWACK_EV_UFFD_STALL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* QEMU stops write tracking after the snapshot's final state (8.0 on, and
  * 7.2's bg_migration_iteration_finish): until then, and for SNAP_GRACE_NS
  * after, the snapshot still takes its own events and is not reported, so
@@ -195,20 +209,6 @@ bool snap_tracking(const struct mig *g)
 bool snap_takes(const struct mig *g, const struct swack_event *e)
 {
 	return snap_event(e) && snap_tracking(g) && (!g->snap.t_stop || e->ts <= g->snap.t_stop);
-}
-
-bool snap_event(const struct swack_event *e)
-{
-	switch (e->kind) {
-	case SWACK_EV_WT_STOP:
-	case SWACK_EV_SNAP_PROGRESS:
-	case SWACK_EV_UFFD_IOCTL:
-	case SWACK_EV_UFFD_FAULT:
-	case SWACK_EV_UFFD_STALL:
-		return true;
-	default:
-		return false;
-	}
 }
 
 void snap_free(struct mig *g)

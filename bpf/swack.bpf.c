@@ -1628,8 +1628,12 @@ struct {
  * (sched_switch, on its CPU) and the UFFDIO ioctl of its process that wakes
  * it (sched_waking, on the waker's CPU).  The two may run
  * at the same time, each swack's programs one after another, so each end
- * marks the entry with one atomic OR and the end that comes second reports
- * the stall: every observer counts each stall once, whichever order it saw.
+ * marks the entry with one atomic OR, and an end that finds the other's mark
+ * claims the stall by swapping both marks for none: only the one whose swap
+ * succeeds reports it.  A sleep can find the mark of a wake-up that ended an
+ * earlier sleep its own program missed, while the wake-up of this sleep
+ * comes: both ends then see both marks, and without the swap both reported
+ * (one stall twice, in one observer and not another).
  */
 #define STALL_SLEPT 1ull
 #define STALL_WOKEN 2ull
@@ -1855,6 +1859,14 @@ static __always_inline struct stall *stall_entry(__u32 tid)
 	return bpf_map_lookup_elem(&stalls, &tid);
 }
 
+/* Both marks set: the caller reports the stall if it is the one to clear them. */
+static __always_inline bool stall_claim(struct stall *st)
+{
+	__u64 both = STALL_SLEPT | STALL_WOKEN;
+
+	return __sync_val_compare_and_swap(&st->flags, both, 0) == both;
+}
+
 static __always_inline void stall_report(__u32 thread, const struct stall *st, const char *comm)
 {
 	struct swack_event *e = ev_new(SWACK_EV_UFFD_STALL, SWACK_ORIGIN_KERNEL);
@@ -1873,7 +1885,6 @@ static __always_inline void stall_report(__u32 thread, const struct stall *st, c
 		bpf_probe_read_kernel(e->str, 16, comm);
 		submit(e);
 	}
-	bpf_map_delete_elem(&stalls, &thread);
 }
 
 /* A watched thread goes to sleep in a userfault: a write-protect fault while
@@ -1905,6 +1916,8 @@ int BPF_PROG(uffd_switch, bool preempt, struct task_struct *prev, struct task_st
 	if (!(__sync_fetch_and_or(&st->flags, STALL_SLEPT) & STALL_WOKEN))
 		return 0;
 	if (st->wake_ts >= now || now - st->wake_ts < WOKEN_NS) {
+		if (!stall_claim(st))
+			return 0;
 		st->sleep_ts = st->wake_ts; /* woken on its way to sleep */
 		stall_report(tid, st, prev->comm);
 	} else {
@@ -1934,7 +1947,7 @@ int BPF_PROG(uffd_waking, struct task_struct *task)
 	st->start = c->start;
 	st->len = c->len;
 	st->waker = tid;
-	if (__sync_fetch_and_or(&st->flags, STALL_WOKEN) & STALL_SLEPT)
+	if ((__sync_fetch_and_or(&st->flags, STALL_WOKEN) & STALL_SLEPT) && stall_claim(st))
 		stall_report(wakee, st, task->comm);
 	return 0;
 }
@@ -2187,8 +2200,12 @@ int BPF_PROG(handle_exit)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 
-	/* Its tid may come back as any thread: no longer a migration thread. */
+	/* Its tid may come back as any thread: no longer a migration thread.
+	 * Its stall entry goes here, not at each report: the other end of a
+	 * stall may still hold it, and a deleted element of a preallocated hash
+	 * is reused at once. */
 	bpf_map_delete_elem(&mig_threads, &tid);
+	bpf_map_delete_elem(&stalls, &tid);
 	if (tid != (__u32)(id >> 32))
 		return 0;
 	emit_simple(SWACK_EV_EXIT, SWACK_ORIGIN_KERNEL, 0);

@@ -767,6 +767,14 @@ static void feed_stall(struct model *m, uint64_t ts, uint32_t tid, uint64_t ns, 
 	model_feed(m, &e);
 }
 
+/* setup at 1 ms, write tracking on at 2 ms */
+static void snapshot_begin(struct model *m, struct done_log *log)
+{
+	model_init(m, on_done, log);
+	feed_state(m, SRC, 1, "setup", 0);
+	feed_wt(m, 2, SWACK_EV_WT_START, 0, 0);
+}
+
 /* setup at 1 ms, vCPUs paused 1-3 ms, tracking 2-502 ms, completed at 511 ms
  * with 1 MB written; 98 stalls of 5 us on vCPU 1000, one of 2 ms and one of
  * 20 ms on vCPU 1001; the first two stalls on the same page. */
@@ -800,9 +808,7 @@ static void test_snapshot_window(void **state)
 	struct model m;
 
 	(void)state;
-	model_init(&m, on_done, &log);
-	feed_state(&m, SRC, 1, "setup", 0);
-	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	snapshot_begin(&m, &log);
 	feed_stall(&m, 10, 1000, 5 * US, BASE, PAGE);
 	feed(&m, SRC, 10, SWACK_EV_UFFD_FAULT, 0);
 	feed_wt(&m, 20, SWACK_EV_WT_STOP, 0, 0);
@@ -826,9 +832,7 @@ static void test_snapshot_stop_after_completed(void **state)
 	struct model m;
 
 	(void)state;
-	model_init(&m, on_done, &log);
-	feed_state(&m, SRC, 1, "setup", 0);
-	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	snapshot_begin(&m, &log);
 	feed_stall(&m, 10, 1000, 5 * US, BASE, PAGE);
 	feed_state(&m, SRC, 30, "completed", 0);
 	assert_int_equal(log.calls, 0);
@@ -857,9 +861,7 @@ static void test_snapshot_grace_by_clock(void **state)
 	struct model m;
 
 	(void)state;
-	model_init(&m, on_done, &log);
-	feed_state(&m, SRC, 1, "setup", 0);
-	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	snapshot_begin(&m, &log);
 	feed_state(&m, SRC, 30, "completed", 0);
 	feed_wt(&m, 32, SWACK_EV_WT_STOP, 0, 0);
 	model_advance(&m, 40 * MS);
@@ -1040,9 +1042,7 @@ static void test_snapshot_unmeasured(void **state)
 	struct model m;
 
 	(void)state;
-	model_init(&m, on_done, &log);
-	feed_state(&m, SRC, 1, "setup", 0);
-	feed_wt(&m, 2, SWACK_EV_WT_START, 0, 0);
+	snapshot_begin(&m, &log);
 	feed(&m, SRC, 3, SWACK_EV_UFFD_FAULT, 0);
 	feed(&m, SRC, 4, SWACK_EV_UFFD_FAULT, 0);
 	feed_state(&m, SRC, 5, "completed", 0);

@@ -158,15 +158,15 @@ struct snap_pages {
 
 #define SNAP_PAGE_SHIFT 12   /* write tracking works on 4 KiB pages */
 
-/* A background snapshot: write tracking with userfaultfd write-protect.
- * Every guest write to a page not yet saved faults and stalls the writing
- * thread until QEMU saves the page and releases it. */
 /* How long after write tracking stops a snapshot still takes the stalls
  * released before the stop: a stall whose wake-up came first is reported by
  * the faulting thread's own switch on another CPU, and may reach the ring
  * buffer after the stop's event (microseconds after, in practice). */
 #define SNAP_GRACE_NS 20000000ull
 
+/* A background snapshot: write tracking with userfaultfd write-protect.
+ * Every guest write to a page not yet saved faults and stalls the writing
+ * thread until QEMU saves the page and releases it. */
 struct snapshot {
 	bool seen;                    /* write tracking began in this migration */
 	int64_t start_ret;            /* ram_write_tracking_start's return; 0 fine */

@@ -175,25 +175,6 @@ static int no_migration(const char *where)
 	return 1;
 }
 
-static int bad_ends(struct replay *rp)
-{
-	char line[512];
-	int bad = 0;
-
-	for (int i = 0; i < rp->nfiles; i++) {
-		int kind = recr_status(rp->files[i].r)->kind;
-
-		if (kind != REC_ENDED_CORRUPT && kind != REC_ENDED_CUT)
-			continue;
-		rec_status_describe(recr_status(rp->files[i].r), line, sizeof(line));
-		fprintf(stderr, "swack diagnose: %s: %s; the diagnosis covers what came before\n",
-			rp->files[i].path, line);
-		/* A cut tail is how a recorder killed outright leaves its file. */
-		bad |= kind == REC_ENDED_CORRUPT;
-	}
-	return bad;
-}
-
 static int from_files(struct diag_env *env)
 {
 	struct replay rp;
@@ -205,7 +186,7 @@ static int from_files(struct diag_env *env)
 	model_init(&model, on_done, env);
 	ret = replay_run(&rp, &model, NULL, NULL, NULL) ? 1 : 0;
 	model_flush(&model);
-	ret |= bad_ends(&rp);
+	ret |= replay_damaged(&rp, "swack diagnose");
 	if (!env->npairs)
 		ret = no_migration(env->in.n > 1 ? "these recordings" : env->in.paths[0]);
 	else
@@ -244,8 +225,6 @@ int cmd_diagnose(int argc, char **argv)
 {
 	struct diag_env env = { .o.limit_ns = -1, .loop.until_done = true };
 
-	/* Usage errors exit 2, as swack's other errors of the kind do. */
-	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
 	if (env.in.n && env.live.npids) {

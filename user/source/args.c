@@ -76,14 +76,15 @@ static const struct argp_option until_opts[] = {
 static error_t parse_until(int key, char *arg, struct argp_state *state)
 {
 	struct live_loop *o = state->input;
+	char *end;
 
 	switch (key) {
 	case 'u':
 		o->until_done = true;
 		break;
 	case 'd':
-		o->duration = strtod(arg, NULL);
-		if (o->duration <= 0)
+		o->duration = strtod(arg, &end);
+		if (end == arg || *end || !(o->duration > 0 && o->duration <= 1e9))
 			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
 		break;
 	default:

@@ -871,18 +871,38 @@ struct recr *recr_fopen(FILE *f, bool own, const char *name, char *err, size_t e
 	return r;
 }
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" :
+	       S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" :
+	       "not a regular file";
+}
+
+/* Only regular files: a FIFO without a writer would block every reader (at the
+ * open already, hence O_NONBLOCK), and a device has no end. */
 struct recr *recr_open(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rbe");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
+	FILE *f;
 
-	if (!f) {
+	if (fd < 0 || fstat(fd, &st)) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
-	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: is a directory", path);
-		fclose(f);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: is %s, not a recording: give the file swack record "
+			 "wrote (save a stream to a file first)", path,
+			 file_kind(st.st_mode));
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "rb");
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	return recr_fopen(f, true, path, err, errlen);

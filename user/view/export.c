@@ -122,6 +122,7 @@ int cmd_export(int argc, char **argv)
 	if (ret)
 		fprintf(stderr, "swack export: %s\n", err);
 	replay_describe_ends(&rp, stderr);
+	ret |= replay_damaged(&rp, "swack export");
 	replay_close(&rp);
 	return ret ? 1 : 0;
 }

@@ -159,8 +159,7 @@ int cmd_report(int argc, char **argv)
 		ends_json(&env);
 	else
 		replay_describe_ends(&env.rp, stdout);
-	for (int i = 0; i < env.rp.nfiles; i++)
-		ret |= recr_status(env.rp.files[i].r)->kind == REC_ENDED_CORRUPT;
+	ret |= replay_damaged(&env.rp, "swack report");
 	model_free(&model);
 	replay_close(&env.rp);
 	return ret ? 1 : 0;

@@ -84,6 +84,7 @@ int cmd_script(int argc, char **argv)
 	env.t0 = recr_header(env.rp.files[0].r)->clock.mono_ns;
 	ret = replay_run(&env.rp, NULL, on_event, on_record, &env);
 	replay_describe_ends(&env.rp, env.json ? stderr : stdout);
+	ret |= replay_damaged(&env.rp, "swack script");
 	replay_close(&env.rp);
 	return ret ? 1 : 0;
 }

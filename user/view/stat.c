@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* swack stat, also installed as swackstat: live or from a recording. */
 #include <argp.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,26 @@ static const struct argp_option opts[] = {
 	{ 0 },
 };
 
+/* From a millisecond to a day: a step of whole nanoseconds, never 0. */
+static void parse_interval(struct argp_state *state, const char *arg, struct stat_env *env)
+{
+	char *end;
+
+	env->interval = strtod(arg, &end);
+	if (end == arg || *end || !(env->interval >= 0.001 && env->interval <= 86400))
+		argp_error(state, "invalid interval '%s': give seconds from 0.001 to 86400", arg);
+}
+
+static void parse_count(struct argp_state *state, const char *arg, struct stat_env *env)
+{
+	char *end;
+
+	errno = 0;
+	env->count = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || env->count <= 0)
+		argp_error(state, "invalid count '%s': give a number > 0", arg);
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct stat_env *env = state->input;
@@ -45,11 +67,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'T': env->tui = true; break;
 	case 'i': env->input.paths[0] = arg; env->input.n = 1; break;
 	case ARGP_KEY_ARG:
-		if (state->arg_num == 0 && (env->interval = strtod(arg, NULL)) <= 0)
-			argp_error(state, "invalid interval '%s': give seconds > 0", arg);
-		if (state->arg_num == 1 && (env->count = strtol(arg, NULL, 10)) <= 0)
-			argp_error(state, "invalid count '%s': give a number > 0", arg);
-		if (state->arg_num > 1)
+		if (state->arg_num == 0)
+			parse_interval(state, arg, env);
+		else if (state->arg_num == 1)
+			parse_count(state, arg, env);
+		else
 			argp_usage(state);
 		break;
 	default: return ARGP_ERR_UNKNOWN;
@@ -161,7 +183,17 @@ static int run_live(struct stat_env *env)
 	return 0;
 }
 
-/* Replay: the same lines, at the same intervals of the recording's time. */
+/* The first interval boundary after ts, saturated at the clock's end. */
+static uint64_t boundary_after(uint64_t from, uint64_t ts, uint64_t step)
+{
+	uint64_t k = (ts - from) / step + 1;
+
+	return k > (UINT64_MAX - from) / step ? UINT64_MAX : from + k * step;
+}
+
+/* Replay: the same lines, at the same intervals of the recording's time.  An
+ * event past the next boundary closes that interval; a gap of many intervals
+ * without events is jumped over, not printed once per interval. */
 static void replay_event(void *ctx, const struct swack_event *e, int file)
 {
 	struct stat_env *env = ctx;
@@ -169,25 +201,30 @@ static void replay_event(void *ctx, const struct swack_event *e, int file)
 
 	(void)file;
 	if (!env->next)
-		env->next = e->ts + step;
-	while (e->ts >= env->next && !live_stopped()) {
-		interval(env, env->next);
-		env->next += step;
-	}
+		env->next = boundary_after(e->ts, e->ts, step);
+	if (e->ts < env->next || live_stopped())
+		return;
+	interval(env, env->next);
+	env->next = boundary_after(env->next, e->ts, step);
 }
 
 static int run_replay(struct stat_env *env)
 {
 	struct replay rp;
+	int ret;
 
 	if (replay_open(&rp, &env->input, false, "swack stat"))
 		return 1;
 	env->view.t0 = recr_header(rp.files[0].r)->clock.mono_ns;
 	stat_print_header(&env->view);
-	replay_run(&rp, &env->model, replay_event, NULL, env);
-	interval(env, env->next);
+	ret = replay_run(&rp, &env->model, replay_event, NULL, env) ? 1 : 0;
+	if (!live_stopped())
+		interval(env, env->next);
+	if (!env->view.json)
+		replay_describe_ends(&rp, env->view.out);
+	ret |= replay_damaged(&rp, "swack stat");
 	replay_close(&rp);
-	return 0;
+	return ret;
 }
 
 int cmd_stat(int argc, char **argv)

@@ -30,8 +30,11 @@ expect_match "full disk: record says so and what it kept" \
 	"swack record: $QDIR/small/full.data: .*(No space left on device|disk full).*; the file keeps [0-9]+ events" \
 	"$(cat "$QDIR/full.err")"
 out=$("$SWACK" report "$QDIR/small/full.data" 2>&1)
-expect_eq "full disk: the file reads" 0 "$?"
-expect_match "full disk: up to its last complete record" "full.data: (cut|clean end)" "$out"
+rc=$?
+expect_match "full disk: the file reads up to its last complete record" \
+	"migration src [0-9]+ .*full.data: (cut|clean end)" "$(tr '\n' ' ' <<<"$out")"
+# A cut file is reported all the same, and exits 1 like every reader's.
+expect_eq "full disk: exit status as the file ended" "$([[ $out == *": cut"* ]] && echo 1 || echo 0)" "$rc"
 umount -l "$QDIR/small"
 
 # Corruption mid-file and input that is no recording at all.
@@ -57,3 +60,34 @@ expect_match "corrupt recording: says where" "bad.data: corrupt at byte [0-9]+" 
 out=$("$SWACK" report /etc/hostname 2>&1)
 expect_eq "not a recording: exit 1" 1 "$?"
 expect_match "not a recording: one clear line" "^swack report: /etc/hostname: not a swack recording" "$out"
+
+# One exit-code convention (swack(8)): every reader exits 1 on a corrupt or
+# cut file, with one line naming the file on stderr; usage errors exit 2.
+head -c $((size / 2)) "$R" >"$QDIR/cut.data"
+readers=("report" "diagnose" "script" "export -F jsonl" "export -F chrome -o $QDIR/x.json"
+	"export -F ctf -o $QDIR/x.ctf" "stat -i")
+for cmd in "${readers[@]}"; do
+	for f in bad cut; do
+		# shellcheck disable=SC2086
+		err=$("$SWACK" $cmd "$QDIR/$f.data" 2>&1 >/dev/null)
+		expect_eq "$f recording: $cmd exits 1" 1 "$?"
+		expect_match "$f recording: $cmd says how the file ended" \
+			"$f.data: (corrupt at byte [0-9]+|cut)" "$err"
+	done
+done
+mkfifo "$QDIR/fifo.data"
+for cmd in report script "stat -i"; do
+	# shellcheck disable=SC2086
+	out=$(timeout 5 "$SWACK" $cmd "$QDIR/fifo.data" 2>&1 >/dev/null)
+	expect_eq "a FIFO without a writer: $cmd exits 1 at once" 1 "$?"
+	expect_match "a FIFO: $cmd says what is wrong" "fifo.data: is a FIFO, not a recording" "$out"
+done
+for cmd in report diagnose script export stat record trace exporter; do
+	# shellcheck disable=SC2086
+	"$SWACK" $cmd --no-such-option >/dev/null 2>&1
+	expect_eq "usage error: $cmd exits 2" 2 "$?"
+done
+"$SWACK" exporter --listen 127.0.0.1:99999 >/dev/null 2>&1
+expect_eq "--listen with a port over 65535: usage error" 2 "$?"
+"$SWACK" exporter --listen 127.0.0.1:80abc >/dev/null 2>&1
+expect_eq "--listen with a port not a number: usage error" 2 "$?"

@@ -406,7 +406,7 @@ static void put32(unsigned char *p, __u32 v) { memcpy(p, &v, 4); }
 
 static void test_header_errors(void **state)
 {
-	char err[256];
+	char err[256], fifo[64];
 	struct buf b;
 	unsigned char *c;
 
@@ -451,7 +451,14 @@ static void test_header_errors(void **state)
 	assert_null(recr_open("/nonexistent/rec.swack", err, sizeof(err)));
 	assert_string_equal(err, "cannot open /nonexistent/rec.swack: No such file or directory");
 	assert_null(recr_open("/tmp", err, sizeof(err)));
-	assert_string_equal(err, "/tmp: is a directory");
+	assert_string_equal(err, "/tmp: is a directory, not a recording: give the file swack "
+			    "record wrote (save a stream to a file first)");
+	/* A FIFO without a writer is refused at once, not waited on. */
+	snprintf(fifo, sizeof(fifo), "/tmp/swack-test-fifo.%d", (int)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_null(recr_open(fifo, err, sizeof(err)));
+	unlink(fifo);
+	assert_non_null(strstr(err, ": is a FIFO, not a recording"));
 	free(c);
 	free(b.p);
 }

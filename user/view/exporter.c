@@ -37,6 +37,7 @@ struct gate_count {
 struct exporter_env {
 	struct live_opts live;
 	const char *listen;
+	struct sockaddr_in addr;
 	int fd;
 	struct model model;
 	struct live *l;
@@ -52,6 +53,27 @@ static const struct argp_option opts[] = {
 	{ 0 },
 };
 
+/* ADDR:PORT, an IPv4 address and a port from 1 to 65535, nothing else. */
+static void parse_listen(struct argp_state *state, const char *spec, struct sockaddr_in *sa)
+{
+	const char *colon = strrchr(spec, ':');
+	char host[INET_ADDRSTRLEN], *end;
+	unsigned long port;
+
+	if (!colon || colon == spec || colon - spec >= (long)sizeof(host) || !colon[1])
+		argp_error(state, "invalid --listen '%s': give ADDR:PORT, e.g. 127.0.0.1:9477",
+			   spec);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || colon[1] < '0' || colon[1] > '9' || !port || port > 65535)
+		argp_error(state, "invalid port in --listen '%s': give a number from 1 to 65535",
+			   spec);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		argp_error(state, "invalid address '%s' in --listen: give an IPv4 address", host);
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct exporter_env *env = state->input;
@@ -60,6 +82,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_INIT: state->child_inputs[0] = &env->live; break;
 	case 'l': env->listen = arg; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
+	case ARGP_KEY_END: parse_listen(state, env->listen, &env->addr); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
@@ -81,29 +104,14 @@ static const struct argp argp = {
 	children, NULL, NULL,
 };
 
-static int open_listener(const char *spec, char *err, size_t errlen)
+/* Bound before attaching: a port in use is said at once. */
+static int open_listener(const struct exporter_env *env, char *err, size_t errlen)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	char host[64];
-	const char *colon = strrchr(spec, ':');
-	int fd, one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
-	if (!colon || colon - spec >= (long)sizeof(host) || !atoi(colon + 1)) {
-		snprintf(err, errlen, "invalid --listen '%s': give ADDR:PORT, e.g. 127.0.0.1:9477",
-			 spec);
-		return -1;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	sa.sin_port = htons(atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		snprintf(err, errlen, "invalid address '%s' in --listen: give an IPv4 address",
-			 host);
-		return -1;
-	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
-		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+	    bind(fd, (const struct sockaddr *)&env->addr, sizeof(env->addr)) || listen(fd, 16)) {
+		snprintf(err, errlen, "cannot listen on %s: %s", env->listen, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -528,7 +536,7 @@ int cmd_exporter(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	env.fd = open_listener(env.listen, err, sizeof(err));
+	env.fd = open_listener(&env, err, sizeof(err));
 	if (env.fd < 0) {
 		fprintf(stderr, "swack exporter: %s\n", err);
 		return 1;

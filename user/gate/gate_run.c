@@ -124,9 +124,7 @@ static void emit(struct gate_run *g, struct swack_event *e)
 		e->tid = e->pid;
 	/* The role as the observation side knows it, where it runs. */
 	if (g->live_on)
-		for (struct mig *x = g->model.head; x; x = x->next)
-			if (x->pid == e->pid)
-				m = x;
+		m = model_latest(&g->model, e->pid);
 	e->role = m ? m->role : SWACK_ROLE_UNKNOWN;
 	event_print_text(stdout, e, g->t0);
 	if (gate_log_append(bpf_map__fd(g->skel->maps.gate_log), ++g->log_seq, e))
@@ -458,16 +456,6 @@ static void sync_holds(struct gate_run *g)
 
 /* ---- policies and the actuator ------------------------------------------- */
 
-static struct mig *newest(struct gate_run *g, pid_t pid)
-{
-	struct mig *found = NULL;
-
-	for (struct mig *m = g->model.head; m; m = m->next)
-		if (m->pid == (uint32_t)pid)
-			found = m;
-	return found;
-}
-
 /* What the policies decide from: the model, the hold, QEMU's own answer. */
 static void facts(struct gate_run *g, struct gate_tgt *t, struct gate_hold *h,
 		  struct policy_facts *f)
@@ -486,7 +474,7 @@ static void facts(struct gate_run *g, struct gate_tgt *t, struct gate_hold *h,
 
 static void apply_policy(struct gate_run *g, struct gate_tgt *t)
 {
-	struct policy_facts f = { .m = newest(g, t->pid) };
+	struct policy_facts f = { .m = model_latest(&g->model, t->pid) };
 	enum policy_do d;
 	struct gate_hold h;
 	char why[128];

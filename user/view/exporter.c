@@ -368,14 +368,9 @@ static void results(FILE *f, const struct model *m)
 
 	help(f, "swack_migrations_total", "counter", "Migrations that ended, by role and result.");
 	for (int r = 0; r < 2; r++)
-		for (int k = 0; k < 3; k++) {
-			unsigned n = 0;
-
-			for (const struct mig *g = m->head; g; g = g->next)
-				n += g->role == r + 1 && g->state == ends[k];
+		for (int k = 0; k < 3; k++)
 			fprintf(f, "swack_migrations_total{role=\"%s\",result=\"%s\"} %u\n", roles[r],
-				mstate_name(ends[k]), n);
-		}
+				mstate_name(ends[k]), model_ended(m, r + 1, ends[k]));
 }
 
 static void histogram(FILE *f, const struct exporter_env *env)
@@ -468,11 +463,7 @@ static void metrics(FILE *f, struct exporter_env *env)
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		help(f, families[i].name, families[i].type, families[i].text);
 	for (const struct mig *g = m->head; g; g = g->next) {
-		const struct mig *later = g->next;
-
-		while (later && later->pid != g->pid)
-			later = later->next;
-		if (later)
+		if (model_latest(m, g->pid) != g)
 			continue;
 		progress_metrics(f, g);
 		downtime_metrics(f, g);

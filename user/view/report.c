@@ -139,6 +139,7 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_env env = { 0 };
 	struct model model;
+	char note[256];
 	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
@@ -155,6 +156,8 @@ int cmd_report(int argc, char **argv)
 	model_init(&model, on_done, &env);
 	ret = replay_run(&env.rp, &model, NULL, on_record, &env);
 	model_flush(&model);
+	if (model_evicted_note(&model, note, sizeof(note)))
+		fprintf(stderr, "swack report: %s\n", note);
 	if (env.json)
 		ends_json(&env);
 	else

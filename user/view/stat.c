@@ -14,6 +14,7 @@
 #include "source/live.h"
 #include "source/replay.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "view/stat.h"
 
 struct stat_env {
@@ -183,6 +184,8 @@ static int run_live(struct stat_env *env)
 	return 0;
 }
 
+#define GAP_LINES 60
+
 /* The first interval boundary after ts, saturated at the clock's end. */
 static uint64_t boundary_after(uint64_t from, uint64_t ts, uint64_t step)
 {
@@ -191,9 +194,26 @@ static uint64_t boundary_after(uint64_t from, uint64_t ts, uint64_t step)
 	return k > (UINT64_MAX - from) / step ? UINT64_MAX : from + k * step;
 }
 
-/* Replay: the same lines, at the same intervals of the recording's time.  An
- * event past the next boundary closes that interval; a gap of many intervals
- * without events is jumped over, not printed once per interval. */
+/* Intervals without events beyond GAP_LINES are not printed: said in a line. */
+static void skipped(struct stat_env *env, uint64_t n, uint64_t now)
+{
+	struct jw j;
+
+	if (!env->view.json) {
+		fprintf(env->view.out, "# %llu intervals without events skipped (%.3f s)\n",
+			(unsigned long long)n, n * env->interval);
+		return;
+	}
+	jw_init(&j, env->view.out, 0);
+	jw_obj(&j, NULL);
+	jw_u64(&j, "ts", now);
+	jw_u64(&j, "skipped_intervals", n);
+	jw_end(&j);
+}
+
+/* Replay: the same lines, at the same intervals of the recording's time, as
+ * live would print them; a gap of more than GAP_LINES intervals without events
+ * (a recording's clock may jump by years) is jumped over. */
 static void replay_event(void *ctx, const struct swack_event *e, int file)
 {
 	struct stat_env *env = ctx;
@@ -202,15 +222,20 @@ static void replay_event(void *ctx, const struct swack_event *e, int file)
 	(void)file;
 	if (!env->next)
 		env->next = boundary_after(e->ts, e->ts, step);
+	for (int k = 0; k < GAP_LINES && e->ts >= env->next && !live_stopped(); k++) {
+		interval(env, env->next);
+		env->next = boundary_after(env->next, env->next, step);
+	}
 	if (e->ts < env->next || live_stopped())
 		return;
-	interval(env, env->next);
+	skipped(env, (e->ts - env->next) / step + 1, env->next);
 	env->next = boundary_after(env->next, e->ts, step);
 }
 
 static int run_replay(struct stat_env *env)
 {
 	struct replay rp;
+	char note[256];
 	int ret;
 
 	if (replay_open(&rp, &env->input, false, "swack stat"))
@@ -222,6 +247,8 @@ static int run_replay(struct stat_env *env)
 		interval(env, env->next);
 	if (!env->view.json)
 		replay_describe_ends(&rp, env->view.out);
+	if (model_evicted_note(&env->model, note, sizeof(note)))
+		fprintf(stderr, "swack stat: %s\n", note);
 	ret |= replay_damaged(&rp, "swack stat");
 	replay_close(&rp);
 	return ret;
@@ -239,6 +266,6 @@ int cmd_stat(int argc, char **argv)
 	model_init(&env.model, NULL, NULL);
 	ret = env.input.n ? run_replay(&env) : run_live(&env);
 	model_free(&env.model);
-	free(env.view.shown_final);
+	free(env.view.shown);
 	return ret;
 }

@@ -98,6 +98,8 @@ static int run(struct trace_env *env)
 	env->t0 = now_ns();
 	ret = live_run(&live, &env->loop);
 	model_flush(&model);
+	if (model_evicted_note(&model, err, sizeof(err)))
+		fprintf(stderr, "swack trace: %s\n", err);
 	if (live_lost(&live))
 		fprintf(stderr, "swack trace: %llu events lost (ring buffer full)\n",
 			live_lost(&live));

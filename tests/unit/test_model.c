@@ -528,6 +528,47 @@ static void test_gate_holds(void **state)
 	model_free(&m);
 }
 
+/* A hold with no release (its gate killed) ends at its max-hold, by the
+ * clock or by a later event; a release that comes after all (the gate's own,
+ * or a later gate run's "gate died") takes its place. */
+static void test_hold_ends_at_max_hold(void **state)
+{
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	e = ev(SRC, 100, SWACK_EV_GATE_HOLD, 0);
+	e.a[0] = 3000 * MS;
+	model_feed(&m, &e);
+	model_advance(&m, 3099 * MS);
+	assert_int_equal(m.gate[0].t_release, 0);
+	model_advance(&m, 3100 * MS);
+	assert_int_equal(m.gate[0].t_release, 3100 * MS);
+	assert_int_equal(m.gate[0].cause, 2);
+	assert_true(m.gate[0].assumed);
+	assert_string_equal(m.gate[0].release_reason, "max-hold passed, no release logged");
+	e = ev(SRC, 5000, SWACK_EV_GATE_RELEASE, 0);
+	e.a[4] = 6;
+	snprintf(e.str, sizeof(e.str), "swack gate run 7 died holding it");
+	model_feed(&m, &e);
+	assert_int_equal(m.gate[0].t_release, 5000 * MS);
+	assert_int_equal(m.gate[0].cause, 6);
+	assert_false(m.gate[0].assumed);
+	assert_string_equal(gate_cause_name(6), "gate-died");
+	/* A second hold, ended by a later event of a recording; none without a max-hold. */
+	e = ev(DST, 6000, SWACK_EV_GATE_HOLD, 0);
+	e.a[0] = 1000 * MS;
+	model_feed(&m, &e);
+	e = ev(SRC, 6500, SWACK_EV_GATE_HOLD, 0);
+	model_feed(&m, &e);
+	feed_state(&m, SRC, 9000, "setup", 0);
+	assert_int_equal(m.gate[1].t_release, 7000 * MS);
+	assert_true(m.gate[1].assumed);
+	assert_int_equal(m.gate[2].t_release, 0);
+	model_free(&m);
+}
+
 static void test_event_text_and_json(void **state)
 {
 	struct swack_event e = ev(SRC, 1500, SWACK_EV_PENDING, SWACK_ROLE_SRC);
@@ -1655,6 +1696,7 @@ int main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_event_text_and_json),
 		cmocka_unit_test(test_gate_holds),
+		cmocka_unit_test(test_hold_ends_at_max_hold),
 		cmocka_unit_test(test_series_thinning),
 		cmocka_unit_test(test_convergence),
 		cmocka_unit_test(test_starved_waits),

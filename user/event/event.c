@@ -136,7 +136,7 @@ const char *gate_origin_name(unsigned origin)
 const char *gate_cause_name(unsigned cause)
 {
 	static const char *const names[] = { "unknown", "command", "deadline", "policy",
-					     "gate-exit", "process-gone" };
+					     "gate-exit", "process-gone", "gate-died" };
 
 	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
 }

@@ -117,6 +117,24 @@ static bool gate_run_alive(void)
 	return alive;
 }
 
+int gate_orphans(struct gate_orphan *out, int max, pid_t *run_pid)
+{
+	int fd = bpf_obj_get(GATE_PIN_HOLDS), n = 0;
+	__u32 key, next;
+
+	*run_pid = pinned_run_pid();
+	if (fd < 0)
+		return 0;
+	for (__u32 *prev = NULL; n < max && !bpf_map_get_next_key(fd, prev, &next); prev = &key) {
+		key = next;
+		out[n].pid = key;
+		if (!bpf_map_lookup_elem(fd, &key, &out[n].h))
+			n++;
+	}
+	close(fd);
+	return n;
+}
+
 void gate_unpin_all(void)
 {
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)

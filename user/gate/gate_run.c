@@ -886,8 +886,34 @@ static void live_event(void *ctx, const struct swack_event *e)
 		policy_event(&t->pol, e);
 }
 
+/* The holds of a gate run that died (SIGKILL): nothing enforces them since,
+ * and no release was logged; logged now, first in the new log, with cause
+ * "gate died" (or "command" for one released that it did not report). */
+static void release_orphans(struct gate_run *g, const struct gate_orphan *o, int n,
+			    pid_t dead)
+{
+	uint64_t now = now_ns();
+
+	for (int i = 0; i < n; i++) {
+		struct swack_event e = { .pid = o[i].pid, .kind = SWACK_EV_GATE_RELEASE,
+					 .ts = now };
+		bool released = o[i].h.state == GATE_HOLD_RELEASED;
+
+		e.a[0] = now > o[i].h.id ? now - o[i].h.id : 0;
+		e.a[4] = released ? GATE_CAUSE_COMMAND : GATE_CAUSE_DIED;
+		if (released)
+			snprintf(e.str, sizeof(e.str), "%.*s", SWACK_STR_LEN - 1, o[i].h.release);
+		else
+			snprintf(e.str, sizeof(e.str), "swack gate run %d died holding it", dead);
+		emit(g, &e);
+	}
+}
+
 static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errlen)
 {
+	struct gate_orphan *orphans;
+	int norphans;
+	pid_t dead;
 	bool mounted;
 	char libc[128];
 
@@ -913,10 +939,16 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	g->lockfd = gate_lock_run(err, errlen);
 	if (g->lockfd < 0)
 		return -1;
+	orphans = calloc(GATE_MAX_PIDS, sizeof(*orphans));
+	norphans = orphans ? gate_orphans(orphans, GATE_MAX_PIDS, &dead) : 0;
 	gate_unpin_all();   /* left by a gate that was killed: enforced by nothing */
 	libbpf_set_print(g->verbose ? loud : silent);
-	if (load(g, o->want, err, errlen) || pin_maps(g, err, errlen))
+	if (load(g, o->want, err, errlen) || pin_maps(g, err, errlen)) {
+		free(orphans);
 		return -1;
+	}
+	release_orphans(g, orphans, norphans, dead);
+	free(orphans);
 	g->tr.acts_fd = bpf_map__fd(g->skel->maps.gate_acts);
 	fprintf(stderr, "swack gate: actuator %s: %s; holds pinned in " GATE_PIN_HOLDS "\n",
 		g->act == GATE_ACT_WRITE ? "write (bpf_probe_write_user)" :

@@ -756,13 +756,16 @@ static void note_gate_hold(struct model *m, const struct swack_event *e)
 	memcpy(n->reason, e->str, sizeof(n->reason));
 }
 
+/* A release ends the latest hold of its process still in force, or one this
+ * model ended at its max-hold for want of a release (its own figures win). */
 static void note_gate_release(struct model *m, const struct swack_event *e)
 {
 	for (int i = (int)m->ngate - 1; i >= 0; i--) {
 		struct gate_note *n = &m->gate[i];
 
-		if (n->pid != e->pid || n->t_release)
+		if (n->pid != e->pid || (n->t_release && !n->assumed))
 			continue;
+		n->assumed = false;
 		n->t_release = e->ts;
 		n->raised = e->a[1];
 		n->queries = e->a[2];
@@ -815,10 +818,31 @@ static void close_snapshots(struct model *m, uint64_t now, bool all)
 	}
 }
 
+#define GATE_CAUSE_DEADLINE 2   /* SWACK_EV_GATE_RELEASE a4 */
+
+/* Holds past their max-hold with no release: whatever happened to the gate,
+ * nothing enforces them since (the gate ignores a hold from its deadline on). */
+static void expire_holds(struct model *m, uint64_t now)
+{
+	for (uint32_t i = 0; i < m->ngate; i++) {
+		struct gate_note *n = &m->gate[i];
+
+		if (n->t_release || !n->max_ns || n->max_ns > UINT64_MAX - n->t_hold ||
+		    now < n->t_hold + n->max_ns)
+			continue;
+		n->t_release = n->t_hold + n->max_ns;
+		n->cause = GATE_CAUSE_DEADLINE;
+		n->assumed = true;
+		snprintf(n->release_reason, sizeof(n->release_reason),
+			 "max-hold passed, no release logged");
+	}
+}
+
 void model_advance(struct model *m, uint64_t now_ns)
 {
 	if (m->nclosing)
 		close_snapshots(m, now_ns, false);
+	expire_holds(m, now_ns);
 }
 
 /* What is still open of g is reported as it stands (end of input, or evicted). */
@@ -889,6 +913,7 @@ static void feed_mig(struct model *m, const struct swack_event *e)
 
 void model_feed(struct model *m, const struct swack_event *e)
 {
+	expire_holds(m, e->ts);
 	/* A hold is not a migration event: it may come long before one. */
 	if (e->kind == SWACK_EV_GATE_HOLD)
 		note_gate_hold(m, e);

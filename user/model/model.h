@@ -403,6 +403,7 @@ struct gate_note {
 	uint64_t max_ns;
 	uint64_t raised, queries;     /* at the release */
 	unsigned origin, cause;       /* as in the events */
+	bool assumed;                 /* no release seen: ended here at its max-hold */
 	char reason[SWACK_STR_LEN], release_reason[SWACK_STR_LEN];
 };
 
@@ -487,7 +488,9 @@ int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max);
 /* End of input: report what is still open. */
 void model_flush(struct model *m);
 /* Time passed with no event (a live source's clock, CLOCK_MONOTONIC):
- * reports the snapshots whose grace after write tracking's stop ended. */
+ * reports the snapshots whose grace after write tracking's stop ended, and
+ * ends the holds past their max-hold with no release seen (a gate that was
+ * killed logs none), as of their max-hold. */
 void model_advance(struct model *m, uint64_t now_ns);
 
 /* Parts of the model, one file each. */

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -59,13 +61,50 @@ static void follow_pinned(struct gate_log_reader *r)
 	r->next = first ? newest_seq(fd) + 1 : 1;
 }
 
-void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx)
+/* The holds in force as the entries handed out say. */
+static void track(struct gate_log_reader *r, const struct gate_log_entry *v)
+{
+	int i = 0;
+
+	r->writer = v->writer;
+	while (i < r->nopen && r->open[i].pid != v->e.pid)
+		i++;
+	if (v->e.kind == SWACK_EV_GATE_RELEASE && i < r->nopen)
+		r->open[i] = r->open[--r->nopen];
+	else if (v->e.kind == SWACK_EV_GATE_HOLD && (i < r->nopen || r->nopen < GATE_LOG_OPEN)) {
+		r->open[i].pid = v->e.pid;
+		r->open[i].ts = v->e.ts;
+		r->nopen += i == r->nopen;
+	}
+}
+
+/* The writer ended without releasing what it held: nothing enforces those
+ * holds any more (its programs went with it). */
+static void writer_died(struct gate_log_reader *r, gate_log_fn fn, void *ctx, __u64 now)
+{
+	if (!r->nopen || !r->writer || kill((pid_t)r->writer, 0) == 0 || errno != ESRCH)
+		return;
+	for (int i = 0; i < r->nopen; i++) {
+		struct swack_event e = { .pid = r->open[i].pid, .tid = r->open[i].pid,
+					 .kind = SWACK_EV_GATE_RELEASE, .ts = now };
+
+		e.a[0] = now > r->open[i].ts ? now - r->open[i].ts : 0;
+		e.a[4] = 6;   /* gate died */
+		snprintf(e.str, sizeof(e.str), "swack gate run %u died holding it", r->writer);
+		fn(ctx, &e);
+	}
+	r->nopen = 0;
+}
+
+void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx, __u64 now_ns)
 {
 	struct gate_log_entry v;
 
 	follow_pinned(r);
-	if (r->fd < 0)
+	if (r->fd < 0) {
+		writer_died(r, fn, ctx, now_ns);
 		return;
+	}
 	while (!read_slot(r->fd, r->next, &v) && v.seq >= r->next) {
 		if (v.seq > r->next) {
 			/* Overwritten: the writer went round the ring since.
@@ -74,10 +113,13 @@ void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx)
 			r->next = v.seq - GATE_LOG_SLOTS + 1;
 			continue;
 		}
-		if (v.writer != (__u32)getpid())
+		if (v.writer != (__u32)getpid()) {
+			track(r, &v);
 			fn(ctx, &v.e);
+		}
 		r->next++;
 	}
+	writer_died(r, fn, ctx, now_ns);
 }
 
 void gate_log_reader_close(struct gate_log_reader *r)

@@ -13,12 +13,18 @@
 /* Writer: appends e as entry seq (from 1); 0 or -errno. */
 int gate_log_append(int fd, __u64 seq, const struct swack_event *e);
 
+/* Holds handed out and not released yet, that a dead writer's would end. */
+#define GATE_LOG_OPEN 64
+
 struct gate_log_reader {
 	int fd;
 	__u32 map_id;            /* the log followed (a new gate run pins a new one) */
 	__u64 next;              /* seq expected next */
 	bool started;            /* a first look was taken */
 	unsigned long long lost; /* entries overwritten before they were read */
+	__u32 writer;            /* the gate run that wrote the entries read */
+	struct { __u32 pid; __u64 ts; } open[GATE_LOG_OPEN];   /* holds in force */
+	int nopen;
 };
 
 typedef void (*gate_log_fn)(void *ctx, const struct swack_event *e);
@@ -26,8 +32,10 @@ typedef void (*gate_log_fn)(void *ctx, const struct swack_event *e);
 void gate_log_reader_init(struct gate_log_reader *r);
 /* Hands each new entry to fn, in order; entries present at the first look
  * are history and are passed over; a log that appears later is read from
- * its start.  Entries written by this process are not handed out. */
-void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx);
+ * its start.  Entries written by this process are not handed out.  When the
+ * gate run that wrote the holds handed out is gone without releasing them
+ * (SIGKILL), fn gets a release of each, cause 6 (gate died), at now_ns. */
+void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx, __u64 now_ns);
 void gate_log_reader_close(struct gate_log_reader *r);
 
 #endif

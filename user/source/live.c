@@ -180,7 +180,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	}
 	if (attach_requested(l, o, err, errlen))
 		goto fail;
-	gate_log_poll(&l->gate_log, on_gate_log, l);
+	gate_log_poll(&l->gate_log, on_gate_log, l, now_ns());
 	return 0;
 fail:
 	live_close(l);
@@ -195,7 +195,7 @@ int live_poll(struct live *l, int timeout_ms)
 		return n;
 	/* Batched events do not wake epoll: libbpf 1.1 reads nothing on timeout. */
 	n = ring_buffer__consume(l->rb);
-	gate_log_poll(&l->gate_log, on_gate_log, l);
+	gate_log_poll(&l->gate_log, on_gate_log, l, now_ns());
 	model_advance(l->model, now_ns());
 	return n;
 }

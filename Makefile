@@ -139,10 +139,10 @@ $(OUT)/fixtures/qemu-system-vfio-nosyms: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/vfi
 # Crafted recordings (hostile strings, extreme clocks, many migrations), written
 # with swack's own writer from a script.
 $(OUT)/fixtures/mkrec: tests/fixtures/mkrec.c tests/unit/recfile_extra.c $(RECFILE_TEST) \
-	$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o
+	$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) tests/fixtures/mkrec.c tests/unit/recfile_extra.c \
-		$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o -o $@
+		$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

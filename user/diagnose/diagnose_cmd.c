@@ -16,6 +16,7 @@
 #include "source/live.h"
 #include "source/replay.h"
 #include "util/json.h"
+#include "util/term.h"
 
 /* Lone migrations waiting for a partner; beyond, the oldest is diagnosed alone. */
 #define MAX_LONE 64
@@ -259,6 +260,7 @@ int cmd_diagnose(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
+	term_filter_stdout(false);
 	if (env.in.n && env.live.npids) {
 		fprintf(stderr, "swack diagnose: give recordings or -p PID, not both\n");
 		return 2;

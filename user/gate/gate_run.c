@@ -33,6 +33,7 @@
 #include "source/proc.h"
 #include "source/uprobes.h"
 #include "util/clock.h"
+#include "util/term.h"
 
 #define TICK_MS 20
 #define RESCAN_NS 1000000000ULL
@@ -980,7 +981,7 @@ int gate_cmd_run(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	term_filter_stdout(true);
 	g.verbose = o.live.verbose;
 	g.follow_all = o.live.npids == 0;
 	g.t0 = now_ns();

@@ -7,6 +7,7 @@
 #include "source/args.h"
 #include "source/replay.h"
 #include "view/summary.h"
+#include "util/term.h"
 
 struct script_env {
 	struct replay_inputs in;
@@ -79,6 +80,7 @@ int cmd_script(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
+	term_filter_stdout(false);
 	if (replay_open(&env.rp, &env.in, false, "swack script"))
 		return 1;
 	env.t0 = recr_header(env.rp.files[0].r)->clock.mono_ns;

@@ -16,6 +16,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "view/stat.h"
+#include "util/term.h"
 
 struct stat_env {
 	struct live_opts live;
@@ -256,12 +257,18 @@ static int run_replay(struct stat_env *env)
 
 int cmd_stat(int argc, char **argv)
 {
-	struct stat_env env = { .interval = 1, .view.out = stdout };
+	struct stat_env env = { .interval = 1 };
 	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Lines carry VM and device names: escaped (the full-screen view draws
+	 * them through curses, which shows control characters as ^X). */
+	if (env.tui)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	else
+		term_filter_stdout(true);
+	env.view.out = stdout;
 	live_handle_signals();
 	model_init(&env.model, NULL, NULL);
 	ret = env.input.n ? run_replay(&env) : run_live(&env);

@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "view/summary.h"
+#include "util/term.h"
 
 struct trace_env {
 	struct live_opts live;
@@ -115,6 +116,6 @@ int cmd_trace(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
 	live_handle_signals();
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	term_filter_stdout(true);
 	return run(&env);
 }

@@ -69,5 +69,7 @@ struct diag_html;
 struct diag_html *diag_html_open(const char *path, char *err, size_t errlen);
 void diag_html_add(struct diag_html *h, const struct diagnosis *d);
 int diag_html_close(struct diag_html *h, char *err, size_t errlen);
+/* Closes and removes the page (NULL: nothing): the command failed first. */
+void diag_html_discard(struct diag_html *h);
 
 #endif

@@ -116,7 +116,7 @@ static void emit(struct diag_env *env, const struct mig *src, const struct mig *
 	} else {
 		diag_print_text(stdout, &d);
 	}
-	if (env->html && !env->n)
+	if (env->html && !env->page && !env->html_err[0])
 		env->page = diag_html_open(env->html, env->html_err, sizeof(env->html_err));
 	if (env->page)
 		diag_html_add(env->page, &d);
@@ -187,7 +187,7 @@ static int finish(struct diag_env *env)
 		jw_end(&env->j);
 		jw_end(&env->j);
 	}
-	if (env->html && env->n && !env->page) {
+	if (env->html && env->html_err[0]) {
 		fprintf(stderr, "swack diagnose: %s\n", env->html_err);
 		ret = 1;
 	}
@@ -234,11 +234,24 @@ static int live(struct diag_env *env)
 	char err[512];
 	int ret;
 
+	/* The page is created while swack may still create files. */
+	if (env->html && !(env->page = diag_html_open(env->html, err, sizeof(err)))) {
+		fprintf(stderr, "swack diagnose: %s\n", err);
+		return 1;
+	}
 	model_init(&model, on_done, env);
 	env->model = &model;
 	if (live_open(&l, &env->live, &model, &cbs, err, sizeof(err))) {
 		fprintf(stderr, "swack diagnose: %s\n", err);
 		model_free(&model);
+		diag_html_discard(env->page);
+		return 1;
+	}
+	if (live_drop_privileges(&l, &env->live, err, sizeof(err))) {
+		fprintf(stderr, "swack diagnose: %s\n", err);
+		live_close(&l);
+		model_free(&model);
+		diag_html_discard(env->page);
 		return 1;
 	}
 	ret = live_run(&l, &env->loop) ? 1 : 0;

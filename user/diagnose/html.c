@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "diagnose/diagnose.h"
 #include "util/json.h"
 
@@ -304,6 +305,14 @@ static void copy_into(FILE *to, FILE *from)
 		fwrite(buf, 1, n, to);
 }
 
+void diag_html_discard(struct diag_html *h)
+{
+	if (!h)
+		return;
+	unlink(h->path);
+	html_free(h);
+}
+
 int diag_html_close(struct diag_html *h, char *err, size_t errlen)
 {
 	int ret = 0, e;
@@ -315,6 +324,8 @@ int diag_html_close(struct diag_html *h, char *err, size_t errlen)
 		diag_html_style);
 	page_title(h);
 	fputs("</h1>\n<div id=\"errors\"></div>\n", h->out);
+	if (!h->n)
+		fputs("<p class=\"none\">No migration was seen.</p>\n", h->out);
 	copy_into(h->out, h->body);
 	fputs("<script type=\"application/json\" id=\"swack-data\">", h->out);
 	copy_into(h->out, h->data);

@@ -40,7 +40,7 @@ int gate_bpffs_ready(bool *mounted, char *err, size_t errlen)
 		}
 		*mounted = true;
 	}
-	if (mkdir(GATE_PIN_DIR, 0700) && errno != EEXIST) {
+	if (mkdir(GATE_PIN_DIR, GATE_PIN_DIR_MODE) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create " GATE_PIN_DIR ": %s", strerror(errno));
 		return -1;
 	}
@@ -48,11 +48,11 @@ int gate_bpffs_ready(bool *mounted, char *err, size_t errlen)
 		snprintf(err, errlen, GATE_PIN_DIR " is not a directory");
 		return -1;
 	}
-	/* Only root may read or write holds: no bits for group or others.  The
-	 * owner's search bit lets a root observer that dropped CAP_DAC_* (the
-	 * exporter, swackstat) open the log of a gate started after it. */
-	if ((st.st_mode & 0777) != 0700 && chmod(GATE_PIN_DIR, 0700)) {
-		snprintf(err, errlen, "cannot set " GATE_PIN_DIR " to mode 0700: %s",
+	/* Only root may list it or touch the holds (0600 each); the search bit
+	 * for all lets an observer that runs as nobody once attached open the
+	 * log (0644) of a gate started after it. */
+	if ((st.st_mode & 0777) != GATE_PIN_DIR_MODE && chmod(GATE_PIN_DIR, GATE_PIN_DIR_MODE)) {
+		snprintf(err, errlen, "cannot set " GATE_PIN_DIR " to mode 0711: %s",
 			 strerror(errno));
 		return -1;
 	}

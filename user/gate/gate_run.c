@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -660,7 +661,8 @@ static int pin_maps(struct gate_run *g, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
-		if (bpf_map__pin(p[i].m, p[i].path) || chmod(p[i].path, 0600)) {
+		if (bpf_map__pin(p[i].m, p[i].path) ||
+		    chmod(p[i].path, p[i].m == g->skel->maps.gate_log ? GATE_PIN_LOG_MODE : 0600)) {
 			snprintf(err, errlen, "cannot pin %s: %s", p[i].path, strerror(errno));
 			return -1;
 		}
@@ -971,6 +973,25 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	return setup_fds(g, err, errlen);
 }
 
+/* Started: the run keeps uid 0 (it owns the pins it removes at its end) and
+ * only what it still does: seize the threads of its processes and poke their
+ * memory (CAP_SYS_PTRACE), its maps and the log (CAP_BPF), and, following
+ * every QEMU, attach those started later (CAP_PERFMON, CAP_SYS_ADMIN). */
+static int drop_privileges(struct gate_run *g, char *err, size_t errlen)
+{
+	static const cap_value_t caps[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN };
+	int n = g->follow_all ? 4 : 2;
+
+	if (env_keep_caps(caps, n) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot drop privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (g->verbose)
+		fprintf(stderr, "swack gate: started: keeps cap_sys_ptrace, cap_bpf%s only, "
+			"no_new_privs\n", n == 4 ? ", cap_perfmon, cap_sys_admin" : "");
+	return 0;
+}
+
 int gate_cmd_run(int argc, char **argv)
 {
 	struct gate_run g = { .lockfd = -1, .epfd = -1, .sigfd = -1,
@@ -981,11 +1002,16 @@ int gate_cmd_run(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
+	if (o.live.user) {
+		fprintf(stderr, "swack gate run: --user: the gate keeps uid 0 (it owns the pinned "
+			"maps); it drops every capability it no longer needs\n");
+		return 2;
+	}
 	term_filter_stdout(true);
 	g.verbose = o.live.verbose;
 	g.follow_all = o.live.npids == 0;
 	g.t0 = now_ns();
-	if (start(&g, &o, err, sizeof(err))) {
+	if (start(&g, &o, err, sizeof(err)) || drop_privileges(&g, err, sizeof(err))) {
 		fprintf(stderr, "swack gate run: %s\n", err);
 		ret = 1;
 	} else {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The argp children of source/args.h. */
+#include <pwd.h>
 #include <stdlib.h>
 #include "source/args.h"
 #include "source/live.h"
@@ -16,6 +17,8 @@ static const struct argp_option live_opts[] = {
 	{ "vm", OPT_VM, "NAME", 0, "Watch VM NAME: the QEMU processes started with that -name "
 	  "or -uuid, or run for that libvirt domain or KubeVirt VM (repeatable)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output and more details", 0 },
+	{ "user", 'U', "USER", 0, "Once attached, run as USER (default: nobody), with only the "
+	  "capabilities still needed", 0 },
 	{ 0 },
 };
 
@@ -53,6 +56,12 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'v':
 		o->verbose = true;
+		break;
+	case 'U':
+		if (!getpwnam(arg))
+			argp_error(state, "no user '%s' to run as once attached: give an existing "
+				   "user to --user", arg);
+		o->user = arg;
 		break;
 	case 'p':
 	case OPT_VM:

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "gate_abi.h"
@@ -18,8 +22,28 @@ int gate_log_append(int fd, __u64 seq, const struct swack_event *e)
 
 void gate_log_reader_init(struct gate_log_reader *r)
 {
+	struct statfs sfs;
+
 	memset(r, 0, sizeof(*r));
-	r->fd = -1;
+	r->fd = r->dirfd = -1;
+	/* No bpffs yet: a gate run mounts it, and the log is found by path. */
+	if (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != 0xcafe4a11 /* BPF_FS_MAGIC */)
+		return;
+	if (mkdir(GATE_PIN_DIR, GATE_PIN_DIR_MODE) && errno != EEXIST)
+		return;
+	r->dirfd = open(GATE_PIN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The log pinned now, read-only: through the directory opened at the start. */
+static int open_log(const struct gate_log_reader *r)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = BPF_F_RDONLY);
+
+	if (r->dirfd < 0)
+		return bpf_obj_get_opts(GATE_PIN_LOG, &o);
+	o.path_fd = r->dirfd;
+	o.file_flags |= BPF_F_PATH_FD;
+	return bpf_obj_get_opts("gate_log", &o);
 }
 
 static int read_slot(int fd, __u64 seq, struct gate_log_entry *v)
@@ -45,7 +69,7 @@ static void follow_pinned(struct gate_log_reader *r)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(GATE_PIN_LOG);
+	int fd = open_log(r);
 	bool first = !r->started;
 
 	r->started = true;
@@ -127,4 +151,12 @@ void gate_log_reader_close(struct gate_log_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
+}
+
+void gate_log_reader_free(struct gate_log_reader *r)
+{
+	gate_log_reader_close(r);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	r->dirfd = -1;
 }

@@ -8,6 +8,7 @@
 #include "swack.skel.h"
 #include "source/env.h"
 #include "source/live.h"
+#include "source/uprobes.h"
 #include "util/clock.h"
 
 static void attach_new(struct live *l, pid_t pid)
@@ -200,6 +201,27 @@ int live_poll(struct live *l, int timeout_ms)
 	return n;
 }
 
+int live_drop_privileges(struct live *l, const struct live_opts *o, char *err, size_t errlen)
+{
+	static const cap_value_t caps[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_PERFMON, CAP_SYS_ADMIN };
+	static const char *const names[] = { "cap_bpf", "cap_sys_ptrace", "cap_perfmon",
+					     "cap_sys_admin" };
+	int n = !l->follow_new ? 2 : uprobe_multi() ? 3 : 4;
+	char note[512], kept[80] = "";
+
+	if (env_drop(caps, n, o->user, err, errlen, note, sizeof(note)))
+		return -1;
+	if (note[0])
+		fprintf(stderr, "swack: %s\n", note);
+	for (int i = 0; i < n; i++)
+		snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s", i ? ", " : "",
+			 names[i]);
+	if (o->verbose)
+		fprintf(stderr, "swack: attached: runs as uid %u with %s only, no_new_privs\n",
+			(unsigned)getuid(), kept);
+	return 0;
+}
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -262,7 +284,7 @@ void live_close(struct live *l)
 {
 	ring_buffer__free(l->rb);
 	l->rb = NULL;
-	gate_log_reader_close(&l->gate_log);
+	gate_log_reader_free(&l->gate_log);
 	if (l->a.skel)
 		attach_close(&l->a);
 }

@@ -15,6 +15,7 @@ struct live_opts {
 	pid_t pids[LIVE_MAX_PIDS];   /* none: every QEMU, now and later */
 	int npids;
 	bool verbose;
+	const char *user;            /* --user: whom to run as once attached (nobody) */
 };
 
 typedef void (*live_event_fn)(void *ctx, const struct swack_event *e);
@@ -58,6 +59,12 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	      const struct live_cbs *cbs, char *err, size_t errlen);
 /* Waits up to timeout_ms for events; negative on error. */
 int live_poll(struct live *l, int timeout_ms);
+/* Once attached (and the command's own files open): runs as o->user (nobody)
+ * with no_new_privs, keeping only CAP_BPF (its maps, the gate's log) and
+ * CAP_SYS_PTRACE (the watched processes' /proc and memory), and, watching
+ * every QEMU, CAP_PERFMON to attach those started later (CAP_SYS_ADMIN too
+ * where uprobes go in perf-event links).  0, or -1 with a one-line reason. */
+int live_drop_privileges(struct live *l, const struct live_opts *o, char *err, size_t errlen);
 /* Events dropped so far (ring buffer, gate log). */
 unsigned long long live_lost(struct live *l);
 void live_close(struct live *l);

@@ -20,7 +20,6 @@
 #include "event/event.h"
 #include "model/figures.h"
 #include "source/args.h"
-#include "source/env.h"
 #include "source/live.h"
 #include "util/clock.h"
 #include "util/grow.h"
@@ -518,7 +517,6 @@ static void tick(void *ctx)
 
 int cmd_exporter(int argc, char **argv)
 {
-	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
 	struct exporter_env env = { .listen = "127.0.0.1:9477" };
 	struct live_cbs cbs = { .event = on_event, .ctx = &env };
 	struct live_loop loop = { .tick_ms = 50, .tick = tick, .ctx = &env };
@@ -541,11 +539,14 @@ int cmd_exporter(int argc, char **argv)
 		close(env.fd);
 		return 1;
 	}
-	/* With -p, /proc of the watched processes and the log of a swack gate run
-	 * that starts later (a pinned map: CAP_BPF to open it). */
-	if (!env_keep_caps(follow, env.live.npids ? 2 : 3) && env.live.verbose)
-		fprintf(stderr, "swack: dropped every capability but %s\n", env.live.npids ?
-			"cap_sys_ptrace, cap_bpf" : "cap_sys_ptrace, cap_bpf, cap_perfmon");
+	/* Listening already: the port may be below 1024. */
+	if (live_drop_privileges(&live, &env.live, err, sizeof(err))) {
+		fprintf(stderr, "swack exporter: %s\n", err);
+		live_close(&live);
+		model_free(&env.model);
+		close(env.fd);
+		return 1;
+	}
 	fprintf(stderr, "swack exporter: serving http://%s/metrics\n", env.listen);
 	live_run(&live, &loop);
 	close(env.fd);

@@ -157,6 +157,14 @@ static int run(struct record_env *env)
 		model_free(&model);
 		return 1;
 	}
+	/* The file is open: written through its descriptor from now on. */
+	if (live_drop_privileges(&live, &env->live, err, sizeof(err))) {
+		fprintf(stderr, "swack record: %s\n", err);
+		live_close(&live);
+		recw_close(env->w, "cannot drop privileges", err, sizeof(err));
+		model_free(&model);
+		return 1;
+	}
 	ret = live_run(&live, &loop);
 	ret |= finish(env, &model);
 	live_close(&live);

@@ -6,11 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include "cli/commands.h"
 #include "event/event.h"
 #include "source/args.h"
-#include "source/env.h"
 #include "source/live.h"
 #include "source/replay.h"
 #include "util/clock.h"
@@ -140,22 +138,6 @@ static void tick(void *ctx)
 	}
 }
 
-/* Attached: keep only what later work needs (attaching processes that start
- * later, reading /proc of watched ones, opening the log of a swack gate run
- * that starts later). */
-static void drop_caps(struct stat_env *env)
-{
-	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
-	int n = env->live.npids ? 2 : 3;
-
-	if (env_keep_caps(follow, n) == 0 && env->live.verbose)
-		fprintf(stderr, "swack: dropped every capability but %s\n",
-			n == 2 ? "cap_sys_ptrace, cap_bpf (reading watched processes' /proc, "
-			"following swack gate's log)" :
-			"cap_sys_ptrace, cap_bpf, cap_perfmon (attaching QEMUs "
-			"started later)");
-}
-
 static int run_live(struct stat_env *env)
 {
 	struct live_cbs cbs = { .event = on_event, .ctx = env };
@@ -168,7 +150,11 @@ static int run_live(struct stat_env *env)
 		fprintf(stderr, "swack stat: %s\n", err);
 		return 1;
 	}
-	drop_caps(env);
+	if (live_drop_privileges(&live, &env->live, err, sizeof(err))) {
+		fprintf(stderr, "swack stat: %s\n", err);
+		live_close(&live);
+		return 1;
+	}
 	env->view.t0 = now_ns();
 	if (env->tui && !(env->t = stat_tui_open())) {
 		fprintf(stderr, "swack stat: cannot start the full-screen view (TERM=%s)\n",

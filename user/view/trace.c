@@ -96,6 +96,12 @@ static int run(struct trace_env *env)
 		model_free(&model);
 		return 1;
 	}
+	if (live_drop_privileges(&live, &env->live, err, sizeof(err))) {
+		fprintf(stderr, "swack trace: %s\n", err);
+		live_close(&live);
+		model_free(&model);
+		return 1;
+	}
 	env->t0 = now_ns();
 	ret = live_run(&live, &env->loop);
 	model_flush(&model);

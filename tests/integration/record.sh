@@ -91,3 +91,34 @@ done
 expect_eq "--listen with a port over 65535: usage error" 2 "$?"
 "$SWACK" exporter --listen 127.0.0.1:80abc >/dev/null 2>&1
 expect_eq "--listen with a port not a number: usage error" 2 "$?"
+
+# Durability: each CLOCK record (every 10 s) is synced, so a power cut loses
+# at most the last 10 s.  An 11 s recording syncs its file at the header, at
+# the CLOCK record at 10 s, and at its end (at least 3 fsyncs of the file).
+exec 7<>"$QDIR/sim.go"
+"$SWACK_ROOT/build/fixtures/qemu-system-sim102" -q -w \
+	"$SWACK_ROOT/tests/fixtures/scenarios/ack-never.src" <&7 >/dev/null 7<&- &
+sim=$!
+SIM_PIDS+=("$sim")
+strace -f -qq -y -T -e trace=fsync -o "$QDIR/fsync.log" \
+	"$SWACK" record -o "$QDIR/dur.data" -p "$sim" -d 11 2>"$QDIR/dur.err"
+expect_eq "11 s recording: exit 0" 0 "$?"
+syncs=$(grep -c "fsync([0-9]*<$QDIR/dur.data>)" "$QDIR/fsync.log")
+expect_num "11 s recording: its file synced at the header, a CLOCK record and the end" "$syncs" -ge 3
+echo "# fsyncs of the recording: $(grep -o "fsync([0-9]*<$QDIR/dur.data>) *= 0 <[0-9.]*>" "$QDIR/fsync.log" | sed 's/.*<//; s/>//' | paste -sd' ')"
+expect_match "11 s recording: reads clean" "dur.data: clean end" "$("$SWACK" report "$QDIR/dur.data" 2>&1)"
+exec 7>&-
+
+# A failed start leaves no file: attach first, then create.
+nopid=4000000
+while kill -0 "$nopid" 2>/dev/null; do nopid=$((nopid + 1)); done
+"$SWACK" record -o "$QDIR/failed.data" -p "$nopid" -d 1 2>/dev/null
+expect_eq "record with a pid that does not exist: exit 1" 1 "$?"
+expect_eq "record with a pid that does not exist: no file left" no "$([[ -e $QDIR/failed.data ]] && echo yes || echo no)"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$SWACK" record -o "$QDIR/notroot.data" -d 1 2>/dev/null
+expect_eq "record not as root: exit 1, no file left" "1 no" \
+	"$? $([[ -e $QDIR/notroot.data ]] && echo yes || echo no)"
+touch "$QDIR/exists.data"
+out=$("$SWACK" record -o "$QDIR/exists.data" -p "$nopid" -d 1 2>&1)
+expect_match "an existing file: refused before attaching, says -f" \
+	"^swack record: cannot create .*exists.data: File exists \(give -f to overwrite it\)$" "$out"

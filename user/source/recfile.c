@@ -512,12 +512,17 @@ int recw_loss_total(struct recw *w, __u64 total)
 	return total > w->lost ? recw_loss(w, 0, total - w->lost) : 0;
 }
 
+/* Each CLOCK record is a point of durability: what came before it is
+ * written and synced, so that a host crash or a power cut loses at most the
+ * records since the last one (RECW_CLOCK_MS). */
 int recw_clock_sample(struct recw *w, const struct rec_clock *c)
 {
 	unsigned char b[CLOCK_PAYLOAD];
 
 	clock_encode(b, c);
-	return append(w, REC_CLOCK, b, sizeof(b), true);
+	if (append(w, REC_CLOCK, b, sizeof(b), false))
+		return -1;
+	return recw_flush(w, true);
 }
 
 /* Samples the clocks now. */
@@ -735,6 +740,14 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", w->msg);
 	writer_free(w);
 	return ret;
+}
+
+void recw_abandon(struct recw *w)
+{
+	if (w->regular)
+		unlink(w->name);
+	close(w->fd);
+	writer_free(w);
 }
 
 const char *recw_error(const struct recw *w) { return w->err ? w->msg : ""; }

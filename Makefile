@@ -17,9 +17,10 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -I$(OUT) -Ibpf -Iuser
 # headers from -MP: an object depends on exactly what it includes.
 DEPFLAGS = -MMD -MP
 # libbpf 1.4 (bookworm-backports) linked statically: multi-uprobe links and a
-# binary that does not depend on the host's libbpf (Debian 12 ships 1.1).
+# binary that does not depend on the host's libbpf (Debian 12 ships 1.1).  The
+# exporter's HTTP server, GNU libmicrohttpd, is the distribution's: dynamic.
 LIBBPF := -Wl,-Bstatic -lbpf -Wl,-Bdynamic
-LDLIBS := $(LIBBPF) -lelf -ldw -lz -lcap -lncurses
+LDLIBS := $(LIBBPF) -lelf -ldw -lz -lcap -lncurses -lmicrohttpd -lpthread
 # Debian's usdt.bpf.h reaches asm/errno.h, which lives under the multiarch dir.
 BPF_CFLAGS := -target bpf -g -O2 -Wall -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf \
 	-I/usr/include/$(MULTIARCH)

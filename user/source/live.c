@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -249,20 +250,42 @@ void live_request_stop(void)
 	stop_requested = 1;
 }
 
+/* Waits for the ring buffer without taking anything from it. */
+static void wait_ring(struct live *l, int timeout_ms)
+{
+	struct pollfd p = { .fd = ring_buffer__epoll_fd(l->rb), .events = POLLIN };
+
+	poll(&p, 1, timeout_ms);
+}
+
+static int run_once(struct live *l, const struct live_loop *o, int wait, double *next_tick)
+{
+	int n;
+
+	if (o->lock) {
+		wait_ring(l, wait);
+		pthread_mutex_lock(o->lock);
+		wait = 0;
+	}
+	n = live_poll(l, wait);
+	if (n >= 0 && o->tick && now_sec() >= *next_tick) {
+		o->tick(o->ctx);
+		*next_tick = now_sec() + o->tick_ms / 1e3;
+	}
+	if (o->lock)
+		pthread_mutex_unlock(o->lock);
+	return n < 0 ? -1 : 0;
+}
+
 int live_run(struct live *l, const struct live_loop *o)
 {
 	double end = o->duration > 0 ? now_sec() + o->duration : 0, next_tick = 0;
 	int wait = o->tick_ms > 0 && o->tick_ms < 100 ? o->tick_ms : 100;
 
 	while (!stop_requested && !(end && now_sec() >= end) &&
-	       !(o->until_done && model_all_reported(l->model))) {
-		if (live_poll(l, wait) < 0)
+	       !(o->until_done && model_all_reported(l->model)))
+		if (run_once(l, o, wait, &next_tick))
 			return -1;
-		if (o->tick && now_sec() >= next_tick) {
-			o->tick(o->ctx);
-			next_tick = now_sec() + o->tick_ms / 1e3;
-		}
-	}
 	return 0;
 }
 

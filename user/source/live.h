@@ -2,6 +2,7 @@
 /* The live event source: BPF ring buffer -> normalized events -> model. */
 #ifndef SWACK_LIVE_H
 #define SWACK_LIVE_H
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -45,6 +46,9 @@ struct live_loop {
 	int tick_ms;              /* call tick at least this often (0: never) */
 	void (*tick)(void *ctx);  /* a view's periodic work; may call live_request_stop */
 	void *ctx;
+	/* Held while events are read into the model (and tick runs), never while
+	 * waiting for them: another thread (an HTTP server) reads the model under it. */
+	pthread_mutex_t *lock;
 };
 
 /* SIGINT and SIGTERM end the loop; live_stopped() says whether they did. */

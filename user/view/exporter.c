@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * swack exporter: the model in Prometheus text exposition format (0.0.4),
- * served over HTTP from the same single thread that reads the ring buffer.
+ * served over HTTP by GNU libmicrohttpd from a thread of its own, with its own
+ * limits on connections, request size and idle time; the main thread reads the
+ * ring buffer on its own schedule, and both take the model's lock only to
+ * change it or to write a scrape.
  */
 #define _GNU_SOURCE
 #include <argp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +36,13 @@ static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 				   1, 2.5, 5, 10 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
+/* What no client can exceed: connections at once (each idle one closed after
+ * IDLE_S seconds), and the memory of one connection, its request headers
+ * included (a larger request is refused with 431). */
+#define MAX_CONNECTIONS 4096
+#define IDLE_S 10
+#define CONNECTION_MEMORY 16384
+
 struct gate_count {
 	uint32_t pid;
 	unsigned long long holds, expired;
@@ -38,6 +53,9 @@ struct exporter_env {
 	const char *listen;
 	struct sockaddr_in addr;
 	int fd;
+	struct MHD_Daemon *httpd;
+	pthread_mutex_t lock;      /* the model, the gate counts, the histogram */
+	uint32_t evicted;          /* said so far */
 	struct model model;
 	struct live *l;
 	/* histogram of guest-visible downtime, counted as migrations end */
@@ -99,7 +117,8 @@ static const struct argp argp = {
 	"bytes per device, background snapshot stalls, postcopy's blocked vCPUs, blocktime, "
 	"fault latency p99, longest stall and outstanding requests; counters: regrowths, "
 	"postcopy faults and page requests, migrations by role and result, lost events; a "
-	"histogram of guest-visible downtime in seconds.",
+	"histogram of guest-visible downtime in seconds.  Served by GNU libmicrohttpd: "
+	"at most 4096 connections, each closed after 10 s idle, 16 KiB per request.",
 	children, NULL, NULL,
 };
 
@@ -109,7 +128,7 @@ static int open_listener(const struct exporter_env *env, char *err, size_t errle
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (const struct sockaddr *)&env->addr, sizeof(env->addr)) || listen(fd, 16)) {
+	    bind(fd, (const struct sockaddr *)&env->addr, sizeof(env->addr)) || listen(fd, 128)) {
 		snprintf(err, errlen, "cannot listen on %s: %s", env->listen, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -477,54 +496,136 @@ static void metrics(FILE *f, struct exporter_env *env)
 	fprintf(f, "swack_events_lost_total %llu\n", live_lost(env->l));
 }
 
-static void serve(struct exporter_env *env, int c)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body,
+			     size_t len)
 {
-	char req[1024], *body = NULL;
-	size_t len = 0;
-	ssize_t n = read(c, req, sizeof(req) - 1);
-	FILE *f = open_memstream(&body, &len);
-	bool ok = n > 0 && (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET / ", 6));
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
 
-	if (f) {
-		if (ok)
-			metrics(f, env);
-		else
-			fputs("swack exporter: GET /metrics\n", f);
-		fclose(f);
-		dprintf(c, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-			"Content-Length: %zu\r\nConnection: close\r\n\r\n", ok ? "200 OK" :
-			"404 Not Found", len);
-		if (write(c, body, len) < 0)
-			return;
+	if (!r) {
+		free(body);
+		return MHD_NO;
 	}
-	free(body);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
-/* Scrapes are rare and small: answered between ring-buffer polls. */
+/* A whole request (headers read, any body passed over): the metrics, written
+ * under the model's lock, or why not. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **state)
+{
+	struct exporter_env *env = cls;
+	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	bool found = !strcmp(url, "/metrics") || !strcmp(url, "/");
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)version, (void)upload;
+	if (!*state) {
+		*state = env;   /* first call: headers only */
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	f = open_memstream(&body, &len);
+	if (!f)
+		return MHD_NO;
+	if (get && found) {
+		pthread_mutex_lock(&env->lock);
+		metrics(f, env);
+		pthread_mutex_unlock(&env->lock);
+	} else {
+		fputs("swack exporter: GET /metrics\n", f);
+	}
+	if (fclose(f)) {
+		free(body);
+		return MHD_NO;
+	}
+	return reply(c, !get ? MHD_HTTP_METHOD_NOT_ALLOWED : found ? MHD_HTTP_OK :
+		     MHD_HTTP_NOT_FOUND, body, len);
+}
+
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+	struct exporter_env *env = cls;
+
+	if (!env->live.verbose)
+		return;
+	fputs("swack exporter: http: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+/* Each connection takes a descriptor: as many as the limit allows, if the
+ * hard limit does. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < MAX_CONNECTIONS + 256) {
+		r.rlim_cur = r.rlim_max < MAX_CONNECTIONS + 256 ? r.rlim_max : MAX_CONNECTIONS + 256;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+/* Started once the privileges are dropped: its thread starts with what is
+ * left (capabilities are per thread). */
+static int serve(struct exporter_env *env, char *err, size_t errlen)
+{
+	raise_fd_limit();
+	env->httpd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+				      NULL, on_request, env,
+				      MHD_OPTION_EXTERNAL_LOGGER, http_log, env,
+				      MHD_OPTION_LISTEN_SOCKET, env->fd,
+				      MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_S,
+				      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+				      MHD_OPTION_END);
+	if (!env->httpd) {
+		snprintf(err, errlen, "cannot start the HTTP server on %s: %s", env->listen,
+			 strerror(errno));
+		return -1;
+	}
+	env->fd = -1;   /* the server's now: it closes it when it stops */
+	return 0;
+}
+
+/* Between ring-buffer reads, under the lock: what the model had to drop. */
 static void tick(void *ctx)
 {
 	struct exporter_env *env = ctx;
-	int c;
+	char note[256];
 
-	while ((c = accept4(env->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		struct timeval tv = { .tv_sec = 1 };
-
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		serve(env, c);
-		close(c);
+	if (env->model.evicted != env->evicted &&
+	    model_evicted_note(&env->model, note, sizeof(note))) {
+		env->evicted = env->model.evicted;
+		fprintf(stderr, "swack exporter: %s\n", note);
 	}
 }
 
 int cmd_exporter(int argc, char **argv)
 {
-	struct exporter_env env = { .listen = "127.0.0.1:9477" };
+	struct exporter_env env = { .listen = "127.0.0.1:9477", .fd = -1,
+				    .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct live_cbs cbs = { .event = on_event, .ctx = &env };
-	struct live_loop loop = { .tick_ms = 50, .tick = tick, .ctx = &env };
+	struct live_loop loop = { .tick_ms = 1000, .tick = tick, .ctx = &env, .lock = &env.lock };
 	struct live live;
 	char err[512];
+	int ret = 1;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
+	/* A client gone before its reply is read is the server's business. */
+	signal(SIGPIPE, SIG_IGN);
 	env.fd = open_listener(&env, err, sizeof(err));
 	if (env.fd < 0) {
 		fprintf(stderr, "swack exporter: %s\n", err);
@@ -540,18 +641,19 @@ int cmd_exporter(int argc, char **argv)
 		return 1;
 	}
 	/* Listening already: the port may be below 1024. */
-	if (live_drop_privileges(&live, &env.live, err, sizeof(err))) {
+	if (live_drop_privileges(&live, &env.live, err, sizeof(err)) ||
+	    serve(&env, err, sizeof(err))) {
 		fprintf(stderr, "swack exporter: %s\n", err);
-		live_close(&live);
-		model_free(&env.model);
-		close(env.fd);
-		return 1;
+		goto out;
 	}
 	fprintf(stderr, "swack exporter: serving http://%s/metrics\n", env.listen);
-	live_run(&live, &loop);
-	close(env.fd);
+	ret = live_run(&live, &loop) ? 1 : 0;
+	MHD_stop_daemon(env.httpd);
+out:
+	if (env.fd >= 0)
+		close(env.fd);
 	live_close(&live);
 	model_free(&env.model);
 	free(env.gates);
-	return 0;
+	return ret;
 }

@@ -183,7 +183,7 @@ FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS := tests/fuzz/corpus
 FUZZ_SRCS := tests/fuzz/fuzz_recfile.c tests/unit/recfile_extra.c
-FUZZ_DEPS := tests/fuzz/fuzz_recfile.c $(RECFILE_TEST)
+FUZZ_DEPS := tests/fuzz/fuzz_recfile.c tests/fuzz/replay_file.h $(RECFILE_TEST)
 
 $(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser \
@@ -206,7 +206,7 @@ $(OUT)/fuzz_views: $(FUZZ_VIEW_SRCS) $(SKELS) user/diagnose/html/page.css user/d
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		$(FUZZ_VIEW_SRCS) -o $@ $(FUZZ_VIEW_LIBS)
 
-$(OUT)/fuzz_views_replay: $(FUZZ_VIEW_SRCS) $(SKELS) user/diagnose/html/page.css user/diagnose/html/page.js
+$(OUT)/fuzz_views_replay: $(FUZZ_VIEW_SRCS) tests/fuzz/replay_file.h $(SKELS) user/diagnose/html/page.css user/diagnose/html/page.js
 	$(CC) -std=gnu11 -g -O1 -Wall -Wextra -I$(OUT) -Ibpf -Iuser -DFUZZ_REPLAY \
 		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_VIEW_SRCS) -o $@ \
 		$(FUZZ_VIEW_LIBS)

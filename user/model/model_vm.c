@@ -6,6 +6,14 @@
 #include "util/grow.h"
 #include "util/json.h"
 
+static bool held(const struct model *m, uint32_t pid)
+{
+	for (const struct mig *g = m->head; g; g = g->next)
+		if (g->pid == pid)
+			return true;
+	return false;
+}
+
 /* Full: the oldest identity no migration the model holds refers to makes
  * room (the model holds at most MODEL_MAX_OPEN + MODEL_KEEP_FINISHED, fewer
  * than MODEL_MAX_VMS), so memory follows the processes of interest, not a
@@ -13,7 +21,7 @@
 static struct vm_ident *reuse_oldest(struct model *m)
 {
 	for (uint32_t i = 0; i < m->nvms; i++)
-		if (!model_latest(m, m->vms[i].pid)) {
+		if (!held(m, m->vms[i].pid)) {
 			memmove(&m->vms[i], &m->vms[i + 1], (m->nvms - i - 1) * sizeof(*m->vms));
 			return &m->vms[m->nvms - 1];
 		}

@@ -64,6 +64,13 @@ static __u64 newest_seq(int fd)
 	return max;
 }
 
+static void reader_close(struct gate_log_reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
 /* Follows the log pinned now, if it is not the one already followed. */
 static void follow_pinned(struct gate_log_reader *r)
 {
@@ -79,7 +86,7 @@ static void follow_pinned(struct gate_log_reader *r)
 		close(fd);
 		return;
 	}
-	gate_log_reader_close(r);
+	reader_close(r);
 	r->fd = fd;
 	r->map_id = info.id;
 	r->next = first ? newest_seq(fd) + 1 : 1;
@@ -146,16 +153,9 @@ void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx, __u64 n
 	writer_died(r, fn, ctx, now_ns);
 }
 
-void gate_log_reader_close(struct gate_log_reader *r)
-{
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
-}
-
 void gate_log_reader_free(struct gate_log_reader *r)
 {
-	gate_log_reader_close(r);
+	reader_close(r);
 	if (r->dirfd >= 0)
 		close(r->dirfd);
 	r->dirfd = -1;

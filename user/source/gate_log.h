@@ -44,8 +44,7 @@ void gate_log_reader_init(struct gate_log_reader *r);
  * gate run that wrote the holds handed out is gone without releasing them
  * (SIGKILL), fn gets a release of each, cause 6 (gate died), at now_ns. */
 void gate_log_poll(struct gate_log_reader *r, gate_log_fn fn, void *ctx, __u64 now_ns);
-/* Stops following the log (follow_pinned opens the next); free: and the directory. */
-void gate_log_reader_close(struct gate_log_reader *r);
+/* Stops following the log, and closes the directory. */
 void gate_log_reader_free(struct gate_log_reader *r);
 
 #endif

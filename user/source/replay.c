@@ -4,7 +4,8 @@
 #include <string.h>
 #include "source/replay.h"
 
-int replay_clock_offset(const struct rec_header *h, int64_t *offset)
+/* The header's realtime minus monotonic clock; -1 when out of range. */
+static int replay_clock_offset(const struct rec_header *h, int64_t *offset)
 {
 	/* A monotonic clock read as signed: beyond INT64_MAX it is no clock. */
 	if (h->clock.mono_ns > (uint64_t)INT64_MAX ||

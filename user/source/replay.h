@@ -52,8 +52,6 @@ int replay_run(struct replay *rp, struct model *m, replay_event_fn fn, replay_re
  * stderr after cmd's name; 1 if there was one, else 0.  Every reader exits
  * non-zero on it. */
 int replay_damaged(struct replay *rp, const char *cmd);
-/* The header's realtime minus monotonic clock; -1 when out of range. */
-int replay_clock_offset(const struct rec_header *h, int64_t *offset);
 /* How each file ended, one line each, on out. */
 void replay_describe_ends(struct replay *rp, FILE *out);
 void replay_close(struct replay *rp);

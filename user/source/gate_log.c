@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -26,8 +27,10 @@ void gate_log_reader_init(struct gate_log_reader *r)
 
 	memset(r, 0, sizeof(*r));
 	r->fd = r->dirfd = -1;
-	/* No bpffs yet: a gate run mounts it, and the log is found by path. */
-	if (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != 0xcafe4a11 /* BPF_FS_MAGIC */)
+	/* No bpffs yet: mounted as swack gate run would (root only), so that the
+	 * directory can be opened now, while this command may still. */
+	if ((statfs("/sys/fs/bpf", &sfs) || sfs.f_type != 0xcafe4a11 /* BPF_FS_MAGIC */) &&
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		return;
 	if (mkdir(GATE_PIN_DIR, GATE_PIN_DIR_MODE) && errno != EEXIST)
 		return;

@@ -34,9 +34,10 @@ struct gate_log_reader {
 
 typedef void (*gate_log_fn)(void *ctx, const struct swack_event *e);
 
-/* Opens GATE_PIN_DIR (created, mode 0711, if bpffs is there and it is not)
- * for later lookups of the log: a command that then runs as nobody can still
- * reach the log (0644) through it, though not /sys/fs/bpf (0700). */
+/* Opens GATE_PIN_DIR (bpffs mounted and the directory created, mode 0711,
+ * where they are not) for later lookups of the log: a command that then runs
+ * as nobody can still reach the log (0644) through it, though not
+ * /sys/fs/bpf (0700). */
 void gate_log_reader_init(struct gate_log_reader *r);
 /* Hands each new entry to fn, in order; entries present at the first look
  * are history and are passed over; a log that appears later is read from

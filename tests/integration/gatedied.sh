@@ -43,7 +43,8 @@ pinmode=$(stat -c %a /sys/fs/bpf/swack 2>/dev/null)
 "$SWACK" gate run -p "$sim" >"$D/gate1.out" 2>"$D/gate1.err" {lock}>&- &
 gate=$!
 SIM_PIDS+=("$gate")
-until_ok 120 grep -qs '^swack gate: pid .* gate on ' "$D/gate1.err"
+until_ok 120 grep -qs '^swack gate: pid .* gate on ' "$D/gate1.err" ||
+	fail "the first gate run watches the sim" "$(cat "$D/gate1.err")"
 "$SWACK" gate hold -p "$sim" --max-hold 60s >/dev/null 2>"$D/hold.err" ||
 	fail "gate hold" "$(cat "$D/hold.err" "$D/gate1.err")"
 echo go >&$go
@@ -66,7 +67,8 @@ expect_eq "the exporter shows the hold ended" 0 "$(active)"
 "$SWACK" gate run -p "$sim" >"$D/gate2.out" 2>"$D/gate2.err" {lock}>&- &
 gate2=$!
 SIM_PIDS+=("$gate2")
-until_ok 120 grep -qs '^swack gate: pid .* gate on ' "$D/gate2.err"
+until_ok 120 grep -qs '^swack gate: pid .* gate on ' "$D/gate2.err" ||
+	fail "the second gate run watches the sim" "$(cat "$D/gate2.err")"
 expect_match "the next gate run logs the release" \
 	"gate_release +reason=\"swack gate run $gate died holding it\" cause=gate-died held=[0-9.]+" \
 	"$(grep " $sim/$sim .*gate_release" "$D/gate2.out")"

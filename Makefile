@@ -17,9 +17,10 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -I$(OUT) -Ibpf -Iuser
 # headers from -MP: an object depends on exactly what it includes.
 DEPFLAGS = -MMD -MP
 # libbpf 1.4 (bookworm-backports) linked statically: multi-uprobe links and a
-# binary that does not depend on the host's libbpf (Debian 12 ships 1.1).
+# binary that does not depend on the host's libbpf (Debian 12 ships 1.1).  The
+# exporter's HTTP server, GNU libmicrohttpd, is the distribution's: dynamic.
 LIBBPF := -Wl,-Bstatic -lbpf -Wl,-Bdynamic
-LDLIBS := $(LIBBPF) -lelf -ldw -lz -lcap -lncurses
+LDLIBS := $(LIBBPF) -lelf -ldw -lz -lcap -lncurses -lmicrohttpd -lpthread
 # Debian's usdt.bpf.h reaches asm/errno.h, which lives under the multiarch dir.
 BPF_CFLAGS := -target bpf -g -O2 -Wall -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf \
 	-I/usr/include/$(MULTIARCH)
@@ -40,17 +41,17 @@ DIAG_OBJS := $(filter-out $(OUT)/user/diagnose/diagnose_cmd.o,$(DIAG_OBJS))
 MANPAGES := $(wildcard docs/*.8)
 MANPAGES5 := $(wildcard docs/*.5)
 
-.PHONY: all test demo bench install clean deps unit fuzz fuzz-regress seeds deb
+.PHONY: all test demo bench install clean deps unit fuzz fuzz-views fuzz-regress seeds deb
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 FIXTURES := $(addprefix $(OUT)/fixtures/,qemu-system-nosyms qemu-system-minidebug \
 	qemu-system-sim102 qemu-system-sim111 qemu-system-sim102pad qemu-system-degraded vfio-fuse qemu-system-vfio qemu-system-vfio-nosyms \
-	serial-clock)
+	serial-clock mkrec)
 
 all: $(OUT)/swack $(OUT)/test_model $(OUT)/test_diagnose $(OUT)/test_usdt_args $(OUT)/test_recfile \
 	$(OUT)/test_proc_enum $(OUT)/test_codefacts \
-	$(OUT)/fuzz_recfile_replay $(FIXTURES)
+	$(OUT)/fuzz_recfile_replay $(OUT)/fuzz_views_replay $(FIXTURES)
 
 $(OUT):
 	mkdir -p $@
@@ -136,6 +137,14 @@ $(OUT)/fixtures/qemu-system-vfio-nosyms: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/vfi
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -s $< -o $@
 
+# Crafted recordings (hostile strings, extreme clocks, many migrations), written
+# with swack's own writer from a script.
+$(OUT)/fixtures/mkrec: tests/fixtures/mkrec.c tests/unit/recfile_extra.c $(RECFILE_TEST) \
+	$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) tests/fixtures/mkrec.c tests/unit/recfile_extra.c \
+		$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@
+
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -rdynamic -pthread $< -o $@
@@ -174,7 +183,7 @@ FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS := tests/fuzz/corpus
 FUZZ_SRCS := tests/fuzz/fuzz_recfile.c tests/unit/recfile_extra.c
-FUZZ_DEPS := tests/fuzz/fuzz_recfile.c $(RECFILE_TEST)
+FUZZ_DEPS := tests/fuzz/fuzz_recfile.c tests/fuzz/replay_file.h $(RECFILE_TEST)
 
 $(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser \
@@ -184,6 +193,29 @@ $(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
 $(OUT)/fuzz_recfile_replay: $(FUZZ_DEPS) | $(OUT)
 	$(CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser -DFUZZ_REPLAY \
 		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_SRCS) -o $@
+
+# The model and every view reading recordings, called as the commands are, on
+# fuzzed recordings: all of swack but its main(), and the BPF skeletons it includes.
+FUZZ_VIEW_SRCS := tests/fuzz/fuzz_views.c $(filter-out user/cli/swack.c,$(USER_SRCS))
+FUZZ_VIEW_LIBS := $(LDLIBS)
+FUZZ_VIEW_SECONDS ?= 600
+FUZZ_VIEW_CORPUS := tests/fuzz/views-corpus
+
+$(OUT)/fuzz_views: $(FUZZ_VIEW_SRCS) $(SKELS) user/diagnose/html/page.css user/diagnose/html/page.js
+	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -I$(OUT) -Ibpf -Iuser \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(FUZZ_VIEW_SRCS) -o $@ $(FUZZ_VIEW_LIBS)
+
+$(OUT)/fuzz_views_replay: $(FUZZ_VIEW_SRCS) tests/fuzz/replay_file.h $(SKELS) user/diagnose/html/page.css user/diagnose/html/page.js
+	$(CC) -std=gnu11 -g -O1 -Wall -Wextra -I$(OUT) -Ibpf -Iuser -DFUZZ_REPLAY \
+		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_VIEW_SRCS) -o $@ \
+		$(FUZZ_VIEW_LIBS)
+
+fuzz-views: deps $(OUT)/fuzz_views
+	mkdir -p $(OUT)/fuzz-views-corpus
+	nice $(OUT)/fuzz_views -max_total_time=$(FUZZ_VIEW_SECONDS) -max_len=65536 \
+		-rss_limit_mb=1024 -close_fd_mask=1 -print_final_stats=1 \
+		-artifact_prefix=$(OUT)/ $(OUT)/fuzz-views-corpus $(FUZZ_VIEW_CORPUS) $(FUZZ_CORPUS)
 
 $(OUT)/mkseeds: tests/fuzz/mkseeds.c $(RECFILE_TEST) | $(OUT)
 	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c tests/unit/recfile_extra.c -o $@
@@ -197,8 +229,9 @@ fuzz: deps $(OUT)/fuzz_recfile
 		-malloc_limit_mb=16 -use_value_profile=1 -print_final_stats=1 \
 		-artifact_prefix=$(OUT)/ $(OUT)/fuzz-corpus $(FUZZ_CORPUS)
 
-fuzz-regress: $(OUT)/fuzz_recfile_replay
+fuzz-regress: $(OUT)/fuzz_recfile_replay $(OUT)/fuzz_views_replay
 	$(OUT)/fuzz_recfile_replay $(FUZZ_CORPUS)/* > /dev/null
+	$(OUT)/fuzz_views_replay $(FUZZ_VIEW_CORPUS)/* $(FUZZ_CORPUS)/* 2> /dev/null
 
 deps:
 	scripts/deps.sh

@@ -63,7 +63,8 @@ enum swack_kind {
 				     * (1 command, 2 policy), a2 value (0 automatic), str reason */
 	SWACK_EV_GATE_RELEASE = 34, /* swack gate: a hold ended; a0 ns since placed, a1 queries
 				     * raised, a2 queries held, a3 missed, a4 cause (1 command,
-				     * 2 deadline, 3 policy, 4 gate exit, 5 process gone), str reason */
+				     * 2 deadline, 3 policy, 4 gate exit, 5 process gone, 6 gate
+				     * died: its gate run ended without releasing it), str reason */
 	/* Background snapshots (write tracking with userfaultfd write-protect). */
 	SWACK_EV_WT_START = 35,     /* ram_write_tracking_start; flag END at its return, a0 ret;
 				     * USDT: one per RAMBlock, str its id, a1 page size,

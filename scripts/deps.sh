@@ -15,7 +15,7 @@ PKGS=(
 	build-essential clang llvm libelf-dev libdw-dev
 	libcap-dev zlib1g-dev pkg-config libcmocka-dev systemtap-sdt-dev
 	qemu-system-x86 socat busybox-static cpio linux-image-amd64 jq
-	iproute2 procps tmux xz-utils binutils libfuse3-dev fuse3 babeltrace2 libncurses-dev prometheus libclang-rt-14-dev curl chromium
+	iproute2 procps tmux xz-utils binutils libfuse3-dev fuse3 babeltrace2 libncurses-dev libmicrohttpd-dev prometheus libclang-rt-14-dev curl chromium
 	lintian dpkg-dev man-db
 )
 BPO_PKGS=(libbpf-dev bpftool)

@@ -216,3 +216,4 @@ SWACK_GATE_PARTS="2 5" SWACK_GATE_LOOP_KILLS=1 bash tests/integration/gate.sh >"
 sed -n 's/^# bench: /  /p' "$gate_log"
 grep '^not ok' "$gate_log" | sed 's/^/  gate bench: /' || true
 rm -f "$gate_log"
+bash tests/bench/readers.sh

@@ -109,31 +109,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_REPLAY
+#include "replay_file.h"
+
 int main(int argc, char **argv)
 {
 	static char v[1024];
 
 	verdict = v;
 	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		unsigned char *buf = NULL;
-		size_t len = 0, cap = 0, n;
+		size_t len;
+		unsigned char *buf = replay_file(argv[i], &len);
 
-		if (!f) {
-			perror(argv[i]);
+		if (!buf)
 			return 1;
-		}
-		do {
-			if (len == cap) {
-				cap = cap ? cap * 2 : 65536;
-				buf = realloc(buf, cap);
-				if (!buf)
-					abort();
-			}
-			n = fread(buf + len, 1, cap - len, f);
-			len += n;
-		} while (n);
-		fclose(f);
 		v[0] = 0;
 		LLVMFuzzerTestOneInput(buf, len);
 		printf("%s: %s\n", argv[i], len ? v : "empty (not replayed)");

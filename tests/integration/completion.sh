@@ -48,10 +48,10 @@ expect_eq "commands" "--help --version diagnose export exporter gate ps record r
 	"$(comp "$SWACK" "")"
 expect_eq "a command from its start" "trace" "$(comp "$SWACK" tr)"
 expect_eq "gate's subcommands" "--help hold release run status" "$(comp "$SWACK" gate "")"
-expect_eq "trace's options" "--duration --help --json --pid --until-done --usage --verbose --vm -d -j -p -u -v" \
+expect_eq "trace's options" "--duration --help --json --pid --until-done --usage --user --verbose --vm -U -d -j -p -u -v" \
 	"$(comp "$SWACK" trace -)"
 expect_eq "swackstat's options: -d is --devices there" \
-	"--devices --full-screen --help --input --json --pid --usage --verbose --vm -T -d -i -j -p -v" \
+	"--devices --full-screen --help --input --json --pid --usage --user --verbose --vm -T -U -d -i -j -p -v" \
 	"$(comp "$D/swackstat" -)"
 expect_eq "swackstat -d takes no argument: files are not offered" "" "$(comp "$D/swackstat" -d "")"
 

@@ -166,11 +166,12 @@ printf '%032d' 0 | dd of="$SIM_DIR/bad.data" bs=1 seek=2500 conv=notrunc 2>/dev/
 out=$("$SWACK" diagnose "$SIM_DIR/bad.data" 2>&1 >/dev/null); rc=$?
 expect_eq "corrupt recording: exit 1" 1 "$rc"
 expect_match "corrupt recording: says where, and what the diagnosis covers" \
-	"^swack diagnose: .*bad.data: corrupt at byte [0-9]+ .*; the diagnosis covers what came before$" "$out"
-# A recording cut short (a recorder killed): what it holds, said to be partial.
+	"^swack diagnose: .*bad.data: corrupt at byte [0-9]+ .*; what came before it was read$" "$out"
+# A recording cut short (a recorder killed): what it holds, said to be partial,
+# and exit 1 as every reader does on a file that did not end cleanly (swack(8)).
 head -c 3000 "$SIM_DIR/cancel.data" >"$SIM_DIR/cut.data"
 out=$("$SWACK" diagnose --json "$SIM_DIR/cut.data" 2>"$SIM_DIR/cut.err"); rc=$?
-expect_eq "cut recording: exit 0, an unfinished migration" "0 migration-unfinished" \
+expect_eq "cut recording: exit 1, an unfinished migration" "1 migration-unfinished" \
 	"$rc $(jq -r '[.diagnoses[].findings[].id] | unique | join(" ")' <<<"$out")"
 expect_match "cut recording: says so" "^swack diagnose: .*cut.data: cut: no END record" "$(cat "$SIM_DIR/cut.err")"
 # A recording of a QEMU that never migrated.

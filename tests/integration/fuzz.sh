@@ -18,3 +18,11 @@ for f in "$C"/*; do
 	done
 done
 expect_eq "swack report and script on every corpus input: no crash" 0 "$crashed"
+# Every view under sanitizers (tests/fuzz/fuzz_views.c, replay build): the
+# model and report, diagnose (text, JSON, HTML), the exports and stat -i on the
+# views' corpus (recordings of every scenario, postcopy and snapshots crafted)
+# and the reader's.
+V=$SWACK_ROOT/tests/fuzz/views-corpus
+out=$("$SWACK_ROOT/build/fuzz_views_replay" "$V"/* "$C"/* 2>&1 >/dev/null)
+expect_eq "views under sanitizers: every corpus input, no report" "0:" "$?:$(grep -c 'ERROR: \|runtime error' <<<"$out" | sed 's/^0$//')"
+expect_eq "views under sanitizers: every input replayed" "$(($(ls "$V" | wc -l) + $(ls "$C" | wc -l)))" "$(grep -c ': replayed$' <<<"$out")"

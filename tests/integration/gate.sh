@@ -200,8 +200,8 @@ if part 2; then
 		"pid $loop \(qemu-system-gat\): QEMU <=7.2, gate on qemu_savevm_state_pending \(entry and return\) in [0-9.]+ ms; glibc [0-9.]+ \(signal 33 is SIGSETXID, handled\)" \
 		"$(cat "$GERR")"
 	pins=$(stat -c '%a %n' /sys/fs/bpf/swack /sys/fs/bpf/swack/gate_* | paste -sd' ')
-	expect_eq "pinned maps mode 0600, their directory 0700" \
-		"700 /sys/fs/bpf/swack 600 /sys/fs/bpf/swack/gate_ctl 600 /sys/fs/bpf/swack/gate_holds 600 /sys/fs/bpf/swack/gate_log 600 /sys/fs/bpf/swack/gate_stats 600 /sys/fs/bpf/swack/gate_targets" \
+	expect_eq "pinned maps mode 0600 but the log (0644), their directory 0711" \
+		"711 /sys/fs/bpf/swack 600 /sys/fs/bpf/swack/gate_ctl 600 /sys/fs/bpf/swack/gate_holds 644 /sys/fs/bpf/swack/gate_log 600 /sys/fs/bpf/swack/gate_stats 600 /sys/fs/bpf/swack/gate_targets" \
 		"$pins"
 	run_err "one gate per host" "^swack gate run: another swack gate run \(pid $GATE\) is running" \
 		"$SWACK" gate run -p "$loop"

@@ -32,7 +32,8 @@ for _ in $(seq 100); do grep -q 'serving' "$SIM_DIR/exporter.err" && break; slee
 # (bit 39, to open the log of a swack gate run started later), and says so.
 expect_eq "capabilities dropped once attached" "0000008000080000 0000008000080000" \
 	"$(awk '/^CapEff|^CapBnd/ { printf "%s ", $2 }' "/proc/$exporter/status" | sed 's/ $//')"
-expect_match "-v says which capabilities it keeps" "dropped every capability but cap_sys_ptrace, cap_bpf" \
+expect_eq "runs as nobody once attached" "$(id -u nobody)" "$(awk '/^Uid/ { print $3 }' "/proc/$exporter/status")"
+expect_match "-v says which capabilities it keeps" "runs as uid $(id -u nobody) with cap_bpf, cap_sys_ptrace only, no_new_privs" \
 	"$(cat "$SIM_DIR/exporter.err")"
 for _ in $(seq 100); do [[ $(q 'up{job="swack"}') == 1 ]] && break; sleep 0.2; done
 expect_eq "Prometheus scrapes the exporter" 1 "$(q 'up{job="swack"}')"

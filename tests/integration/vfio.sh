@@ -18,7 +18,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$F/vfio-fuse" "$M" -f & pids+=($!)
+# swack reads the device's sysfs link under the same root once it runs as
+# nobody (as a real /sys is readable by all): the mount is open to all users.
+chmod 755 "$work"
+"$F/vfio-fuse" "$M" -f -o allow_other & pids+=($!)
 for _ in $(seq 50); do [[ -e $M/dev/vfio/devices/vfio0 ]] && break; sleep 0.1; done
 
 # The players wait on their own pipes until swack has attached.

@@ -21,6 +21,7 @@
 struct done_log {
 	int calls;
 	const struct mig *src, *dst;
+	uint32_t first_pid;           /* first_pid(): of the first migration reported */
 };
 
 static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
@@ -524,6 +525,47 @@ static void test_gate_holds(void **state)
 	assert_int_equal(h[0]->raised, 40);
 	assert_int_equal(h[0]->queries, 45);
 	assert_int_equal(h[0]->cause, 1);
+	model_free(&m);
+}
+
+/* A hold with no release (its gate killed) ends at its max-hold, by the
+ * clock or by a later event; a release that comes after all (the gate's own,
+ * or a later gate run's "gate died") takes its place. */
+static void test_hold_ends_at_max_hold(void **state)
+{
+	struct swack_event e;
+	struct model m;
+
+	(void)state;
+	model_init(&m, NULL, NULL);
+	e = ev(SRC, 100, SWACK_EV_GATE_HOLD, 0);
+	e.a[0] = 3000 * MS;
+	model_feed(&m, &e);
+	model_advance(&m, 3099 * MS);
+	assert_int_equal(m.gate[0].t_release, 0);
+	model_advance(&m, 3100 * MS);
+	assert_int_equal(m.gate[0].t_release, 3100 * MS);
+	assert_int_equal(m.gate[0].cause, 2);
+	assert_true(m.gate[0].assumed);
+	assert_string_equal(m.gate[0].release_reason, "max-hold passed, no release logged");
+	e = ev(SRC, 5000, SWACK_EV_GATE_RELEASE, 0);
+	e.a[4] = 6;
+	snprintf(e.str, sizeof(e.str), "swack gate run 7 died holding it");
+	model_feed(&m, &e);
+	assert_int_equal(m.gate[0].t_release, 5000 * MS);
+	assert_int_equal(m.gate[0].cause, 6);
+	assert_false(m.gate[0].assumed);
+	assert_string_equal(gate_cause_name(6), "gate-died");
+	/* A second hold, ended by a later event of a recording; none without a max-hold. */
+	e = ev(DST, 6000, SWACK_EV_GATE_HOLD, 0);
+	e.a[0] = 1000 * MS;
+	model_feed(&m, &e);
+	e = ev(SRC, 6500, SWACK_EV_GATE_HOLD, 0);
+	model_feed(&m, &e);
+	feed_state(&m, SRC, 9000, "setup", 0);
+	assert_int_equal(m.gate[1].t_release, 7000 * MS);
+	assert_true(m.gate[1].assumed);
+	assert_int_equal(m.gate[2].t_release, 0);
 	model_free(&m);
 }
 
@@ -1292,6 +1334,135 @@ static void postcopy_run(struct model *m, struct done_log *log)
 	feed_state(m, SRC, 201, "completed", 58000000);
 }
 
+/* ---- what the model holds ------------------------------------------------ */
+
+static void feed_on(struct model *m, uint32_t pid, int role, uint64_t ts_us, int kind,
+		    uint64_t a0, const char *str)
+{
+	struct swack_event e = { .pid = pid, .tid = pid, .ts = ts_us * US, .kind = kind,
+				 .role = role };
+
+	e.a[0] = a0;
+	e.a[1] = pid;
+	e.a[3] = a0;
+	e.a[4] = PAGE;
+	snprintf(e.str, sizeof(e.str), "%s", str ? str : "");
+	model_feed(m, &e);
+}
+
+static int held(const struct model *m)
+{
+	int n = 0;
+
+	for (const struct mig *g = m->head; g; g = g->next)
+		n++;
+	return n;
+}
+
+/* A background snapshot of pid from t us, 20 write faults and stalls. */
+static void snapshot_of(struct model *m, uint32_t pid, uint64_t t)
+{
+	feed_on(m, pid, SWACK_ROLE_SRC, t, SWACK_EV_MIG_STATE, 0, "setup");
+	feed_on(m, pid, SWACK_ROLE_SRC, t + 1, SWACK_EV_WT_START, 0, NULL);
+	for (int i = 0; i < 20; i++) {
+		feed_on(m, pid, SWACK_ROLE_SRC, t + 2 + i, SWACK_EV_UFFD_FAULT, BASE + i * PAGE, NULL);
+		feed_on(m, pid, SWACK_ROLE_SRC, t + 2 + i, SWACK_EV_UFFD_STALL, BASE + i * PAGE,
+			"CPU 0/KVM");
+	}
+	feed_on(m, pid, SWACK_ROLE_SRC, t + 30, SWACK_EV_WT_STOP, 0, NULL);
+	feed_on(m, pid, SWACK_ROLE_SRC, t + 31, SWACK_EV_MIG_STATE, 0, "completed");
+}
+
+/* A postcopy migration from src to dst, 20 missing faults on the destination. */
+static void postcopy_of(struct model *m, uint32_t src, uint32_t dst, uint64_t t)
+{
+	feed_on(m, src, SWACK_ROLE_SRC, t, SWACK_EV_MIG_STATE, 0, "active");
+	feed_on(m, dst, SWACK_ROLE_DST, t, SWACK_EV_MIG_STATE, 0, "active");
+	feed_pair(m, src, dst);
+	feed_on(m, src, SWACK_ROLE_SRC, t + 1, SWACK_EV_MIG_STATE, 0, "postcopy-active");
+	feed_on(m, dst, SWACK_ROLE_DST, t + 1, SWACK_EV_MIG_STATE, 0, "postcopy-active");
+	for (int i = 0; i < 20; i++) {
+		feed_on(m, dst, SWACK_ROLE_DST, t + 2 + i, SWACK_EV_UFFD_FAULT, BASE + i * PAGE, NULL);
+		feed_on(m, dst, SWACK_ROLE_DST, t + 3 + i, SWACK_EV_UFFD_STALL, BASE + i * PAGE,
+			"CPU 0/KVM");
+	}
+	feed_on(m, dst, SWACK_ROLE_DST, t + 30, SWACK_EV_MIG_STATE, 0, "completed");
+	feed_on(m, src, SWACK_ROLE_SRC, t + 31, SWACK_EV_MIG_STATE, 0, "completed");
+	feed_on(m, dst, SWACK_ROLE_DST, t + 32, SWACK_EV_VM_RESUMED, 0, NULL);
+}
+
+/* Thousands of finished snapshots and postcopy migrations, each of another
+ * process: every one reported, and the model holds no more than its last
+ * MODEL_KEEP_FINISHED (and the one in progress) at any time. */
+static void test_memory_bounded(void **state)
+{
+	struct done_log log = { 0 };
+	uint32_t faults = 0;
+	struct model m;
+	int most = 0;
+
+	(void)state;
+	model_init(&m, on_done, &log);
+	for (uint32_t i = 0; i < 3000; i++) {
+		/* 100 ms apart: each snapshot's grace has ended by the next one */
+		snapshot_of(&m, 10000 + i, 200000ull * i);
+		postcopy_of(&m, 20000 + 2 * i, 20001 + 2 * i, 200000ull * i + 100000);
+		most = held(&m) > most ? held(&m) : most;
+		if (log.dst)
+			faults += log.dst->pc.nfaults;
+		log.dst = NULL;
+	}
+	model_flush(&m);
+	assert_int_equal(log.calls, 6000);   /* each pair in one call */
+	assert_true(faults >= 1000 * 20);   /* the postcopy state was there when reported */
+	assert_true(most <= MODEL_KEEP_FINISHED + 3);
+	assert_int_equal(m.nopen, 0);
+	assert_int_equal(m.nclosing, 0);
+	assert_int_equal(model_ended(&m, SWACK_ROLE_SRC, MS_COMPLETED), 6000);
+	assert_int_equal(model_ended(&m, SWACK_ROLE_DST, MS_COMPLETED), 3000);
+	assert_int_equal(m.evicted, 0);
+	model_free(&m);
+}
+
+static void first_pid(void *ctx, const struct mig *src, const struct mig *dst)
+{
+	struct done_log *log = ctx;
+
+	if (!log->calls++)
+		log->first_pid = (src ? src : dst)->pid;
+}
+
+/* More snapshots in progress than the model holds: the idlest, in its grace
+ * after the stop, is reported as it stood and its grace ended with it. */
+static void test_evicted_in_grace(void **state)
+{
+	struct done_log log = { 0 };
+	char note[256];
+	struct model m;
+
+	(void)state;
+	model_init(&m, first_pid, &log);
+	for (uint32_t i = 0; i <= MODEL_MAX_OPEN; i++) {
+		feed_on(&m, 10000 + i, SWACK_ROLE_SRC, 1000, SWACK_EV_MIG_STATE, 0, "setup");
+		feed_on(&m, 10000 + i, SWACK_ROLE_SRC, 1000, SWACK_EV_WT_START, 0, NULL);
+		feed_on(&m, 10000 + i, SWACK_ROLE_SRC, 1000, SWACK_EV_WT_STOP, 0, NULL);
+	}
+	assert_int_equal(m.evicted, 1);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.first_pid, 10000);   /* the first, idle the longest */
+	assert_int_equal(m.nclosing, MODEL_MAX_OPEN);
+	assert_int_equal(m.nopen, MODEL_MAX_OPEN);
+	assert_true(model_evicted_note(&m, note, sizeof(note)));
+	assert_string_equal(note, "1 migration was reported before it ended: more than 1024 "
+			    "were in progress at once, and the one idle the longest was reported "
+			    "as it stood");
+	model_flush(&m);
+	assert_int_equal(log.calls, MODEL_MAX_OPEN + 1);
+	assert_int_equal(m.nclosing, 0);
+	assert_true(held(&m) <= MODEL_KEEP_FINISHED + 1);
+	model_free(&m);
+}
+
 static void test_postcopy_faults(void **state)
 {
 	struct done_log log = { 0 };
@@ -1525,6 +1696,7 @@ int main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_event_text_and_json),
 		cmocka_unit_test(test_gate_holds),
+		cmocka_unit_test(test_hold_ends_at_max_hold),
 		cmocka_unit_test(test_series_thinning),
 		cmocka_unit_test(test_convergence),
 		cmocka_unit_test(test_starved_waits),
@@ -1533,6 +1705,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_pages),
 		cmocka_unit_test(test_snapshot_findings),
 		cmocka_unit_test(test_snapshot_window),
+		cmocka_unit_test(test_memory_bounded),
+		cmocka_unit_test(test_evicted_in_grace),
 		cmocka_unit_test(test_snapshot_resume_by_runstate),
 		cmocka_unit_test(test_ack_sent_symbols),
 		cmocka_unit_test(test_ack_sent_none_needed),

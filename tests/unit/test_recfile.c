@@ -154,6 +154,60 @@ static size_t record_offsets(const struct buf *b, __u64 *offs, size_t max)
 	return n;
 }
 
+/* Records of each type in the file at path as it is now (the writer still open). */
+static void count_in_file(unsigned counts[16])
+{
+	struct buf b = slurp(path);
+	char err[256];
+	struct recr *r = mem_reader(b.p, b.len, err, sizeof(err));
+	struct rec_record rec;
+
+	memset(counts, 0, 16 * sizeof(counts[0]));
+	assert_non_null(r);
+	while (recr_next(r, &rec) == 1)
+		counts[rec.type < 16 ? rec.type : 15]++;
+	recr_close(r);
+	free(b.p);
+}
+
+/* A CLOCK record is a point of durability: everything before it is in the
+ * file (written, and synced) once it is added; records after it are not yet. */
+static void test_clock_syncs(void **state)
+{
+	struct rec_clock c = { .mono_ns = 5, .real_ns = 6, .tai_ns = 7, .width_ns = 8 };
+	unsigned counts[16];
+	char err[512];
+	struct recw *w;
+
+	(void)state;
+	unlink(path);
+	w = recw_open(path, 0, NULL, err, sizeof(err));
+	assert_non_null(w);
+	assert_int_equal(recw_process(w, &proc), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		struct swack_event e = make_event(i);
+
+		assert_int_equal(recw_event(w, &e), 0);
+	}
+	count_in_file(counts);
+	assert_int_equal(counts[REC_EVENT], 0);   /* buffered */
+	assert_int_equal(recw_clock_sample(w, &c), 0);
+	count_in_file(counts);
+	assert_int_equal(counts[REC_PROCESS], 1);
+	assert_int_equal(counts[REC_EVENT], 3);
+	assert_int_equal(counts[REC_CLOCK], 1);
+	{
+		struct swack_event e = make_event(3);
+
+		assert_int_equal(recw_event(w, &e), 0);
+	}
+	count_in_file(counts);
+	assert_int_equal(counts[REC_EVENT], 3);
+	assert_int_equal(recw_close(w, "done", err, sizeof(err)), 0);
+	count_in_file(counts);
+	assert_int_equal(counts[REC_EVENT], 4);
+}
+
 static void test_crc(void **state)
 {
 	(void)state;
@@ -406,7 +460,7 @@ static void put32(unsigned char *p, __u32 v) { memcpy(p, &v, 4); }
 
 static void test_header_errors(void **state)
 {
-	char err[256];
+	char err[256], fifo[64];
 	struct buf b;
 	unsigned char *c;
 
@@ -451,7 +505,14 @@ static void test_header_errors(void **state)
 	assert_null(recr_open("/nonexistent/rec.swack", err, sizeof(err)));
 	assert_string_equal(err, "cannot open /nonexistent/rec.swack: No such file or directory");
 	assert_null(recr_open("/tmp", err, sizeof(err)));
-	assert_string_equal(err, "/tmp: is a directory");
+	assert_string_equal(err, "/tmp: is a directory, not a recording: give the file swack "
+			    "record wrote (save a stream to a file first)");
+	/* A FIFO without a writer is refused at once, not waited on. */
+	snprintf(fifo, sizeof(fifo), "/tmp/swack-test-fifo.%d", (int)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_null(recr_open(fifo, err, sizeof(err)));
+	unlink(fifo);
+	assert_non_null(strstr(err, ": is a FIFO, not a recording"));
 	free(c);
 	free(b.p);
 }
@@ -901,6 +962,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc),
+		cmocka_unit_test(test_clock_syncs),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_cut_everywhere),
 		cmocka_unit_test(test_flip_mid_file),

@@ -4,6 +4,7 @@
  * them (gate) with its own table of subcommands, and one dispatcher for
  * both levels.
  */
+#include <argp.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
@@ -111,6 +112,9 @@ int main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
 
+	/* One convention for every command (swack(8)): 2 for a usage error (argp's
+	 * own default is 64), 1 when the work failed. */
+	argp_err_exit_status = 2;
 	/* Installed as swackstat too, like vmstat. */
 	if (!strcmp(base ? base + 1 : argv[0], "swackstat")) {
 		argv[0] = "swackstat";

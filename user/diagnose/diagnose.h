@@ -64,7 +64,12 @@ const char *diag_severity(int score);
 void diag_print_text(FILE *out, const struct diagnosis *d);
 struct jw;
 void diag_json(struct jw *j, const struct diagnosis *d);
-int diag_write_html(const char *path, const struct diagnosis *ds, int n, char *err,
-		    size_t errlen);
+/* The HTML page, written as diagnoses come; close says whether all of it was. */
+struct diag_html;
+struct diag_html *diag_html_open(const char *path, char *err, size_t errlen);
+void diag_html_add(struct diag_html *h, const struct diagnosis *d);
+int diag_html_close(struct diag_html *h, char *err, size_t errlen);
+/* Closes and removes the page (NULL: nothing): the command failed first. */
+void diag_html_discard(struct diag_html *h);
 
 #endif

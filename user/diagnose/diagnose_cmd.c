@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * swack diagnose: live (-p PID, or every QEMU) or from recordings, one host
- * or two.  Diagnoses are printed once input ends, so that a source whose
- * destination the model could not pair (a migration cancelled before the
- * source stopped) is diagnosed with the destination that ran alongside it.
+ * or two.  A migration is diagnosed as it ends; one the model reported alone
+ * waits (a copy: the model frees its own) for a lone migration of the other side that
+ * ran alongside it, so that a source whose destination the model could not
+ * pair (a migration cancelled before the source stopped) is diagnosed with it.
  */
 #include <argp.h>
 #include <stdio.h>
@@ -15,13 +16,10 @@
 #include "source/live.h"
 #include "source/replay.h"
 #include "util/json.h"
+#include "util/term.h"
 
-#define MAX_PAIRS 64
-
-struct pair {
-	const struct mig *src, *dst;
-	bool merged;
-};
+/* Lone migrations waiting for a partner; beyond, the oldest is diagnosed alone. */
+#define MAX_LONE 64
 
 struct diag_env {
 	struct replay_inputs in;
@@ -30,8 +28,13 @@ struct diag_env {
 	bool json, realtime;
 	const char *html;
 	struct diag_opts o;
-	struct pair pairs[MAX_PAIRS];
-	int npairs;
+	struct model *model;
+	struct mig *lone[MAX_LONE];   /* copies: the model frees its own */
+	int nlone;
+	int n;                        /* diagnoses written */
+	struct jw j;
+	struct diag_html *page;
+	char html_err[512];
 };
 
 enum { OPT_HTML = 256, OPT_LIMIT };
@@ -98,12 +101,26 @@ static const struct argp argp = {
 	children, NULL, NULL,
 };
 
-static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
+static void emit(struct diag_env *env, const struct mig *src, const struct mig *dst)
 {
-	struct diag_env *env = ctx;
+	struct diagnosis d;
 
-	if (env->npairs < MAX_PAIRS)
-		env->pairs[env->npairs++] = (struct pair){ src, dst, false };
+	diagnose(src, dst, &env->o, &d);
+	if (env->json) {
+		if (!env->n) {
+			jw_init(&env->j, stdout, 0);
+			jw_obj(&env->j, NULL);
+			jw_arr(&env->j, "diagnoses");
+		}
+		diag_json(&env->j, &d);
+	} else {
+		diag_print_text(stdout, &d);
+	}
+	if (env->html && !env->page && !env->html_err[0])
+		env->page = diag_html_open(env->html, env->html_err, sizeof(env->html_err));
+	if (env->page)
+		diag_html_add(env->page, &d);
+	env->n++;
 }
 
 static uint64_t end_of(const struct mig *g)
@@ -113,58 +130,71 @@ static uint64_t end_of(const struct mig *g)
 
 /* A lone source and a lone destination of another process that ran at the
  * same time are taken as the two ends of one migration. */
-static void merge_lone(struct diag_env *env)
+static bool alongside(const struct mig *src, const struct mig *dst)
 {
-	for (int i = 0; i < env->npairs; i++) {
-		struct pair *s = &env->pairs[i];
-
-		for (int j = 0; s->src && !s->dst && j < env->npairs; j++) {
-			struct pair *t = &env->pairs[j];
-
-			if (t->merged || t->src || !t->dst || t->dst->pid == s->src->pid ||
-			    t->dst->t_first > end_of(s->src) || s->src->t_first > end_of(t->dst))
-				continue;
-			s->dst = t->dst;
-			t->merged = true;
-		}
-	}
+	return src->pid != dst->pid && dst->t_first <= end_of(src) && src->t_first <= end_of(dst);
 }
 
-static int emit(struct diag_env *env)
+static void emit_lone(struct diag_env *env, int i)
 {
-	struct diagnosis *ds = calloc(env->npairs ? env->npairs : 1, sizeof(*ds));
-	char err[512];
-	int n = 0, ret = 0;
-	struct jw j;
+	struct mig *g = env->lone[i];
 
-	if (!ds) {
-		fprintf(stderr, "swack diagnose: out of memory\n");
-		return 1;
+	emit(env, g->role == SWACK_ROLE_DST ? NULL : g, g->role == SWACK_ROLE_DST ? g : NULL);
+	mig_free(g);
+	memmove(&env->lone[i], &env->lone[i + 1], (env->nlone - i - 1) * sizeof(env->lone[0]));
+	env->nlone--;
+}
+
+static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
+{
+	struct diag_env *env = ctx;
+	const struct mig *g = src ? src : dst;
+
+	if (src && dst) {
+		emit(env, src, dst);
+		return;
 	}
-	merge_lone(env);
-	for (int i = 0; i < env->npairs; i++)
-		if (!env->pairs[i].merged)
-			diagnose(env->pairs[i].src, env->pairs[i].dst, &env->o, &ds[n++]);
-	jw_init(&j, stdout, 0);
-	if (env->json) {
-		jw_obj(&j, NULL);
-		jw_arr(&j, "diagnoses");
+	for (int i = 0; i < env->nlone; i++) {
+		struct mig *o = env->lone[i];
+		bool o_src = o->role != SWACK_ROLE_DST;
+
+		if (o_src == (src != NULL) || !alongside(o_src ? o : src, o_src ? dst : o))
+			continue;
+		emit(env, o_src ? o : src, o_src ? dst : o);
+		mig_free(o);
+		memmove(&env->lone[i], &env->lone[i + 1], (env->nlone - i - 1) * sizeof(o));
+		env->nlone--;
+		return;
 	}
-	for (int i = 0; i < n; i++) {
-		if (env->json)
-			diag_json(&j, &ds[i]);
-		else
-			diag_print_text(stdout, &ds[i]);
+	if (env->nlone == MAX_LONE)
+		emit_lone(env, 0);
+	env->lone[env->nlone] = mig_copy(g);
+	if (env->lone[env->nlone])
+		env->nlone++;
+}
+
+/* End of input: the lone ones that found no partner, then the page. */
+static int finish(struct diag_env *env)
+{
+	char err[512];
+	int ret = 0;
+
+	if (model_evicted_note(env->model, err, sizeof(err)))
+		fprintf(stderr, "swack diagnose: %s\n", err);
+	while (env->nlone)
+		emit_lone(env, 0);
+	if (env->json && env->n) {
+		jw_end(&env->j);
+		jw_end(&env->j);
 	}
-	if (env->json) {
-		jw_end(&j);
-		jw_end(&j);
+	if (env->html && env->html_err[0]) {
+		fprintf(stderr, "swack diagnose: %s\n", env->html_err);
+		ret = 1;
 	}
-	if (env->html && diag_write_html(env->html, ds, n, err, sizeof(err))) {
+	if (env->page && diag_html_close(env->page, err, sizeof(err))) {
 		fprintf(stderr, "swack diagnose: %s\n", err);
 		ret = 1;
 	}
-	free(ds);
 	return ret;
 }
 
@@ -173,25 +203,6 @@ static int no_migration(const char *where)
 	fprintf(stderr, "swack diagnose: no migration in %s: nothing to diagnose (record one "
 		"with 'swack record' while a migration runs)\n", where);
 	return 1;
-}
-
-static int bad_ends(struct replay *rp)
-{
-	char line[512];
-	int bad = 0;
-
-	for (int i = 0; i < rp->nfiles; i++) {
-		int kind = recr_status(rp->files[i].r)->kind;
-
-		if (kind != REC_ENDED_CORRUPT && kind != REC_ENDED_CUT)
-			continue;
-		rec_status_describe(recr_status(rp->files[i].r), line, sizeof(line));
-		fprintf(stderr, "swack diagnose: %s: %s; the diagnosis covers what came before\n",
-			rp->files[i].path, line);
-		/* A cut tail is how a recorder killed outright leaves its file. */
-		bad |= kind == REC_ENDED_CORRUPT;
-	}
-	return bad;
 }
 
 static int from_files(struct diag_env *env)
@@ -203,13 +214,13 @@ static int from_files(struct diag_env *env)
 	if (replay_open(&rp, &env->in, env->realtime, "swack diagnose"))
 		return 1;
 	model_init(&model, on_done, env);
+	env->model = &model;
 	ret = replay_run(&rp, &model, NULL, NULL, NULL) ? 1 : 0;
 	model_flush(&model);
-	ret |= bad_ends(&rp);
-	if (!env->npairs)
+	ret |= finish(env);
+	ret |= replay_damaged(&rp, "swack diagnose");
+	if (!env->n)
 		ret = no_migration(env->in.n > 1 ? "these recordings" : env->in.paths[0]);
-	else
-		ret |= emit(env);
 	model_free(&model);
 	replay_close(&rp);
 	return ret;
@@ -223,10 +234,24 @@ static int live(struct diag_env *env)
 	char err[512];
 	int ret;
 
+	/* The page is created while swack may still create files. */
+	if (env->html && !(env->page = diag_html_open(env->html, err, sizeof(err)))) {
+		fprintf(stderr, "swack diagnose: %s\n", err);
+		return 1;
+	}
 	model_init(&model, on_done, env);
+	env->model = &model;
 	if (live_open(&l, &env->live, &model, &cbs, err, sizeof(err))) {
 		fprintf(stderr, "swack diagnose: %s\n", err);
 		model_free(&model);
+		diag_html_discard(env->page);
+		return 1;
+	}
+	if (live_drop_privileges(&l, &env->live, err, sizeof(err))) {
+		fprintf(stderr, "swack diagnose: %s\n", err);
+		live_close(&l);
+		model_free(&model);
+		diag_html_discard(env->page);
 		return 1;
 	}
 	ret = live_run(&l, &env->loop) ? 1 : 0;
@@ -235,7 +260,9 @@ static int live(struct diag_env *env)
 		fprintf(stderr, "swack diagnose: %llu events lost (ring buffer full): figures may "
 			"be short\n", live_lost(&l));
 	live_close(&l);
-	ret |= env->npairs ? emit(env) : no_migration("what was watched");
+	ret |= finish(env);
+	if (!env->n)
+		ret = no_migration("what was watched");
 	model_free(&model);
 	return ret;
 }
@@ -244,10 +271,9 @@ int cmd_diagnose(int argc, char **argv)
 {
 	struct diag_env env = { .o.limit_ns = -1, .loop.until_done = true };
 
-	/* Usage errors exit 2, as swack's other errors of the kind do. */
-	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
+	term_filter_stdout(false);
 	if (env.in.n && env.live.npids) {
 		fprintf(stderr, "swack diagnose: give recordings or -p PID, not both\n");
 		return 2;

@@ -10,11 +10,15 @@ static void hold_advice(struct finding *f, const struct gate_note *h)
 {
 	if (!h->t_release)
 		return;
-	if (h->cause == 2)
+	if (h->assumed)
+		diag_advice(f, "no release of this hold was logged: the gate run was most likely "
+			    "killed; the hold is taken to end at its max-hold, and a later swack "
+			    "gate run logs its release");
+	else if (h->cause == 2)
 		diag_advice(f, "the hold ran into its deadline: the switchover went ahead without "
 			    "what the hold waited for; raise --max-hold or find out why it did "
 			    "not come");
-	else if (h->cause == 4 || h->cause == 5)
+	else if (h->cause == 4 || h->cause == 5 || h->cause == 6)
 		diag_advice(f, "the hold ended with the gate (%s), not by a decision: check why "
 			    "swack gate run stopped", gate_cause_name(h->cause));
 }

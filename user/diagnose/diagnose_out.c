@@ -3,6 +3,7 @@
 #include "diagnose/diagnose.h"
 #include "event/event.h"
 #include "util/json.h"
+#include "util/term.h"
 
 #define MS 1e6
 
@@ -54,14 +55,25 @@ static void finding_text(FILE *out, const struct diagnosis *d, int i)
 {
 	const struct finding *f = &d->f[i];
 
-	fprintf(out, "%2d. [%s] %s: %s\n", i + 1, diag_severity(f->score), f->id, f->title);
-	if (f->detail[0])
-		fprintf(out, "      %s\n", f->detail);
-	for (int j = 0; j < f->nev; j++)
-		fprintf(out, "      evidence: %+10.3f ms %s %s\n",
-			((double)f->ev[j].ts - (double)d->t0) / MS, f->ev[j].side, f->ev[j].what);
-	if (f->advice[0])
-		fprintf(out, "      advice: %s\n", f->advice);
+	fprintf(out, "%2d. [%s] %s: ", i + 1, diag_severity(f->score), f->id);
+	term_put(out, f->title, sizeof(f->title));
+	fputc('\n', out);
+	if (f->detail[0]) {
+		fputs("      ", out);
+		term_put(out, f->detail, sizeof(f->detail));
+		fputc('\n', out);
+	}
+	for (int j = 0; j < f->nev; j++) {
+		fprintf(out, "      evidence: %+10.3f ms %s ",
+			((double)f->ev[j].ts - (double)d->t0) / MS, f->ev[j].side);
+		term_put(out, f->ev[j].what, sizeof(f->ev[j].what));
+		fputc('\n', out);
+	}
+	if (f->advice[0]) {
+		fputs("      advice: ", out);
+		term_put(out, f->advice, sizeof(f->advice));
+		fputc('\n', out);
+	}
 }
 
 void diag_print_text(FILE *out, const struct diagnosis *d)

@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "diagnose/diagnose.h"
 #include "util/json.h"
 
@@ -126,28 +128,19 @@ static void window_json(struct jw *j, const struct diagnosis *d)
 	breakdown_json(j, &d->b);
 }
 
-/* Escaped for the <script> element it sits in: no "</script>" can end it. */
-static void data_json(FILE *out, const struct diagnosis *ds, int n)
+/* One migration's timeline data, into the page's JSON array. */
+static void data_json(struct jw *j, const struct diagnosis *d)
 {
-	struct jw j;
-
-	jw_init(&j, out, JSON_HTML);
-	jw_arr(&j, NULL);
-	for (int i = 0; i < n; i++) {
-		const struct diagnosis *d = &ds[i];
-
-		jw_obj(&j, NULL);
-		jw_fixed(&j, "limit_ms", d->limit_ns >= 0 ? d->limit_ns / MS : -1.0, 3);
-		window_json(&j, d);
-		jw_arr(&j, "lanes");
-		if (d->src)
-			lane_json(&j, d, d->src, "src");
-		if (d->dst)
-			lane_json(&j, d, d->dst, "dst");
-		jw_end(&j);
-		jw_end(&j);
-	}
-	jw_end(&j);
+	jw_obj(j, NULL);
+	jw_fixed(j, "limit_ms", d->limit_ns >= 0 ? d->limit_ns / MS : -1.0, 3);
+	window_json(j, d);
+	jw_arr(j, "lanes");
+	if (d->src)
+		lane_json(j, d, d->src, "src");
+	if (d->dst)
+		lane_json(j, d, d->dst, "dst");
+	jw_end(j);
+	jw_end(j);
 }
 
 static void finding_html(FILE *out, const struct diagnosis *d, const struct finding *f)
@@ -215,54 +208,134 @@ static void migration_html(FILE *out, const struct diagnosis *d, int i)
 
 extern const char diag_html_style[], diag_html_script[];
 
+/* Distinct VMs named in the title; more are counted. */
+#define TITLE_VMS 16
+
+/* The page is written as diagnoses come: sections into one temporary file,
+ * their data into another, escaped for the <script> element it sits in (no
+ * "</script>" can end it); at the end the page's head (its title names the
+ * VMs seen) and both go into the file. */
+struct diag_html {
+	FILE *out, *body, *data;
+	char *path;
+	struct jw j;
+	int n;
+	char *vms[TITLE_VMS];
+	int nvms, more_vms;
+};
+
+static void html_free(struct diag_html *h)
+{
+	if (h->out)
+		fclose(h->out);
+	if (h->body)
+		fclose(h->body);
+	if (h->data)
+		fclose(h->data);
+	for (int i = 0; i < h->nvms; i++)
+		free(h->vms[i]);
+	free(h->path);
+	free(h);
+}
+
+struct diag_html *diag_html_open(const char *path, char *err, size_t errlen)
+{
+	struct diag_html *h = calloc(1, sizeof(*h));
+
+	if (!h || !(h->path = strdup(path))) {
+		snprintf(err, errlen, "out of memory");
+		free(h);
+		return NULL;
+	}
+	h->out = fopen(path, "we");
+	h->body = tmpfile();
+	h->data = tmpfile();
+	if (!h->out || !h->body || !h->data) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		html_free(h);
+		return NULL;
+	}
+	jw_init(&h->j, h->data, JSON_HTML);
+	jw_arr(&h->j, NULL);
+	return h;
+}
+
+static void note_vm(struct diag_html *h, const char *v)
+{
+	char *copy;
+
+	if (!v)
+		return;
+	for (int i = 0; i < h->nvms; i++)
+		if (!strcmp(h->vms[i], v))
+			return;
+	if (h->nvms == TITLE_VMS || !(copy = strdup(v))) {
+		h->more_vms++;
+		return;
+	}
+	h->vms[h->nvms++] = copy;
+}
+
+void diag_html_add(struct diag_html *h, const struct diagnosis *d)
+{
+	note_vm(h, diag_vm(d));
+	migration_html(h->body, d, h->n++);
+	data_json(&h->j, d);
+}
+
 /* "swack diagnose: vm a, vm b": the VMs the page is about, each once. */
-static void page_title(FILE *out, const struct diagnosis *ds, int n)
+static void page_title(const struct diag_html *h)
 {
-	bool first = true;
-
-	fputs("swack diagnose", out);
-	for (int i = 0; i < n; i++) {
-		const char *v = diag_vm(&ds[i]);
-		bool seen = false;
-
-		for (int j = 0; v && j < i; j++)
-			seen |= diag_vm(&ds[j]) && !strcmp(diag_vm(&ds[j]), v);
-		if (!v || seen)
-			continue;
-		fputs(first ? ": vm " : ", vm ", out);
-		esc_html(out, v);
-		first = false;
+	fputs("swack diagnose", h->out);
+	for (int i = 0; i < h->nvms; i++) {
+		fputs(i ? ", vm " : ": vm ", h->out);
+		esc_html(h->out, h->vms[i]);
 	}
+	if (h->more_vms)
+		fprintf(h->out, " and %d more", h->more_vms);
 }
 
-static void page(FILE *out, const struct diagnosis *ds, int n)
+static void copy_into(FILE *to, FILE *from)
 {
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", out);
-	page_title(out, ds, n);
-	fprintf(out, "</title>\n<style>%s</style></head>\n<body data-rendered=\"no\"><h1>",
+	char buf[65536];
+	size_t n;
+
+	rewind(from);
+	while ((n = fread(buf, 1, sizeof(buf), from)))
+		fwrite(buf, 1, n, to);
+}
+
+void diag_html_discard(struct diag_html *h)
+{
+	if (!h)
+		return;
+	unlink(h->path);
+	html_free(h);
+}
+
+int diag_html_close(struct diag_html *h, char *err, size_t errlen)
+{
+	int ret = 0, e;
+
+	jw_end(&h->j);
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", h->out);
+	page_title(h);
+	fprintf(h->out, "</title>\n<style>%s</style></head>\n<body data-rendered=\"no\"><h1>",
 		diag_html_style);
-	page_title(out, ds, n);
-	fputs("</h1>\n<div id=\"errors\"></div>\n", out);
-	for (int i = 0; i < n; i++)
-		migration_html(out, &ds[i], i);
-	fputs("<script type=\"application/json\" id=\"swack-data\">", out);
-	data_json(out, ds, n);
-	fprintf(out, "</script>\n<script>%s</script>\n</body></html>\n", diag_html_script);
-}
-
-int diag_write_html(const char *path, const struct diagnosis *ds, int n, char *err,
-		    size_t errlen)
-{
-	FILE *out = fopen(path, "w");
-
-	if (!out) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		return -1;
+	page_title(h);
+	fputs("</h1>\n<div id=\"errors\"></div>\n", h->out);
+	if (!h->n)
+		fputs("<p class=\"none\">No migration was seen.</p>\n", h->out);
+	copy_into(h->out, h->body);
+	fputs("<script type=\"application/json\" id=\"swack-data\">", h->out);
+	copy_into(h->out, h->data);
+	fprintf(h->out, "</script>\n<script>%s</script>\n</body></html>\n", diag_html_script);
+	e = ferror(h->body) | ferror(h->data) | ferror(h->out);
+	if (fclose(h->out) | e) {
+		snprintf(err, errlen, "cannot write %s: %s", h->path, strerror(errno ? errno : EIO));
+		ret = -1;
 	}
-	page(out, ds, n);
-	if (ferror(out) | fclose(out)) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	h->out = NULL;
+	html_free(h);
+	return ret;
 }

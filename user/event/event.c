@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <string.h>
+#include "util/term.h"
 #include "event/event.h"
 #include "event/vfio_uapi.h"
 #include "util/json.h"
@@ -136,7 +137,7 @@ const char *gate_origin_name(unsigned origin)
 const char *gate_cause_name(unsigned cause)
 {
 	static const char *const names[] = { "unknown", "command", "deadline", "policy",
-					     "gate-exit", "process-gone" };
+					     "gate-exit", "process-gone", "gate-died" };
 
 	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "unknown";
 }
@@ -212,14 +213,15 @@ static size_t str_max(enum field_src src)
 
 /* Free text (a hold's reason) is quoted, so that the line still splits on
  * blanks into NAME=VALUE pairs. */
+/* In quotes: a quote inside becomes an apostrophe, control characters \xNN. */
 static void print_text_value(FILE *out, const char *s, size_t max)
 {
-	size_t n = strnlen(s, max);
+	char esc[4 * 128 + 1];
 
-	fputc('"', out);
-	for (size_t i = 0; i < n; i++)
-		fputc(s[i] == '"' ? '\'' : s[i], out);
-	fputc('"', out);
+	term_escape(esc, sizeof(esc), s, max < 128 ? max : 128);
+	for (char *q = esc; (q = strchr(q, '"')); )
+		*q = '\'';
+	fprintf(out, "\"%s\"", esc);
 }
 
 /* A field's value by name, when it is one (a name table's entry), or NULL. */
@@ -250,7 +252,7 @@ static void print_field(FILE *out, const struct swack_event *e, const struct fie
 		if (f->fmt == FMT_TEXT)
 			print_text_value(out, s, str_max(f->src));
 		else
-			fprintf(out, "%.*s", (int)str_max(f->src), s);
+			term_put(out, s, str_max(f->src));
 		return;
 	}
 	v = field_u64(e, f->src);

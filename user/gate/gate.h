@@ -21,6 +21,7 @@ enum gate_cause {
 	GATE_CAUSE_POLICY = 3,
 	GATE_CAUSE_EXIT = 4,
 	GATE_CAUSE_GONE = 5,
+	GATE_CAUSE_DIED = 6,     /* its gate run ended without releasing it (SIGKILL) */
 };
 
 /* ---- gate_pin.c: bpffs, the pinned maps, the run lock -------------------- */
@@ -45,6 +46,15 @@ int gate_pins_open(struct gate_pins *p, char *err, size_t errlen);
 void gate_pins_close(struct gate_pins *p);
 /* Removes pins left by an earlier gate (call with the lock held). */
 void gate_unpin_all(void);
+/* A hold a gate run that died left pinned, and the process it was on. */
+struct gate_orphan {
+	__u32 pid;
+	struct gate_hold h;
+};
+/* The holds an earlier gate run left pinned (call with the lock held, before
+ * gate_unpin_all): up to max into out, how many; *run_pid the pid of the run
+ * that left them (0 unknown). */
+int gate_orphans(struct gate_orphan *out, int max, pid_t *run_pid);
 
 /* ---- gate_check.c: checks and parsing shared by run and the commands ----- */
 

@@ -40,7 +40,7 @@ int gate_bpffs_ready(bool *mounted, char *err, size_t errlen)
 		}
 		*mounted = true;
 	}
-	if (mkdir(GATE_PIN_DIR, 0700) && errno != EEXIST) {
+	if (mkdir(GATE_PIN_DIR, GATE_PIN_DIR_MODE) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create " GATE_PIN_DIR ": %s", strerror(errno));
 		return -1;
 	}
@@ -48,11 +48,11 @@ int gate_bpffs_ready(bool *mounted, char *err, size_t errlen)
 		snprintf(err, errlen, GATE_PIN_DIR " is not a directory");
 		return -1;
 	}
-	/* Only root may read or write holds: no bits for group or others.  The
-	 * owner's search bit lets a root observer that dropped CAP_DAC_* (the
-	 * exporter, swackstat) open the log of a gate started after it. */
-	if ((st.st_mode & 0777) != 0700 && chmod(GATE_PIN_DIR, 0700)) {
-		snprintf(err, errlen, "cannot set " GATE_PIN_DIR " to mode 0700: %s",
+	/* Only root may list it or touch the holds (0600 each); the search bit
+	 * for all lets an observer that runs as nobody once attached open the
+	 * log (0644) of a gate started after it. */
+	if ((st.st_mode & 0777) != GATE_PIN_DIR_MODE && chmod(GATE_PIN_DIR, GATE_PIN_DIR_MODE)) {
+		snprintf(err, errlen, "cannot set " GATE_PIN_DIR " to mode 0711: %s",
 			 strerror(errno));
 		return -1;
 	}
@@ -115,6 +115,24 @@ static bool gate_run_alive(void)
 	alive = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
 	close(fd);
 	return alive;
+}
+
+int gate_orphans(struct gate_orphan *out, int max, pid_t *run_pid)
+{
+	int fd = bpf_obj_get(GATE_PIN_HOLDS), n = 0;
+	__u32 key, next;
+
+	*run_pid = pinned_run_pid();
+	if (fd < 0)
+		return 0;
+	for (__u32 *prev = NULL; n < max && !bpf_map_get_next_key(fd, prev, &next); prev = &key) {
+		key = next;
+		out[n].pid = key;
+		if (!bpf_map_lookup_elem(fd, &key, &out[n].h))
+			n++;
+	}
+	close(fd);
+	return n;
 }
 
 void gate_unpin_all(void)

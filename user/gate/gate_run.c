@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #include "source/proc.h"
 #include "source/uprobes.h"
 #include "util/clock.h"
+#include "util/term.h"
 
 #define TICK_MS 20
 #define RESCAN_NS 1000000000ULL
@@ -124,9 +126,7 @@ static void emit(struct gate_run *g, struct swack_event *e)
 		e->tid = e->pid;
 	/* The role as the observation side knows it, where it runs. */
 	if (g->live_on)
-		for (struct mig *x = g->model.head; x; x = x->next)
-			if (x->pid == e->pid)
-				m = x;
+		m = model_latest(&g->model, e->pid);
 	e->role = m ? m->role : SWACK_ROLE_UNKNOWN;
 	event_print_text(stdout, e, g->t0);
 	if (gate_log_append(bpf_map__fd(g->skel->maps.gate_log), ++g->log_seq, e))
@@ -458,16 +458,6 @@ static void sync_holds(struct gate_run *g)
 
 /* ---- policies and the actuator ------------------------------------------- */
 
-static struct mig *newest(struct gate_run *g, pid_t pid)
-{
-	struct mig *found = NULL;
-
-	for (struct mig *m = g->model.head; m; m = m->next)
-		if (m->pid == (uint32_t)pid)
-			found = m;
-	return found;
-}
-
 /* What the policies decide from: the model, the hold, QEMU's own answer. */
 static void facts(struct gate_run *g, struct gate_tgt *t, struct gate_hold *h,
 		  struct policy_facts *f)
@@ -486,7 +476,7 @@ static void facts(struct gate_run *g, struct gate_tgt *t, struct gate_hold *h,
 
 static void apply_policy(struct gate_run *g, struct gate_tgt *t)
 {
-	struct policy_facts f = { .m = newest(g, t->pid) };
+	struct policy_facts f = { .m = model_latest(&g->model, t->pid) };
 	enum policy_do d;
 	struct gate_hold h;
 	char why[128];
@@ -671,7 +661,8 @@ static int pin_maps(struct gate_run *g, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
-		if (bpf_map__pin(p[i].m, p[i].path) || chmod(p[i].path, 0600)) {
+		if (bpf_map__pin(p[i].m, p[i].path) ||
+		    chmod(p[i].path, p[i].m == g->skel->maps.gate_log ? GATE_PIN_LOG_MODE : 0600)) {
 			snprintf(err, errlen, "cannot pin %s: %s", p[i].path, strerror(errno));
 			return -1;
 		}
@@ -898,8 +889,34 @@ static void live_event(void *ctx, const struct swack_event *e)
 		policy_event(&t->pol, e);
 }
 
+/* The holds of a gate run that died (SIGKILL): nothing enforces them since,
+ * and no release was logged; logged now, first in the new log, with cause
+ * "gate died" (or "command" for one released that it did not report). */
+static void release_orphans(struct gate_run *g, const struct gate_orphan *o, int n,
+			    pid_t dead)
+{
+	uint64_t now = now_ns();
+
+	for (int i = 0; i < n; i++) {
+		struct swack_event e = { .pid = o[i].pid, .kind = SWACK_EV_GATE_RELEASE,
+					 .ts = now };
+		bool released = o[i].h.state == GATE_HOLD_RELEASED;
+
+		e.a[0] = now > o[i].h.id ? now - o[i].h.id : 0;
+		e.a[4] = released ? GATE_CAUSE_COMMAND : GATE_CAUSE_DIED;
+		if (released)
+			snprintf(e.str, sizeof(e.str), "%.*s", SWACK_STR_LEN - 1, o[i].h.release);
+		else
+			snprintf(e.str, sizeof(e.str), "swack gate run %d died holding it", dead);
+		emit(g, &e);
+	}
+}
+
 static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errlen)
 {
+	struct gate_orphan *orphans;
+	int norphans;
+	pid_t dead;
 	bool mounted;
 	char libc[128];
 
@@ -925,10 +942,16 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	g->lockfd = gate_lock_run(err, errlen);
 	if (g->lockfd < 0)
 		return -1;
+	orphans = calloc(GATE_MAX_PIDS, sizeof(*orphans));
+	norphans = orphans ? gate_orphans(orphans, GATE_MAX_PIDS, &dead) : 0;
 	gate_unpin_all();   /* left by a gate that was killed: enforced by nothing */
 	libbpf_set_print(g->verbose ? loud : silent);
-	if (load(g, o->want, err, errlen) || pin_maps(g, err, errlen))
+	if (load(g, o->want, err, errlen) || pin_maps(g, err, errlen)) {
+		free(orphans);
 		return -1;
+	}
+	release_orphans(g, orphans, norphans, dead);
+	free(orphans);
 	g->tr.acts_fd = bpf_map__fd(g->skel->maps.gate_acts);
 	fprintf(stderr, "swack gate: actuator %s: %s; holds pinned in " GATE_PIN_HOLDS "\n",
 		g->act == GATE_ACT_WRITE ? "write (bpf_probe_write_user)" :
@@ -950,6 +973,25 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 	return setup_fds(g, err, errlen);
 }
 
+/* Started: the run keeps uid 0 (it owns the pins it removes at its end) and
+ * only what it still does: seize the threads of its processes and poke their
+ * memory (CAP_SYS_PTRACE), its maps and the log (CAP_BPF), and, following
+ * every QEMU, attach those started later (CAP_PERFMON, CAP_SYS_ADMIN). */
+static int drop_privileges(struct gate_run *g, char *err, size_t errlen)
+{
+	static const cap_value_t caps[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN };
+	int n = g->follow_all ? 4 : 2;
+
+	if (env_keep_caps(caps, n) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot drop privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (g->verbose)
+		fprintf(stderr, "swack gate: started: keeps cap_sys_ptrace, cap_bpf%s only, "
+			"no_new_privs\n", n == 4 ? ", cap_perfmon, cap_sys_admin" : "");
+	return 0;
+}
+
 int gate_cmd_run(int argc, char **argv)
 {
 	struct gate_run g = { .lockfd = -1, .epfd = -1, .sigfd = -1,
@@ -960,11 +1002,16 @@ int gate_cmd_run(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (o.live.user) {
+		fprintf(stderr, "swack gate run: --user: the gate keeps uid 0 (it owns the pinned "
+			"maps); it drops every capability it no longer needs\n");
+		return 2;
+	}
+	term_filter_stdout(true);
 	g.verbose = o.live.verbose;
 	g.follow_all = o.live.npids == 0;
 	g.t0 = now_ns();
-	if (start(&g, &o, err, sizeof(err))) {
+	if (start(&g, &o, err, sizeof(err)) || drop_privileges(&g, err, sizeof(err))) {
 		fprintf(stderr, "swack gate run: %s\n", err);
 		ret = 1;
 	} else {

@@ -3,7 +3,8 @@
  * Migration model.  Each process has at most one migration in progress; a
  * destination's vCPUs may resume after its state turned "completed", so the
  * last finished migration of a process still takes late events until the
- * process starts another.
+ * process starts another.  The latest migration of each process is found
+ * through a hash of pids; what the model holds is bounded (model.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,31 +51,216 @@ void model_init(struct model *m, model_done_fn done, void *ctx)
 	m->ctx = ctx;
 }
 
+void mig_free(struct mig *g)
+{
+	if (!g)
+		return;
+	snap_free(g);
+	pc_free(g);
+	free(g->devs);
+	free(g);
+}
+
 void model_free(struct model *m)
 {
 	struct mig *g = m->head, *n;
 
 	for (; g; g = n) {
 		n = g->next;
-		snap_free(g);
-		pc_free(g);
-		free(g);
+		mig_free(g);
 	}
-	m->head = m->tail = NULL;
+	m->head = m->tail = m->rhead = m->rtail = m->ohead = m->otail = NULL;
+	memset(m->hash, 0, sizeof(m->hash));
+	m->nopen = m->nkept = m->nclosing = 0;
 	free(m->vms);
 	m->vms = NULL;
 	m->nvms = m->capvms = 0;
 }
 
-/* The newest migration of a process, finished or not. */
-static struct mig *latest(struct model *m, uint32_t pid)
+static struct mig **bucket(const struct model *m, uint32_t pid)
 {
-	struct mig *found = NULL;
+	/* Knuth's multiplicative hash: pids come in runs. */
+	return (struct mig **)&m->hash[(pid * 2654435761u) % MODEL_HASH];
+}
 
-	for (struct mig *g = m->head; g; g = g->next)
-		if (g->pid == pid)
-			found = g;
-	return found;
+struct mig *model_latest(const struct model *m, uint32_t pid)
+{
+	struct mig *g = *bucket(m, pid);
+
+	while (g && g->pid != pid)
+		g = g->hnext;
+	return g;
+}
+
+/* g becomes its process's latest migration, in place of the one before. */
+static void hash_set(struct model *m, struct mig *g)
+{
+	struct mig **p = bucket(m, g->pid);
+
+	for (; *p; p = &(*p)->hnext)
+		if ((*p)->pid == g->pid) {
+			g->hnext = (*p)->hnext;
+			*p = g;
+			return;
+		}
+	g->hnext = NULL;
+	*p = g;
+}
+
+static void hash_remove(struct model *m, const struct mig *g)
+{
+	for (struct mig **p = bucket(m, g->pid); *p; p = &(*p)->hnext)
+		if (*p == g) {
+			*p = g->hnext;
+			return;
+		}
+}
+
+bool model_evicted_note(const struct model *m, char *buf, size_t len)
+{
+	if (!m->evicted)
+		return false;
+	snprintf(buf, len, "%u migration%s reported before %s ended: more than %d were in "
+		 "progress at once, and the one idle the longest was reported as it stood",
+		 m->evicted, m->evicted == 1 ? " was" : "s were", m->evicted == 1 ? "it" : "they",
+		 MODEL_MAX_OPEN);
+	return true;
+}
+
+uint32_t model_ended(const struct model *m, int role, enum mstate s)
+{
+	return role >= 0 && role < 3 && s <= MS_OTHER ? m->ended[role][s] : 0;
+}
+
+static void *dup_mem(const void *p, size_t n, bool *ok)
+{
+	void *c = n ? malloc(n) : NULL;
+
+	if (n && !c)
+		*ok = false;
+	else if (n)
+		memcpy(c, p, n);
+	return c;
+}
+
+struct mig *mig_copy(const struct mig *g)
+{
+	struct mig *c = malloc(sizeof(*c));
+	bool ok = true;
+
+	if (!c)
+		return NULL;
+	*c = *g;
+	c->peer = c->next = c->prev = c->hnext = c->rnext = c->onext = c->oprev = NULL;
+	c->devs = dup_mem(g->devs, g->capdevs * sizeof(*g->devs), &ok);
+	c->snap.ns = dup_mem(g->snap.ns, g->snap.capns * sizeof(*g->snap.ns), &ok);
+	c->snap.pages.slot = dup_mem(g->snap.pages.slot,
+				     g->snap.pages.cap * sizeof(*g->snap.pages.slot), &ok);
+	c->pc.faults = dup_mem(g->pc.faults, g->pc.capfaults * sizeof(*g->pc.faults), &ok);
+	c->pc.spans = dup_mem(g->pc.spans, g->pc.capspans * sizeof(*g->pc.spans), &ok);
+	c->pc.pages.slot = dup_mem(g->pc.pages.slot,
+				   g->pc.pages.cap * sizeof(*g->pc.pages.slot), &ok);
+	if (!ok) {
+		mig_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static bool leaving(const struct mig *g)
+{
+	return g->drop;
+}
+
+/* Marks g, and its reported peer, to be freed at the next sweep; how many. */
+static uint32_t doom(struct model *m, struct mig *g)
+{
+	uint32_t n = 1;
+
+	g->drop = true;
+	m->sweep = true;
+	if (g->peer && g->peer->reported && !leaving(g->peer)) {
+		g->peer->drop = true;
+		n++;
+	}
+	return n;
+}
+
+/* Out of the list and the hash (and, by the caller, of the reported ones). */
+static void remove_mig(struct model *m, struct mig *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		m->head = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else
+		m->tail = g->prev;
+	hash_remove(m, g);
+	m->nkept--;
+	mig_free(g);
+}
+
+/* Frees what is done with (doomed: no longer its process's latest), then the
+ * longest reported beyond MODEL_KEEP_FINISHED.  Only reported migrations
+ * leave, so the walk is over those, in the order they were reported. */
+static void sweep(struct model *m)
+{
+	struct mig **p;
+	uint32_t n = 0;
+
+	if (!m->sweep && m->nkept <= MODEL_KEEP_FINISHED)
+		return;
+	m->sweep = false;
+	for (struct mig *g = m->rhead; g; g = g->rnext)
+		n += !leaving(g);
+	for (struct mig *g = m->rhead; g && n > MODEL_KEEP_FINISHED; g = g->rnext)
+		if (!leaving(g))
+			n -= doom(m, g);
+	/* A peer that stays loses its link, before anything is freed. */
+	for (struct mig *g = m->rhead; g; g = g->rnext)
+		if (leaving(g) && g->peer && !leaving(g->peer) && g->peer->peer == g)
+			g->peer->peer = NULL;
+	m->rtail = NULL;
+	for (p = &m->rhead; *p;) {
+		struct mig *g = *p;
+
+		if (!leaving(g)) {
+			m->rtail = g;
+			p = &g->rnext;
+			continue;
+		}
+		*p = g->rnext;
+		g->rnext = NULL;
+		remove_mig(m, g);
+	}
+	m->sweep = false;
+}
+
+/* The migrations in progress, the one fed least recently first. */
+static void open_unlink(struct model *m, struct mig *g)
+{
+	if (g->oprev)
+		g->oprev->onext = g->onext;
+	else
+		m->ohead = g->onext;
+	if (g->onext)
+		g->onext->oprev = g->oprev;
+	else
+		m->otail = g->oprev;
+	g->onext = g->oprev = NULL;
+}
+
+static void open_append(struct model *m, struct mig *g)
+{
+	g->oprev = m->otail;
+	g->onext = NULL;
+	if (m->otail)
+		m->otail->onext = g;
+	else
+		m->ohead = g;
+	m->otail = g;
 }
 
 static bool take_incoming(struct model *m, uint32_t pid)
@@ -94,25 +280,34 @@ static void note_incoming(struct model *m, const struct swack_event *e)
 		m->incoming[m->nincoming++] = e->pid;
 }
 
+static void evict_idlest(struct model *m);
+
 static struct mig *mig_new(struct model *m, const struct swack_event *e, uint32_t seq)
 {
-	struct mig *g = calloc(1, sizeof(*g));
+	struct mig *g;
 
+	if (m->nopen >= MODEL_MAX_OPEN)
+		evict_idlest(m);
+	g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
 	g->pid = e->pid;
 	g->model = m;
-	g->seq = seq;
 	g->role = take_incoming(m, e->pid) ? SWACK_ROLE_DST : e->role;
 	g->t_first = e->ts;
 	g->tx_first = g->tx_last = e->tx_bytes;
 	rate_sample(&g->rate, e->ts, e->tx_bytes);
+	g->prev = m->tail;
 	if (m->tail)
 		m->tail->next = g;
 	else
 		m->head = g;
 	m->tail = g;
+	g->seq = seq;
 	m->nmigs++;
+	m->nopen++;
+	open_append(m, g);
+	hash_set(m, g);
 	return g;
 }
 
@@ -164,7 +359,7 @@ static bool awaits_run(const struct mig *g)
 
 static struct mig *mig_for(struct model *m, const struct swack_event *e)
 {
-	struct mig *g = latest(m, e->pid);
+	struct mig *g = model_latest(m, e->pid), *n;
 	bool open = g && !mstate_terminal(g->state);
 
 	if (open)
@@ -175,7 +370,11 @@ static struct mig *mig_for(struct model *m, const struct swack_event *e)
 		return g;
 	if (!starts_migration(e))
 		return NULL;
-	return mig_new(m, e, g ? g->seq + 1 : 1);
+	n = mig_new(m, e, g ? g->seq + 1 : 1);
+	/* Superseded: the process's finished migration takes no more events. */
+	if (n && g && g->reported && !leaving(g))
+		doom(m, g);
+	return n;
 }
 
 static void set_state(struct mig *g, const struct swack_event *e)
@@ -490,14 +689,34 @@ static bool dst_in_flight(const struct model *m, const struct mig *src)
 	return false;
 }
 
+static void mark_reported(struct model *m, struct mig *g)
+{
+	g->reported = true;
+	m->nopen--;
+	open_unlink(m, g);
+	m->nkept++;
+	if (g->role >= 0 && g->role < 3)
+		m->ended[g->role][g->state]++;
+	if (m->rtail)
+		m->rtail->rnext = g;
+	else
+		m->rhead = g;
+	m->rtail = g;
+}
+
 static void report(struct model *m, struct mig *src, struct mig *dst)
 {
 	if (src)
-		src->reported = true;
+		mark_reported(m, src);
 	if (dst)
-		dst->reported = true;
+		mark_reported(m, dst);
 	if (m->done)
 		m->done(m->ctx, src, dst);
+	/* Superseded while in progress: no later event can reach it. */
+	if (src && model_latest(m, src->pid) != src)
+		doom(m, src);
+	if (dst && model_latest(m, dst->pid) != dst)
+		doom(m, dst);
 }
 
 static void maybe_report(struct model *m, struct mig *g)
@@ -537,13 +756,16 @@ static void note_gate_hold(struct model *m, const struct swack_event *e)
 	memcpy(n->reason, e->str, sizeof(n->reason));
 }
 
+/* A release ends the latest hold of its process still in force, or one this
+ * model ended at its max-hold for want of a release (its own figures win). */
 static void note_gate_release(struct model *m, const struct swack_event *e)
 {
 	for (int i = (int)m->ngate - 1; i >= 0; i--) {
 		struct gate_note *n = &m->gate[i];
 
-		if (n->pid != e->pid || n->t_release)
+		if (n->pid != e->pid || (n->t_release && !n->assumed))
 			continue;
+		n->assumed = false;
 		n->t_release = e->ts;
 		n->raised = e->a[1];
 		n->queries = e->a[2];
@@ -571,7 +793,7 @@ int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max)
 /* Source and destination, as the live source found them (one TCP connection). */
 static void model_pair(struct model *m, uint32_t src_pid, uint32_t dst_pid)
 {
-	struct mig *src = latest(m, src_pid), *dst = latest(m, dst_pid);
+	struct mig *src = model_latest(m, src_pid), *dst = model_latest(m, dst_pid);
 
 	if (!src || !dst || src->peer || dst->peer || src->reported || dst->reported)
 		return;
@@ -596,29 +818,71 @@ static void close_snapshots(struct model *m, uint64_t now, bool all)
 	}
 }
 
+#define GATE_CAUSE_DEADLINE 2   /* SWACK_EV_GATE_RELEASE a4 */
+
+/* Holds past their max-hold with no release: whatever happened to the gate,
+ * nothing enforces them since (the gate ignores a hold from its deadline on). */
+static void expire_holds(struct model *m, uint64_t now)
+{
+	for (uint32_t i = 0; i < m->ngate; i++) {
+		struct gate_note *n = &m->gate[i];
+
+		if (n->t_release || !n->max_ns || n->max_ns > UINT64_MAX - n->t_hold ||
+		    now < n->t_hold + n->max_ns)
+			continue;
+		n->t_release = n->t_hold + n->max_ns;
+		n->cause = GATE_CAUSE_DEADLINE;
+		n->assumed = true;
+		snprintf(n->release_reason, sizeof(n->release_reason),
+			 "max-hold passed, no release logged");
+	}
+}
+
 void model_advance(struct model *m, uint64_t now_ns)
 {
 	if (m->nclosing)
 		close_snapshots(m, now_ns, false);
+	expire_holds(m, now_ns);
 }
 
-void model_feed(struct model *m, const struct swack_event *e)
+/* What is still open of g is reported as it stands (end of input, or evicted). */
+static void flush_one(struct model *m, struct mig *g)
+{
+	if (g->reported)
+		return;
+	/* A snapshot in its grace after the stop: the grace ends here. */
+	if (g->snap.t_stop && !g->snap.closed) {
+		g->snap.closed = true;
+		m->nclosing--;
+	}
+	if (g->role == SWACK_ROLE_DST && !g->peer)
+		pair_by_time(m, g);
+	if (g->role == SWACK_ROLE_DST && g->peer)
+		report(m, g->peer->reported ? NULL : g->peer, g);
+	else if (g->role == SWACK_ROLE_DST)
+		report(m, NULL, g);
+	else
+		report(m, g, g->peer && !g->peer->reported ? g->peer : NULL);
+}
+
+/* Too many migrations in progress: the one idle the longest is reported as it
+ * stands and forgotten (later events of its process begin anew). */
+static void evict_idlest(struct model *m)
+{
+	struct mig *idlest = m->ohead;
+
+	if (!idlest)
+		return;
+	m->evicted++;
+	flush_one(m, idlest);
+	hash_remove(m, idlest);
+	doom(m, idlest);
+}
+
+static void feed_mig(struct model *m, const struct swack_event *e)
 {
 	struct mig *g;
 
-	/* A hold is not a migration event: it may come long before one. */
-	if (e->kind == SWACK_EV_GATE_HOLD) {
-		note_gate_hold(m, e);
-		return;
-	}
-	if (e->kind == SWACK_EV_GATE_RELEASE) {
-		note_gate_release(m, e);
-		return;
-	}
-	if (e->kind == SWACK_EV_PAIR) {
-		model_pair(m, (uint32_t)e->a[0], (uint32_t)e->a[1]);
-		return;
-	}
 	model_advance(m, e->ts);
 	g = mig_for(m, e);
 
@@ -630,6 +894,10 @@ void model_feed(struct model *m, const struct swack_event *e)
 	if (e->kind == SWACK_EV_WT_STOP && g->snap.t_start && !g->snap.t_stop)
 		m->nclosing++;
 	apply(g, e);
+	if (!g->reported && g != m->otail) {
+		open_unlink(m, g);
+		open_append(m, g);
+	}
 	maybe_report(m, g);
 	if (g->peer)
 		maybe_report(m, g->peer);
@@ -638,6 +906,24 @@ void model_feed(struct model *m, const struct swack_event *e)
 		for (struct mig *s = m->head; s; s = s->next)
 			if (s->role == SWACK_ROLE_SRC && !s->reported)
 				maybe_report(m, s);
+	/* A process that exits mid-migration sends nothing more. */
+	if (e->kind == SWACK_EV_EXIT && !mstate_terminal(g->state))
+		flush_one(m, g);
+}
+
+void model_feed(struct model *m, const struct swack_event *e)
+{
+	expire_holds(m, e->ts);
+	/* A hold is not a migration event: it may come long before one. */
+	if (e->kind == SWACK_EV_GATE_HOLD)
+		note_gate_hold(m, e);
+	else if (e->kind == SWACK_EV_GATE_RELEASE)
+		note_gate_release(m, e);
+	else if (e->kind == SWACK_EV_PAIR)
+		model_pair(m, (uint32_t)e->a[0], (uint32_t)e->a[1]);
+	else
+		feed_mig(m, e);
+	sweep(m);
 }
 
 bool model_all_reported(const struct model *m)
@@ -652,16 +938,8 @@ void model_flush(struct model *m)
 {
 	close_snapshots(m, 0, true);
 	for (struct mig *g = m->head; g; g = g->next)
-		if (!g->reported) {
-			if (g->role == SWACK_ROLE_DST && !g->peer)
-				pair_by_time(m, g);
-			if (g->role == SWACK_ROLE_DST && g->peer)
-				report(m, g->peer->reported ? NULL : g->peer, g);
-			else if (g->role == SWACK_ROLE_DST)
-				report(m, NULL, g);
-			else
-				report(m, g, g->peer && !g->peer->reported ? g->peer : NULL);
-		}
+		flush_one(m, g);
+	sweep(m);
 }
 
 int64_t mig_total_ns(const struct mig *g)

@@ -6,6 +6,7 @@
 #ifndef SWACK_MODEL_H
 #define SWACK_MODEL_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/types.h>
@@ -316,7 +317,8 @@ struct mig_state_change {
 
 struct mig {
 	uint32_t pid;
-	uint32_t seq;                 /* n-th migration seen of this pid */
+	uint32_t seq;                 /* n-th migration seen of this pid (counting restarts
+				       * once the model no longer holds any of its) */
 	int role;                     /* enum swack_role */
 	enum mstate state;
 	int nstates;
@@ -351,8 +353,8 @@ struct mig {
 	uint32_t ncheckpoints;
 	struct vmstate_time vmstates[MIG_MAX_VMSTATES];  /* saved (src) or loaded (dst) */
 	uint32_t nvmstates;
-	struct dev_state devs[MIG_MAX_DEVS];
-	uint32_t ndevs;
+	struct dev_state *devs;       /* as many as seen, up to MIG_MAX_DEVS */
+	uint32_t ndevs, capdevs;
 	struct ack_state ack;
 	/* for timelines: v pending bytes, aux bytes sent so far */
 	struct series pending_s;
@@ -364,11 +366,30 @@ struct mig {
 	struct mig *peer;
 	enum { PAIR_NONE, PAIR_TCP, PAIR_TIME } paired_by;
 	bool reported;
-	struct mig *next;             /* all migrations, in order of start */
+	bool drop;                    /* the model frees it at its next sweep */
+	struct mig *next, *prev;      /* the migrations the model holds, in order of start */
+	struct mig *hnext;            /* the pid hash's chain */
+	struct mig *rnext;            /* the reported ones, in the order reported */
+	struct mig *onext, *oprev;    /* the ones in progress, least recently fed first */
 };
 
 /* Called once per migration (pair) when its figures are final. */
 typedef void (*model_done_fn)(void *ctx, const struct mig *src, const struct mig *dst);
+
+/*
+ * What the model holds, so that its memory follows the migrations in progress,
+ * not a recording's length or a long run's: a migration in progress, and a
+ * finished one (reported through model_done_fn) while it is the latest of its
+ * process and among the MODEL_KEEP_FINISHED last reported; then it is freed.  A
+ * view that needs a migration after its done call copies what it needs there, or
+ * keeps a copy (mig_copy).  Beyond MODEL_MAX_OPEN migrations in
+ * progress at once (no host runs as many), the one idle the longest is reported
+ * as it stands and counted in evicted, which views say.
+ */
+#define MODEL_MAX_OPEN 1024
+#define MODEL_KEEP_FINISHED 64
+#define MODEL_HASH 1024               /* buckets of the pid hash */
+#define MODEL_MAX_VMS 2048            /* process identities kept (model_note_vm) */
 
 #define MODEL_MAX_HINTS 64
 #define MODEL_MAX_FACTS 64
@@ -382,6 +403,7 @@ struct gate_note {
 	uint64_t max_ns;
 	uint64_t raised, queries;     /* at the release */
 	unsigned origin, cause;       /* as in the events */
+	bool assumed;                 /* no release seen: ended here at its max-hold */
 	char reason[SWACK_STR_LEN], release_reason[SWACK_STR_LEN];
 };
 
@@ -410,16 +432,23 @@ struct model {
 	struct dev_facts facts[MODEL_MAX_FACTS];
 	uint32_t nfacts;
 	struct mig *head, *tail;
+	struct mig *rhead, *rtail;    /* reported, still held: oldest first */
+	struct mig *ohead, *otail;    /* in progress: least recently fed first */
 	/* Processes seen entering "inmigrate" before their migration began:
 	 * destinations waiting for an incoming migration. */
 	uint32_t incoming[MODEL_MAX_HINTS];
 	uint32_t nincoming;
 	struct gate_note gate[MODEL_MAX_GATE];   /* the latest holds, oldest dropped */
 	uint32_t ngate;
-	uint32_t nmigs;
 	uint32_t nclosing;            /* snapshots stopped, in their grace */
 	struct vm_ident *vms;         /* by pid; a later note for a pid replaces it */
 	uint32_t nvms, capvms;
+	uint32_t nmigs;               /* migrations seen in all */
+	uint32_t nopen, nkept;        /* held now: not reported yet, reported */
+	uint32_t evicted;             /* reported early: more than MODEL_MAX_OPEN in progress */
+	uint32_t ended[3][MS_OTHER + 1];  /* reported, by role and final state */
+	struct mig *hash[MODEL_HASH]; /* pid -> its latest migration */
+	bool sweep;                   /* something was reported: free what is done with */
 	model_done_fn done;
 	void *ctx;
 };
@@ -441,6 +470,17 @@ void vm_json(struct jw *j, const struct model *m, uint32_t pid);
 /* "; vm NAME" (or "; vm A -> B" when the two sides differ) after a head line;
  * nothing when neither side is known.  Either may be NULL. */
 void mig_print_vm_text(FILE *out, const struct mig *src, const struct mig *dst);
+/* The latest migration of pid the model holds, or NULL. */
+struct mig *model_latest(const struct model *m, uint32_t pid);
+/* When migrations were evicted (MODEL_MAX_OPEN), the sentence that says so into
+ * buf, and true; false otherwise.  Every view that reads the model prints it. */
+bool model_evicted_note(const struct model *m, char *buf, size_t len);
+/* Migrations reported so far with that role (enum swack_role) and final state. */
+uint32_t model_ended(const struct model *m, int role, enum mstate s);
+/* A copy of g the caller owns (without its links to other migrations; its gate
+ * holds are still the model's), to free with mig_free; NULL when out of memory. */
+struct mig *mig_copy(const struct mig *g);
+void mig_free(struct mig *g);
 /* True once migrations were seen and every one was reported. */
 bool model_all_reported(const struct model *m);
 /* The holds of g's process that began before g ended; up to max, in order. */
@@ -448,7 +488,9 @@ int mig_gate_holds(const struct mig *g, const struct gate_note **out, int max);
 /* End of input: report what is still open. */
 void model_flush(struct model *m);
 /* Time passed with no event (a live source's clock, CLOCK_MONOTONIC):
- * reports the snapshots whose grace after write tracking's stop ended. */
+ * reports the snapshots whose grace after write tracking's stop ended, and
+ * ends the holds past their max-hold with no release seen (a gate that was
+ * killed logs none), as of their max-hold. */
 void model_advance(struct model *m, uint64_t now_ns);
 
 /* Parts of the model, one file each. */

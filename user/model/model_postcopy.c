@@ -541,7 +541,8 @@ static uint64_t sweep(const struct postcopy *pc, uint64_t now, int nv, uint64_t 
 	int n = span_points(pc, now, &p);
 	uint64_t all = 0;
 
-	qsort(p, n, sizeof(*p), by_ts);
+	if (n)
+		qsort(p, n, sizeof(*p), by_ts);
 	for (int i = 0; i < n; i++) {
 		uint64_t dt = i ? p[i].ts - p[i - 1].ts : 0;
 

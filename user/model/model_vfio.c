@@ -6,6 +6,7 @@
  * the two would report rises that are only corrections of the estimate.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
 
@@ -18,6 +19,16 @@ struct dev_state *mig_dev(struct mig *g, const char *name)
 			return &g->devs[i];
 	if (g->ndevs >= MIG_MAX_DEVS)
 		return NULL;
+	/* Grown as devices appear: most migrations have none or a few. */
+	if (g->ndevs == g->capdevs) {
+		uint32_t cap = g->capdevs ? g->capdevs * 2 : 2;
+
+		d = realloc(g->devs, cap * sizeof(*d));
+		if (!d)
+			return NULL;
+		g->devs = d;
+		g->capdevs = cap;
+	}
 	d = &g->devs[g->ndevs++];
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%.*s", SWACK_DEV_LEN - 1, name);

@@ -6,11 +6,35 @@
 #include "util/grow.h"
 #include "util/json.h"
 
+static bool held(const struct model *m, uint32_t pid)
+{
+	for (const struct mig *g = m->head; g; g = g->next)
+		if (g->pid == pid)
+			return true;
+	return false;
+}
+
+/* Full: the oldest identity no migration the model holds refers to makes
+ * room (the model holds at most MODEL_MAX_OPEN + MODEL_KEEP_FINISHED, fewer
+ * than MODEL_MAX_VMS), so memory follows the processes of interest, not a
+ * recording's length or an exporter's uptime. */
+static struct vm_ident *reuse_oldest(struct model *m)
+{
+	for (uint32_t i = 0; i < m->nvms; i++)
+		if (!held(m, m->vms[i].pid)) {
+			memmove(&m->vms[i], &m->vms[i + 1], (m->nvms - i - 1) * sizeof(*m->vms));
+			return &m->vms[m->nvms - 1];
+		}
+	return NULL;
+}
+
 static struct vm_ident *slot(struct model *m, uint32_t pid)
 {
 	for (uint32_t i = 0; i < m->nvms; i++)
 		if (m->vms[i].pid == pid)
 			return &m->vms[i];
+	if (m->nvms >= MODEL_MAX_VMS)
+		return reuse_oldest(m);
 	if (!grow((void **)&m->vms, m->nvms, &m->capvms, sizeof(*m->vms), 16))
 		return NULL;
 	return &m->vms[m->nvms++];

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The argp children of source/args.h. */
+#include <pwd.h>
 #include <stdlib.h>
 #include "source/args.h"
 #include "source/live.h"
@@ -16,6 +17,8 @@ static const struct argp_option live_opts[] = {
 	{ "vm", OPT_VM, "NAME", 0, "Watch VM NAME: the QEMU processes started with that -name "
 	  "or -uuid, or run for that libvirt domain or KubeVirt VM (repeatable)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output and more details", 0 },
+	{ "user", 'U', "USER", 0, "Once attached, run as USER (default: nobody), with only the "
+	  "capabilities still needed", 0 },
 	{ 0 },
 };
 
@@ -54,6 +57,12 @@ static error_t parse_live(int key, char *arg, struct argp_state *state)
 	case 'v':
 		o->verbose = true;
 		break;
+	case 'U':
+		if (!getpwnam(arg))
+			argp_error(state, "no user '%s' to run as once attached: give an existing "
+				   "user to --user", arg);
+		o->user = arg;
+		break;
 	case 'p':
 	case OPT_VM:
 		add_target(state, o, key, arg);
@@ -76,14 +85,15 @@ static const struct argp_option until_opts[] = {
 static error_t parse_until(int key, char *arg, struct argp_state *state)
 {
 	struct live_loop *o = state->input;
+	char *end;
 
 	switch (key) {
 	case 'u':
 		o->until_done = true;
 		break;
 	case 'd':
-		o->duration = strtod(arg, NULL);
-		if (o->duration <= 0)
+		o->duration = strtod(arg, &end);
+		if (end == arg || *end || !(o->duration > 0 && o->duration <= 1e9))
 			argp_error(state, "invalid duration '%s': give seconds > 0", arg);
 		break;
 	default:

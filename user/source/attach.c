@@ -20,6 +20,7 @@
 #include "source/usdt_args.h"
 #include "swack.h"
 #include "util/clock.h"
+#include "util/term.h"
 
 #define G_SYM (1u << GEN_SYM_72 | 1u << GEN_SYM_8 | 1u << GEN_SYM_111)
 #define G_USDT (1u << GEN_USDT | 1u << GEN_USDT_81 | 1u << GEN_USDT_111)
@@ -651,9 +652,12 @@ static int check_pid(pid_t pid, char *err, size_t errlen)
 		return -ESRCH;
 	}
 	if (!proc_is_qemu(pid)) {
+		char esc[4 * sizeof(comm)];
+
 		proc_comm(pid, comm, sizeof(comm));
 		snprintf(err, errlen, "pid %d (%s) is not a QEMU system emulator: give the pid "
-			 "of a qemu-system-* process", pid, comm);
+			 "of a qemu-system-* process", pid, term_escape(esc, sizeof(esc), comm,
+									sizeof(comm)));
 		return -EINVAL;
 	}
 	return 0;
@@ -698,7 +702,7 @@ static int watch_pid(struct attacher *a, pid_t pid, const struct binary *b)
 static void report_target(struct attacher *a, const struct target *t, const struct binary *b,
 			  double ms, bool reused)
 {
-	char line[4400], exe[4096], vm[320];
+	char line[4400], exe[4096], vm[320], comm[4 * sizeof(t->comm)];
 
 	snprintf(line, sizeof(line), "%s; watched in %.1f ms", b->report, ms);
 	if (reused)
@@ -711,7 +715,9 @@ static void report_target(struct attacher *a, const struct target *t, const stru
 			 uprobe_mode());
 	/* The identity is not part of line: a recording keeps it in its own fields. */
 	vmid_describe(&t->vm, vm, sizeof(vm));
-	fprintf(a->log, "swack: pid %d (%s): %s; %s\n", t->pid, t->comm, line, vm);
+	/* A process names itself (prctl): its name is escaped for the terminal. */
+	fprintf(a->log, "swack: pid %d (%s): %s; %s\n", t->pid,
+		term_escape(comm, sizeof(comm), t->comm, sizeof(t->comm)), line, vm);
 	if (!a->attached)
 		return;
 	if (proc_exe_path(t->pid, exe, sizeof(exe)))

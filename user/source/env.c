@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include "source/env.h"
 
@@ -58,6 +62,20 @@ int env_check_btf(char *err, size_t errlen)
 	return -1;
 }
 
+/* The bounding set, so that nothing this process execs gets more; while
+ * CAP_SETPCAP is still effective. */
+static void drop_bound(const cap_value_t *keep, int n)
+{
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		bool kept = false;
+
+		for (int i = 0; i < n; i++)
+			kept |= keep[i] == c;
+		if (!kept && CAP_IS_SUPPORTED(c))
+			cap_drop_bound(c);
+	}
+}
+
 int env_keep_caps(const cap_value_t *keep, int n)
 {
 	cap_t caps = cap_init();
@@ -68,17 +86,60 @@ int env_keep_caps(const cap_value_t *keep, int n)
 	if (cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) ||
 	    cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET))
 		goto out;
-	/* The bounding set too, so that nothing this process execs gets more. */
-	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
-		bool kept = false;
-
-		for (int i = 0; i < n; i++)
-			kept |= keep[i] == c;
-		if (!kept && CAP_IS_SUPPORTED(c))
-			cap_drop_bound(c);
-	}
+	drop_bound(keep, n);
 	ret = cap_set_proc(caps);
+	cap_reset_ambient();
 out:
 	cap_free(caps);
 	return ret;
+}
+
+/* Root becomes user, keeping its permitted capabilities across the switch
+ * (PR_SET_KEEPCAPS) for env_keep_caps to narrow. */
+static int become(const struct passwd *pw, char *err, size_t errlen)
+{
+	int e;
+
+	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+	if (setgroups(0, NULL) || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid)) {
+		e = errno;
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+		snprintf(err, errlen, "cannot switch to user %s: %s", pw->pw_name, strerror(e));
+		errno = e;
+		return -1;
+	}
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	return 0;
+}
+
+int env_drop(const cap_value_t *keep, int n, const char *user, char *err, size_t errlen,
+	     char *note, size_t notelen)
+{
+	const char *name = user ? user : "nobody";
+	struct passwd *pw = getpwnam(name);
+	char why[256];
+
+	note[0] = 0;
+	if (!pw) {
+		snprintf(err, errlen, "no user '%s' to run as once attached: give one with "
+			 "--user", name);
+		return -1;
+	}
+	drop_bound(keep, n);
+	/* Root switches; a caller that is not root already is someone. */
+	if ((getuid() == 0 || user) && pw->pw_uid != getuid() && become(pw, why, sizeof(why))) {
+		if (user || errno != EPERM) {
+			snprintf(err, errlen, "%s", why);
+			return -1;
+		}
+		/* Root without CAP_SETUID (a service's bounding set): said, not hidden. */
+		snprintf(note, notelen, "%s (no CAP_SETUID or CAP_SETGID): stays uid 0, with only "
+			 "the capabilities it still needs", why);
+	}
+	if (env_keep_caps(keep, n) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot drop privileges: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }

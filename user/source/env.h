@@ -10,8 +10,14 @@
 int env_check_caps(char *err, size_t errlen);
 int env_check_btf(char *err, size_t errlen);
 
-/* Keeps only the given capabilities (effective, permitted, bounding); 0 or -1. */
+/* Keeps only the given capabilities (effective, permitted, bounding; none
+ * inheritable or ambient); 0 or -1. */
 #include <sys/capability.h>
 int env_keep_caps(const cap_value_t *keep, int n);
+/* After attaching: runs as user (NULL: nobody) when root, keeps only keep[]
+ * and sets no_new_privs.  0, with a warning in note when root could not
+ * switch (and stays uid 0 with keep[] only), or -1 with a one-line reason. */
+int env_drop(const cap_value_t *keep, int n, const char *user, char *err, size_t errlen,
+	     char *note, size_t notelen);
 
 #endif

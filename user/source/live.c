@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include "swack.skel.h"
 #include "source/env.h"
 #include "source/live.h"
+#include "source/uprobes.h"
 #include "util/clock.h"
 
 static void attach_new(struct live *l, pid_t pid)
@@ -180,7 +182,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	}
 	if (attach_requested(l, o, err, errlen))
 		goto fail;
-	gate_log_poll(&l->gate_log, on_gate_log, l);
+	gate_log_poll(&l->gate_log, on_gate_log, l, now_ns());
 	return 0;
 fail:
 	live_close(l);
@@ -195,9 +197,30 @@ int live_poll(struct live *l, int timeout_ms)
 		return n;
 	/* Batched events do not wake epoll: libbpf 1.1 reads nothing on timeout. */
 	n = ring_buffer__consume(l->rb);
-	gate_log_poll(&l->gate_log, on_gate_log, l);
+	gate_log_poll(&l->gate_log, on_gate_log, l, now_ns());
 	model_advance(l->model, now_ns());
 	return n;
+}
+
+int live_drop_privileges(struct live *l, const struct live_opts *o, char *err, size_t errlen)
+{
+	static const cap_value_t caps[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_PERFMON, CAP_SYS_ADMIN };
+	static const char *const names[] = { "cap_bpf", "cap_sys_ptrace", "cap_perfmon",
+					     "cap_sys_admin" };
+	int n = !l->follow_new ? 2 : uprobe_multi() ? 3 : 4;
+	char note[512], kept[80] = "";
+
+	if (env_drop(caps, n, o->user, err, errlen, note, sizeof(note)))
+		return -1;
+	if (note[0])
+		fprintf(stderr, "swack: %s\n", note);
+	for (int i = 0; i < n; i++)
+		snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s", i ? ", " : "",
+			 names[i]);
+	if (o->verbose)
+		fprintf(stderr, "swack: attached: runs as uid %u with %s only, no_new_privs\n",
+			(unsigned)getuid(), kept);
+	return 0;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -227,20 +250,42 @@ void live_request_stop(void)
 	stop_requested = 1;
 }
 
+/* Waits for the ring buffer without taking anything from it. */
+static void wait_ring(struct live *l, int timeout_ms)
+{
+	struct pollfd p = { .fd = ring_buffer__epoll_fd(l->rb), .events = POLLIN };
+
+	poll(&p, 1, timeout_ms);
+}
+
+static int run_once(struct live *l, const struct live_loop *o, int wait, double *next_tick)
+{
+	int n;
+
+	if (o->lock) {
+		wait_ring(l, wait);
+		pthread_mutex_lock(o->lock);
+		wait = 0;
+	}
+	n = live_poll(l, wait);
+	if (n >= 0 && o->tick && now_sec() >= *next_tick) {
+		o->tick(o->ctx);
+		*next_tick = now_sec() + o->tick_ms / 1e3;
+	}
+	if (o->lock)
+		pthread_mutex_unlock(o->lock);
+	return n < 0 ? -1 : 0;
+}
+
 int live_run(struct live *l, const struct live_loop *o)
 {
 	double end = o->duration > 0 ? now_sec() + o->duration : 0, next_tick = 0;
 	int wait = o->tick_ms > 0 && o->tick_ms < 100 ? o->tick_ms : 100;
 
 	while (!stop_requested && !(end && now_sec() >= end) &&
-	       !(o->until_done && model_all_reported(l->model))) {
-		if (live_poll(l, wait) < 0)
+	       !(o->until_done && model_all_reported(l->model)))
+		if (run_once(l, o, wait, &next_tick))
 			return -1;
-		if (o->tick && now_sec() >= next_tick) {
-			o->tick(o->ctx);
-			next_tick = now_sec() + o->tick_ms / 1e3;
-		}
-	}
 	return 0;
 }
 
@@ -262,7 +307,7 @@ void live_close(struct live *l)
 {
 	ring_buffer__free(l->rb);
 	l->rb = NULL;
-	gate_log_reader_close(&l->gate_log);
+	gate_log_reader_free(&l->gate_log);
 	if (l->a.skel)
 		attach_close(&l->a);
 }

@@ -2,6 +2,7 @@
 /* The live event source: BPF ring buffer -> normalized events -> model. */
 #ifndef SWACK_LIVE_H
 #define SWACK_LIVE_H
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -15,6 +16,7 @@ struct live_opts {
 	pid_t pids[LIVE_MAX_PIDS];   /* none: every QEMU, now and later */
 	int npids;
 	bool verbose;
+	const char *user;            /* --user: whom to run as once attached (nobody) */
 };
 
 typedef void (*live_event_fn)(void *ctx, const struct swack_event *e);
@@ -44,6 +46,9 @@ struct live_loop {
 	int tick_ms;              /* call tick at least this often (0: never) */
 	void (*tick)(void *ctx);  /* a view's periodic work; may call live_request_stop */
 	void *ctx;
+	/* Held while events are read into the model (and tick runs), never while
+	 * waiting for them: another thread (an HTTP server) reads the model under it. */
+	pthread_mutex_t *lock;
 };
 
 /* SIGINT and SIGTERM end the loop; live_stopped() says whether they did. */
@@ -58,6 +63,12 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 	      const struct live_cbs *cbs, char *err, size_t errlen);
 /* Waits up to timeout_ms for events; negative on error. */
 int live_poll(struct live *l, int timeout_ms);
+/* Once attached (and the command's own files open): runs as o->user (nobody)
+ * with no_new_privs, keeping only CAP_BPF (its maps, the gate's log) and
+ * CAP_SYS_PTRACE (the watched processes' /proc and memory), and, watching
+ * every QEMU, CAP_PERFMON to attach those started later (CAP_SYS_ADMIN too
+ * where uprobes go in perf-event links).  0, or -1 with a one-line reason. */
+int live_drop_privileges(struct live *l, const struct live_opts *o, char *err, size_t errlen);
 /* Events dropped so far (ring buffer, gate log). */
 unsigned long long live_lost(struct live *l);
 void live_close(struct live *l);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "source/proc.h"
 
@@ -196,9 +198,19 @@ uint64_t proc_exe_base(pid_t pid)
 	return base;
 }
 
-static int read_mem(int fd, uint64_t addr, void *buf, size_t len)
+/* Another process's memory through process_vm_readv: CAP_SYS_PTRACE suffices
+ * (/proc/PID/mem would also want file permissions that a process that dropped
+ * to nobody lacks).  What could be read: short at an unmapped page. */
+static ssize_t peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	return pread(fd, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -EFAULT;
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0);
+}
+
+static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	return peek(pid, addr, buf, len) == (ssize_t)len ? 0 : -EFAULT;
 }
 
 /*
@@ -238,21 +250,21 @@ static uint64_t relocated(uint64_t ptr, uint64_t bias)
 	return bias && ptr < bias ? ptr + bias : ptr;
 }
 
-static int read_names(int fd, uint64_t array, int size, uint64_t bias, struct name_table *t,
-		      char *why, size_t len)
+static int read_names(pid_t pid, uint64_t array, int size, uint64_t bias,
+		      struct name_table *t, char *why, size_t len)
 {
 	uint64_t ptr;
 	ssize_t n;
 
 	for (int i = 0; i < size; i++) {
-		if (read_mem(fd, array + 8 * i, &ptr, 8)) {
+		if (read_mem(pid, array + 8 * i, &ptr, 8)) {
 			snprintf(why, len, "cannot read entry %d at 0x%llx", i,
 				 (unsigned long long)(array + 8 * i));
 			return -EFAULT;
 		}
 		ptr = relocated(ptr, bias);
 		/* A name may end near the end of a mapping: read what there is. */
-		n = pread(fd, t->names[i], PROC_ENUM_LEN - 1, (off_t)ptr);
+		n = peek(pid, ptr, t->names[i], PROC_ENUM_LEN - 1);
 
 		if (n <= 0 || !memchr(t->names[i], 0, (size_t)n)) {
 			snprintf(why, len, "entry %d at 0x%llx is not a string of under %d "
@@ -267,51 +279,57 @@ int proc_read_enum(pid_t pid, uint64_t addr, uint64_t bias, struct name_table *t
 		   size_t len)
 {
 	uint64_t w[3], array;
-	char path[64];
-	int fd, size, ret;
+	ssize_t got = peek(pid, addr, w, sizeof(w));
+	int size, ret = 0;
 
 	memset(t, 0, sizeof(*t));
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (got < 0 && errno != EFAULT) {
 		ret = -errno;
-		snprintf(why, len, "%s: %s", path, strerror(errno));
+		snprintf(why, len, "pid %d's memory: %s", pid, strerror(errno));
 		return ret;
 	}
-	ret = read_mem(fd, addr, w, sizeof(w));
-	if (ret)
+	if (got != (ssize_t)sizeof(w)) {
+		ret = -EFAULT;
 		snprintf(why, len, "cannot read 24 bytes at 0x%llx", (unsigned long long)addr);
+	}
 	if (!ret)
 		ret = qenum_parse(w, &array, &size, why, len);
 	if (!ret)
-		ret = read_names(fd, relocated(array, bias), size, bias, t, why, len);
+		ret = read_names(pid, relocated(array, bias), size, bias, t, why, len);
 	if (!ret)
 		t->n = size;
-	close(fd);
 	return ret;
 }
 
-static int socket_inodes(pid_t pid, unsigned long *ino, int max)
+/* The inode of each open file of pid, from /proc/PID/fdinfo (readable with
+ * CAP_SYS_PTRACE alone; /proc/PID/fd wants its owner's uid): sockets among
+ * them are matched against the TCP table. */
+static int fd_inodes(pid_t pid, unsigned long *ino, int max)
 {
-	char path[64], link[96], target[64];
+	char path[64], file[96], line[128];
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
 	d = opendir(path);
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < max) {
-		ssize_t len;
+		FILE *f;
 
-		snprintf(link, sizeof(link), "%s/%.20s", path, de->d_name);
-		len = readlink(link, target, sizeof(target) - 1);
-		if (len <= 0)
+		if (de->d_name[0] == '.')
 			continue;
-		target[len] = 0;
-		if (sscanf(target, "socket:[%lu]", &ino[n]) == 1)
-			n++;
+		snprintf(file, sizeof(file), "%s/%.20s", path, de->d_name);
+		f = fopen(file, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "ino: %lu", &ino[n]) == 1) {
+				n++;
+				break;
+			}
+		fclose(f);
 	}
 	closedir(d);
 	return n;
@@ -349,8 +367,8 @@ static int scan_tcp_file(const char *path, const unsigned long *ino, int nino,
 /* Connected TCP endpoints of pid as "laddr:lport>raddr:rport" keys. */
 static int proc_tcp_links(pid_t pid, char keys[][64], int max)
 {
-	unsigned long ino[256];
-	int nino = socket_inodes(pid, ino, 256), n = 0;
+	unsigned long ino[4096];
+	int nino = fd_inodes(pid, ino, 4096), n = 0;
 	char path[64];
 
 	if (!nino)

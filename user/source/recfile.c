@@ -512,12 +512,17 @@ int recw_loss_total(struct recw *w, __u64 total)
 	return total > w->lost ? recw_loss(w, 0, total - w->lost) : 0;
 }
 
+/* Each CLOCK record is a point of durability: what came before it is
+ * written and synced, so that a host crash or a power cut loses at most the
+ * records since the last one (RECW_CLOCK_MS). */
 int recw_clock_sample(struct recw *w, const struct rec_clock *c)
 {
 	unsigned char b[CLOCK_PAYLOAD];
 
 	clock_encode(b, c);
-	return append(w, REC_CLOCK, b, sizeof(b), true);
+	if (append(w, REC_CLOCK, b, sizeof(b), false))
+		return -1;
+	return recw_flush(w, true);
 }
 
 /* Samples the clocks now. */
@@ -737,6 +742,14 @@ int recw_close(struct recw *w, const char *reason, char *err, size_t errlen)
 	return ret;
 }
 
+void recw_abandon(struct recw *w)
+{
+	if (w->regular)
+		unlink(w->name);
+	close(w->fd);
+	writer_free(w);
+}
+
 const char *recw_error(const struct recw *w) { return w->err ? w->msg : ""; }
 int recw_errno(const struct recw *w) { return w->err; }
 __u64 recw_events(const struct recw *w) { return w->err ? w->file_events : w->events; }
@@ -871,18 +884,38 @@ struct recr *recr_fopen(FILE *f, bool own, const char *name, char *err, size_t e
 	return r;
 }
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" :
+	       S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" :
+	       "not a regular file";
+}
+
+/* Only regular files: a FIFO without a writer would block every reader (at the
+ * open already, hence O_NONBLOCK), and a device has no end. */
 struct recr *recr_open(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rbe");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
+	FILE *f;
 
-	if (!f) {
+	if (fd < 0 || fstat(fd, &st)) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
-	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: is a directory", path);
-		fclose(f);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: is %s, not a recording: give the file swack record "
+			 "wrote (save a stream to a file first)", path,
+			 file_kind(st.st_mode));
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "rb");
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	return recr_fopen(f, true, path, err, errlen);

@@ -139,6 +139,10 @@ int recw_tick(struct recw *w);
  */
 int recw_close(struct recw *w, const char *reason, char *err, size_t errlen);
 
+/* A recording that must not stay (the command failed before recording
+ * anything): closes it and removes the file.  */
+void recw_abandon(struct recw *w);
+
 const char *recw_error(const struct recw *w);   /* "" while all is well */
 int recw_errno(const struct recw *w);           /* 0, or ENOSPC, EIO... */
 /* EVENT records accepted (all reach the file by close); after a failure, those in the file. */

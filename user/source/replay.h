@@ -48,6 +48,10 @@ int replay_open(struct replay *rp, const struct replay_inputs *in, bool realtime
  * records go to other (optional).  Returns 0, or -1 if a file could not be read. */
 int replay_run(struct replay *rp, struct model *m, replay_event_fn fn, replay_record_fn other,
 	       void *ctx);
+/* A file that did not end cleanly (cut, corrupt, a read error), one line each on
+ * stderr after cmd's name; 1 if there was one, else 0.  Every reader exits
+ * non-zero on it. */
+int replay_damaged(struct replay *rp, const char *cmd);
 /* How each file ended, one line each, on out. */
 void replay_describe_ends(struct replay *rp, FILE *out);
 void replay_close(struct replay *rp);

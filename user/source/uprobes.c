@@ -48,7 +48,7 @@ static bool kernel_has_multi(void)
 
 /* Whether uprobes go in multi-uprobe links: asked of the kernel once, unless
  * SWACK_UPROBE_MULTI=0 forces the per-probe links (for the tests). */
-static bool uprobe_multi(void)
+bool uprobe_multi(void)
 {
 	const char *force = getenv("SWACK_UPROBE_MULTI");
 

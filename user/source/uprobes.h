@@ -28,6 +28,8 @@ struct link_set {
 
 /* How uprobes are attached, for attach lines, after a count of links. */
 const char *uprobe_mode(void);
+/* Whether uprobes go in multi-uprobe links (else one perf-event link each). */
+bool uprobe_multi(void);
 /* Before loading obj: its uprobe programs take the multi-uprobe attach type. */
 void uprobe_prepare(struct bpf_object *obj);
 /* Program p (a return probe if ret) at every site of path, for process pid

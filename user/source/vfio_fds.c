@@ -7,11 +7,14 @@
  * MIG_DEVICE_STATE call returned them.  A cdev path found under another root
  * (a container's, or a test's) is resolved under that same root.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "source/vfio_fds.h"
 #include "event/vfio_uapi.h"
@@ -60,14 +63,39 @@ static void set_name(struct vfio_fds *t, int fd, const char *dev)
 	snprintf(f->dev, sizeof(f->dev), "%.*s", SWACK_DEV_LEN - 1, dev);
 }
 
+/* Where fd of pid leads.  /proc/PID/fd wants the owner's uid; a swack that
+ * runs as nobody once attached (with CAP_SYS_PTRACE) borrows the descriptor
+ * instead, names it through its own /proc/self/fd and lets it go. */
+static ssize_t fd_target(pid_t pid, int fd, char *target, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int pidfd, mine;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, target, len);
+	if (n >= 0 || errno != EACCES)
+		return n;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -1;
+	mine = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	if (mine < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mine);
+	n = readlink(path, target, len);
+	close(mine);
+	return n;
+}
+
 /* An fd seen for the first time: what node is it? */
 static const char *resolve(struct vfio_fds *t, pid_t pid, int fd)
 {
-	char path[64], target[PATH_MAX], dev[SWACK_DEV_LEN];
+	char target[PATH_MAX], dev[SWACK_DEV_LEN];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	n = readlink(path, target, sizeof(target) - 1);
+	n = fd_target(pid, fd, target, sizeof(target) - 1);
 	if (n <= 0)
 		return NULL;
 	target[n] = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/json.h"
+#include "util/term.h"
 
 void jw_init(struct jw *j, FILE *out, int flags)
 {
@@ -16,33 +17,48 @@ void jw_init(struct jw *j, FILE *out, int flags)
 
 static bool needs_escape(const struct jw *j, unsigned char c)
 {
-	return c < 0x20 || c == '"' || c == '\\' ||
+	return c < 0x20 || c == 0x7f || c >= 0x80 || c == '"' || c == '\\' ||
 	       ((j->flags & JSON_HTML) && (c == '<' || c == '>' || c == '&'));
 }
 
-/* The string body, quoted: clean runs are written as they are. */
-static void quoted(struct jw *j, const char *s, size_t max)
+static void u00(FILE *out, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+
+	fputs_unlocked("\\u00", out);
+	putc_unlocked(hex[c >> 4], out);
+	putc_unlocked(hex[c & 15], out);
+}
+
+/* The string body, quoted: clean runs are written as they are.  UTF-8 stays;
+ * control characters (C1 too: a terminal acts on them) are \u escapes, and a
+ * byte that is not UTF-8 becomes the character of that number (Latin-1), so
+ * that the text is always valid JSON. */
+static void quoted(struct jw *j, const char *s, size_t max)
+{
 	FILE *out = j->out;
-	size_t i = 0, run = 0;
+	size_t i = 0, run = 0, n = strnlen(s, max);
 
 	putc_unlocked('"', out);
-	for (; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < n) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		int len = *u >= 0x80 ? term_utf8_len(u, n - i) : 1;
 
-		if (!needs_escape(j, c))
+		if (len > 1 || !needs_escape(j, *u)) {
+			i += (size_t)len;
 			continue;
-		fwrite_unlocked(s + run, 1, i - run, out);
-		run = i + 1;
-		if (c == '"' || c == '\\') {
-			putc_unlocked('\\', out);
-			putc_unlocked(c, out);
-		} else {
-			fputs_unlocked("\\u00", out);
-			putc_unlocked(hex[c >> 4], out);
-			putc_unlocked(hex[c & 15], out);
 		}
+		fwrite_unlocked(s + run, 1, i - run, out);
+		if (*u == '"' || *u == '\\') {
+			putc_unlocked('\\', out);
+			putc_unlocked(*u, out);
+		} else if (*u == 0xc2 && n - i > 1 && u[1] >= 0x80 && u[1] <= 0x9f) {
+			u00(out, u[1]);   /* a C1 control: its own code point */
+			i++;
+		} else {
+			u00(out, *u);
+		}
+		run = ++i;
 	}
 	fwrite_unlocked(s + run, 1, i - run, out);
 	putc_unlocked('"', out);

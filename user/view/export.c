@@ -9,6 +9,7 @@
 #include "event/event.h"
 #include "source/args.h"
 #include "view/export.h"
+#include "util/term.h"
 
 enum format { FMT_NONE, FMT_CTF, FMT_CHROME, FMT_JSONL };
 
@@ -111,6 +112,7 @@ int cmd_export(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
+	term_filter_stdout(false);
 	if (replay_open(&rp, &env.in, false, "swack export"))
 		return 1;
 	if (env.format == FMT_CTF)
@@ -122,6 +124,7 @@ int cmd_export(int argc, char **argv)
 	if (ret)
 		fprintf(stderr, "swack export: %s\n", err);
 	replay_describe_ends(&rp, stderr);
+	ret |= replay_damaged(&rp, "swack export");
 	replay_close(&rp);
 	return ret ? 1 : 0;
 }

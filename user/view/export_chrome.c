@@ -238,13 +238,23 @@ static void mig_spans(struct chrome *c, const struct mig *g)
 	postcopy_spans(c, g);
 }
 
+/* Spans as each migration ends: the model frees it afterwards. */
+static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
+{
+	if (src)
+		mig_spans(ctx, src);
+	if (dst)
+		mig_spans(ctx, dst);
+}
+
 int export_chrome(struct replay *rp, FILE *out, char *err, size_t errlen)
 {
 	struct chrome c = { 0 };
 	struct model m;
+	char note[256];
 	int ret;
 
-	model_init(&m, NULL, NULL);
+	model_init(&m, on_done, &c);
 	jw_init(&c.j, out, 0);
 	jw_obj(&c.j, NULL);
 	jw_str(&c.j, "displayTimeUnit", "ms");
@@ -255,8 +265,8 @@ int export_chrome(struct replay *rp, FILE *out, char *err, size_t errlen)
 	meta(&c, "swack", 0, -1, NULL, NULL);
 	ret = replay_run(rp, &m, on_event, NULL, &c);
 	model_flush(&m);
-	for (const struct mig *g = m.head; g; g = g->next)
-		mig_spans(&c, g);
+	if (model_evicted_note(&m, note, sizeof(note)))
+		fprintf(stderr, "swack export: %s\n", note);
 	jw_end(&c.j);
 	jw_end(&c.j);
 	model_free(&m);

@@ -29,6 +29,25 @@ static void metadata_event_class(FILE *f, unsigned kind)
 		"\t\tstring str;\n\t};\n};\n\n", event_desc(kind)->name, kind);
 }
 
+/* A TSDL string literal (C's rules): quote and backslash escaped, any byte
+ * outside printable ASCII as a three-digit octal escape, which, unlike \x,
+ * cannot run into the digits after it. */
+static void tsdl_str(FILE *f, const char *s, size_t max)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\%03o", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 static int write_metadata(const char *dir, const struct rec_header *h)
 {
 	char path[4096];
@@ -46,8 +65,13 @@ static int write_metadata(const char *dir, const struct rec_header *h)
 		"typealias integer { size = 64; align = 8; signed = false; } := uint64_t;\n\n"
 		"trace {\n\tmajor = 1;\n\tminor = 8;\n\tbyte_order = le;\n"
 		"\tpacket.header := struct {\n\t\tuint32_t magic;\n\t\tuint32_t stream_id;\n\t};\n};\n\n"
-		"env {\n\thostname = \"%s\";\n\tdomain = \"swack\";\n\tkernel_release = \"%s\";\n"
-		"\tboot_id = \"%s\";\n};\n\n", h->host, h->kernel, h->boot_id);
+		"env {\n\thostname = ");
+	tsdl_str(f, h->host, sizeof(h->host));
+	fprintf(f, ";\n\tdomain = \"swack\";\n\tkernel_release = ");
+	tsdl_str(f, h->kernel, sizeof(h->kernel));
+	fprintf(f, ";\n\tboot_id = ");
+	tsdl_str(f, h->boot_id, sizeof(h->boot_id));
+	fprintf(f, ";\n};\n\n");
 	fprintf(f, "clock {\n\tname = \"monotonic\";\n\tdescription = \"CLOCK_MONOTONIC\";\n"
 		"\tfreq = 1000000000;\n\toffset_s = %lld;\n\toffset = %lld;\n};\n\n"
 		"typealias integer { size = 64; align = 8; signed = false; "

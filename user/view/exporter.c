@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * swack exporter: the model in Prometheus text exposition format (0.0.4),
- * served over HTTP from the same single thread that reads the ring buffer.
+ * served over HTTP by GNU libmicrohttpd from a thread of its own, with its own
+ * limits on connections, request size and idle time; the main thread reads the
+ * ring buffer on its own schedule, and both take the model's lock only to
+ * change it or to write a scrape.
  */
 #define _GNU_SOURCE
 #include <argp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +28,6 @@
 #include "event/event.h"
 #include "model/figures.h"
 #include "source/args.h"
-#include "source/env.h"
 #include "source/live.h"
 #include "util/clock.h"
 #include "util/grow.h"
@@ -28,6 +35,13 @@
 static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 				   1, 2.5, 5, 10 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+/* What no client can exceed: connections at once (each idle one closed after
+ * IDLE_S seconds), and the memory of one connection, its request headers
+ * included (a larger request is refused with 431). */
+#define MAX_CONNECTIONS 4096
+#define IDLE_S 10
+#define CONNECTION_MEMORY 16384
 
 struct gate_count {
 	uint32_t pid;
@@ -37,7 +51,11 @@ struct gate_count {
 struct exporter_env {
 	struct live_opts live;
 	const char *listen;
+	struct sockaddr_in addr;
 	int fd;
+	struct MHD_Daemon *httpd;
+	pthread_mutex_t lock;      /* the model, the gate counts, the histogram */
+	uint32_t evicted;          /* said so far */
 	struct model model;
 	struct live *l;
 	/* histogram of guest-visible downtime, counted as migrations end */
@@ -52,6 +70,27 @@ static const struct argp_option opts[] = {
 	{ 0 },
 };
 
+/* ADDR:PORT, an IPv4 address and a port from 1 to 65535, nothing else. */
+static void parse_listen(struct argp_state *state, const char *spec, struct sockaddr_in *sa)
+{
+	const char *colon = strrchr(spec, ':');
+	char host[INET_ADDRSTRLEN], *end;
+	unsigned long port;
+
+	if (!colon || colon == spec || colon - spec >= (long)sizeof(host) || !colon[1])
+		argp_error(state, "invalid --listen '%s': give ADDR:PORT, e.g. 127.0.0.1:9477",
+			   spec);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || colon[1] < '0' || colon[1] > '9' || !port || port > 65535)
+		argp_error(state, "invalid port in --listen '%s': give a number from 1 to 65535",
+			   spec);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		argp_error(state, "invalid address '%s' in --listen: give an IPv4 address", host);
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct exporter_env *env = state->input;
@@ -60,6 +99,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_INIT: state->child_inputs[0] = &env->live; break;
 	case 'l': env->listen = arg; break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
+	case ARGP_KEY_END: parse_listen(state, env->listen, &env->addr); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
@@ -77,33 +117,19 @@ static const struct argp argp = {
 	"bytes per device, background snapshot stalls, postcopy's blocked vCPUs, blocktime, "
 	"fault latency p99, longest stall and outstanding requests; counters: regrowths, "
 	"postcopy faults and page requests, migrations by role and result, lost events; a "
-	"histogram of guest-visible downtime in seconds.",
+	"histogram of guest-visible downtime in seconds.  Served by GNU libmicrohttpd: "
+	"at most 4096 connections, each closed after 10 s idle, 16 KiB per request.",
 	children, NULL, NULL,
 };
 
-static int open_listener(const char *spec, char *err, size_t errlen)
+/* Bound before attaching: a port in use is said at once. */
+static int open_listener(const struct exporter_env *env, char *err, size_t errlen)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	char host[64];
-	const char *colon = strrchr(spec, ':');
-	int fd, one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
-	if (!colon || colon - spec >= (long)sizeof(host) || !atoi(colon + 1)) {
-		snprintf(err, errlen, "invalid --listen '%s': give ADDR:PORT, e.g. 127.0.0.1:9477",
-			 spec);
-		return -1;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	sa.sin_port = htons(atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		snprintf(err, errlen, "invalid address '%s' in --listen: give an IPv4 address",
-			 host);
-		return -1;
-	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
-		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+	    bind(fd, (const struct sockaddr *)&env->addr, sizeof(env->addr)) || listen(fd, 128)) {
+		snprintf(err, errlen, "cannot listen on %s: %s", env->listen, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -360,14 +386,9 @@ static void results(FILE *f, const struct model *m)
 
 	help(f, "swack_migrations_total", "counter", "Migrations that ended, by role and result.");
 	for (int r = 0; r < 2; r++)
-		for (int k = 0; k < 3; k++) {
-			unsigned n = 0;
-
-			for (const struct mig *g = m->head; g; g = g->next)
-				n += g->role == r + 1 && g->state == ends[k];
+		for (int k = 0; k < 3; k++)
 			fprintf(f, "swack_migrations_total{role=\"%s\",result=\"%s\"} %u\n", roles[r],
-				mstate_name(ends[k]), n);
-		}
+				mstate_name(ends[k]), model_ended(m, r + 1, ends[k]));
 }
 
 static void histogram(FILE *f, const struct exporter_env *env)
@@ -460,11 +481,7 @@ static void metrics(FILE *f, struct exporter_env *env)
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		help(f, families[i].name, families[i].type, families[i].text);
 	for (const struct mig *g = m->head; g; g = g->next) {
-		const struct mig *later = g->next;
-
-		while (later && later->pid != g->pid)
-			later = later->next;
-		if (later)
+		if (model_latest(m, g->pid) != g)
 			continue;
 		progress_metrics(f, g);
 		downtime_metrics(f, g);
@@ -479,56 +496,137 @@ static void metrics(FILE *f, struct exporter_env *env)
 	fprintf(f, "swack_events_lost_total %llu\n", live_lost(env->l));
 }
 
-static void serve(struct exporter_env *env, int c)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body,
+			     size_t len)
 {
-	char req[1024], *body = NULL;
-	size_t len = 0;
-	ssize_t n = read(c, req, sizeof(req) - 1);
-	FILE *f = open_memstream(&body, &len);
-	bool ok = n > 0 && (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET / ", 6));
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
 
-	if (f) {
-		if (ok)
-			metrics(f, env);
-		else
-			fputs("swack exporter: GET /metrics\n", f);
-		fclose(f);
-		dprintf(c, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-			"Content-Length: %zu\r\nConnection: close\r\n\r\n", ok ? "200 OK" :
-			"404 Not Found", len);
-		if (write(c, body, len) < 0)
-			return;
+	if (!r) {
+		free(body);
+		return MHD_NO;
 	}
-	free(body);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
-/* Scrapes are rare and small: answered between ring-buffer polls. */
+/* A whole request (headers read, any body passed over): the metrics, written
+ * under the model's lock, or why not. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **state)
+{
+	struct exporter_env *env = cls;
+	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	bool found = !strcmp(url, "/metrics") || !strcmp(url, "/");
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)version, (void)upload;
+	if (!*state) {
+		*state = env;   /* first call: headers only */
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	f = open_memstream(&body, &len);
+	if (!f)
+		return MHD_NO;
+	if (get && found) {
+		pthread_mutex_lock(&env->lock);
+		metrics(f, env);
+		pthread_mutex_unlock(&env->lock);
+	} else {
+		fputs("swack exporter: GET /metrics\n", f);
+	}
+	if (fclose(f)) {
+		free(body);
+		return MHD_NO;
+	}
+	return reply(c, !get ? MHD_HTTP_METHOD_NOT_ALLOWED : found ? MHD_HTTP_OK :
+		     MHD_HTTP_NOT_FOUND, body, len);
+}
+
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+	struct exporter_env *env = cls;
+
+	if (!env->live.verbose)
+		return;
+	fputs("swack exporter: http: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+/* Each connection takes a descriptor: as many as the limit allows, if the
+ * hard limit does. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < MAX_CONNECTIONS + 256) {
+		r.rlim_cur = r.rlim_max < MAX_CONNECTIONS + 256 ? r.rlim_max : MAX_CONNECTIONS + 256;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+/* Started once the privileges are dropped: its thread starts with what is
+ * left (capabilities are per thread). */
+static int serve(struct exporter_env *env, char *err, size_t errlen)
+{
+	raise_fd_limit();
+	env->httpd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+				      NULL, on_request, env,
+				      MHD_OPTION_EXTERNAL_LOGGER, http_log, env,
+				      MHD_OPTION_LISTEN_SOCKET, env->fd,
+				      MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_S,
+				      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+				      MHD_OPTION_END);
+	if (!env->httpd) {
+		snprintf(err, errlen, "cannot start the HTTP server on %s: %s", env->listen,
+			 strerror(errno));
+		return -1;
+	}
+	env->fd = -1;   /* the server's now: it closes it when it stops */
+	return 0;
+}
+
+/* Between ring-buffer reads, under the lock: what the model had to drop. */
 static void tick(void *ctx)
 {
 	struct exporter_env *env = ctx;
-	int c;
+	char note[256];
 
-	while ((c = accept4(env->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		struct timeval tv = { .tv_sec = 1 };
-
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		serve(env, c);
-		close(c);
+	if (env->model.evicted != env->evicted &&
+	    model_evicted_note(&env->model, note, sizeof(note))) {
+		env->evicted = env->model.evicted;
+		fprintf(stderr, "swack exporter: %s\n", note);
 	}
 }
 
 int cmd_exporter(int argc, char **argv)
 {
-	static const cap_value_t follow[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
-	struct exporter_env env = { .listen = "127.0.0.1:9477" };
+	struct exporter_env env = { .listen = "127.0.0.1:9477", .fd = -1,
+				    .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct live_cbs cbs = { .event = on_event, .ctx = &env };
-	struct live_loop loop = { .tick_ms = 50, .tick = tick, .ctx = &env };
+	struct live_loop loop = { .tick_ms = 1000, .tick = tick, .ctx = &env, .lock = &env.lock };
 	struct live live;
 	char err[512];
+	int ret = 1;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
-	env.fd = open_listener(env.listen, err, sizeof(err));
+	/* A client gone before its reply is read is the server's business. */
+	signal(SIGPIPE, SIG_IGN);
+	env.fd = open_listener(&env, err, sizeof(err));
 	if (env.fd < 0) {
 		fprintf(stderr, "swack exporter: %s\n", err);
 		return 1;
@@ -542,16 +640,20 @@ int cmd_exporter(int argc, char **argv)
 		close(env.fd);
 		return 1;
 	}
-	/* With -p, /proc of the watched processes and the log of a swack gate run
-	 * that starts later (a pinned map: CAP_BPF to open it). */
-	if (!env_keep_caps(follow, env.live.npids ? 2 : 3) && env.live.verbose)
-		fprintf(stderr, "swack: dropped every capability but %s\n", env.live.npids ?
-			"cap_sys_ptrace, cap_bpf" : "cap_sys_ptrace, cap_bpf, cap_perfmon");
+	/* Listening already: the port may be below 1024. */
+	if (live_drop_privileges(&live, &env.live, err, sizeof(err)) ||
+	    serve(&env, err, sizeof(err))) {
+		fprintf(stderr, "swack exporter: %s\n", err);
+		goto out;
+	}
 	fprintf(stderr, "swack exporter: serving http://%s/metrics\n", env.listen);
-	live_run(&live, &loop);
-	close(env.fd);
+	ret = live_run(&live, &loop) ? 1 : 0;
+	MHD_stop_daemon(env.httpd);
+out:
+	if (env.fd >= 0)
+		close(env.fd);
 	live_close(&live);
 	model_free(&env.model);
 	free(env.gates);
-	return 0;
+	return ret;
 }

@@ -7,6 +7,7 @@
 #include "source/proc.h"
 #include "source/vmid.h"
 #include "util/json.h"
+#include "util/term.h"
 
 static const struct argp_option opts[] = {
 	{ "json", 'j', NULL, 0, "JSON lines instead of a table", 0 },
@@ -70,6 +71,7 @@ int cmd_ps(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &json))
 		return 2;
+	term_filter_stdout(false);
 	if (!json)
 		printf("%7s %-20s %-36s %-8s %-13s %s\n", "PID", "VM", "UUID", "INCOMING", "VIA",
 		       "EXE");

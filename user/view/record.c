@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli/commands.h"
 #include "source/args.h"
 #include "source/live.h"
@@ -23,6 +24,9 @@ struct record_env {
 	struct recw *w;
 	struct live *l;
 	bool failed;
+	/* Attached before the file exists: their PROCESS records wait here. */
+	struct rec_process *early;
+	int nearly;
 };
 
 static const struct argp_option opts[] = {
@@ -71,12 +75,37 @@ static void check(struct record_env *env, int ret)
 	}
 }
 
+/* Events are read once the file exists (the loop runs after it is made);
+ * the gate log's first look hands out none. */
 static void on_event(void *ctx, const struct swack_event *e)
 {
 	struct record_env *env = ctx;
 
-	if (!env->failed)
+	if (env->w && !env->failed)
 		check(env, recw_event(env->w, e));
+}
+
+static void free_process(struct rec_process *p)
+{
+	free((char *)p->comm);
+	free((char *)p->exe);
+	free((char *)p->attach);
+	free((char *)p->vm);
+	free((char *)p->uuid);
+	free((char *)p->vm_via);
+}
+
+static void keep_early(struct record_env *env, const struct rec_process *p)
+{
+	struct rec_process *e = realloc(env->early, (env->nearly + 1) * sizeof(*e));
+
+	if (!e)
+		return;
+	env->early = e;
+	e[env->nearly++] = (struct rec_process){ .ts = p->ts, .pid = p->pid,
+		.comm = strdup(p->comm), .exe = strdup(p->exe), .generation = p->generation,
+		.attach = strdup(p->attach), .vm = strdup(p->vm), .uuid = strdup(p->uuid),
+		.vm_via = strdup(p->vm_via) };
 }
 
 static void on_attached(void *ctx, const struct target *t, const char *exe, const char *line)
@@ -86,8 +115,27 @@ static void on_attached(void *ctx, const struct target *t, const char *exe, cons
 				 .exe = exe, .generation = gen_name(t->gen), .attach = line,
 				 .vm = t->vm.name, .uuid = t->vm.uuid, .vm_via = t->vm.via };
 
-	if (!env->failed)
+	if (!env->w)
+		keep_early(env, &p);
+	else if (!env->failed)
 		check(env, recw_process(env->w, &p));
+}
+
+/* The processes attached before the file existed, first in it (when it was
+ * made: else only freed). */
+static void write_early(struct record_env *env)
+{
+	for (int i = 0; i < env->nearly; i++) {
+		struct rec_process *p = &env->early[i];
+
+		if (env->w && !env->failed && p->comm && p->exe && p->attach && p->vm &&
+		    p->uuid && p->vm_via)
+			check(env, recw_process(env->w, p));
+		free_process(p);
+	}
+	free(env->early);
+	env->early = NULL;
+	env->nearly = 0;
 }
 
 static void tick(void *ctx)
@@ -133,6 +181,39 @@ static int finish(struct record_env *env, struct model *m)
 	return ret;
 }
 
+/* Said before attaching: a file that is there already. */
+static int check_output(const struct record_env *env, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (env->force || lstat(env->out, &st))
+		return 0;
+	snprintf(err, errlen, "cannot create %s: %s (give -f to overwrite it)", env->out,
+		 strerror(EEXIST));
+	return -1;
+}
+
+/* Attached first, then the file is created (a failed attach leaves none),
+ * then the privileges go: the file is written through its descriptor. */
+static int start(struct record_env *env, struct live *live, struct model *model,
+		 const struct live_cbs *cbs, char *err, size_t errlen)
+{
+	if (check_output(env, err, errlen) ||
+	    live_open(live, &env->live, model, cbs, err, errlen))
+		return -1;
+	env->w = recw_open(env->out, env->force ? RECW_FORCE : 0, NULL, err, errlen);
+	if (env->w)
+		write_early(env);
+	if (!env->w || live_drop_privileges(live, &env->live, err, errlen)) {
+		if (env->w)
+			recw_abandon(env->w);
+		env->w = NULL;
+		live_close(live);
+		return -1;
+	}
+	return 0;
+}
+
 static int run(struct record_env *env)
 {
 	struct live_cbs cbs = { .event = on_event, .attached = on_attached, .ctx = env };
@@ -144,16 +225,11 @@ static int run(struct record_env *env)
 	char err[512];
 	int ret;
 
-	env->w = recw_open(env->out, env->force ? RECW_FORCE : 0, NULL, err, sizeof(err));
-	if (!env->w) {
-		fprintf(stderr, "swack record: %s\n", err);
-		return 1;
-	}
 	model_init(&model, NULL, NULL);
 	env->l = &live;
-	if (live_open(&live, &env->live, &model, &cbs, err, sizeof(err))) {
+	if (start(env, &live, &model, &cbs, err, sizeof(err))) {
 		fprintf(stderr, "swack record: %s\n", err);
-		recw_close(env->w, "attach failed", err, sizeof(err));
+		write_early(env);
 		model_free(&model);
 		return 1;
 	}

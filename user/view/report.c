@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <stdio.h>
 #include <string.h>
+#include "util/term.h"
 #include "cli/commands.h"
 #include "event/event.h"
 #include "source/args.h"
@@ -99,9 +100,13 @@ static void header_text(struct report_env *env)
 {
 	for (int i = 0; i < env->rp.nfiles; i++) {
 		const struct rec_header *h = recr_header(env->rp.files[i].r);
+		char host[4 * sizeof(h->host)], kernel[4 * sizeof(h->kernel)];
+		char boot[4 * sizeof(h->boot_id)];
 
-		printf("# %s: host %s, kernel %s, boot %s\n", env->rp.files[i].path, h->host,
-		       h->kernel, h->boot_id);
+		printf("# %s: host %s, kernel %s, boot %s\n", env->rp.files[i].path,
+		       term_escape(host, sizeof(host), h->host, sizeof(h->host)),
+		       term_escape(kernel, sizeof(kernel), h->kernel, sizeof(h->kernel)),
+		       term_escape(boot, sizeof(boot), h->boot_id, sizeof(h->boot_id)));
 	}
 	if (env->rp.cross_host)
 		printf("# clocks aligned across hosts through their realtime clocks: uncertainty "
@@ -139,10 +144,12 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_env env = { 0 };
 	struct model model;
+	char note[256];
 	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
+	term_filter_stdout(false);
 	if (replay_open(&env.rp, &env.in, env.realtime, "swack report"))
 		return 1;
 	jw_init(&env.j, stdout, 0);
@@ -155,12 +162,13 @@ int cmd_report(int argc, char **argv)
 	model_init(&model, on_done, &env);
 	ret = replay_run(&env.rp, &model, NULL, on_record, &env);
 	model_flush(&model);
+	if (model_evicted_note(&model, note, sizeof(note)))
+		fprintf(stderr, "swack report: %s\n", note);
 	if (env.json)
 		ends_json(&env);
 	else
 		replay_describe_ends(&env.rp, stdout);
-	for (int i = 0; i < env.rp.nfiles; i++)
-		ret |= recr_status(env.rp.files[i].r)->kind == REC_ENDED_CORRUPT;
+	ret |= replay_damaged(&env.rp, "swack report");
 	model_free(&model);
 	replay_close(&env.rp);
 	return ret ? 1 : 0;

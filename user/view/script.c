@@ -7,6 +7,7 @@
 #include "source/args.h"
 #include "source/replay.h"
 #include "view/summary.h"
+#include "util/term.h"
 
 struct script_env {
 	struct replay_inputs in;
@@ -79,11 +80,13 @@ int cmd_script(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
+	term_filter_stdout(false);
 	if (replay_open(&env.rp, &env.in, false, "swack script"))
 		return 1;
 	env.t0 = recr_header(env.rp.files[0].r)->clock.mono_ns;
 	ret = replay_run(&env.rp, NULL, on_event, on_record, &env);
 	replay_describe_ends(&env.rp, env.json ? stderr : stdout);
+	ret |= replay_damaged(&env.rp, "swack script");
 	replay_close(&env.rp);
 	return ret ? 1 : 0;
 }

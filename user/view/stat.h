@@ -12,7 +12,9 @@ struct stat_view {
 	bool json;
 	FILE *out;
 	uint64_t t0;      /* event time origin */
-	const struct mig **shown_final;  /* migrations whose end was shown */
+	/* Migrations whose end was shown, by pid and seq (never by address: the
+	 * model frees what it is done with), of those the model still holds. */
+	struct stat_shown { uint32_t pid, seq; } *shown;
 	int nshown, capshown;
 };
 

@@ -17,26 +17,40 @@ void stat_print_header(struct stat_view *v)
 		"DIRTY", "REGROW", "EXP_MS", "LIMIT_MS", "DOWN_MS", "VM");
 }
 
-static bool shown(struct stat_view *v, const struct mig *g)
+static bool shown(const struct stat_view *v, const struct mig *g)
 {
 	for (int i = 0; i < v->nshown; i++)
-		if (v->shown_final[i] == g)
+		if (v->shown[i].pid == g->pid && v->shown[i].seq == g->seq)
 			return true;
 	return false;
 }
 
-static void mark_shown(struct stat_view *v, const struct mig *g)
+/* Its last line printed: ended, and (a snapshot) write tracking stopped. */
+static bool shown_final(const struct mig *g)
 {
-	const struct mig **p;
+	return mstate_terminal(g->state) && !snap_tracking(g);
+}
 
-	if (v->nshown == v->capshown) {
-		p = realloc(v->shown_final, (v->capshown * 2 + 16) * sizeof(*p));
+/* The ended migrations the model holds, once shown: a list rebuilt each interval,
+ * so that it never outgrows the model. */
+static void set_shown(struct stat_view *v, const struct model *m)
+{
+	struct stat_shown *p;
+	int n = 0;
+
+	for (const struct mig *g = m->head; g; g = g->next)
+		n += shown_final(g);
+	if (n > v->capshown) {
+		p = realloc(v->shown, n * sizeof(*p));
 		if (!p)
 			return;
-		v->shown_final = p;
-		v->capshown = v->capshown * 2 + 16;
+		v->shown = p;
+		v->capshown = n;
 	}
-	v->shown_final[v->nshown++] = g;
+	v->nshown = 0;
+	for (const struct mig *g = m->head; g; g = g->next)
+		if (shown_final(g))
+			v->shown[v->nshown++] = (struct stat_shown){ g->pid, g->seq };
 }
 
 static const char *ms(double v, char *buf, size_t len)
@@ -160,8 +174,7 @@ void stat_print_interval(struct stat_view *v, const struct model *m, uint64_t no
 		if (v->devices)
 			device_lines(v, g);
 		snapshot_line(v, g, now);
-		if (f.ended && !snap_tracking(g))
-			mark_shown(v, g);
 	}
+	set_shown(v, m);
 	fflush(v->out);
 }

@@ -207,11 +207,8 @@ static void draw(struct stat_tui *t, const struct model *m)
 	sort_by = t->sort;
 	qsort(rows, n, sizeof(rows[0]), compare);
 	for (int i = 0; i < n && y < LINES - logrows - 1; i++) {
-		const struct mig *g = NULL;
+		const struct mig *g = model_latest(m, rows[i].pid);
 
-		for (const struct mig *h = m->head; h; h = h->next)
-			if (h->pid == rows[i].pid)
-				g = h;
 		draw_row(y++, &rows[i]);
 		y = draw_devices(y, LINES - logrows - 1, g);
 		y = draw_snapshot(y, LINES - logrows - 1, g);

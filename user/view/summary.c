@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "util/term.h"
 #include "event/event.h"
 #include "view/postcopy_view.h"
 #include "view/snapshot_view.h"
@@ -216,7 +217,9 @@ static void text_devices(FILE *out, const char *side, const struct mig *g)
 	for (uint32_t i = 0; g && i < g->ndevs; i++) {
 		const struct dev_state *d = &g->devs[i];
 
-		fprintf(out, "  device %s (%s):", d->name, side);
+		fputs("  device ", out);
+		term_put(out, d->name, sizeof(d->name));
+		fprintf(out, " (%s):", side);
 		if (d->exact_samples)
 			fprintf(out, " initial %llu B (peak %llu), dirty %llu B, stop-copy size %llu B,",
 				(unsigned long long)d->init, (unsigned long long)d->init_peak,
@@ -230,8 +233,9 @@ static void text_devices(FILE *out, const char *side, const struct mig *g)
 		if (d->bufs_in || d->starved)
 			fprintf(out, " buffers %u in, %u loaded, %u starved,", d->bufs_in,
 				d->bufs_loaded, d->starved);
-		fprintf(out, " state %s%s\n", d->dev_state[0] ? d->dev_state : "-",
-			d->failed ? ", FAILED" : "");
+		fputs(" state ", out);
+		term_put(out, d->dev_state[0] ? d->dev_state : "-", sizeof(d->dev_state));
+		fprintf(out, "%s\n", d->failed ? ", FAILED" : "");
 		text_kdev(out, g, d);
 	}
 }
@@ -262,9 +266,11 @@ static void text_vmstates(FILE *out, const char *what, const struct mig *g)
 	if (!n)
 		return;
 	fprintf(out, "  slowest vmstates %s:", what);
-	for (int i = 0; i < n; i++)
-		fprintf(out, "%s %s/%u %lld us", i ? "," : "", top[i].idstr, top[i].instance,
-			(long long)top[i].us);
+	for (int i = 0; i < n; i++) {
+		fputs(i ? ", " : " ", out);
+		term_put(out, top[i].idstr, sizeof(top[i].idstr));
+		fprintf(out, "/%u %lld us", top[i].instance, (long long)top[i].us);
+	}
 	fputc('\n', out);
 }
 
@@ -491,8 +497,13 @@ void process_print_text(FILE *out, const char *file, const struct rec_process *p
 	snprintf(v.uuid, sizeof(v.uuid), "%s", p->uuid);
 	snprintf(v.via, sizeof(v.via), "%s", p->vm_via);
 	vm_ident_sanitize(&v);
-	fprintf(out, "# %s: pid %u (%s)%s%s: %s", file, p->pid, p->comm, exe ? " " : "",
-		exe ? p->exe : "", p->attach);
+	fprintf(out, "# %s: pid %u (", file, p->pid);
+	term_put(out, p->comm, (size_t)-1);
+	fputs(exe ? ") " : ")", out);
+	if (exe)
+		term_put(out, p->exe, (size_t)-1);
+	fputs(": ", out);
+	term_put(out, p->attach, (size_t)-1);
 	if (v.name[0] || v.uuid[0]) {
 		char vm[320];
 

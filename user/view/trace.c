@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "view/summary.h"
+#include "util/term.h"
 
 struct trace_env {
 	struct live_opts live;
@@ -95,9 +96,17 @@ static int run(struct trace_env *env)
 		model_free(&model);
 		return 1;
 	}
+	if (live_drop_privileges(&live, &env->live, err, sizeof(err))) {
+		fprintf(stderr, "swack trace: %s\n", err);
+		live_close(&live);
+		model_free(&model);
+		return 1;
+	}
 	env->t0 = now_ns();
 	ret = live_run(&live, &env->loop);
 	model_flush(&model);
+	if (model_evicted_note(&model, err, sizeof(err)))
+		fprintf(stderr, "swack trace: %s\n", err);
 	if (live_lost(&live))
 		fprintf(stderr, "swack trace: %llu events lost (ring buffer full)\n",
 			live_lost(&live));
@@ -113,6 +122,6 @@ int cmd_trace(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &env))
 		return 2;
 	live_handle_signals();
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	term_filter_stdout(true);
 	return run(&env);
 }

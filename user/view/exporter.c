@@ -150,14 +150,29 @@ static void on_done(void *ctx, const struct mig *src, const struct mig *dst)
 	env->hsum += ns / 1e9;
 }
 
-/* Holds counted per process as they come: the model keeps only the latest. */
+static bool model_has_hold_of(const struct model *m, uint32_t pid)
+{
+	for (uint32_t i = 0; i < m->ngate; i++)
+		if (m->gate[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* Holds counted per process as they come: the model keeps only the latest
+ * MODEL_MAX_GATE holds, and a process none of them is of is forgotten here too,
+ * so that an exporter's uptime does not grow the table. */
 static struct gate_count *gate_count(struct exporter_env *env, uint32_t pid)
 {
 	struct gate_count *g;
+	uint32_t kept = 0;
 
 	for (uint32_t i = 0; i < env->ngates; i++)
 		if (env->gates[i].pid == pid)
 			return &env->gates[i];
+	for (uint32_t i = 0; i < env->ngates; i++)
+		if (model_has_hold_of(&env->model, env->gates[i].pid))
+			env->gates[kept++] = env->gates[i];
+	env->ngates = kept;
 	if (!grow((void **)&env->gates, env->ngates, &env->capgates, sizeof(*g), 16))
 		return NULL;
 	g = &env->gates[env->ngates++];
@@ -444,7 +459,8 @@ static const struct { const char *name, *type, *text; } families[] = {
 	  "1 while swack gate holds the process's switchover, 0 once released." },
 	{ "swack_gate_hold_seconds", "gauge", "Age of the latest hold (to its release, if released)." },
 	{ "swack_gate_hold_max_seconds", "gauge", "The latest hold's max-hold." },
-	{ "swack_gate_holds_total", "counter", "Holds placed on the process." },
+	{ "swack_gate_holds_total", "counter",
+	  "Holds placed on the process (counted from the exporter's start while one of the last 32 holds is the process's)." },
 	{ "swack_gate_holds_expired_total", "counter",
 	  "Holds that reached their max-hold: released by the deadline, not by their condition." },
 	{ "swack_postcopy_page_requests_total", "counter",

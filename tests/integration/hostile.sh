@@ -23,7 +23,7 @@ IDSTR='\xc2\x9b31mram\xff'
 REASON='stop\x1bc\x0ainjected'
 cat >"$W/h.txt" <<EOF
 header host=$HOST kernel=$KERNEL boot_id=$BOOT mono=1 real=1
-process 100 comm=$COMM exe=/usr/bin/qemu\x1b[2J gen=8.1 attach=ok\x1b]52;c;ZXZpbA==\x07
+process 100 comm=$COMM exe=/usr/bin/qemu\x1b[2J gen=8.1 attach=ok\x1b]52;c;ZXZpbA==\x07 vm=\x1b[31mweb\x9b
 event 1000000000 100 mig_state role=1 str=setup
 event 1001000000 100 vfio_pending role=1 dev=$DEV a3=4096
 event 1002000000 100 mig_state role=1 str=active
@@ -54,6 +54,8 @@ expect_match "script: C1 and a stray byte shown" 'type=\\xc2\\x9b31mram\\xff' "$
 expect_match "report: the header, escaped" \
 	'host h\\x1b\]0;pwned\\x07"\\q, kernel 6.1"\\x0a\}; trace \{, boot b","k":"v\\x1b\[2J' \
 	"$(cat "$W/report.out")"
+expect_match "report: the VM name from the file, its controls as '?'" \
+	'; vm \?\[31mweb\\x9b \(-name -uuid\)' "$(cat "$W/report.out")"
 expect_match "report: the device, escaped" 'device \\x1b\[1mDEV</script>' "$(cat "$W/report.out")"
 
 # JSON: valid, and each value reads back as it was.
@@ -91,3 +93,23 @@ data=$(sed -n 's:.*<script type="application/json" id="swack-data">\(.*\)</scrip
 expect_eq "diagnose --html: its data is valid JSON" 0 "$(jq -e . <<<"$data" >/dev/null 2>&1; echo $?)"
 expect_eq "diagnose --html: no raw </script> from the device name" 0 \
 	"$(grep -c '<script>x=1' "$W/d.html")"
+
+# Live: a VM name from QEMU's command line (any user who starts a QEMU writes
+# it) reaches swack's attach line on stderr with its control characters as '?'
+# (the model's VM identity), and a UUID that is not one is not shown.
+mkfifo "$W/go"
+exec {go}<>"$W/go"
+"$SWACK_ROOT/build/fixtures/qemu-system-sim102" -name "guest=$(printf '\e]0;vm\a\e[2J'),debug-threads=on" \
+	-uuid "$(printf '\e[31m')" -q -w "$SWACK_ROOT/tests/fixtures/gate-hold.src" <&$go >/dev/null 2>&1 &
+sim=$!
+"$SWACK" trace -p "$sim" >/dev/null 2>"$W/live.err" &
+tr=$!
+wait_attached "$W/live.err" 1
+kill -INT "$tr"
+wait "$tr"
+kill "$sim"
+wait "$sim" 2>/dev/null
+exec {go}>&-
+expect_match "live attach line: the VM name's controls shown as '?', no UUID" \
+	'; vm \?\]0;vm\?\?\[2J \(-name\)$' "$(grep '^swack: pid' "$W/live.err")"
+expect_eq "live attach lines: no control character" 0 "$(controls "$W/live.err")"

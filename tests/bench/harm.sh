@@ -22,8 +22,21 @@
 # BENCH_HARM_PARTS="observe gate" (default) runs both or one of them.
 #
 # Each figure is a row: the medians of the two sets, their ratio, and in the
-# figure's text the spread of each set (interquartile range).  "Met" means the
-# medians differ by no more than the wider of the two spreads.
+# figure's text the spread of each set (interquartile range).  "Met" (no harm)
+# means swack's median is above the baseline's by no more than the wider of the
+# two spreads: less is no harm (see the gate below).
+#
+# What was found (QEMU 7.2 and 10.0, here): watched by swack trace + record,
+# total time and downtime are the unwatched ones within their spread.  A held
+# then released migration's downtime is about half the unheld one (13 against
+# 26 ms): QEMU's own doing, not swack's.  While held, QEMU finds its pending
+# size under the threshold at every iteration, so every pending query syncs
+# the dirty bitmap (100-180 syncs instead of 3); once released it switches
+# over right after such a sync with what the guest dirtied in one iteration
+# (QMP's downtime-bytes 0.1-1 MB), where the unheld migration switches over at
+# its first sync under the threshold with up to the threshold left (2-3.4 MB).
+# The same holds for the integration tests' bigger guest (512 MiB, 64 MiB a
+# pass): held 32 ms against unheld 50 ms, IQR 27 and 26 ms, 10 runs each.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/lib.sh
@@ -155,16 +168,21 @@ pairs() {
 
 # ---- the rows -----------------------------------------------------------------
 
-# compare WHAT SWACKSET BASESET LABEL: a row each for total time and downtime.
+# compare WHAT SWACKSET BASESET LABEL [TOTAL_GOAL]: a row each for total time
+# and downtime; TOTAL_GOAL "-": the total time is stated, not judged (a held
+# migration's includes its hold).
 compare() {
-	local k name s b si bi
+	local k name s b si bi goal verdict
 	for k in total down; do
 		name=$([[ $k == total ]] && echo "total time" || echo "downtime (QMP)")
 		s=$(median <"$W/$2.$k") b=$(median <"$W/$3.$k")
 		si=$(spread <"$W/$2.$k") bi=$(spread <"$W/$3.$k")
+		goal="<= base+IQR"
+		verdict=$(awk -v s="$s" -v b="$b" -v x="$si" -v y="$bi" 'BEGIN {
+			w = x > y ? x : y; print (s - b <= w ? "yes" : "no") }')
+		[[ $k == total && ${5:-} == - ]] && goal="" verdict=-
 		row "QEMU $QEMU_VERSION $name, $4 (IQR $si / $bi)" ms "$s" "$b" "$(ratio "$s" "$b")" \
-			"within IQR" "$(awk -v s="$s" -v b="$b" -v x="$si" -v y="$bi" 'BEGIN {
-				d = s - b; if (d < 0) d = -d; w = x > y ? x : y; print d <= w ? "yes" : "no" }')"
+			"$goal" "$verdict"
 		echo "  QEMU $QEMU_VERSION $name, ms: $1 $(paste -sd' ' "$W/$2.$k"); baseline $(paste -sd' ' "$W/$3.$k")"
 	done
 }
@@ -185,8 +203,9 @@ for v in $SWACK_QEMU_VERSIONS; do
 		flock "$glock"
 		pairs held unheld || exit 1
 		exec {glock}>&-
-		compare "held, released" "$v.held" "$v.unheld" "gate held+released vs unheld"
+		compare "held, released" "$v.held" "$v.unheld" "gate held+released vs unheld" -
 	fi
 	qemu_cleanup
 done
 note "no harm: QMP's total-time and downtime, medians of $RUNS migrations a set, interleaved; IQR: swack's / baseline's; $SWACK_QEMU_MEM TCG guest dirtying $SWACK_DIRTY_MIB MiB a pass, $BW B/s; $((SECONDS - t0)) s"
+[[ $PARTS == *gate* ]] && note "no harm: the gate runs for unheld migrations too; a held one is released ${HOLD} s after the gate first raised QEMU's answer, and its total time includes that"

@@ -38,7 +38,7 @@
 # The same holds for the integration tests' bigger guest (512 MiB, 64 MiB a
 # pass): held 32 ms against unheld 50 ms, IQR 27 and 26 ms, 10 runs each.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/bench/lib.sh
 . tests/lib/check.sh   # wait_attached
 . tests/lib/qemu.sh
@@ -60,7 +60,7 @@ harm_cleanup() {
 	local p
 	for p in "${OURS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	[[ -n ${BENCH_HARM_KEEP:-} ]] && echo "harm.sh: kept $W" >&2 || rm -rf "$W"
+	if [[ -n ${BENCH_HARM_KEEP:-} ]]; then echo "harm.sh: kept $W" >&2; else rm -rf "$W"; fi
 }
 trap harm_cleanup EXIT
 
@@ -140,13 +140,17 @@ raised() {
 
 unheld() { gate_up && dst_start && mig_go && mig_end "$Q.unheld"; local r=$?; gate_down; return $r; }
 
-# held: held from before the migrate command; released 1 s after the gate
+# held: held from before the migrate command; released HOLD s after the gate
 # first raised QEMU's answer (QEMU wanted to switch over and was kept from it).
 held() {
 	local src i r
 	gate_up || return 1
 	src=$(qemu_pid "vm$V")
-	dst_start && "$SWACK" gate hold -p "$src" --max-hold 300s --reason bench >/dev/null && mig_go || { gate_down; return 1; }
+	if ! dst_start || ! "$SWACK" gate hold -p "$src" --max-hold 300s --reason bench >/dev/null; then
+		gate_down
+		return 1
+	fi
+	mig_go
 	for ((i = 0; i < 1200; i++)); do [[ $(raised "$src") -gt 0 ]] && break; sleep 0.1; done
 	sleep "$HOLD"
 	"$SWACK" gate release -p "$src" >/dev/null

@@ -11,7 +11,7 @@
 # refreshes.  The last refresh must show all 50 VMs migrating.  RUNS (5) runs,
 # the median a row; the load and attach of the 50 is a row of its own.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/bench/lib.sh
 B=build
 VMS=${BENCH_STAT_VMS:-50}

@@ -35,7 +35,7 @@
 # right after such a sync with what the guest dirtied in one iteration (QMP's
 # downtime-bytes 0.1-1 MB), where the unheld migration switches over at its
 # first sync under the threshold with up to the threshold left (2-3.4 MB).
-# Held runs are bimodal, though: 9 of 40 took 48-53 ms (unheld: 2 of 40 above
+# Held runs are bimodal, though: 9 of 40 took 48-53 ms (unheld: 3 of 40 above
 # 40 ms).  Traced (swack trace on both ends, 2 of 6 held runs slow), the
 # source's part is the same in both modes (stop 0.1-0.4 ms, final save 3-4.6
 # ms, from the same sequence: a rate-limit wait, a new window, the switchover

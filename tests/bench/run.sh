@@ -184,36 +184,15 @@ awk -v p="$plain" -v u="$unwatched" -v w="$watched" 'BEGIN {
 	printf "  no swack %.1f ns, swack running %.1f ns (+%.1f), process watched %.1f ns (+%.1f)\n", p, u, u - p, w, w - p
 }'
 
-echo "swackstat: CPU at 1 s refresh with 50 simulated VMs (qemu-sim, ack-stall scenario, 8 s)"
-simdir=$(mktemp -d)
-sims=()
-for i in $(seq 50); do
-	# One pipe each: a reader's stdio buffer could swallow another's line.
-	mkfifo "$simdir/go$i"
-	"$B/fixtures/qemu-system-sim102" -q -w tests/fixtures/scenarios/ack-stall.src \
-		<>"$simdir/go$i" >/dev/null &
-	sims+=("$!")
-	pids+=("$!")
-done
-args=()
-for p in "${sims[@]}"; do args+=(-p "$p"); done
-/usr/bin/time -f "%U %S" -o "$simdir/cpu" "$B/swack" stat "${args[@]}" 1 8 >"$simdir/stat.out" 2>"$simdir/stat.err" &
-st=$!
-for _ in $(seq 100); do [[ $(grep -c 'watched in' "$simdir/stat.err") -ge 50 ]] && break; sleep 0.1; done
-for i in $(seq 50); do echo go >"$simdir/go$i"; done
-wait "$st"
-read -r user sys <"$simdir/cpu"
-rows=$(grep -cE ' src +active ' "$simdir/stat.out")
-awk -v u="$user" -v s="$sys" -v r="$rows" 'BEGIN {
-	printf "  %.2f s user + %.2f s system over 8 intervals: %.1f%% of one CPU; %d VM rows shown\n", u, s, (u + s) / 8 * 100, r
-}'
-rm -rf "$simdir"
+bash tests/bench/stat.sh
 
 echo "switchover gate: the cost of a held iteration (tight loop standing in for QEMU's"
-echo "migration thread) and the downtime a held-then-released QEMU 7.2 migration pays"
+echo "migration thread)"
 gate_log=$(mktemp)
-SWACK_GATE_PARTS="2 5" SWACK_GATE_LOOP_KILLS=1 bash tests/integration/gate.sh >"$gate_log" 2>&1 || true
+SWACK_GATE_PARTS=2 SWACK_GATE_LOOP_KILLS=1 bash tests/integration/gate.sh >"$gate_log" 2>&1 || true
 sed -n 's/^# bench: /  /p' "$gate_log"
 grep '^not ok' "$gate_log" | sed 's/^/  gate bench: /' || true
 rm -f "$gate_log"
+# Real migrations with and without swack watching, held by the gate or not.
+bash tests/bench/harm.sh
 bash tests/bench/readers.sh

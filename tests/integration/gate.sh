@@ -11,8 +11,7 @@
 #     is not migrating, an unheld migration, a migration held 3 s past the
 #     point where the unheld one completed, a deadline, and kill -9 of the gate
 #     at random moments during holds, many times.
-# Part 5 (make bench only): SWACK_GATE_BENCH (default 5) unheld and as many
-# held-then-released migrations, and their median downtimes (QMP).
+# What a hold costs a real migration is measured in make bench (tests/bench/harm.sh).
 # SWACK_GATE_PARTS="1 3" runs only those parts (default: 1 to 4).
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
@@ -620,38 +619,4 @@ if part 4; then
 		fi
 		qemu_cleanup
 	done
-fi
-
-# ---- 5. bench: downtime of held-then-released migrations --------------------------------
-
-if part 5; then
-	real_setup 7.2 || exit 1
-	un=() he=()
-	for ((r = 0; r < ${SWACK_GATE_BENCH:-5}; r++)); do
-		src=$(cur)
-		gate_start -p "$src" || break
-		migrate_start || break
-		qemu_wait_migration "vm$V" 120 >/dev/null
-		q=$(qemu_query_migrate "vm$V")
-		un+=("$(jq -r .downtime <<<"$q")")
-		t=$(jq -r '."total-time"' <<<"$q")
-		gate_stop
-		migrate_end
-		src=$(cur)
-		gate_start -p "$src" || break
-		gate_hold -p "$src" --max-hold 300s
-		migrate_start || break
-		until awk -v e="$(elapsed)" -v t="$t" 'BEGIN { exit !(e * 1000 >= t + 3000) }'; do
-			sleep 0.1
-		done
-		"$SWACK" gate release -p "$src" >/dev/null
-		qemu_wait_migration "vm$V" 120 >/dev/null
-		he+=("$(qemu_query_migrate "vm$V" | jq -r .downtime)")
-		grep -h gate_cost "$GOUT" | sed "s/^ */# bench: QEMU 7.2, held 3 s: /"
-		gate_stop
-		migrate_end
-	done
-	med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-	echo "# bench: QMP downtime unheld: ${un[*]} ms (median $(med "${un[@]}")); held 3 s then" \
-		"released: ${he[*]} ms (median $(med "${he[@]}"))"
 fi

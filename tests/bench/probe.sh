@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# make bench, probe cost: what a hit of swack's program costs the calling
+# thread against an empty uprobe on the same function, in the same run
+# (ratios: the machine is too noisy for absolute figures).  Each round runs
+# the target's calls with no probe, with swack trace attached, then with the
+# empty uprobes attached, so that the host's load drifts alike for all three;
+# a hit's cost is the per-call time less the no-probe round's.  Figures are
+# medians over the rounds; rows go to $BENCH_ROWS (tests/bench/lib.sh).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
+B=build
+N=${BENCH_CALLS:-20000}
+ROUNDS=${BENCH_ROUNDS:-7}
+[[ $(id -u) -eq 0 ]] || { echo "probe.sh: run as root (it attaches BPF programs)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+coproc TARGET { exec "$B/fixtures/qemu-system-bench"; }
+target=$TARGET_PID
+pids+=("$target")
+read -r _ <&"${TARGET[0]}"
+
+# calls: one "run N" of the target; sets SET and PEND (CPU ns a call) and
+# SET_W and PEND_W (elapsed ns a call) of migrate_set_state and of the
+# pending-size query.
+calls() {
+	local fn cpu wall
+	echo "run $N" >&"${TARGET[1]}"
+	for _ in 1 2; do
+		read -r fn cpu wall <&"${TARGET[0]}"
+		if [[ $fn == migrate_set_state ]]; then
+			SET=$cpu SET_W=$wall
+		else
+			PEND=$cpu PEND_W=$wall
+		fi
+	done
+}
+
+# warm_up: a few calls first, so that work done once at a migration's first
+# events (the probed code's first page faults, swack's reaction to a
+# migration starting) stays out of the figures.
+warm_up() {
+	echo "run 10" >&"${TARGET[1]}"
+	read -r _ <&"${TARGET[0]}"
+	read -r _ <&"${TARGET[0]}"
+	sleep 0.3
+}
+
+# wait_for FILE TEXT WHAT: until FILE says TEXT (10 s), else fail saying so.
+wait_for() {
+	for _ in $(seq 100); do
+		grep -q "$2" "$1" && return 0
+		sleep 0.1
+	done
+	echo "probe.sh: $3 did not come up in 10 s: $(head -c 400 "$1")" >&2
+	exit 1
+}
+
+MULTI=""
+swack_round() {
+	"$B/swack" trace -p "$target" >/dev/null 2>"$tmp/trace.err" &
+	local sw=$!
+	pids+=("$sw")
+	wait_for "$tmp/trace.err" 'watched in' "swack trace -p $target"
+	grep -q 'multi-uprobe links' "$tmp/trace.err" && MULTI=-m
+	warm_up
+	calls
+	kill -INT "$sw"
+	wait "$sw" || true
+	grep -h 'events lost' "$tmp/trace.err" >&2 || true
+}
+
+# The baseline: empty uprobes in links of the kind swack used, entry on
+# migrate_set_state, entry and return on the pending query (swack probes
+# both ends of it).
+empty_round() {
+	local e1 e2
+	exec 7> >(exec "$B/bench/empty_uprobe" "$target" migrate_set_state $MULTI >"$tmp/e1" 2>&1)
+	e1=$!
+	exec 8> >(exec "$B/bench/empty_uprobe" "$target" qemu_savevm_state_pending -r $MULTI \
+		>"$tmp/e2" 2>&1)
+	e2=$!
+	pids+=("$e1" "$e2")
+	wait_for "$tmp/e1" attached "the empty uprobe on migrate_set_state"
+	wait_for "$tmp/e2" attached "the empty uprobes on qemu_savevm_state_pending"
+	warm_up
+	calls
+	exec 7>&- 8>&-
+	wait "$e1" "$e2" 2>/dev/null || true
+}
+
+hit() { awk -v s="$1" -v b="$2" 'BEGIN { printf "%.1f", s - b }'; }
+
+# Per round, a hit's cost: swack's (s_*) and the empty uprobes' (e_*), CPU
+# time and elapsed (w).
+s_set=() s_pend=() e_set=() e_pend=() s_setw=() e_setw=() s_pendw=() e_pendw=()
+echo "probe cost: $ROUNDS rounds of $N calls each with no probe, swack trace, empty uprobes"
+for ((r = 0; r < ROUNDS; r++)); do
+	calls
+	b_set=$SET b_pend=$PEND b_setw=$SET_W b_pendw=$PEND_W
+	swack_round
+	s_set+=("$(hit "$SET" "$b_set")") s_pend+=("$(hit "$PEND" "$b_pend")")
+	s_setw+=("$(hit "$SET_W" "$b_setw")") s_pendw+=("$(hit "$PEND_W" "$b_pendw")")
+	empty_round
+	e_set+=("$(hit "$SET" "$b_set")") e_pend+=("$(hit "$PEND" "$b_pend")")
+	e_setw+=("$(hit "$SET_W" "$b_setw")") e_pendw+=("$(hit "$PEND_W" "$b_pendw")")
+	printf '  round %d: state change %s vs %s ns, hot path %s vs %s ns (CPU; elapsed %s vs %s, %s vs %s)\n' \
+		$((r + 1)) "${s_set[r]}" "${e_set[r]}" "${s_pend[r]}" "${e_pend[r]}" \
+		"${s_setw[r]}" "${e_setw[r]}" "${s_pendw[r]}" "${e_pendw[r]}"
+done
+
+med() { printf '%s\n' "$@" | median; }
+links=${MULTI:+multi-uprobe links}
+links=${links:-perf-event uprobe links}
+
+# figure NAME WHAT GOAL SWACK[] EMPTY[] SWACK_W[] EMPTY_W[]: one row, CPU time;
+# the elapsed figures said beside it.
+figure() {
+	local name=$1 what=$2 goal=$3 s e sw ew r rw
+	local -n s_=$4 e_=$5 sw_=$6 ew_=$7
+	s=$(med "${s_[@]}") e=$(med "${e_[@]}") sw=$(med "${sw_[@]}") ew=$(med "${ew_[@]}")
+	r=$(ratio "$s" "$e") rw=$(ratio "$sw" "$ew")
+	printf '  %s (%s): %s ns a hit, empty uprobe %s ns: %sx (goal <= %sx); elapsed time %s against %s ns: %sx\n' \
+		"$name" "$what" "$s" "$e" "$r" "$goal" "$sw" "$ew" "$rw"
+	row "probe: $name, per hit" ns "$s" "$e" "$r" "<= ${goal}x" "$(met "$r" "<=" "$goal")"
+}
+figure "state change" "migrate_set_state, entry" 1.2 s_set e_set s_setw e_setw
+figure "hot path" "pending query, entry + return" 1.1 s_pend e_pend s_pendw e_pendw
+note "probe: baseline = an empty uprobe ($links, as swack's) on the same function of the same process, same rounds; CPU time of the calling thread less the no-probe calls', median of $ROUNDS rounds x $N calls"

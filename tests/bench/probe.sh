@@ -2,14 +2,16 @@
 # make bench, probe cost: what a hit of swack's program costs the calling
 # thread against an empty uprobe on the same function, in the same run
 # (ratios: the machine is too noisy for absolute figures).  Each round runs
-# the target's calls with no probe, with swack trace attached, then with the
-# empty uprobes attached, so that the host's load drifts alike for all three;
-# a hit's cost is the per-call time less the no-probe round's.  Figures are
-# medians over the rounds; rows go to $BENCH_ROWS (tests/bench/lib.sh).
+# the target's calls with no probe, then with swack trace and with the empty
+# uprobes attached (in turn first), a few seconds apart, so that the host's
+# load weighs alike on both; a hit's cost is the per-call time less the
+# no-probe calls'.  The ratio is the median of the rounds' ratios, the costs
+# the medians of the rounds' costs; rows go to $BENCH_ROWS (tests/bench/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/lib.sh
 B=build
+SWACK=${SWACK:-$B/swack}   # another build's, to compare
 N=${BENCH_CALLS:-20000}
 ROUNDS=${BENCH_ROUNDS:-7}
 [[ $(id -u) -eq 0 ]] || { echo "probe.sh: run as root (it attaches BPF programs)" >&2; exit 1; }
@@ -66,7 +68,7 @@ wait_for() {
 
 MULTI=""
 swack_round() {
-	"$B/swack" trace -p "$target" >/dev/null 2>"$tmp/trace.err" &
+	"$SWACK" trace -p "$target" >/dev/null 2>"$tmp/trace.err" &
 	local sw=$!
 	pids+=("$sw")
 	wait_for "$tmp/trace.err" 'watched in' "swack trace -p $target"
@@ -99,39 +101,49 @@ empty_round() {
 
 hit() { awk -v s="$1" -v b="$2" 'BEGIN { printf "%.1f", s - b }'; }
 
-# Per round, a hit's cost: swack's (s_*) and the empty uprobes' (e_*), CPU
-# time and elapsed (w).
+# Per round, a hit's cost: swack's (s_*) and the empty uprobes' (e_*), in CPU
+# and elapsed (*w) time, and their ratio (r_*).
 s_set=() s_pend=() e_set=() e_pend=() s_setw=() e_setw=() s_pendw=() e_pendw=()
+r_set=() r_pend=() r_setw=() r_pendw=()
 echo "probe cost: $ROUNDS rounds of $N calls each with no probe, swack trace, empty uprobes"
-for ((r = 0; r < ROUNDS; r++)); do
-	calls
-	b_set=$SET b_pend=$PEND b_setw=$SET_W b_pendw=$PEND_W
+swack_hits() {
 	swack_round
 	s_set+=("$(hit "$SET" "$b_set")") s_pend+=("$(hit "$PEND" "$b_pend")")
 	s_setw+=("$(hit "$SET_W" "$b_setw")") s_pendw+=("$(hit "$PEND_W" "$b_pendw")")
+}
+empty_hits() {
 	empty_round
 	e_set+=("$(hit "$SET" "$b_set")") e_pend+=("$(hit "$PEND" "$b_pend")")
 	e_setw+=("$(hit "$SET_W" "$b_setw")") e_pendw+=("$(hit "$PEND_W" "$b_pendw")")
-	printf '  round %d: state change %s vs %s ns, hot path %s vs %s ns (CPU; elapsed %s vs %s, %s vs %s)\n' \
-		$((r + 1)) "${s_set[r]}" "${e_set[r]}" "${s_pend[r]}" "${e_pend[r]}" \
-		"${s_setw[r]}" "${e_setw[r]}" "${s_pendw[r]}" "${e_pendw[r]}"
+}
+for ((r = 0; r < ROUNDS; r++)); do
+	calls
+	b_set=$SET b_pend=$PEND b_setw=$SET_W b_pendw=$PEND_W
+	# swack first in the first round: its attach line says the links' kind
+	if ((r % 2 == 0)); then swack_hits; empty_hits; else empty_hits; swack_hits; fi
+	r_set+=("$(ratio "${s_set[r]}" "${e_set[r]}")") r_pend+=("$(ratio "${s_pend[r]}" "${e_pend[r]}")")
+	r_setw+=("$(ratio "${s_setw[r]}" "${e_setw[r]}")")
+	r_pendw+=("$(ratio "${s_pendw[r]}" "${e_pendw[r]}")")
+	printf '  round %d: state change %s vs %s ns (%sx), hot path %s vs %s ns (%sx); elapsed %sx, %sx\n' \
+		$((r + 1)) "${s_set[r]}" "${e_set[r]}" "${r_set[r]}" "${s_pend[r]}" "${e_pend[r]}" \
+		"${r_pend[r]}" "${r_setw[r]}" "${r_pendw[r]}"
 done
 
 med() { printf '%s\n' "$@" | median; }
 links=${MULTI:+multi-uprobe links}
 links=${links:-perf-event uprobe links}
 
-# figure NAME WHAT GOAL SWACK[] EMPTY[] SWACK_W[] EMPTY_W[]: one row, CPU time;
-# the elapsed figures said beside it.
+# figure NAME WHAT GOAL KEY: one row, CPU time; the elapsed ratio said beside it.
 figure() {
-	local name=$1 what=$2 goal=$3 s e sw ew r rw
-	local -n s_=$4 e_=$5 sw_=$6 ew_=$7
-	s=$(med "${s_[@]}") e=$(med "${e_[@]}") sw=$(med "${sw_[@]}") ew=$(med "${ew_[@]}")
-	r=$(ratio "$s" "$e") rw=$(ratio "$sw" "$ew")
-	printf '  %s (%s): %s ns a hit, empty uprobe %s ns: %sx (goal <= %sx); elapsed time %s against %s ns: %sx\n' \
-		"$name" "$what" "$s" "$e" "$r" "$goal" "$sw" "$ew" "$rw"
+	local name=$1 what=$2 goal=$3 s e r rw lo hi
+	local -n s_=s_$4 e_=e_$4 r_=r_$4 rw_=r_${4}w
+	s=$(med "${s_[@]}") e=$(med "${e_[@]}") r=$(med "${r_[@]}") rw=$(med "${rw_[@]}")
+	lo=$(printf '%s\n' "${r_[@]}" | sort -g | head -1)
+	hi=$(printf '%s\n' "${r_[@]}" | sort -g | tail -1)
+	printf '  %s (%s): %s ns a hit, empty uprobe %s ns: %sx (rounds %s to %sx; goal <= %sx); elapsed time: %sx\n' \
+		"$name" "$what" "$s" "$e" "$r" "$lo" "$hi" "$goal" "$rw"
 	row "probe: $name, per hit" ns "$s" "$e" "$r" "<= ${goal}x" "$(met "$r" "<=" "$goal")"
 }
-figure "state change" "migrate_set_state, entry" 1.2 s_set e_set s_setw e_setw
-figure "hot path" "pending query, entry + return" 1.1 s_pend e_pend s_pendw e_pendw
-note "probe: baseline = an empty uprobe ($links, as swack's) on the same function of the same process, same rounds; CPU time of the calling thread less the no-probe calls', median of $ROUNDS rounds x $N calls"
+figure "state change" "migrate_set_state, entry" 1.2 set
+figure "hot path" "pending query, entry + return" 1.1 pend
+note "probe: baseline = an empty uprobe ($links, as swack's) on the same function of the same process; CPU time of the calling thread less the no-probe calls'; $ROUNDS rounds x $N calls: median cost, median of the rounds' ratios"

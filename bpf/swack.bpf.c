@@ -91,12 +91,11 @@ static __always_inline struct swack_proc *watched(__u32 pid)
 
 /* After the switch a postcopy source queries its pending size in a tight
  * loop, thousands of times a second: one query a period is reported. */
-static __always_inline bool pc_sampled_out(void)
+static __always_inline bool pc_sampled_out(struct swack_proc *p)
 {
-	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
 	__u64 now;
 
-	if (!p || !p->pc_src)
+	if (!p->pc_src)
 		return false;
 	now = bpf_ktime_get_ns();
 	if (now - p->pc_pending_ts < PC_PROGRESS_NS)
@@ -113,16 +112,15 @@ static __always_inline void pc_source(__u32 on)
 		p->pc_src = on;
 }
 
-static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
+/* An event of the watched process p, the caller's. */
+static __always_inline struct swack_event *ev_new_of(const struct swack_proc *p, __u16 kind,
+						     __u8 origin)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, zero = 0;
-	struct swack_proc *p = watched(pid);
 	struct swack_event *e;
 	__u64 *tx, *cnt;
 
-	if (!p)
-		return NULL;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		cnt = bpf_map_lookup_elem(&lost, &zero);
@@ -143,53 +141,32 @@ static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
 	return e;
 }
 
+static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+
+	return p ? ev_new_of(p, kind, origin) : NULL;
+}
+
 /*
- * Waking the reader costs more than the probe itself (measured: an event
- * with a wake-up 2.1x an empty uprobe, without 1.06x).  Frequent events wait
- * for the reader's poll timeout unless the buffer fills; those a live view
- * must show at once wake it.
+ * Waking the reader costs more than the probe itself (measured: a state
+ * change whose event woke the reader 1.5 to 2.1x an empty uprobe, the same
+ * event batched 1.1x).  Events wait for the reader's next read instead: every
+ * reader reads the ring buffer at least every 100 ms (swack gate run every
+ * 20 ms), which bounds how late an event reaches it; a reader is woken
+ * early only when 256 KiB wait.  A new process's exec wakes it at once:
+ * swack must attach to a QEMU before it has run far.  (A plain submit wakes
+ * the reader only if it has read everything before: behind batched events
+ * it would not be prompt anyway.)
  */
 #define WAKE_BYTES (256 << 10)
-
-static __always_inline bool urgent(const struct swack_event *e)
-{
-	switch (e->kind) {
-	case SWACK_EV_PENDING:
-	case SWACK_EV_QUERY_PENDING:
-	case SWACK_EV_DIRTY_SYNC:
-	case SWACK_EV_TRANSFERRED:
-	case SWACK_EV_RUNSTATE:
-	case SWACK_EV_VMSTATE_SAVE:
-	case SWACK_EV_VMSTATE_LOAD:
-	case SWACK_EV_VFIO_PENDING:
-	case SWACK_EV_VFIO_ITERATE:
-	case SWACK_EV_VFIO_OP:
-	case SWACK_EV_VFIO_DATA:
-	case SWACK_EV_SNAP_PROGRESS:
-	case SWACK_EV_UFFD_FAULT:
-	case SWACK_EV_UFFD_STALL:
-	case SWACK_EV_PC_REQUEST:
-	case SWACK_EV_PC_REQ_RECV:
-	case SWACK_EV_PC_FAULT:
-	case SWACK_EV_PC_RESOLVE:
-	case SWACK_EV_PC_PROGRESS:
-	case SWACK_EV_PC_BLOCKTIME:
-	case SWACK_EV_PC_DISCARD:
-	case SWACK_EV_PC_PAGE_REQ:
-		return false;
-	case SWACK_EV_VFIO_IOCTL: /* precopy-info polls batch, state changes do not */
-		return e->a[0] != SWACK_VFIO_MIG_GET_PRECOPY_INFO;
-	default:
-		return true;
-	}
-}
 
 static __always_inline void submit(struct swack_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (urgent(e))
-		flags = 0; /* the kernel wakes the reader unless it is already busy */
+	if (e->kind == SWACK_EV_EXEC)
+		flags = 0;
 	else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
@@ -202,10 +179,27 @@ static __always_inline void submit(struct swack_event *e)
 static __always_inline void note_mig_thread(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, pid = id >> 32;
+	__u32 tid = (__u32)id, pid = id >> 32, *had;
 
-	if (tid != pid && watched(pid))
+	if (tid == pid)
+		return;
+	/* Every query calls this: a lookup costs less than an LRU update. */
+	had = bpf_map_lookup_elem(&mig_threads, &tid);
+	if (!had || *had != pid)
 		bpf_map_update_elem(&mig_threads, &tid, &pid, BPF_ANY);
+}
+
+/* A source's pending-size query: its process, or NULL if it is not watched
+ * or a postcopy source's query is sampled out.  The thread saves the stream. */
+static __always_inline struct swack_proc *src_query(void)
+{
+	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
+
+	if (!p || pc_sampled_out(p))
+		return NULL;
+	p->role = SWACK_ROLE_SRC;
+	note_mig_thread();
+	return p;
 }
 
 static __always_inline void set_role(__u8 role)
@@ -313,9 +307,11 @@ static __always_inline void switchover_72(__u64 sum, __u64 threshold)
 	struct decision d = { .sum = sum, .threshold = threshold,
 			      .ts = bpf_ktime_get_ns() };
 
-	if (sum && sum >= threshold)
-		bpf_map_delete_elem(&decided, &tid);
-	else
+	/* Most queries iterate: a lookup first spares them a delete's lock. */
+	if (sum && sum >= threshold) {
+		if (bpf_map_lookup_elem(&decided, &tid))
+			bpf_map_delete_elem(&decided, &tid);
+	} else
 		bpf_map_update_elem(&decided, &tid, &d, BPF_ANY);
 }
 
@@ -341,12 +337,11 @@ static __always_inline void switchover_72_stop(void)
 
 /* 8.0-11.0: the threshold QEMU compares the answer with, from its
  * MigrationState (user space found where); ~0 when unknown. */
-static __always_inline __u64 qemu_threshold(void)
+static __always_inline __u64 qemu_threshold(const struct swack_proc *p)
 {
-	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
 	__u64 s = 0, thr = ~0ULL;
 
-	if (!p || !p->mig_ptr)
+	if (!p->mig_ptr)
 		return ~0ULL;
 	if (bpf_probe_read_user(&s, sizeof(s), (void *)p->mig_ptr) || !s)
 		return ~0ULL;
@@ -359,6 +354,7 @@ static __always_inline int pending_exit(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending_args *a = bpf_map_lookup_elem(&pending, &tid);
+	struct swack_proc *p;
 	struct swack_event *e;
 	__u64 v[3] = { 0, 0, 0 }, threshold;
 	__u32 flags;
@@ -366,23 +362,22 @@ static __always_inline int pending_exit(void)
 
 	if (!a)
 		return 0;
-	if (pc_sampled_out()) {
+	p = src_query();
+	if (!p) {
 		bpf_map_delete_elem(&pending, &tid);
 		return 0;
 	}
 	threshold = a->threshold;
 	flags = a->flags;
 	if (flags & SWACK_F_NOTHRESH) {
-		threshold = qemu_threshold();
+		threshold = qemu_threshold(p);
 		if (threshold != ~0ULL)
 			flags &= ~SWACK_F_NOTHRESH;
 	}
-	set_role(SWACK_ROLE_SRC);
-	note_mig_thread();
 	for (i = 0; i < 3; i++)
 		if (a->ptr[i])
 			bpf_probe_read_user(&v[i], sizeof(__u64), (void *)a->ptr[i]);
-	e = ev_new(SWACK_EV_PENDING, SWACK_ORIGIN_UPROBE);
+	e = ev_new_of(p, SWACK_EV_PENDING, SWACK_ORIGIN_UPROBE);
 	if (e) {
 		for (i = 0; i < 3; i++)
 			e->a[i] = v[i];
@@ -586,11 +581,12 @@ int BPF_KPROBE(up_save_setup)
 {
 	struct swack_proc *p = watched(bpf_get_current_pid_tgid() >> 32);
 
-	if (p)
-		rate_window_start(p);
+	if (!p)
+		return 0;
+	rate_window_start(p);
 	note_mig_thread();
-	set_role(SWACK_ROLE_SRC);
-	pc_source(0);
+	p->role = SWACK_ROLE_SRC;
+	p->pc_src = 0;
 	return emit_simple(SWACK_EV_SAVE_SETUP, SWACK_ORIGIN_UPROBE, 0);
 }
 
@@ -907,13 +903,12 @@ int usdt_migrate_set_state(struct pt_regs *ctx)
 
 static __always_inline int usdt_pending(__u64 size, __u64 pre, __u64 post, __u32 flags)
 {
+	struct swack_proc *p = src_query();
 	struct swack_event *e;
 
-	if (pc_sampled_out())
+	if (!p)
 		return 0;
-	set_role(SWACK_ROLE_SRC);
-	note_mig_thread();
-	e = ev_new(SWACK_EV_PENDING, SWACK_ORIGIN_USDT);
+	e = ev_new_of(p, SWACK_EV_PENDING, SWACK_ORIGIN_USDT);
 	if (!e)
 		return 0;
 	e->a[0] = pre;
@@ -949,13 +944,12 @@ SEC("uprobe")
 int usdt_query_pending(struct pt_regs *ctx)
 {
 	const struct swack_usdt_spec *s = usdt_spec(ctx);
+	struct swack_proc *p = src_query();
 	struct swack_event *e;
 
-	if (pc_sampled_out())
+	if (!p)
 		return 0;
-	set_role(SWACK_ROLE_SRC);
-	note_mig_thread();
-	e = ev_new(SWACK_EV_QUERY_PENDING, SWACK_ORIGIN_USDT);
+	e = ev_new_of(p, SWACK_EV_QUERY_PENDING, SWACK_ORIGIN_USDT);
 	if (!e)
 		return 0;
 	for (int i = 0; i < 6; i++)

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # make bench: probe cost per hit against an empty uprobe on the same function,
-# measured in the same run; attach and detach times (tests/bench/attach.sh).
+# measured in the same run (tests/bench/probe.sh); attach and detach times
+# (tests/bench/attach.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=build
-N=${BENCH_CALLS:-20000}
-ROUNDS=${BENCH_ROUNDS:-7}
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root" >&2; exit 1; }
 
 pids=()
@@ -19,52 +18,8 @@ read -r _ <&"${TARGET[0]}"
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# measure LABEL: ROUNDS rounds of N calls; sets M_set and M_pend (median ns/call).
-measure() {
-	local r fn ns set=() pend=()
-	for ((r = 0; r < ROUNDS; r++)); do
-		echo "run $N" >&"${TARGET[1]}"
-		for _ in 1 2; do
-			read -r fn ns <&"${TARGET[0]}"
-			if [[ $fn == migrate_set_state ]]; then set+=("$ns"); else pend+=("$ns"); fi
-		done
-	done
-	M_set=$(printf '%s\n' "${set[@]}" | median)
-	M_pend=$(printf '%s\n' "${pend[@]}" | median)
-	printf '  %-28s migrate_set_state %9.1f ns   qemu_savevm_state_pending %9.1f ns\n' \
-		"$1" "$M_set" "$M_pend"
-}
-
-echo "probe cost: median of $ROUNDS rounds x $N calls, ns per call as the caller sees it"
-measure "no probe"
-base_set=$M_set base_pend=$M_pend
-
-# The baseline: empty uprobes, entry on migrate_set_state, entry+return on
-# the pending query (swack probes both ends of it).
-exec 7> >(exec "$B/bench/empty_uprobe" "$target" migrate_set_state >/dev/null)
-e1=$!
-exec 8> >(exec "$B/bench/empty_uprobe" "$target" qemu_savevm_state_pending -r >/dev/null)
-e2=$!
-pids+=("$e1" "$e2")
-sleep 1
-measure "empty uprobe"
-empty_set=$M_set empty_pend=$M_pend
-exec 7>&- 8>&-
-wait "$e1" "$e2" 2>/dev/null || true
-
-"$B/swack" trace -p "$target" >/dev/null 2>"$B/bench-trace.err" &
-sw=$!
-pids+=("$sw")
-for _ in $(seq 50); do grep -q 'probes attached' "$B/bench-trace.err" && break; sleep 0.1; done
-measure "swack trace"
-kill -INT "$sw"; wait "$sw" || true
-grep -h 'events lost' "$B/bench-trace.err" || echo "  swack trace lost no event"
-
-awk -v b="$base_set" -v e="$empty_set" -v s="$M_set" -v bp="$base_pend" -v ep="$empty_pend" \
-	-v sp="$M_pend" 'BEGIN {
-	printf "  state change, migrate_set_state (entry, 1 user read, an event that wakes the reader): %.0f ns a hit, empty uprobe %.0f ns: ratio %.2f\n", s - b, e - b, (s - b) / (e - b)
-	printf "  hot path, qemu_savevm_state_pending (entry + return, 3 user reads, a batched event): %.0f ns a hit, empty uprobes %.0f ns: ratio %.2f\n", sp - bp, ep - bp, (sp - bp) / (ep - bp)
-}'
+# Probe cost against empty uprobes, its own target and rounds.
+bash tests/bench/probe.sh
 
 echo "recording: swack record of the bench target's calls (one event each)"
 rm -f "$B/bench.data"

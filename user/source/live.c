@@ -280,7 +280,7 @@ static int run_once(struct live *l, const struct live_loop *o, int wait, double 
 int live_run(struct live *l, const struct live_loop *o)
 {
 	double end = o->duration > 0 ? now_sec() + o->duration : 0, next_tick = 0;
-	int wait = o->tick_ms > 0 && o->tick_ms < 100 ? o->tick_ms : 100;
+	int wait = o->tick_ms > 0 && o->tick_ms < LIVE_READ_MS ? o->tick_ms : LIVE_READ_MS;
 
 	while (!stop_requested && !(end && now_sec() >= end) &&
 	       !(o->until_done && model_all_reported(l->model)))

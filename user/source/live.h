@@ -11,6 +11,10 @@
 #include "model/model.h"
 
 #define LIVE_MAX_PIDS 64
+/* Events do not wake their reader (bpf/swack.bpf.c, submit: a wake-up costs
+ * more than the probe), but for a new process's exec: the loop reads the ring
+ * buffer at least this often, which bounds how late an event is seen. */
+#define LIVE_READ_MS 100
 
 struct live_opts {
 	pid_t pids[LIVE_MAX_PIDS];   /* none: every QEMU, now and later */

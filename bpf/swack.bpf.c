@@ -145,50 +145,22 @@ static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
 
 /*
  * Waking the reader costs more than the probe itself (measured: an event
- * with a wake-up 2.1x an empty uprobe, without 1.06x).  Frequent events wait
- * for the reader's poll timeout unless the buffer fills; those a live view
- * must show at once wake it.
+ * with a wake-up 2.1x an empty uprobe, without 1.06x).  While the kernel
+ * hooks are armed (user space sets armed once they are attached: a watched
+ * process migrates), every event waits for the reader's 100 ms poll unless
+ * the buffer fills.  While they are not, an event is what tells user space
+ * to arm them before the migration's first syscalls: it wakes the reader at
+ * once, and so does a new QEMU's exec.
  */
 #define WAKE_BYTES (256 << 10)
 
-static __always_inline bool urgent(const struct swack_event *e)
-{
-	switch (e->kind) {
-	case SWACK_EV_PENDING:
-	case SWACK_EV_QUERY_PENDING:
-	case SWACK_EV_DIRTY_SYNC:
-	case SWACK_EV_TRANSFERRED:
-	case SWACK_EV_RUNSTATE:
-	case SWACK_EV_VMSTATE_SAVE:
-	case SWACK_EV_VMSTATE_LOAD:
-	case SWACK_EV_VFIO_PENDING:
-	case SWACK_EV_VFIO_ITERATE:
-	case SWACK_EV_VFIO_OP:
-	case SWACK_EV_VFIO_DATA:
-	case SWACK_EV_SNAP_PROGRESS:
-	case SWACK_EV_UFFD_FAULT:
-	case SWACK_EV_UFFD_STALL:
-	case SWACK_EV_PC_REQUEST:
-	case SWACK_EV_PC_REQ_RECV:
-	case SWACK_EV_PC_FAULT:
-	case SWACK_EV_PC_RESOLVE:
-	case SWACK_EV_PC_PROGRESS:
-	case SWACK_EV_PC_BLOCKTIME:
-	case SWACK_EV_PC_DISCARD:
-	case SWACK_EV_PC_PAGE_REQ:
-		return false;
-	case SWACK_EV_VFIO_IOCTL: /* precopy-info polls batch, state changes do not */
-		return e->a[0] != SWACK_VFIO_MIG_GET_PRECOPY_INFO;
-	default:
-		return true;
-	}
-}
+__u32 armed = 0;
 
 static __always_inline void submit(struct swack_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (urgent(e))
+	if (!armed || e->kind == SWACK_EV_EXEC)
 		flags = 0; /* the kernel wakes the reader unless it is already busy */
 	else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES)
 		flags = BPF_RB_FORCE_WAKEUP;

@@ -36,6 +36,7 @@ struct live {
 	struct model *model;
 	struct live_cbs cbs;
 	bool follow_new;
+	bool rt, rt_refused;      /* the reader's real-time priority (while disarmed) */
 	struct gate_log_reader gate_log;   /* holds and releases of swack gate run */
 };
 

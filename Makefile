@@ -140,10 +140,12 @@ $(OUT)/fixtures/qemu-system-vfio-nosyms: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/vfi
 # Crafted recordings (hostile strings, extreme clocks, many migrations), written
 # with swack's own writer from a script.
 $(OUT)/fixtures/mkrec: tests/fixtures/mkrec.c tests/unit/recfile_extra.c $(RECFILE_TEST) \
-	$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o
+	$(OUT)/user/event/event.o $(OUT)/user/event/codec.o $(OUT)/user/event/vfio_uapi.o \
+	$(OUT)/user/util/json.o $(OUT)/user/util/term.o
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) tests/fixtures/mkrec.c tests/unit/recfile_extra.c \
-		$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@
+		$(OUT)/user/event/event.o $(OUT)/user/event/codec.o $(OUT)/user/event/vfio_uapi.o \
+		$(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)
@@ -172,17 +174,17 @@ $(OUT)/test_codefacts: tests/unit/test_codefacts.c $(OUT)/user/source/codefacts.
 
 # recfile_extra.c is recfile.c with what only the tests use of it.
 RECFILE_TEST := tests/unit/recfile_extra.c tests/unit/recfile_extra.h user/source/recfile.c \
-	user/source/recfile.h bpf/swack.h
+	user/source/recfile.h user/event/codec.c user/event/codec.h bpf/swack.h
 
 $(OUT)/test_recfile: tests/unit/test_recfile.c $(RECFILE_TEST) | $(OUT)
-	$(CC) $(CFLAGS) $< tests/unit/recfile_extra.c -o $@ -lcmocka
+	$(CC) $(CFLAGS) $< tests/unit/recfile_extra.c user/event/codec.c -o $@ -lcmocka
 
 # The recording reader under libFuzzer (clang), and the same harness as a plain
 # program that replays the corpus (gcc, sanitizers), for regression runs.
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS := tests/fuzz/corpus
-FUZZ_SRCS := tests/fuzz/fuzz_recfile.c tests/unit/recfile_extra.c
+FUZZ_SRCS := tests/fuzz/fuzz_recfile.c tests/unit/recfile_extra.c user/event/codec.c
 FUZZ_DEPS := tests/fuzz/fuzz_recfile.c tests/fuzz/replay_file.h $(RECFILE_TEST)
 
 $(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
@@ -218,7 +220,7 @@ fuzz-views: deps $(OUT)/fuzz_views
 		-artifact_prefix=$(OUT)/ $(OUT)/fuzz-views-corpus $(FUZZ_VIEW_CORPUS) $(FUZZ_CORPUS)
 
 $(OUT)/mkseeds: tests/fuzz/mkseeds.c $(RECFILE_TEST) | $(OUT)
-	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c tests/unit/recfile_extra.c -o $@
+	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c tests/unit/recfile_extra.c user/event/codec.c -o $@
 
 seeds: $(OUT)/mkseeds
 	$(OUT)/mkseeds $(FUZZ_CORPUS)

@@ -41,7 +41,7 @@
 #define H_CRC (H_RESERVED + 4)
 
 _Static_assert(H_CRC + 4 == REC_HEADER_LEN_V1, "header layout");
-_Static_assert(sizeof(struct swack_event) <= REC_MAX_PAYLOAD, "event too big");
+_Static_assert(CODEC_MAX <= REC_MAX_PAYLOAD, "event too big");
 
 #define CLOCK_PAYLOAD 32
 #define LOSS_PAYLOAD 16
@@ -283,6 +283,7 @@ const char *rec_type_name(__u32 type)
 	case REC_LOSS: return "loss";
 	case REC_CLOCK: return "clock";
 	case REC_END: return "end";
+	case REC_PACKED: return "event";
 	default: return "unknown";
 	}
 }
@@ -310,6 +311,8 @@ struct recw {
 	__u64 file_events;         /* EVENT records in the file */
 	__u64 file_lost;           /* LOSS sum in the file */
 	__u64 dropped;             /* records not written after a failure */
+	struct codec codec;        /* what the next event is packed against */
+	unsigned char packed[CODEC_MAX];
 	int err;
 	char msg[512];
 	unsigned char scratch[REC_MAX_PAYLOAD];
@@ -349,7 +352,7 @@ static size_t account(struct recw *w, size_t n)
 
 		if (p + REC_FRAME + len > n)
 			break;
-		if (type == REC_EVENT)
+		if (type == REC_EVENT || type == REC_PACKED)
 			w->file_events++;
 		else if (type == REC_LOSS && len >= LOSS_PAYLOAD)
 			w->file_lost += get64(w->buf + p + 8 + 8);
@@ -442,7 +445,7 @@ static int append(struct recw *w, __u32 type, const void *payload, __u32 len, bo
 	now = mono_now();
 	if (!w->nrec++)
 		w->first_ns = now;
-	if (type == REC_EVENT)
+	if (type == REC_EVENT || type == REC_PACKED)
 		w->events++;
 	else if (type == REC_LOSS && len >= LOSS_PAYLOAD)
 		w->lost += get64((const unsigned char *)payload + 8);
@@ -465,7 +468,12 @@ static int maybe_flush(struct recw *w, __u64 now)
 
 int recw_event(struct recw *w, const struct swack_event *e)
 {
-	return append(w, REC_EVENT, e, sizeof(*e), true);
+	if (w->err) {
+		w->dropped++;
+		return -1;
+	}
+	return append(w, REC_PACKED, w->packed, (__u32)codec_encode(&w->codec, e, w->packed),
+		      true);
 }
 
 static size_t put_str(unsigned char *p, const char *s)
@@ -600,6 +608,7 @@ static struct recw *writer_new(int fd, const char *name)
 		return NULL;
 	}
 	w->fd = fd;
+	codec_reset(&w->codec);
 	w->regular = !fstat(fd, &st) && S_ISREG(st.st_mode);
 	w->reserve = true;
 	return w;
@@ -767,6 +776,8 @@ struct recr {
 	__u64 pos;                 /* file offset of the next byte read */
 	struct rec_header h;
 	struct rec_status st;
+	struct codec codec;        /* what the next packed event is unpacked against */
+	struct swack_event event;  /* the last one */
 };
 
 /* Reads up to n bytes; the count, short only at end of file or on error (r->f's). */
@@ -820,9 +831,9 @@ static int header_read(struct recr *r, char *err, size_t errlen)
 		return -1;
 	}
 	version = get32(b + H_VERSION);
-	if (version != REC_VERSION) {
-		snprintf(err, errlen, "%s: unsupported version %u (this swack reads %d)", r->name,
-			 version, REC_VERSION);
+	if (version < REC_VERSION_MIN || version > REC_VERSION) {
+		snprintf(err, errlen, "%s: unsupported version %u (this swack reads %d to %d)",
+			 r->name, version, REC_VERSION_MIN, REC_VERSION);
 		return -1;
 	}
 	len = get32(b + H_LEN);
@@ -877,6 +888,7 @@ struct recr *recr_fopen(FILE *f, bool own, const char *name, char *err, size_t e
 	}
 	r->f = f;
 	r->own = own;
+	codec_reset(&r->codec);
 	if (header_read(r, err, errlen)) {
 		reader_free(r);
 		return NULL;
@@ -995,6 +1007,7 @@ int recr_next(struct recr *r, struct rec_record *rec)
 	unsigned char *b = r->buf;
 	__u64 off = r->pos;
 	__u32 type, len;
+	bool known;
 	size_t n;
 
 	if (r->st.kind != REC_ENDED_NOT_YET)
@@ -1026,6 +1039,14 @@ int recr_next(struct recr *r, struct rec_record *rec)
 	rec->payload = b + 8;
 	rec->offset = off;
 	rec->number = r->st.last_number + 1;
+	rec->event = NULL;
+	/* Version 1 knew no packed events: there, type 6 is unknown, and ignored. */
+	known = type < REC_TYPES && (type != REC_PACKED || r->h.version >= 2);
+	if (type == REC_PACKED && known) {
+		if (codec_decode(&r->codec, b + 8, len, &r->event))
+			return corrupt(r, off, "malformed packed event (%u bytes)", len);
+		rec->event = &r->event;
+	}
 
 	if (type == REC_END) {
 		struct rec_end_rec e;
@@ -1042,7 +1063,7 @@ int recr_next(struct recr *r, struct rec_record *rec)
 			r->st.lost += l.lost;
 	}
 	r->st.records++;
-	r->st.counts[type <= REC_END ? type : 0]++;
+	r->st.counts[known ? type : 0]++;
 	r->st.last_number = rec->number;
 	r->st.last_offset = off;
 	r->st.good_bytes = r->pos;
@@ -1077,10 +1098,10 @@ void rec_status_describe(const struct rec_status *s, char *buf, size_t len)
 			 pl(s->records));
 		break;
 	case REC_ENDED_CLEAN:
-		if (s->end.events != s->counts[REC_EVENT])
+		if (s->end.events != s->counts[REC_EVENT] + s->counts[REC_PACKED])
 			k += snprintf(extra, sizeof(extra), "; END counts %llu event%s but %llu "
 				      "were read", ULL(s->end.events), pl(s->end.events),
-				      ULL(s->counts[REC_EVENT]));
+				      ULL(s->counts[REC_EVENT] + s->counts[REC_PACKED]));
 		if (s->trailing_bytes)
 			snprintf(extra + k, sizeof(extra) - k, "; %llu byte%s after END ignored",
 				 ULL(s->trailing_bytes), pl(s->trailing_bytes));
@@ -1116,6 +1137,10 @@ void rec_status_describe(const struct rec_status *s, char *buf, size_t len)
 
 int rec_decode_event(const struct rec_record *rec, struct swack_event *e)
 {
+	if (rec->type == REC_PACKED && rec->event) {
+		*e = *rec->event;
+		return 0;
+	}
 	if (rec->type != REC_EVENT || rec->len != sizeof(*e))
 		return -1;
 	memcpy(e, rec->payload, sizeof(*e));

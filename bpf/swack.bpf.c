@@ -14,9 +14,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* 16 MiB: 100 ms of a million events a second, for a reader the host's
+ * scheduler keeps waiting that long. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
 /* Watched processes; user space inserts a pid before attaching to it. */

@@ -367,6 +367,12 @@ int live_run(struct live *l, const struct live_loop *o)
 	       !(o->until_done && model_all_reported(l->model)))
 		if (run_once(l, o, wait, &next_tick))
 			return -1;
+	/* What the programs wrote before the end is read, not left unaccounted. */
+	if (o->lock)
+		pthread_mutex_lock(o->lock);
+	ring_buffer__consume(l->rb);
+	if (o->lock)
+		pthread_mutex_unlock(o->lock);
 	return 0;
 }
 

@@ -99,7 +99,7 @@ struct rec_end_rec {
 	const char *reason;                /* "interrupted", "migrations done", "disk full" */
 };
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32): crc = rec_crc32(0, buf, len), chainable. */
+/* CRC-32 (IEEE 802.3, zlib's crc32): crc = rec_crc32(0, buf, len), chainable. */
 __u32 rec_crc32(__u32 crc, const void *buf, size_t len);
 
 /* This host's facts and a clock sample; 0, or -1 with a one-line reason. */
@@ -110,7 +110,8 @@ int rec_header_check_abi(const struct rec_header *h, char *err, size_t errlen);
 /* ---- writer ---- */
 
 #define RECW_FORCE 1u                 /* overwrite an existing file (else O_EXCL) */
-#define RECW_FLUSH_MS 100             /* buffered records reach the file within this */
+#define RECW_FLUSH_MS 100             /* buffered records reach the file within this
+				       * (checked at recw_tick and at records but events) */
 #define RECW_FLUSH_RECORDS 256        /* or after this many records */
 #define RECW_CLOCK_MS 10000           /* a CLOCK record at least this often */
 

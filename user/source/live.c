@@ -45,17 +45,26 @@ static void reader_priority(struct live *l)
 	set_priority(l, !l->a.arm.on);
 }
 
-/* Real-time priority 1 stays allowed once capabilities are dropped. */
-static void allow_rt(void)
+/* Real-time priority 1 stays allowed once capabilities are dropped: true if
+ * RLIMIT_RTPRIO allows it (raising it takes CAP_SYS_RESOURCE, which a root in
+ * a container may lack; CAP_SYS_NICE is then kept instead, see live_keeps_nice). */
+static bool allow_rt(void)
 {
 	struct rlimit r;
 
-	if (!getrlimit(RLIMIT_RTPRIO, &r) && r.rlim_cur < 1) {
-		r.rlim_cur = 1;
-		if (r.rlim_max < 1)
-			r.rlim_max = 1;
-		setrlimit(RLIMIT_RTPRIO, &r);
-	}
+	if (getrlimit(RLIMIT_RTPRIO, &r))
+		return false;
+	if (r.rlim_cur >= 1)
+		return true;
+	r.rlim_cur = 1;
+	if (r.rlim_max < 1)
+		r.rlim_max = 1;
+	return !setrlimit(RLIMIT_RTPRIO, &r);
+}
+
+bool live_keeps_nice(const struct live *l)
+{
+	return !l->rt_limit && !l->rt_refused;
 }
 
 /* The kernel hooks on as soon as a watched process needs them. */
@@ -244,7 +253,7 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
 		return -1;
-	allow_rt();
+	l->rt_limit = allow_rt();
 	reader_priority(l);
 	l->a.attached = on_attached;
 	l->a.ctx = l;
@@ -285,19 +294,27 @@ int live_poll(struct live *l, int timeout_ms)
 
 int live_drop_privileges(struct live *l, const struct live_opts *o, char *err, size_t errlen)
 {
-	static const cap_value_t caps[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_PERFMON, CAP_SYS_ADMIN };
+	static const cap_value_t all[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_PERFMON, CAP_SYS_ADMIN };
 	static const char *const names[] = { "cap_bpf", "cap_sys_ptrace", "cap_perfmon",
-					     "cap_sys_admin" };
+					     "cap_sys_admin", "cap_sys_nice" };
+	cap_value_t caps[5];
 	int n = !l->follow_new ? 2 : uprobe_multi() ? 3 : 4;
-	char note[512], kept[80] = "";
+	char note[512], kept[96] = "";
 
+	memcpy(caps, all, n * sizeof(caps[0]));
+	if (live_keeps_nice(l))
+		caps[n++] = CAP_SYS_NICE;
 	if (env_drop(caps, n, o->user, err, errlen, note, sizeof(note)))
 		return -1;
 	if (note[0])
 		fprintf(stderr, "swack: %s\n", note);
 	for (int i = 0; i < n; i++)
 		snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s", i ? ", " : "",
-			 names[i]);
+			 names[caps[i] == CAP_SYS_NICE ? 4 : i]);
+	if (o->verbose && live_keeps_nice(l))
+		fprintf(stderr, "swack: keeps cap_sys_nice: RLIMIT_RTPRIO cannot be raised here (no "
+			"CAP_SYS_RESOURCE), and the reader waits at real-time priority while the "
+			"kernel hooks are off\n");
 	if (o->verbose)
 		fprintf(stderr, "swack: attached: runs as uid %u with %s only, no_new_privs\n",
 			(unsigned)getuid(), kept);

@@ -163,7 +163,7 @@ $(OUT)/bench/empty_uprobe: tests/bench/empty_uprobe.c $(OUT)/bench/empty.skel.h
 
 # The recorder's source not bound by uprobe traps (BPF_PROG_TEST_RUN).
 $(OUT)/bench/storm: tests/bench/storm.c $(OUT)/bench/storm.skel.h
-	$(CC) $(CFLAGS) -I$(OUT)/bench $< -o $@ $(LIBBPF) -lelf -lz
+	$(CC) $(CFLAGS) -I$(OUT)/bench $< -o $@ $(LIBBPF) -lelf -lz -lm
 
 BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe $(OUT)/bench/storm
 

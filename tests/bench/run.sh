@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # make bench: probe cost per hit against an empty uprobe on the same function,
-# measured in the same run; attach and detach times (tests/bench/attach.sh).
+# measured in the same run; attach and detach times (tests/bench/attach.sh);
+# what the kernel hooks cost (hooks.sh); the recorder's limit and its bytes
+# per event (record.sh).  Figures with a goal are rows of one table
+# (tests/bench/lib.sh), printed at the end and written to build/bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=build
 N=${BENCH_CALLS:-20000}
 ROUNDS=${BENCH_ROUNDS:-7}
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root" >&2; exit 1; }
+export BENCH_ROWS=$B/bench-rows.tsv
+: >"$BENCH_ROWS"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -217,3 +222,6 @@ sed -n 's/^# bench: /  /p' "$gate_log"
 grep '^not ok' "$gate_log" | sed 's/^/  gate bench: /' || true
 rm -f "$gate_log"
 bash tests/bench/readers.sh
+bash tests/bench/hooks.sh
+bash tests/bench/record.sh
+tests/bench/table.sh "$BENCH_ROWS" "$B/bench.json"

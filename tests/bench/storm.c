@@ -2,12 +2,13 @@
 /*
  * storm SWACK_PID EVENT_PID RATE SECONDS: fires events into the ring buffer of
  * the running swack SWACK_PID (its "events" and "lost" maps, found through
- * its file descriptors), as process EVENT_PID's, RATE a second (0: as fast as
- * the kernel takes them) for SECONDS; prints one JSON line: events fired,
+ * its file descriptors), as process EVENT_PID's, RATE a second (RATE x SECONDS
+ * events; 0: as fast as the kernel takes them, for SECONDS); prints one JSON line: events fired,
  * written, refused by a full buffer, the time taken.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,7 @@ int main(int argc, char **argv)
 	/* A syscall program's context is copied back into ctx_in. */
 	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &s, .ctx_size_in = sizeof(s));
 	struct storm_bpf *skel;
-	double rate, secs, t0, t;
+	double rate, secs, t0;
 	int ev, lost, prog;
 
 	if (argc != 5) {
@@ -96,8 +97,10 @@ int main(int argc, char **argv)
 	}
 	prog = bpf_program__fd(skel->progs.storm);
 	t0 = now();
-	while ((t = now()) - t0 < secs) {
-		double due = rate > 0 ? rate * (t - t0) - (double)s.seq : BATCH;
+	/* At a rate: exactly rate x seconds events, however long the host takes to
+	 * let them out (the time printed says). */
+	while (rate > 0 ? (double)s.seq < rate * secs : now() - t0 < secs) {
+		double due = rate > 0 ? fmin(rate * (now() - t0), rate * secs) - (double)s.seq : BATCH;
 
 		if (due < 1) {
 			usleep(100);

@@ -131,32 +131,32 @@ done
 med() { tr ' ' '\n' | grep . | median; }
 iqr() { tr ' ' '\n' | grep . | spread; }
 delta() { awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN { printf "%.1f", (a - b) / d }'; }
-noise="IQR without swack"
-row "idle ($VMS VMs watched): kernel programs on syscalls, switches" links "$idle_links" 0 "" \
+iqr1() { iqr | awk -v d="${1:-1}" '{ printf "%.0f", $1 / d }'; }
+row "idle, $VMS VMs watched: programs on syscalls, switches" links "$idle_links" 0 "" \
 	"0" "$(met "$idle_links" == 0)"
 for k in syscall ioctl; do
 	a=$(med <<<"${A[$k]}") b=$(med <<<"${B_[$k]}")
 	d=$(delta "$b" "$a")
-	row "idle: an unrelated $k, added ($noise $(iqr <<<"${A[$k]}"))" ns "$d" 0 "" "< 5" \
+	row "idle: unrelated $k, added (noise: IQR $(iqr1 <<<"${A[$k]}"))" ns "$d" 0 "" "< 5" \
 		"$(met "$d" "<" 5)"
 done
 a=$(med <<<"${A[pingpong]}") b=$(med <<<"${B_[pingpong]}")
 d=$(delta "$b" "$a" 2)
-row "idle: an unrelated switch + wake-up, added ($noise $(awk -v v="$(iqr <<<"${A[pingpong]}")" 'BEGIN { print v / 2 }'))" \
+row "idle: unrelated switch + wake-up, added (IQR $(iqr1 2 <<<"${A[pingpong]}"))" \
 	ns "$d" 0 "" "< 5" "$(met "$d" "<" 5)"
 for k in syscall ioctl sendmsg; do
 	a=$(med <<<"${A[$k]}") w=$(med <<<"${W_[$k]}")
-	row "armed: an unrelated $k" ns "$w" "$a" "$(ratio "$w" "$a")" "" "-"
+	row "armed: unrelated $k" ns "$w" "$a" "$(ratio "$w" "$a")" "" "-"
 done
 a=$(med <<<"${A[pingpong]}") w=$(med <<<"${W_[pingpong]}")
-row "armed: an unrelated switch + wake-up" ns "$(delta "$w" 0 2)" "$(delta "$a" 0 2)" \
+row "armed: unrelated switch + wake-up" ns "$(delta "$w" 0 2)" "$(delta "$a" 0 2)" \
 	"$(ratio "$w" "$a")" "" "-"
 for k in ioctl sendmsg; do
 	a=$(med <<<"${AW[${k}0]}") w=$(med <<<"${AW[$k]}")
-	row "armed: the migrating process's $k$([[ $k == sendmsg ]] && echo ' (a migration channel, its bytes counted)')" ns \
+	row "armed: the migrating process's $k$([[ $k == sendmsg ]] && echo ' (bytes counted)')" ns \
 		"$w" "$a" "$(ratio "$w" "$a")" "" "-"
 done
-row "armed: hooks in place after the migration's first event" ms "$(med <<<"${AW[armed]}")" "" \
+row "armed: hooks in place after a migration's first event" ms "$(med <<<"${AW[armed]}")" "" \
 	"" "" "-"
 note "hooks: CPU time a call (a round trip of 2 switches and 2 wake-ups for the ping-pong, halved), the least of 5 loops a round, median of $ROUNDS rounds; baseline: the same loops without swack, rounds interleaved; idle: swack loads no program on syscalls or switches (links row), so what remains is this host's noise"
 
@@ -169,5 +169,5 @@ t=$(for _ in 1 2 3 4 5; do cost "$MIG_W" "$MIG_R" switch 30000; done | median)
 stop_swack
 a=$(for _ in 1 2 3 4 5; do cost "$MIG_W" "$MIG_R" switch 30000; done | median)
 [[ $uffd == "uffd registered" ]] &&
-	row "armed: a switch + wake-up of a process under write tracking" ns "$(delta "$t" 0 2)" \
+	row "armed: switch + wake-up under write tracking" ns "$(delta "$t" 0 2)" \
 		"$(delta "$a" 0 2)" "$(ratio "$t" "$a")" "" "-"

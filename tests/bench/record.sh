@@ -52,12 +52,12 @@ storm "$RATE" "$SECS"
 read -r got lost < <(recorded)
 rate=$(awk -v n="$got" -v s="$(field seconds)" 'BEGIN { printf "%.0f", n / s }')
 offered=$(awk -v n="$(field fired)" -v s="$(field seconds)" 'BEGIN { printf "%.0f", n / s }')
-row "record: events/s recorded, none lost, for $(field seconds) s (baseline: offered)" "ev/s" \
+row "record: events/s recorded (baseline: offered), $(field seconds) s" "ev/s" \
 	"$rate" "$offered" "$(ratio "$rate" "$offered")" ">= 1000000, 0 lost" \
 	"$([[ $(met "$rate" ">=" 1000000) == yes && $lost == 0 && $got == "$(field made)" ]] && echo yes || echo no)"
 row "record: events lost at that rate" events "$lost" 0 "" "0" "$(met "$lost" == 0)"
 per=$(awk -v c="$CPU" -v n="$got" 'BEGIN { if (n) printf "%.0f", c * 1e9 / n }')
-row "record: recorder CPU per event (load and attach included)" ns "$per" "" "" "" "-"
+row "record: recorder CPU per event (with load, attach)" ns "$per" "" "" "" "-"
 bpe=$(awk -v s="$(stat -c %s "$B/bench-storm.data")" -v n="$got" 'BEGIN { if (n) printf "%.1f", s / n }')
 row "record: storm events on disk (v2, packed)" "B/event" "$bpe" 172 "$(ratio "$bpe" 172)" "<= 40" \
 	"$(met "$bpe" "<=" 40)"
@@ -65,9 +65,9 @@ row "record: storm events on disk (v2, packed)" "B/event" "$bpe" 172 "$(ratio "$
 storm 0 3 pinned
 read -r got lost < <(recorded)
 exact=$([[ $got == "$(field made)" && $lost == "$(field failed)" ]] && echo yes || echo no)
-row "record: past its limit ($lost lost), recorded + lost = fired" events "$((got + lost))" "$(field fired)" \
+row "record: past its limit, recorded + lost = fired" events "$((got + lost))" "$(field fired)" \
 	"$(ratio "$((got + lost))" "$(field fired)")" "exact" "$exact"
-row "record: past its limit, lost as counted by the source" events "$lost" "$(field failed)" \
+row "record: past its limit, lost = the source's failures" events "$lost" "$(field failed)" \
 	"" "exact" "$exact"
 note "record: the storm fires from BPF (BPF_PROG_TEST_RUN, up to 1,000 events a run) into swack record's own ring buffer; past its limit, the recorder shares CPU 0 with the storm at nice 19"
 
@@ -77,7 +77,7 @@ note "record: the storm fires from BPF (BPF_PROG_TEST_RUN, up to 1,000 events a 
 . tests/lib/check.sh
 . tests/lib/qemu.sh
 for v in $SWACK_QEMU_VERSIONS; do
-	what="record: a real QEMU $v migration on disk (v2)"
+	what="record: real QEMU $v migration on disk"
 	if ! qemu_use "$v" || ! qemu_setup_dir || ! qemu_start_src a >/dev/null ||
 		! qemu_wait_booted a 180 >/dev/null; then
 		row "$what" "B/event" "" 172 "" "<= 40" no
@@ -96,7 +96,7 @@ for v in $SWACK_QEMU_VERSIONS; do
 	ended=$("$B/swack" report --json "$out" | jq -r '.recordings[0].ended')
 	n=$(sed -n 's/^clean end ([^)]*): \([0-9]*\) events.*/\1/p' <<<"$ended")
 	bpe=$(awk -v s="$(stat -c %s "$out")" -v n="$n" 'BEGIN { if (n) printf "%.1f", s / n }')
-	row "$what, $n events, migration $st" "B/event" "$bpe" 172 "$(ratio "$bpe" 172)" "<= 40" \
+	row "$what ($n events, $st)" "B/event" "$bpe" 172 "$(ratio "$bpe" 172)" "<= 40" \
 		"$(met "$bpe" "<=" 40)"
 	echo "  QEMU $v: $(stat -c %s "$out") bytes, recording: $ended"
 	qemu_cleanup

@@ -134,19 +134,19 @@ delta() { awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN { printf "%.1f", (a - b)
 iqr1() { iqr | awk -v d="${1:-1}" '{ printf "%.0f", $1 / d }'; }
 row "idle, $VMS VMs watched: programs on syscalls, switches" links "$idle_links" 0 "" \
 	"0" "$(met "$idle_links" == 0)"
-# Idle: the least loop of every round with swack against the least without
-# (what swack could add shows in every loop; a neighbour's burst in some);
-# the medians' difference and the rounds' spread go in a note.
+# Idle: medians' difference; the least loop with and without swack in a note
+# (what swack could add would show in every loop, a neighbour's burst in some).
 least() { tr ' ' '\n' | grep . | sort -g | head -1; }
-medians=
+leasts=
 for k in syscall ioctl pingpong; do
 	div=1 what="$k"
 	[[ $k == pingpong ]] && div=2 what="switch + wake-up"
-	d=$(delta "$(least <<<"${B_[$k]}")" "$(least <<<"${A[$k]}")" "$div")
-	row "idle: unrelated $what, added (least loops)" ns "$d" 0 "" "< 5" "$(met "$d" "<" 5)"
-	medians+=" $what $(delta "$(med <<<"${B_[$k]}")" "$(med <<<"${A[$k]}")" "$div") ns (IQR of the rounds without swack $(iqr1 "$div" <<<"${A[$k]}") ns);"
+	d=$(delta "$(med <<<"${B_[$k]}")" "$(med <<<"${A[$k]}")" "$div")
+	row "idle: unrelated $what, added (noise: IQR $(iqr1 "$div" <<<"${A[$k]}"))" ns "$d" 0 "" \
+		"< 5" "$(met "$d" "<" 5)"
+	leasts+=" $what $(delta "$(least <<<"${B_[$k]}")" "$(least <<<"${A[$k]}")" "$div") ns;"
 done
-note "hooks: idle, the medians' difference instead:${medians%;}"
+note "hooks: idle, the least loops' difference instead:${leasts%;}; IQR: of the rounds without swack"
 for k in syscall ioctl sendmsg; do
 	a=$(med <<<"${A[$k]}") w=$(med <<<"${W_[$k]}")
 	row "armed: unrelated $k" ns "$w" "$a" "$(ratio "$w" "$a")" "" "-"

@@ -140,26 +140,32 @@ $(OUT)/fixtures/qemu-system-vfio-nosyms: $(VFIO_FIX)/vfio-play.c $(VFIO_FIX)/vfi
 # Crafted recordings (hostile strings, extreme clocks, many migrations), written
 # with swack's own writer from a script.
 $(OUT)/fixtures/mkrec: tests/fixtures/mkrec.c tests/unit/recfile_extra.c $(RECFILE_TEST) \
-	$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o
+	$(OUT)/user/event/event.o $(OUT)/user/event/codec.o $(OUT)/user/event/vfio_uapi.o \
+	$(OUT)/user/util/json.o $(OUT)/user/util/term.o
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) tests/fixtures/mkrec.c tests/unit/recfile_extra.c \
-		$(OUT)/user/event/event.o $(OUT)/user/event/vfio_uapi.o $(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@
+		$(OUT)/user/event/event.o $(OUT)/user/event/codec.o $(OUT)/user/event/vfio_uapi.o \
+		$(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -rdynamic -pthread $< -o $@
 
-$(OUT)/bench/empty.bpf.o: tests/bench/empty.bpf.c $(OUT)/vmlinux.h
+$(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c $(OUT)/vmlinux.h bpf/swack.h
 	mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/bench/empty.skel.h: $(OUT)/bench/empty.bpf.o
-	$(BPFTOOL) gen skeleton $< name empty_bpf > $@
+$(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(OUT)/bench/empty_uprobe: tests/bench/empty_uprobe.c $(OUT)/bench/empty.skel.h
 	$(CC) $(CFLAGS) -I$(OUT)/bench $< -o $@ $(LIBBPF) -lelf -lz
 
-BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe
+# The recorder's source not bound by uprobe traps (BPF_PROG_TEST_RUN).
+$(OUT)/bench/storm: tests/bench/storm.c $(OUT)/bench/storm.skel.h
+	$(CC) $(CFLAGS) -I$(OUT)/bench $< -o $@ $(LIBBPF) -lelf -lz -lm
+
+BENCH_BINS := $(OUT)/fixtures/qemu-system-bench $(OUT)/bench/empty_uprobe $(OUT)/bench/storm
 
 $(OUT)/test_usdt_args: tests/unit/test_usdt_args.c $(OUT)/user/source/usdt_args.o
 	$(CC) $(CFLAGS) $^ -o $@ -lcmocka
@@ -172,27 +178,27 @@ $(OUT)/test_codefacts: tests/unit/test_codefacts.c $(OUT)/user/source/codefacts.
 
 # recfile_extra.c is recfile.c with what only the tests use of it.
 RECFILE_TEST := tests/unit/recfile_extra.c tests/unit/recfile_extra.h user/source/recfile.c \
-	user/source/recfile.h bpf/swack.h
+	user/source/recfile.h user/event/codec.c user/event/codec.h bpf/swack.h
 
 $(OUT)/test_recfile: tests/unit/test_recfile.c $(RECFILE_TEST) | $(OUT)
-	$(CC) $(CFLAGS) $< tests/unit/recfile_extra.c -o $@ -lcmocka
+	$(CC) $(CFLAGS) $< tests/unit/recfile_extra.c user/event/codec.c -o $@ -lcmocka -lz
 
 # The recording reader under libFuzzer (clang), and the same harness as a plain
 # program that replays the corpus (gcc, sanitizers), for regression runs.
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CORPUS := tests/fuzz/corpus
-FUZZ_SRCS := tests/fuzz/fuzz_recfile.c tests/unit/recfile_extra.c
+FUZZ_SRCS := tests/fuzz/fuzz_recfile.c tests/unit/recfile_extra.c user/event/codec.c
 FUZZ_DEPS := tests/fuzz/fuzz_recfile.c tests/fuzz/replay_file.h $(RECFILE_TEST)
 
 $(OUT)/fuzz_recfile: $(FUZZ_DEPS) | $(OUT)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		$(FUZZ_SRCS) -o $@
+		$(FUZZ_SRCS) -o $@ -lz
 
 $(OUT)/fuzz_recfile_replay: $(FUZZ_DEPS) | $(OUT)
 	$(CC) -std=gnu11 -g -O1 -Wall -Wextra -Ibpf -Iuser -DFUZZ_REPLAY \
-		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_SRCS) -o $@
+		-fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_SRCS) -o $@ -lz
 
 # The model and every view reading recordings, called as the commands are, on
 # fuzzed recordings: all of swack but its main(), and the BPF skeletons it includes.
@@ -218,7 +224,7 @@ fuzz-views: deps $(OUT)/fuzz_views
 		-artifact_prefix=$(OUT)/ $(OUT)/fuzz-views-corpus $(FUZZ_VIEW_CORPUS) $(FUZZ_CORPUS)
 
 $(OUT)/mkseeds: tests/fuzz/mkseeds.c $(RECFILE_TEST) | $(OUT)
-	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c tests/unit/recfile_extra.c -o $@
+	$(CC) $(CFLAGS) tests/fuzz/mkseeds.c tests/unit/recfile_extra.c user/event/codec.c -o $@ -lz
 
 seeds: $(OUT)/mkseeds
 	$(OUT)/mkseeds $(FUZZ_CORPUS)

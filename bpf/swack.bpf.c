@@ -14,9 +14,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* 16 MiB: 100 ms of a million events a second, for a reader the host's
+ * scheduler keeps waiting that long. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
 /* Watched processes; user space inserts a pid before attaching to it. */
@@ -151,22 +153,25 @@ static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
 /*
  * Waking the reader costs more than the probe itself (measured: a state
  * change whose event woke the reader 1.5 to 2.1x an empty uprobe, the same
- * event batched 1.1x).  Events wait for the reader's next read instead: every
- * reader reads the ring buffer at least every 100 ms (swack gate run every
- * 20 ms), which bounds how late an event reaches it; a reader is woken
- * early only when 256 KiB wait.  A new process's exec wakes it at once:
- * swack must attach to a QEMU before it has run far.  (A plain submit wakes
- * the reader only if it has read everything before: behind batched events
- * it would not be prompt anyway.)
+ * event batched 1.1x).  While the kernel hooks are armed (user space sets
+ * armed once they are attached: a watched process migrates), events wait for
+ * the reader's next read: every reader reads the ring buffer at least every
+ * 100 ms (swack gate run every 20 ms), which bounds how late an event reaches
+ * it; a reader is woken early only when 256 KiB wait.  While they are not,
+ * an event is what tells user space to arm them before the migration's first
+ * syscalls: it wakes the reader at once, and so does a new QEMU's exec.  (A
+ * plain submit wakes the reader only if it has read everything before.)
  */
 #define WAKE_BYTES (256 << 10)
+
+__u32 armed = 0;
 
 static __always_inline void submit(struct swack_event *e)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (e->kind == SWACK_EV_EXEC)
-		flags = 0;
+	if (!armed || e->kind == SWACK_EV_EXEC)
+		flags = 0; /* the kernel wakes the reader unless it is already busy */
 	else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);

@@ -23,8 +23,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b != 0) pri
 met() {
 	awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
 		if (a == "") { print "-"; exit }
-		# one line: mawk takes no line break after "?" or ":"
-		r = op == "<" ? a < b : op == "<=" ? a <= b : op == ">" ? a > b : op == ">=" ? a >= b : a == b
+		if (op == "<") r = a < b; else if (op == "<=") r = a <= b
+		else if (op == ">") r = a > b; else if (op == ">=") r = a >= b; else r = a == b
 		print r ? "yes" : "no" }'
 }
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # make bench: probe cost per hit against an empty uprobe on the same function,
 # measured in the same run (tests/bench/probe.sh); attach and detach times
-# (tests/bench/attach.sh).
+# (tests/bench/attach.sh); what the kernel hooks cost (hooks.sh); the
+# recorder's limit and its bytes per event (record.sh); no harm to real
+# migrations (harm.sh); swackstat with 50 VMs (stat.sh).  Figures with a goal
+# are rows of one table (tests/bench/lib.sh), printed at the end and written
+# to build/bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=build
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root" >&2; exit 1; }
+export BENCH_ROWS=$B/bench-rows.tsv
+: >"$BENCH_ROWS"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -151,3 +157,6 @@ rm -f "$gate_log"
 # Real migrations with and without swack watching, held by the gate or not.
 bash tests/bench/harm.sh
 bash tests/bench/readers.sh
+bash tests/bench/hooks.sh
+bash tests/bench/record.sh
+tests/bench/table.sh "$BENCH_ROWS" "$B/bench.json"

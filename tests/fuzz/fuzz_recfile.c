@@ -67,7 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(!memcmp(rec.payload, data + rec.offset + 8, rec.len));
 		next = rec.offset + REC_FRAME + rec.len;
 		if (!rec_decode_event(&rec, &e))
-			CHECK(rec.type == REC_EVENT);
+			CHECK(rec.type == REC_EVENT || rec.type == REC_PACKED);
+		if (rec.event)
+			CHECK(rec.type == REC_PACKED && recr_header(r)->version >= 2);
 		if (!rec_decode_process(&rec, &p))
 			fprintf(sink, "%u %s %s %s %s\n", p.pid, p.comm, p.exe, p.generation,
 				p.attach);

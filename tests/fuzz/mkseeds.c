@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 
 	/* Unknown types, empty and not. */
 	w = start("seed-unknown");
-	recw_raw(w, 6, "future", 6);
+	recw_raw(w, REC_TYPES, "future", 6);
 	recw_raw(w, 0x7fffffff, NULL, 0);
 	e = event(SWACK_EV_VM_STOP, 3);
 	recw_event(w, &e);

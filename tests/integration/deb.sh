@@ -69,6 +69,8 @@ prop() { sed -n "s/^$1=//p" "$UNIT"; }
 expect_eq "hardening in the unit" "yes strict yes" "$(prop NoNewPrivileges) $(prop ProtectSystem) $(prop PrivateTmp)"
 expect_eq "only the capabilities it needs" "CAP_BPF CAP_PERFMON CAP_SYS_PTRACE" \
 	"$(prop CapabilityBoundingSet)"
+expect_eq "real-time priority 1 at most, for the reader while the kernel hooks are off" 1 \
+	"$(prop LimitRTPRIO)"
 expect_eq "loopback by default" "SWACK_EXPORTER_OPTS=--listen=127.0.0.1:9477" "$(prop Environment)"
 expect_eq "options from an EnvironmentFile" "-$ENVFILE" "$(prop EnvironmentFile)"
 
@@ -102,12 +104,15 @@ if [[ -d /run/systemd/system ]]; then
 	PIDS+=($!)
 else
 	echo "# systemd is not PID 1 here: the unit's command line, capabilities and mounts by hand"
+	# LimitRTPRIO=1, where this root may raise RLIMIT_RTPRIO (CAP_SYS_RESOURCE).
+	limit="prlimit --rtprio=$(prop LimitRTPRIO):$(prop LimitRTPRIO)"
+	$limit true 2>/dev/null || { echo "# LimitRTPRIO not applied: this root cannot raise RLIMIT_RTPRIO"; limit=; }
 	unshare --mount --propagation private bash -c '
 		mount -o remount,bind,ro / &&                      # ProtectSystem=strict
 		mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp &&   # PrivateTmp
-		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin setpriv --reuid=0 --regid=0 \
+		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin $1 setpriv --reuid=0 --regid=0 \
 			--clear-groups --bounding-set="-all,$0" --inh-caps="-all,$0" \
-			--ambient-caps="-all,$0" --no-new-privs "${@}"' "$caps" "${cmd[@]}" \
+			--ambient-caps="-all,$0" --no-new-privs "${@:2}"' "$caps" "$limit" "${cmd[@]}" \
 		>"$D/svc.out" 2>"$D/svc.err" &
 	svc=$!
 	PIDS+=($svc)

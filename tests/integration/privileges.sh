@@ -5,14 +5,15 @@
 # (effective, permitted and bounding; none inheritable or ambient) and
 # no_new_privs; swack gate run stays uid 0 (it owns its pins) with the same
 # two.  Each then does its work all the same: events, a recording, a line, a
-# scrape, a diagnosis; an observer as nobody still follows a gate's log.
+# scrape, a diagnosis, the syscall and scheduler hooks armed at the migration
+# and disarmed after it; an observer as nobody still follows a gate's log.
 set -uo pipefail
 . "$(dirname "$0")/../lib/check.sh"
 . "$SWACK_ROOT/tests/lib/sim.sh"
 D=$SIM_DIR
 port=$((27000 + $$ % 2000))
-# CAP_SYS_PTRACE is 19, CAP_BPF 39.
-MASK=0000008000080000
+# CAP_SYS_PTRACE and CAP_BPF, and CAP_SYS_NICE where needed (tests/lib/sim.sh).
+MASK=$OBS_MASK
 
 # sim TAG SCENARIO: a qemu-sim waiting on its pipe; pid in SIM, pipe on fd 7.
 sim() {
@@ -70,7 +71,7 @@ check exporter "$ex" "$nobody_uid" "$nobody_gid"
 check "live diagnose" "$dg" "$nobody_uid" "$nobody_gid"
 check "trace --user daemon" "$du" "$(id -u daemon)" "$(getent passwd daemon | cut -d: -f4)"
 expect_match "each says so under -v" \
-	"^swack: attached: runs as uid $nobody_uid with cap_bpf, cap_sys_ptrace only, no_new_privs" \
+	"^swack: attached: runs as uid $nobody_uid with $OBS_KEPT only, no_new_privs" \
 	"$(grep 'runs as uid' "$D/trace.err")"
 
 out=$("$SWACK" trace --user no-such-user-x -p "$SIM" -d 1 2>&1 >/dev/null)
@@ -94,6 +95,20 @@ expect_match "stat: a line for the migration" " $SIM +src " "$(cat "$D/stat.out"
 expect_match "exporter: a scrape with the migration" \
 	"swack_migrations_total\{role=\"src\",result=\"completed\"\} 1" \
 	"$(curl -s "http://127.0.0.1:$port/metrics")"
+# The kernel hooks come and go as nobody with those two capabilities: armed at
+# the migration's start, disarmed 2 s after its end, the reader back at
+# real-time priority 1 (SCHED_FIFO, /proc/PID/stat's 40th and 41st fields)
+# while they are off.
+for _ in $(seq 100); do grep -q '^swack: kernel hooks disarmed' "$D/trace.err" && break; sleep 0.1; done
+expect_eq "trace: kernel hooks armed as nobody, at the migration" 1 \
+	"$(sed -n '/runs as uid/,$p' "$D/trace.err" |
+		grep -c "^swack: kernel hooks armed for pid $SIM (it migrates or snapshots): .* 4 programs attached")"
+expect_eq "trace: and disarmed after it" 1 \
+	"$(grep -c '^swack: kernel hooks disarmed: no watched process has needed them for 2\.[0-9] s' "$D/trace.err")"
+expect_eq "trace: nothing refused (attach, detach, priority)" "" \
+	"$(grep -i 'cannot attach\|cannot raise\|not permitted' "$D/trace.err")"
+expect_eq "trace: the reader at real-time priority 1 while they are off" "1 1" \
+	"$(sed 's/.*) //' "/proc/$tr/stat" | awk '{ print $38, $39 }')"
 kill -INT "$tr" "$st" "$ex" "$du"
 wait "$tr" "$st" "$ex" "$du"
 

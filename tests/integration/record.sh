@@ -9,21 +9,26 @@ set -uo pipefail
 QDIR=$SIM_DIR
 
 # A full disk: the recording stops at the first record that does not fit,
-# says so, and what it wrote stays readable.
+# says so, and what it wrote stays readable.  One page is left free; two
+# sources that never switch over fill it (one alone fits in a page since
+# events are packed, recording format 2: 96 events, about 3 KB).
 mkdir "$QDIR/small"
 mount -t tmpfs -o size=64k swacktest "$QDIR/small"
 head -c $((60 * 1024)) /dev/zero >"$QDIR/small/filler" 2>/dev/null
-mkfifo "$QDIR/sim.go"
-exec 7<>"$QDIR/sim.go"
-"$SWACK_ROOT/build/fixtures/qemu-system-sim102" -q -w \
-	"$SWACK_ROOT/tests/fixtures/scenarios/ack-never.src" <&7 >/dev/null 7<&- &
-sim=$!
-SIM_PIDS+=("$sim")
-"$SWACK" record -o "$QDIR/small/full.data" -p "$sim" -d 20 2>"$QDIR/full.err" &
+sims=()
+for i in 1 2; do
+	# One pipe each: a sim's stdio buffer could swallow the other's line.
+	mkfifo "$QDIR/full$i.go"
+	"$SWACK_ROOT/build/fixtures/qemu-system-sim102" -q -w \
+		"$SWACK_ROOT/tests/fixtures/scenarios/ack-never.src" <>"$QDIR/full$i.go" >/dev/null &
+	sims+=(-p "$!")
+	SIM_PIDS+=("$!")
+done
+"$SWACK" record -o "$QDIR/small/full.data" "${sims[@]}" -d 20 2>"$QDIR/full.err" &
 rec=$!
-wait_attached "$QDIR/full.err" 1
-echo go >&7
-exec 7>&-
+wait_attached "$QDIR/full.err" 2
+echo go >"$QDIR/full1.go"
+echo go >"$QDIR/full2.go"
 wait "$rec"
 expect_eq "full disk: record exits 1" 1 "$?"
 expect_match "full disk: record says so and what it kept" \
@@ -39,6 +44,7 @@ umount -l "$QDIR/small"
 
 # Corruption mid-file and input that is no recording at all.
 R=$QDIR/whole.data
+mkfifo "$QDIR/sim.go"
 exec 7<>"$QDIR/sim.go"
 "$SWACK_ROOT/build/fixtures/qemu-system-sim102" -q -w \
 	"$SWACK_ROOT/tests/fixtures/scenarios/ack-never.src" <&7 >/dev/null 7<&- &

@@ -45,3 +45,14 @@ sim_play() {
 	exec 7>&- 8>&-
 	wait "$tr"
 }
+
+# What a live observer keeps once attached with -p, as /proc/PID/status's mask
+# and -v's words: CAP_BPF (39) and CAP_SYS_PTRACE (19); and CAP_SYS_NICE (23)
+# where root cannot raise RLIMIT_RTPRIO (a hard limit of 0 and no
+# CAP_SYS_RESOURCE, 24, as in a container): its reader waits at real-time
+# priority while the kernel hooks are off, and raises it again each time they go off.
+OBS_MASK=0000008000080000 OBS_KEPT="cap_bpf, cap_sys_ptrace"
+if [[ $(ulimit -Hr) == 0 ]] &&
+	(( (0x$(awk '$1 == "CapEff:" { print $2 }' /proc/self/status) >> 24 & 1) == 0 )); then
+	OBS_MASK=0000008000880000 OBS_KEPT="$OBS_KEPT, cap_sys_nice"
+fi

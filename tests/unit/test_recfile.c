@@ -190,11 +190,11 @@ static void test_clock_syncs(void **state)
 		assert_int_equal(recw_event(w, &e), 0);
 	}
 	count_in_file(counts);
-	assert_int_equal(counts[REC_EVENT], 0);   /* buffered */
+	assert_int_equal(counts[REC_PACKED], 0);   /* buffered */
 	assert_int_equal(recw_clock_sample(w, &c), 0);
 	count_in_file(counts);
 	assert_int_equal(counts[REC_PROCESS], 1);
-	assert_int_equal(counts[REC_EVENT], 3);
+	assert_int_equal(counts[REC_PACKED], 3);
 	assert_int_equal(counts[REC_CLOCK], 1);
 	{
 		struct swack_event e = make_event(3);
@@ -202,10 +202,10 @@ static void test_clock_syncs(void **state)
 		assert_int_equal(recw_event(w, &e), 0);
 	}
 	count_in_file(counts);
-	assert_int_equal(counts[REC_EVENT], 3);
+	assert_int_equal(counts[REC_PACKED], 3);
 	assert_int_equal(recw_close(w, "done", err, sizeof(err)), 0);
 	count_in_file(counts);
-	assert_int_equal(counts[REC_EVENT], 4);
+	assert_int_equal(counts[REC_PACKED], 4);
 }
 
 static void test_crc(void **state)
@@ -267,7 +267,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(p.vm_via, proc.vm_via);
 	assert_int_equal(rec_decode_event(&rec, &e), -1);
 
-	while (recr_next(r, &rec) == 1 && rec.type == REC_EVENT) {
+	while (recr_next(r, &rec) == 1 && rec.type == REC_PACKED) {
 		assert_int_equal(rec_decode_event(&rec, &e), 0);
 		want = make_event(events++);
 		assert_memory_equal(&e, &want, sizeof(e));
@@ -300,7 +300,8 @@ static void test_round_trip(void **state)
 	const struct rec_status *s = recr_status(r);
 	assert_int_equal(s->kind, REC_ENDED_CLEAN);
 	assert_int_equal(s->records, 8);
-	assert_int_equal(s->counts[REC_EVENT], 3);
+	assert_int_equal(s->counts[REC_PACKED], 3);
+	assert_int_equal(s->counts[REC_EVENT], 0);
 	assert_int_equal(s->counts[REC_CLOCK], 2);
 	assert_int_equal(s->counts[0], 0);
 	assert_int_equal(s->lost, 5);
@@ -311,7 +312,7 @@ static void test_round_trip(void **state)
 	f = fmemopen(text, sizeof(text), "w");
 	rec_header_print(f, h);
 	fclose(f);
-	assert_non_null(strstr(text, "format:     swack recording version 1, little-endian"));
+	assert_non_null(strstr(text, "format:     swack recording version 2, little-endian"));
 	assert_non_null(strstr(text, u.nodename));
 	assert_non_null(strstr(text, h->boot_id));
 	assert_non_null(strstr(text, "event ABI:  1, "));
@@ -438,8 +439,9 @@ static void test_flip_mid_file(void **state)
 		read_all(&b, &s, &r);
 		rec_status_describe(s, text, sizeof(text));
 		snprintf(want, sizeof(want), "corrupt at byte %llu (record 3): CRC mismatch (event "
-			 "record, %zu bytes); 2 records read before it",
-			 (unsigned long long)offs[victim - 1], sizeof(struct swack_event));
+			 "record, %llu bytes); 2 records read before it",
+			 (unsigned long long)offs[victim - 1],
+			 (unsigned long long)(offs[victim] - offs[victim - 1] - REC_FRAME));
 		assert_string_equal(text, want);
 		recr_close(r);
 	}
@@ -482,10 +484,10 @@ static void test_header_errors(void **state)
 	expect_open_error(c, b.len, "mem: not a swack recording");
 
 	memcpy(c, b.p, b.len);
-	put32(c + 12, 2);
-	expect_open_error(c, b.len, "mem: unsupported version 2 (this swack reads 1)");
+	put32(c + 12, 3);
+	expect_open_error(c, b.len, "mem: unsupported version 3 (this swack reads 1 to 2)");
 	put32(c + 12, 0);
-	expect_open_error(c, b.len, "mem: unsupported version 0 (this swack reads 1)");
+	expect_open_error(c, b.len, "mem: unsupported version 0 (this swack reads 1 to 2)");
 
 	memcpy(c, b.p, b.len);
 	c[100] ^= 1;   /* in the host name */
@@ -578,7 +580,7 @@ static void test_unknown_type_ignored(void **state)
 	r = recr_open(path, err, sizeof(err));
 	assert_non_null(r);
 	while (recr_next(r, &rec) == 1) {
-		if (rec.type == REC_EVENT)
+		if (rec.type == REC_PACKED)
 			seen[0]++;
 		else if (rec.type == 99) {
 			assert_int_equal(rec.len, sizeof(blob));
@@ -737,9 +739,16 @@ static void test_flush_policy(void **state)
 	char err[256];
 	struct swack_event e = make_event(1);
 	struct recw *w;
-	off_t rec = REC_FRAME + sizeof(e);
+	struct codec c;
+	unsigned char packed[CODEC_MAX];
+	off_t first, rec;
 
 	(void)state;
+	/* The first event packed against nothing, the same one again against itself. */
+	codec_reset(&c);
+	first = REC_FRAME + codec_encode(&c, &e, packed);
+	rec = REC_FRAME + codec_encode(&c, &e, packed);
+	assert_true(rec < first);
 	unlink(path);
 	w = recw_open(path, 0, NULL, err, sizeof(err));
 	assert_non_null(w);
@@ -750,16 +759,16 @@ static void test_flush_policy(void **state)
 	assert_int_equal(file_size(path), REC_HEADER_LEN_V1);   /* not due yet */
 	usleep(RECW_FLUSH_MS * 1000 + 20000);
 	assert_int_equal(recw_tick(w), 0);
-	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + rec);
+	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + first);
 	for (int i = 1; i < RECW_FLUSH_RECORDS; i++)
 		assert_int_equal(recw_event(w, &e), 0);
-	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + rec);
+	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + first);
 	assert_int_equal(recw_event(w, &e), 0);                /* the 256th */
-	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + rec * (1 + RECW_FLUSH_RECORDS));
+	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + first + rec * RECW_FLUSH_RECORDS);
 	assert_int_equal(recw_event(w, &e), 0);
 	assert_int_equal(recw_flush(w, true), 0);              /* on demand */
-	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + rec * (2 + RECW_FLUSH_RECORDS));
-	assert_int_equal(recw_bytes(w), REC_HEADER_LEN_V1 + rec * (2 + RECW_FLUSH_RECORDS));
+	assert_int_equal(file_size(path), REC_HEADER_LEN_V1 + first + rec * (1 + RECW_FLUSH_RECORDS));
+	assert_int_equal(recw_bytes(w), REC_HEADER_LEN_V1 + first + rec * (1 + RECW_FLUSH_RECORDS));
 	assert_int_equal(recw_events(w), 2 + RECW_FLUSH_RECORDS);
 	assert_int_equal(recw_loss_total(w, 10), 0);
 	assert_int_equal(recw_loss_total(w, 10), 0);   /* nothing new: no record */
@@ -943,6 +952,223 @@ static void test_corpus(void **state)
 	assert_true(files > 0 && opened > 0);
 }
 
+/* xorshift64: reproducible variety. */
+static __u64 rnd(__u64 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* An argument as events carry them: 0, ~0, small, a -errno, a size, an address. */
+static __u64 rnd_arg(__u64 *s)
+{
+	switch (rnd(s) % 6) {
+	case 0: return 0;
+	case 1: return ~0ULL;
+	case 2: return rnd(s) % 100;
+	case 3: return (__u64)-(__s64)(rnd(s) % 134);
+	case 4: return rnd(s) % (1ull << 31);
+	default: return rnd(s);
+	}
+}
+
+/* Events of every shape: any kind (some past the packed table), 20 processes
+ * (more than the codec keeps), times that step back, strings of any length,
+ * and some the packing must give up on (bytes after a string's end, a role
+ * past 15). */
+static struct swack_event rnd_event(__u64 *s, __u64 *ts)
+{
+	struct swack_event e;
+	unsigned pick = rnd(s) % 16;
+
+	memset(&e, 0, sizeof(e));
+	*ts += rnd(s) % 3 ? rnd(s) % 5000000 : 0;
+	e.ts = pick == 3 ? *ts - 1000 : *ts;
+	e.pid = 1000 + rnd(s) % 20;
+	e.tid = rnd(s) % 3 ? e.pid : e.pid + rnd(s) % 50;
+	e.kind = (__u16)(pick == 5 ? 70 + rnd(s) % 5 : rnd(s) % SWACK_EV_MAX);
+	e.role = (__u8)(pick == 7 ? 200 : rnd(s) % 3);
+	e.origin = (__u8)(1 + rnd(s) % 3);
+	e.flags = rnd(s) % 2 ? (__u32)(rnd(s) % 64) : 0;
+	e.tx_bytes = (e.pid - 1000) * 1000000ull + *ts / 1000;
+	for (int i = 0; i < SWACK_NARGS; i++)
+		e.a[i] = rnd(s) % 3 ? rnd_arg(s) : 0;
+	if (rnd(s) % 2)
+		snprintf(e.dev, sizeof(e.dev), "0000:%02x:00.%u", (unsigned)(rnd(s) % 4), 1u);
+	if (pick == 9)
+		memset(e.str, 'x', sizeof(e.str));          /* no NUL at all */
+	else if (rnd(s) % 2)
+		snprintf(e.str, sizeof(e.str), "state-%u", (unsigned)(rnd(s) % 3));
+	if (pick == 11)
+		e.dev[SWACK_DEV_LEN - 1] = 'z';             /* after the string's NUL */
+	return e;
+}
+
+/* Packed, unpacked: every event bit for bit, through the codec and a file. */
+static void test_packed_exact(void **state)
+{
+	enum { N = 20000 };
+	struct codec enc, dec;
+	unsigned char buf[CODEC_MAX];
+	struct swack_event *evs = calloc(N, sizeof(*evs)), got;
+	__u64 s = 42, ts = 5000000000ull, bytes = 0, whole = 0;
+	char err[256];
+	struct recw *w;
+	struct recr *r;
+	struct rec_record rec;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(evs);
+	codec_reset(&enc);
+	codec_reset(&dec);
+	for (size_t i = 0; i < N; i++) {
+		size_t len;
+
+		evs[i] = rnd_event(&s, &ts);
+		len = codec_encode(&enc, &evs[i], buf);
+		assert_true(len <= CODEC_MAX);
+		whole += buf[0] == 0;
+		bytes += len;
+		assert_int_equal(codec_decode(&dec, buf, len, &got), 0);
+		assert_memory_equal(&got, &evs[i], sizeof(got));
+	}
+	assert_true(whole > N / 20 && whole < N / 2);   /* both ways were taken */
+	assert_true(bytes / N < sizeof(struct swack_event) / 2);
+
+	unlink(path);
+	w = recw_open(path, 0, NULL, err, sizeof(err));
+	assert_non_null(w);
+	for (size_t i = 0; i < N; i++) {
+		if (i % 5000 == 0)
+			assert_int_equal(recw_process(w, &proc), 0);   /* records between events */
+		assert_int_equal(recw_event(w, &evs[i]), 0);
+	}
+	assert_int_equal(recw_close(w, "interrupted", err, sizeof(err)), 0);
+	r = recr_open(path, err, sizeof(err));
+	assert_non_null(r);
+	while (recr_next(r, &rec) == 1) {
+		if (rec.type != REC_PACKED)
+			continue;
+		assert_true(n < N);
+		assert_int_equal(rec_decode_event(&rec, &got), 0);
+		assert_memory_equal(&got, &evs[n], sizeof(got));
+		n++;
+	}
+	assert_int_equal(n, N);
+	assert_int_equal(recr_status(r)->kind, REC_ENDED_CLEAN);
+	assert_int_equal(recr_status(r)->end.events, N);
+	recr_close(r);
+	free(evs);
+}
+
+/* Truncated or garbled packings are refused, never read past their end. */
+static void test_packed_malformed(void **state)
+{
+	struct codec enc, dec;
+	unsigned char buf[CODEC_MAX], bad[CODEC_MAX + 8];
+	struct swack_event e = make_event(3), got;
+	size_t len;
+	__u64 s = 7;
+
+	(void)state;
+	codec_reset(&enc);
+	len = codec_encode(&enc, &e, buf);
+	for (size_t cut = 0; cut < len; cut++) {
+		unsigned char *copy = malloc(cut ? cut : 1);   /* ASan sees any over-read */
+
+		memcpy(copy, buf, cut);
+		codec_reset(&dec);
+		assert_int_equal(codec_decode(&dec, copy, cut, &got), -1);
+		free(copy);
+	}
+	memcpy(bad, buf, len);
+	bad[len] = 0;
+	codec_reset(&dec);
+	assert_int_equal(codec_decode(&dec, bad, len + 1, &got), -1);   /* a byte too many */
+	memset(bad, 0xff, sizeof(bad));
+	codec_reset(&dec);
+	assert_int_equal(codec_decode(&dec, bad, sizeof(bad), &got), -1); /* endless varint */
+	for (int i = 0; i < 100000; i++) {
+		size_t n = rnd(&s) % sizeof(bad);
+
+		for (size_t k = 0; k < n; k++)
+			bad[k] = (unsigned char)rnd(&s);
+		codec_reset(&dec);
+		codec_decode(&dec, bad, n, &got);
+	}
+	/* In a file, with its CRC right: corruption at that record. */
+	{
+		char err[256], text[512];
+		struct recw *w;
+		const struct rec_status *st;
+		struct recr *r;
+
+		unlink(path);
+		w = recw_open(path, 0, NULL, err, sizeof(err));
+		assert_int_equal(recw_event(w, &e), 0);
+		assert_int_equal(recw_raw(w, REC_PACKED, buf, (__u32)len - 1), 0);
+		assert_int_equal(recw_close(w, "interrupted", err, sizeof(err)), 0);
+		{
+			struct buf b = slurp(path);
+
+			read_all(&b, &st, &r);
+			assert_int_equal(st->kind, REC_ENDED_CORRUPT);
+			assert_int_equal(st->bad_number, 2);
+			rec_status_describe(st, text, sizeof(text));
+			snprintf(err, sizeof(err), "(record 2): malformed packed event (%zu bytes); 1 "
+				 "record read before it", len - 1);
+			if (!strstr(text, err))
+				fail_msg("%s", text);
+			recr_close(r);
+			free(b.p);
+		}
+	}
+}
+
+/* Version 1 recordings (whole EVENT records) are still read. */
+static void test_read_version1(void **state)
+{
+	char err[256];
+	struct recw *w;
+	struct recr *r;
+	struct rec_record rec;
+	struct swack_event e, got;
+	struct buf b;
+	unsigned n = 0;
+
+	(void)state;
+	unlink(path);
+	w = recw_open(path, 0, NULL, err, sizeof(err));
+	assert_non_null(w);
+	for (unsigned i = 0; i < 5; i++) {
+		e = make_event(i);
+		assert_int_equal(recw_raw(w, REC_EVENT, &e, sizeof(e)), 0);
+	}
+	assert_int_equal(recw_close(w, "migrations done", err, sizeof(err)), 0);
+	b = slurp(path);
+	put32(b.p + 12, 1);
+	put32(b.p + REC_HEADER_LEN_V1 - 4, rec_crc32(0, b.p, REC_HEADER_LEN_V1 - 4));
+	r = mem_reader(b.p, b.len, err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	assert_int_equal(recr_header(r)->version, 1);
+	while (recr_next(r, &rec) == 1) {
+		if (rec.type != REC_EVENT)
+			continue;
+		assert_int_equal(rec_decode_event(&rec, &got), 0);
+		e = make_event(n++);
+		assert_memory_equal(&got, &e, sizeof(e));
+	}
+	assert_int_equal(n, 5);
+	rec_status_describe(recr_status(r), err, sizeof(err));
+	assert_string_equal(err, "clean end (\"migrations done\"): 5 events, 0 lost, 7 records");
+	recr_close(r);
+	free(b.p);
+}
+
 static void test_abi_check(void **state)
 {
 	char err[256], want[256];
@@ -979,6 +1205,9 @@ int main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_abi_check),
+		cmocka_unit_test(test_packed_exact),
+		cmocka_unit_test(test_packed_malformed),
+		cmocka_unit_test(test_read_version1),
 	};
 	return cmocka_run_group_tests_name("recfile", tests, setup, teardown);
 }

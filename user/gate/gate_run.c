@@ -976,19 +976,25 @@ static int start(struct gate_run *g, struct run_opts *o, char *err, size_t errle
 /* Started: the run keeps uid 0 (it owns the pins it removes at its end) and
  * only what it still does: seize the threads of its processes and poke their
  * memory (CAP_SYS_PTRACE), its maps and the log (CAP_BPF), and, following
- * every QEMU, attach those started later (CAP_PERFMON, CAP_SYS_ADMIN). */
+ * every QEMU, attach those started later (CAP_PERFMON, CAP_SYS_ADMIN), and
+ * where RLIMIT_RTPRIO cannot be raised, its reader's priority (CAP_SYS_NICE,
+ * source/live.h). */
 static int drop_privileges(struct gate_run *g, char *err, size_t errlen)
 {
-	static const cap_value_t caps[] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN };
+	cap_value_t caps[5] = { CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN };
+	bool nice = live_keeps_nice(&g->live);
 	int n = g->follow_all ? 4 : 2;
 
+	if (nice)
+		caps[n++] = CAP_SYS_NICE;
 	if (env_keep_caps(caps, n) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		snprintf(err, errlen, "cannot drop privileges: %s", strerror(errno));
 		return -1;
 	}
 	if (g->verbose)
-		fprintf(stderr, "swack gate: started: keeps cap_sys_ptrace, cap_bpf%s only, "
-			"no_new_privs\n", n == 4 ? ", cap_perfmon, cap_sys_admin" : "");
+		fprintf(stderr, "swack gate: started: keeps cap_sys_ptrace, cap_bpf%s%s only, "
+			"no_new_privs\n", g->follow_all ? ", cap_perfmon, cap_sys_admin" : "",
+			nice ? ", cap_sys_nice" : "");
 	return 0;
 }
 

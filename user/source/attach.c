@@ -221,11 +221,7 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 /* Raw tracepoints: their links go at once when swack exits (user/source/uprobes.c). */
 static int attach_kernel(struct attacher *a, char *err, size_t errlen)
 {
-	struct bpf_program *kprogs[] = {
-		a->skel->progs.sys_enter, a->skel->progs.sys_exit, a->skel->progs.handle_exec,
-		a->skel->progs.handle_exit, a->skel->progs.uffd_switch,
-		a->skel->progs.uffd_waking,
-	};
+	struct bpf_program *kprogs[] = { a->skel->progs.handle_exec, a->skel->progs.handle_exit };
 
 	for (size_t i = 0; i < sizeof(kprogs) / sizeof(kprogs[0]); i++) {
 		struct bpf_link *l = bpf_program__attach(kprogs[i]);
@@ -270,19 +266,21 @@ int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t e
 			 "verifier log)", strerror(errno));
 		return ret;
 	}
+	arm_init(&a->arm, a->skel->obj);
 	return attach_kernel(a, err, errlen);
 }
 
 void attach_close(struct attacher *a)
 {
-	struct link_set *sets[a->nbins + 1];
+	struct link_set *sets[a->nbins + 2];
 
 	for (int i = 0; i < a->ntargets; i++)
 		vfio_fds_free(&a->targets[i].vfio);
 	sets[0] = &a->kernel_links;
+	sets[1] = &a->arm.links;
 	for (int i = 0; i < a->nbins; i++)
-		sets[i + 1] = &a->bins[i].links;
-	link_sets_destroy(sets, a->nbins + 1);
+		sets[i + 2] = &a->bins[i].links;
+	link_sets_destroy(sets, a->nbins + 2);
 	free(a->targets);
 	free(a->bins);
 	free(a->specs);
@@ -770,6 +768,8 @@ static void attach_binary(struct attacher *a, struct binary *b, const char *exe,
 	plan_uprobes(pl, b, locs);
 	b->nprobes = plan_attach(pl, a->skel->obj, exe, &b->links, attach_failed, b);
 	b->tcg_entry = plan_placed(pl, "up_cpu_exec");
+	b->announces = plan_placed(pl, "up_migrate_set_state") ||
+		       plan_placed(pl, "usdt_migrate_set_state");
 	plan_free(pl);
 	free(pl);
 }
@@ -821,7 +821,7 @@ out:
 	return ret;
 }
 
-int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
+int attach_pid(struct attacher *a, pid_t pid, bool at_exec, char *err, size_t errlen)
 {
 	double t0 = now_sec();
 	struct stat st;
@@ -859,6 +859,10 @@ int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	t->gen = a->bins[bin].gen;
 	a->bins[bin].users++;
 	read_names(t, &a->bins[bin]);
+	/* Before the attach line: once it is out, the process is watched. */
+	arm_watched(a, t, at_exec);
+	if (arm_sync(a, err, errlen))
+		fprintf(a->log, "swack: %s\n", err);
 	report_target(a, t, &a->bins[bin], (now_sec() - t0) * 1e3, reused);
 	return 0;
 }

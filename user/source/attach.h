@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include "source/arm.h"
 #include "source/codefacts.h"
 #include "source/proc.h"
 #include "source/uprobes.h"
@@ -46,6 +47,7 @@ struct binary {
 	int nprobes;                       /* entries of the attach tables in place */
 	int users;                         /* watched processes running it */
 	bool tcg_entry;                    /* cpu_exec attached: TCG vCPUs' entry seen */
+	bool announces;                    /* its migration-state probe is in place */
 	char report[4096];                 /* the attach line */
 	char missing[2048];
 };
@@ -61,11 +63,13 @@ struct target {
 	struct vfio_fds vfio;              /* fd -> VFIO device */
 	struct vm_ident vm;                /* its VM name and UUID, where known */
 	uint64_t vcpus_ts;                 /* vCPU threads last told (live.c) */
+	unsigned needs;                    /* NEED_*: why the kernel hooks must be on */
 };
 
 struct attacher {
 	struct swack_bpf *skel;
-	struct link_set kernel_links;
+	struct link_set kernel_links;      /* exec and exit hooks, always on */
+	struct arm arm;                    /* the others, on while a target needs them */
 	struct target *targets;
 	int ntargets;
 	struct binary *bins;
@@ -80,11 +84,12 @@ struct attacher {
 };
 
 const char *gen_name(enum qemu_gen g);
-/* Opens, loads and attaches the kernel-side programs. */
+/* Opens, loads, attaches the exec and exit hooks (the others: source/arm.h). */
 int attach_open(struct attacher *a, bool verbose, FILE *log, char *err, size_t errlen);
 void attach_close(struct attacher *a);
-/* Attaches to one QEMU process; 0, or -errno with a one-line reason. */
-int attach_pid(struct attacher *a, pid_t pid, char *err, size_t errlen);
+/* Attaches to one QEMU process (at_exec: caught at its exec), and arms the
+ * kernel hooks if it needs them; 0, or -errno with a one-line reason. */
+int attach_pid(struct attacher *a, pid_t pid, bool at_exec, char *err, size_t errlen);
 void attach_forget(struct attacher *a, pid_t pid);
 /* pid exec'd: a target of that pid that is another, earlier process (whose
  * exit went unseen, as when it exits while being attached) is forgotten. */

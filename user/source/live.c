@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "swack.skel.h"
@@ -12,11 +14,87 @@
 #include "source/uprobes.h"
 #include "util/clock.h"
 
-static void attach_new(struct live *l, pid_t pid)
+/*
+ * While the kernel hooks are off, the reader waits at the lowest real-time
+ * priority, so that the event announcing a migration is read, and the hooks
+ * armed, before the migration's first syscalls even on a loaded host (load
+ * 14 on 2 CPUs here: 0.2 to 2 ms from the event to the reader, against 20 ms
+ * at normal priority, where QEMU 7.2 writes its stream about 30 ms after
+ * it).  Once they are on, it reads events at normal priority, and so it
+ * attaches to a new process.  Where the system does not allow it, the reader
+ * says so once.
+ */
+static void set_priority(struct live *l, bool rt)
+{
+	struct sched_param sp = { .sched_priority = rt ? 1 : 0 };
+
+	if (rt == l->rt || l->rt_refused)
+		return;
+	if (sched_setscheduler(0, rt ? SCHED_FIFO : SCHED_OTHER, &sp)) {
+		l->rt_refused = true;
+		fprintf(stderr, "swack: cannot raise the reader's priority (%s): on a loaded "
+			"host, a migration's first syscalls may precede swack's kernel hooks\n",
+			strerror(errno));
+		return;
+	}
+	l->rt = rt;
+}
+
+static void reader_priority(struct live *l)
+{
+	set_priority(l, !l->a.arm.on);
+}
+
+/* Real-time priority 1 stays allowed once capabilities are dropped: true if
+ * RLIMIT_RTPRIO allows it (raising it takes CAP_SYS_RESOURCE, which a root in
+ * a container may lack; CAP_SYS_NICE is then kept instead, see live_keeps_nice). */
+static bool allow_rt(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_RTPRIO, &r))
+		return false;
+	if (r.rlim_cur >= 1)
+		return true;
+	r.rlim_cur = 1;
+	if (r.rlim_max < 1)
+		r.rlim_max = 1;
+	return !setrlimit(RLIMIT_RTPRIO, &r);
+}
+
+bool live_keeps_nice(const struct live *l)
+{
+	return !l->rt_limit && !l->rt_refused;
+}
+
+/* The kernel hooks on as soon as a watched process needs them. */
+static void arm_now(struct live *l)
 {
 	char err[512];
 
-	if (attach_pid(&l->a, pid, err, sizeof(err)) && l->a.verbose)
+	if (arm_sync(&l->a, err, sizeof(err)))
+		fprintf(stderr, "swack: %s\n", err);
+	reader_priority(l);
+}
+
+/* Watches pid; 0 or -errno with err set (nothing done if already watched). */
+static int watch(struct live *l, pid_t pid, bool at_exec, char *err, size_t errlen)
+{
+	int ret;
+
+	if (attach_target(&l->a, pid))
+		return 0;
+	set_priority(l, false);
+	ret = attach_pid(&l->a, pid, at_exec, err, errlen);
+	reader_priority(l);
+	return ret;
+}
+
+static void attach_new(struct live *l, pid_t pid, bool at_exec)
+{
+	char err[512];
+
+	if (watch(l, pid, at_exec, err, sizeof(err)) && l->a.verbose)
 		fprintf(stderr, "swack: %s\n", err);
 }
 
@@ -91,10 +169,12 @@ static int on_ring(void *ctx, void *data, size_t len)
 	if (e.kind == SWACK_EV_EXEC) {
 		attach_exec(&l->a, e.pid);
 		if (l->follow_new && proc_is_qemu(e.pid))
-			attach_new(l, e.pid);
+			attach_new(l, e.pid, true);
 		return 0;
 	}
 	attach_normalize(&l->a, &e);
+	arm_note(&l->a, &e);
+	arm_now(l);
 	if (l->cbs.event)
 		l->cbs.event(l->cbs.ctx, &e);
 	model_feed(l->model, &e);
@@ -142,7 +222,7 @@ static void on_attached(void *ctx, const struct target *t, const char *exe, cons
 
 static void attach_found(pid_t pid, void *ctx)
 {
-	attach_new(ctx, pid);
+	attach_new(ctx, pid, false);
 }
 
 static int preflight(char *err, size_t errlen)
@@ -154,7 +234,7 @@ static int attach_requested(struct live *l, const struct live_opts *o, char *err
 			    size_t errlen)
 {
 	for (int i = 0; i < o->npids; i++)
-		if (attach_pid(&l->a, o->pids[i], err, errlen))
+		if (watch(l, o->pids[i], false, err, errlen))
 			return -1;
 	if (!o->npids && proc_scan_qemu(attach_found, l) == 0)
 		fprintf(stderr, "swack: no QEMU process yet; waiting for one to start\n");
@@ -173,6 +253,8 @@ int live_open(struct live *l, const struct live_opts *o, struct model *m,
 		return -1;
 	if (attach_open(&l->a, o->verbose, stderr, err, errlen))
 		return -1;
+	l->rt_limit = allow_rt();
+	reader_priority(l);
 	l->a.attached = on_attached;
 	l->a.ctx = l;
 	l->rb = ring_buffer__new(bpf_map__fd(l->a.skel->maps.events), on_ring, l, NULL);
@@ -199,24 +281,40 @@ int live_poll(struct live *l, int timeout_ms)
 	n = ring_buffer__consume(l->rb);
 	gate_log_poll(&l->gate_log, on_gate_log, l, now_ns());
 	model_advance(l->model, now_ns());
+	/* Events wake the reader again before the last ones are read: one that
+	 * says a migration starts is then seen at once, and keeps the hooks on. */
+	if (arm_idle(&l->a)) {
+		arm_quiet(&l->a);
+		ring_buffer__consume(l->rb);
+		arm_off(&l->a);
+		reader_priority(l);
+	}
 	return n;
 }
 
 int live_drop_privileges(struct live *l, const struct live_opts *o, char *err, size_t errlen)
 {
-	static const cap_value_t caps[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_PERFMON, CAP_SYS_ADMIN };
+	static const cap_value_t all[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_PERFMON, CAP_SYS_ADMIN };
 	static const char *const names[] = { "cap_bpf", "cap_sys_ptrace", "cap_perfmon",
-					     "cap_sys_admin" };
+					     "cap_sys_admin", "cap_sys_nice" };
+	cap_value_t caps[5];
 	int n = !l->follow_new ? 2 : uprobe_multi() ? 3 : 4;
-	char note[512], kept[80] = "";
+	char note[512], kept[96] = "";
 
+	memcpy(caps, all, n * sizeof(caps[0]));
+	if (live_keeps_nice(l))
+		caps[n++] = CAP_SYS_NICE;
 	if (env_drop(caps, n, o->user, err, errlen, note, sizeof(note)))
 		return -1;
 	if (note[0])
 		fprintf(stderr, "swack: %s\n", note);
 	for (int i = 0; i < n; i++)
 		snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s", i ? ", " : "",
-			 names[i]);
+			 names[caps[i] == CAP_SYS_NICE ? 4 : i]);
+	if (o->verbose && live_keeps_nice(l))
+		fprintf(stderr, "swack: keeps cap_sys_nice: RLIMIT_RTPRIO cannot be raised here (no "
+			"CAP_SYS_RESOURCE), and the reader waits at real-time priority while the "
+			"kernel hooks are off\n");
 	if (o->verbose)
 		fprintf(stderr, "swack: attached: runs as uid %u with %s only, no_new_privs\n",
 			(unsigned)getuid(), kept);
@@ -286,6 +384,12 @@ int live_run(struct live *l, const struct live_loop *o)
 	       !(o->until_done && model_all_reported(l->model)))
 		if (run_once(l, o, wait, &next_tick))
 			return -1;
+	/* What the programs wrote before the end is read, not left unaccounted. */
+	if (o->lock)
+		pthread_mutex_lock(o->lock);
+	ring_buffer__consume(l->rb);
+	if (o->lock)
+		pthread_mutex_unlock(o->lock);
 	return 0;
 }
 

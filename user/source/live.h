@@ -40,6 +40,8 @@ struct live {
 	struct model *model;
 	struct live_cbs cbs;
 	bool follow_new;
+	bool rt, rt_refused;      /* the reader's real-time priority (while disarmed) */
+	bool rt_limit;            /* RLIMIT_RTPRIO allows it without CAP_SYS_NICE */
 	struct gate_log_reader gate_log;   /* holds and releases of swack gate run */
 };
 
@@ -71,8 +73,13 @@ int live_poll(struct live *l, int timeout_ms);
  * with no_new_privs, keeping only CAP_BPF (its maps, the gate's log) and
  * CAP_SYS_PTRACE (the watched processes' /proc and memory), and, watching
  * every QEMU, CAP_PERFMON to attach those started later (CAP_SYS_ADMIN too
- * where uprobes go in perf-event links).  0, or -1 with a one-line reason. */
+ * where uprobes go in perf-event links), and CAP_SYS_NICE where live_keeps_nice.
+ * 0, or -1 with a one-line reason. */
 int live_drop_privileges(struct live *l, const struct live_opts *o, char *err, size_t errlen);
+/* The reader must keep CAP_SYS_NICE to raise its priority again whenever the
+ * kernel hooks go off: RLIMIT_RTPRIO could not be raised to 1 (no
+ * CAP_SYS_RESOURCE), and root could raise it. */
+bool live_keeps_nice(const struct live *l);
 /* Events dropped so far (ring buffer, gate log). */
 unsigned long long live_lost(struct live *l);
 void live_close(struct live *l);

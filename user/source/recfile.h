@@ -19,9 +19,11 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "swack.h"
+#include "event/codec.h"
 
 #define REC_MAGIC "SWACKREC"          /* 8 bytes, no NUL */
-#define REC_VERSION 1                  /* the format version this code writes and reads */
+#define REC_VERSION 2                  /* the format version this code writes */
+#define REC_VERSION_MIN 1              /* the oldest it reads: events whole, not packed */
 #define REC_ENDIAN_MARK 0x01020304u    /* written in host order: 04 03 02 01 on little-endian */
 #define REC_HEADER_LEN_V1 280          /* header size written by version 1 writers */
 #define REC_HEADER_MAX 65536           /* larger header_len: corrupt */
@@ -40,6 +42,9 @@ enum rec_type {
 	REC_LOSS = 3,      /* events the ring buffer dropped since the previous LOSS */
 	REC_CLOCK = 4,     /* a clock sample, for drift */
 	REC_END = 5,       /* clean end */
+	REC_PACKED = 6,    /* one event, packed against the ones before it (event/codec.h);
+			    * version 2 writes these instead of EVENT records */
+	REC_TYPES
 };
 
 /*
@@ -94,7 +99,7 @@ struct rec_end_rec {
 	const char *reason;                /* "interrupted", "migrations done", "disk full" */
 };
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32): crc = rec_crc32(0, buf, len), chainable. */
+/* CRC-32 (IEEE 802.3, zlib's crc32): crc = rec_crc32(0, buf, len), chainable. */
 __u32 rec_crc32(__u32 crc, const void *buf, size_t len);
 
 /* This host's facts and a clock sample; 0, or -1 with a one-line reason. */
@@ -105,7 +110,8 @@ int rec_header_check_abi(const struct rec_header *h, char *err, size_t errlen);
 /* ---- writer ---- */
 
 #define RECW_FORCE 1u                 /* overwrite an existing file (else O_EXCL) */
-#define RECW_FLUSH_MS 100             /* buffered records reach the file within this */
+#define RECW_FLUSH_MS 100             /* buffered records reach the file within this
+				       * (checked at recw_tick and at records but events) */
 #define RECW_FLUSH_RECORDS 256        /* or after this many records */
 #define RECW_CLOCK_MS 10000           /* a CLOCK record at least this often */
 
@@ -124,7 +130,7 @@ struct recw *recw_open(const char *path, unsigned flags, const struct rec_header
  * keeps what is in the file, drops everything after, and recw_error() says why.
  * A record is either wholly in the file or absent (except a tail cut by a kill).
  */
-int recw_event(struct recw *w, const struct swack_event *e);
+int recw_event(struct recw *w, const struct swack_event *e);   /* packed */
 int recw_process(struct recw *w, const struct rec_process *p);
 int recw_loss(struct recw *w, __u64 ts, __u64 lost);        /* lost since the last LOSS */
 int recw_loss_total(struct recw *w, __u64 total);           /* LOSS of total - sum so far, if > 0 */
@@ -145,7 +151,7 @@ void recw_abandon(struct recw *w);
 
 const char *recw_error(const struct recw *w);   /* "" while all is well */
 int recw_errno(const struct recw *w);           /* 0, or ENOSPC, EIO... */
-/* EVENT records accepted (all reach the file by close); after a failure, those in the file. */
+/* Events accepted (all reach the file by close); after a failure, those in the file. */
 __u64 recw_events(const struct recw *w);
 
 /* ---- reader ---- */
@@ -154,6 +160,7 @@ struct rec_record {
 	__u32 type;
 	__u32 len;
 	const void *payload;               /* valid until the next recr_next */
+	const struct swack_event *event;   /* PACKED: unpacked by the reader, as long */
 	__u64 number;                      /* 1 for the first record after the header */
 	__u64 offset;                      /* byte offset of its type field */
 };
@@ -169,7 +176,7 @@ enum rec_end_kind {
 struct rec_status {
 	enum rec_end_kind kind;
 	__u64 records;                     /* complete records read, END included */
-	__u64 counts[REC_END + 1];         /* per known type; [0]: unknown types */
+	__u64 counts[REC_TYPES];           /* per known type; [0]: unknown types */
 	__u64 last_number;                 /* last complete record, 0 if none */
 	__u64 last_offset;                 /* its offset */
 	__u64 good_bytes;                  /* file offset after the last complete record */
@@ -192,7 +199,8 @@ struct recr *recr_open(const char *path, char *err, size_t errlen);
 /* The same on a stream; when own, recr_close (or a failed open) closes it. */
 struct recr *recr_fopen(FILE *f, bool own, const char *name, char *err, size_t errlen);
 const struct rec_header *recr_header(const struct recr *r);
-/* 1 and the next record, or 0 at the end: see recr_status(). */
+/* 1 and the next record, or 0 at the end: see recr_status().  A packed event that
+ * does not unpack is corruption: every later one is packed against it. */
 int recr_next(struct recr *r, struct rec_record *rec);
 const struct rec_status *recr_status(const struct recr *r);
 /* How the file ended, one line: "clean end (\"reason\"): ...", "cut: ...", "corrupt at byte N
@@ -203,7 +211,7 @@ void recr_close(struct recr *r);
 /*
  * Payload decoders: 0, or -1 if the payload does not have that type's layout.
  * Strings point into the record, as written (control characters included).
- * EVENT: only when rec_header_check_abi() accepted the header.
+ * EVENT and PACKED: only when rec_header_check_abi() accepted the header.
  */
 int rec_decode_event(const struct rec_record *rec, struct swack_event *e);
 int rec_decode_process(const struct rec_record *rec, struct rec_process *p);

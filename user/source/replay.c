@@ -120,7 +120,7 @@ static void advance(struct replay *rp, int i, replay_record_fn other, void *ctx)
 
 	f->have_next = false;
 	while (recr_next(f->r, &rec) == 1) {
-		if (rec.type != REC_EVENT) {
+		if (rec.type != REC_EVENT && rec.type != REC_PACKED) {
 			note_process(rp, &rec);
 			if (other)
 				other(ctx, &rec, i);

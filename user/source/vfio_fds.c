@@ -8,6 +8,8 @@
  * (a container's, or a test's) is resolved under that same root.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -130,6 +132,47 @@ void vfio_fds_note(struct vfio_fds *t, pid_t pid, struct swack_event *e)
 	if (e->kind == SWACK_EV_VFIO_IOCTL && !e->a[5] && vfio_data_fd(e) >= 0 &&
 	    vfio_is_feature(e, SWACK_VFIO_FEATURE_SET, SWACK_VFIO_FEATURE_MIG_DEVICE_STATE))
 		set_name(t, vfio_data_fd(e), e->dev);
+}
+
+/* A group node is /dev/vfio/N (the container, /dev/vfio/vfio, is not one). */
+static bool vfio_node(const char *target)
+{
+	const char *g = strstr(target, "/dev/vfio/");
+
+	if (strstr(target, CDEV_DIR) || !strcmp(target, "anon_inode:[vfio-device]"))
+		return true;
+	if (!g || !isdigit((unsigned char)g[10]))
+		return false;
+	for (g += 10; isdigit((unsigned char)*g); g++)
+		;
+	return !*g;
+}
+
+/* Its descriptors are listed from /proc/PID/fdinfo, which CAP_SYS_PTRACE
+ * opens to a swack running as nobody (/proc/PID/fd does not). */
+bool vfio_fds_held(pid_t pid)
+{
+	char path[64], target[PATH_MAX];
+	struct dirent *d;
+	bool held = false;
+	DIR *dir;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!held && (d = readdir(dir))) {
+		if (!isdigit((unsigned char)d->d_name[0]))
+			continue;
+		n = fd_target(pid, atoi(d->d_name), target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		held = vfio_node(target);
+	}
+	closedir(dir);
+	return held;
 }
 
 void vfio_fds_free(struct vfio_fds *t)

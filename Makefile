@@ -145,7 +145,7 @@ $(OUT)/fixtures/mkrec: tests/fixtures/mkrec.c tests/unit/recfile_extra.c $(RECFI
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) tests/fixtures/mkrec.c tests/unit/recfile_extra.c \
 		$(OUT)/user/event/event.o $(OUT)/user/event/codec.o $(OUT)/user/event/vfio_uapi.o \
-		$(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@
+		$(OUT)/user/util/json.o $(OUT)/user/util/term.o -o $@ -lz
 
 $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)

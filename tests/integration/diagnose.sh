@@ -161,18 +161,19 @@ echo "not a recording" >"$SIM_DIR/junk.data"
 out=$("$SWACK" diagnose "$SIM_DIR/junk.data" 2>&1); rc=$?
 expect_eq "junk file: exit 1, one line" "1 1" "$rc $(wc -l <<<"$out")"
 expect_match "junk file: says what is wrong" "^swack diagnose: .*junk.data" "$out"
-# Offsets are the file's middle: format 2 packs events, so a recording's size
-# follows what it holds, not a fixed 160 bytes an event.
+# Offsets at three quarters of the file, among its events (1.7 KB: header
+# and process records first, then 26 events that format 2 packs to about 30
+# bytes each, the migration's end last).
 cp "$SIM_DIR/cancel.data" "$SIM_DIR/bad.data"
-half=$(($(stat -c %s "$SIM_DIR/cancel.data") / 2))
-printf '%032d' 0 | dd of="$SIM_DIR/bad.data" bs=1 seek="$half" conv=notrunc 2>/dev/null
+at=$(($(stat -c %s "$SIM_DIR/cancel.data") * 3 / 4))
+printf '%032d' 0 | dd of="$SIM_DIR/bad.data" bs=1 seek="$at" conv=notrunc 2>/dev/null
 out=$("$SWACK" diagnose "$SIM_DIR/bad.data" 2>&1 >/dev/null); rc=$?
 expect_eq "corrupt recording: exit 1" 1 "$rc"
 expect_match "corrupt recording: says where, and what the diagnosis covers" \
 	"^swack diagnose: .*bad.data: corrupt at byte [0-9]+ .*; what came before it was read$" "$out"
 # A recording cut short (a recorder killed): what it holds, said to be partial,
 # and exit 1 as every reader does on a file that did not end cleanly (swack(8)).
-head -c "$half" "$SIM_DIR/cancel.data" >"$SIM_DIR/cut.data"
+head -c "$at" "$SIM_DIR/cancel.data" >"$SIM_DIR/cut.data"
 out=$("$SWACK" diagnose --json "$SIM_DIR/cut.data" 2>"$SIM_DIR/cut.err"); rc=$?
 expect_eq "cut recording: exit 1, an unfinished migration" "1 migration-unfinished" \
 	"$rc $(jq -r '[.diagnoses[].findings[].id] | unique | join(" ")' <<<"$out")"

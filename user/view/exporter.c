@@ -418,6 +418,11 @@ static void histogram(FILE *f, const struct exporter_env *env)
 	fprintf(f, "swack_guest_downtime_seconds_count %llu\n", env->hcount);
 }
 
+/* MODEL_MAX_GATE as text, for the help line that names it. */
+#define TEXT_OF(n) #n
+#define TEXT(n) TEXT_OF(n)
+#define HOLDS_KEPT TEXT(MODEL_MAX_GATE)
+
 static const struct { const char *name, *type, *text; } families[] = {
 	{ "swack_migration_active", "gauge", "1 while the migration is in progress." },
 	{ "swack_switchover_acks_pending", "gauge", "Switchover ACKs still pending." },
@@ -460,7 +465,8 @@ static const struct { const char *name, *type, *text; } families[] = {
 	{ "swack_gate_hold_seconds", "gauge", "Age of the latest hold (to its release, if released)." },
 	{ "swack_gate_hold_max_seconds", "gauge", "The latest hold's max-hold." },
 	{ "swack_gate_holds_total", "counter",
-	  "Holds placed on the process (counted from the exporter's start while one of the last 32 holds is the process's)." },
+	  "Holds placed on the process (counted from the exporter's start while one of the last "
+	  HOLDS_KEPT " holds is the process's)." },
 	{ "swack_gate_holds_expired_total", "counter",
 	  "Holds that reached their max-hold: released by the deadline, not by their condition." },
 	{ "swack_postcopy_page_requests_total", "counter",

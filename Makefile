@@ -151,7 +151,7 @@ $(OUT)/fixtures/qemu-system-bench: tests/fixtures/qemu-bench.c
 	mkdir -p $(@D)
 	$(CC) $(CFLAGS) -rdynamic -pthread $< -o $@
 
-$(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c $(OUT)/vmlinux.h bpf/swack.h
+$(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c $(OUT)/vmlinux.h bpf/swack.h bpf/ring.h
 	mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -11,15 +11,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "swack.h"
+#include "ring.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* 16 MiB: 100 ms of a million events a second, for a reader the host's
- * scheduler keeps waiting that long. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
-} events SEC(".maps");
 
 /* Watched processes; user space inserts a pid before attaching to it. */
 struct {
@@ -36,14 +30,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } txbytes SEC(".maps");
-
-/* Events the ring buffer could not take. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 /* Out-parameters of a pending-size query, from its entry to its return. */
 struct pending_args {
@@ -119,18 +105,13 @@ static __always_inline struct swack_event *ev_new_of(const struct swack_proc *p,
 						     __u8 origin)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, zero = 0;
+	__u32 pid = id >> 32;
 	struct swack_event *e;
-	__u64 *tx, *cnt;
+	__u64 *tx;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&lost, &zero);
-		if (cnt)
-			(*cnt)++;
+	e = ring_reserve();
+	if (!e)
 		return NULL;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
 	e->ts = bpf_ktime_get_ns();
 	e->pid = pid;
 	e->tid = (__u32)id;
@@ -162,19 +143,14 @@ static __always_inline struct swack_event *ev_new(__u16 kind, __u8 origin)
  * syscalls: it wakes the reader at once, and so does a new QEMU's exec.  (A
  * plain submit wakes the reader only if it has read everything before.)
  */
-#define WAKE_BYTES (256 << 10)
-
 __u32 armed = 0;
 
 static __always_inline void submit(struct swack_event *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
 	if (!armed || e->kind == SWACK_EV_EXEC)
-		flags = 0; /* the kernel wakes the reader unless it is already busy */
-	else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+		bpf_ringbuf_submit(e, 0); /* the kernel wakes the reader unless it is busy */
+	else
+		ring_submit_batched(e);
 }
 
 /* The calling thread saves the migration stream (a source's pending query,
@@ -2179,10 +2155,9 @@ int BPF_PROG(handle_exec)
 	bpf_get_current_comm(comm, sizeof(comm));
 	if (comm[0] != 'q' || comm[1] != 'e' || comm[2] != 'm' || comm[3] != 'u')
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ring_reserve();
 	if (!e)
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
 	e->ts = bpf_ktime_get_ns();
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->tid = e->pid;

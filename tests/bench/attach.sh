@@ -19,36 +19,25 @@ SW=${SWACK_BIN:-$B/swack}
 ROUNDS=${BENCH_ATTACH_ROUNDS:-5}
 MODES=${SWACK_ATTACH_MODES:-multi fallback}
 QEMU10=${SWACK_QEMU10_DIR:-/var/tmp/swack-qemu-10.0}
-[[ $(id -u) -eq 0 ]] || { echo "bench: run as root" >&2; exit 1; }
 . tests/bench/lib.sh
-
-tmp=$(mktemp -d)
-procs=()
-cleanup() {
-	for p in "${procs[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
+bench_setup attach.sh
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # start NAME CMD...: a process of the binary, left waiting; sets PID.
 start() {
 	local name=$1
 	shift
-	mkfifo "$tmp/$name.in"
-	"$@" <>"$tmp/$name.in" >/dev/null 2>&1 &
+	mkfifo "$BENCH_TMP/$name.in"
+	"$@" <>"$BENCH_TMP/$name.in" >/dev/null 2>&1 &
 	PID=$!
-	procs+=("$PID")
+	BENCH_PIDS+=("$PID")
 	sleep 0.5
 	kill -0 "$PID" || { echo "bench: $name did not start" >&2; exit 1; }
 }
 
 # attach_once PID ENV: one swack trace in its own session; prints "ATTACH DETACH".
 attach_once() {
-	local pid=$1 err=$tmp/err sw t0 t1 line
+	local pid=$1 err=$BENCH_TMP/err sw t0 t1 line
 	shift
 	: >"$err"
 	env "$@" setsid "$SW" trace -p "$pid" >/dev/null 2>"$err" &
@@ -67,7 +56,7 @@ attach_once() {
 # behind_once PID ENV: a first swack detaches while a second attaches; prints
 # the second's attach figure.
 behind_once() {
-	local pid=$1 e1=$tmp/e1 e2=$tmp/e2 s1 s2
+	local pid=$1 e1=$BENCH_TMP/e1 e2=$BENCH_TMP/e2 s1 s2
 	shift
 	: >"$e1"
 	: >"$e2"

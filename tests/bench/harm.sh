@@ -52,7 +52,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/check.sh   # wait_attached
 . tests/lib/qemu.sh
 
-[[ $(id -u) -eq 0 ]] || { echo "harm.sh: run as root" >&2; exit 1; }
+bench_root harm.sh
 [[ -x $SWACK ]] || { echo "harm.sh: no $SWACK: run make all first" >&2; exit 1; }
 
 RUNS=${BENCH_HARM_RUNS:-10}

@@ -13,14 +13,7 @@ B=build
 VMS=${BENCH_VMS:-50}
 ROUNDS=${BENCH_HOOK_ROUNDS:-9}
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_setup hooks.sh
 
 # raw_tp FILE...: the raw tracepoint of each link among these fdinfo files.
 raw_tp() {
@@ -32,30 +25,17 @@ tps() { raw_tp /proc/"$1"/fdinfo/* | sort | paste -sd,; }
 
 sims=()
 for i in $(seq "$VMS"); do
-	mkfifo "$tmp/go$i"
+	mkfifo "$BENCH_TMP/go$i"
 	"$B/fixtures/qemu-system-sim102" -q -w tests/fixtures/scenarios/ack-stall.src \
-		<>"$tmp/go$i" >/dev/null &
+		<>"$BENCH_TMP/go$i" >/dev/null &
 	sims+=("$!")
-	pids+=("$!")
+	BENCH_PIDS+=("$!")
 done
 simargs=()
 for p in "${sims[@]}"; do simargs+=(-p "$p"); done
 
-# bench NAME: a qemu-system-bench driven through two pipes (bash keeps one
-# coproc only); sets NAME (its pid), NAME_W and NAME_R (descriptors).
-bench() {
-	local w r
-	mkfifo "$tmp/$1.in" "$tmp/$1.out"
-	"$B/fixtures/qemu-system-bench" <>"$tmp/$1.in" >"$tmp/$1.out" &
-	pids+=("$!")
-	printf -v "$1" %s "$!"
-	exec {w}>"$tmp/$1.in" {r}<"$tmp/$1.out"
-	printf -v "${1}_W" %s "$w"
-	printf -v "${1}_R" %s "$r"
-	read -r _ <&"$r"
-}
-bench OTHER
-bench MIG
+bench_target OTHER
+bench_target MIG
 mig=$MIG
 
 # cost FD_OUT FD_IN WHAT N: CPU ns a call (a round trip) in that process, the
@@ -75,13 +55,13 @@ loops() { # OUT IN: "syscall ioctl sendmsg pingpong" figures, one line
 }
 
 SW=
-ERR=$tmp/sw.err
+ERR=$BENCH_TMP/sw.err
 # start_swack ARGS...: swack trace, once every process is watched.
 start_swack() {
 	: >"$ERR"
 	"$B/swack" trace -v "$@" >/dev/null 2>"$ERR" &
 	SW=$!
-	pids+=("$SW")
+	BENCH_PIDS+=("$SW")
 	for _ in $(seq 600); do
 		[[ $(grep -c 'watched in' "$ERR") -ge $(($# / 2)) ]] && break
 		sleep 0.05

@@ -37,3 +37,39 @@ row() {
 note() {
 	printf 'note\t%s\n' "$1" >>"$BENCH_ROWS"
 }
+
+# bench_root NAME: stop with the reason unless root.
+bench_root() {
+	[[ $(id -u) -eq 0 ]] || { echo "$1: run as root (it attaches BPF programs)" >&2; exit 1; }
+}
+
+# bench_setup NAME: root checked; BENCH_TMP, a scratch directory, and
+# BENCH_PIDS, the processes the script starts, are removed and stopped on exit.
+bench_setup() {
+	bench_root "$1"
+	BENCH_TMP=$(mktemp -d)
+	BENCH_PIDS=()
+	trap bench_cleanup EXIT
+}
+bench_cleanup() {
+	local p
+	for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$BENCH_TMP"
+}
+
+# bench_target NAME: a qemu-system-bench (tests/fixtures/qemu-bench.c) driven
+# through two pipes (bash keeps one coproc only), once it says it is ready;
+# sets NAME (its pid), NAME_W and NAME_R (descriptors to write commands to and
+# read its figures from).  After bench_setup.
+bench_target() {
+	local w r
+	mkfifo "$BENCH_TMP/$1.in" "$BENCH_TMP/$1.out"
+	build/fixtures/qemu-system-bench <>"$BENCH_TMP/$1.in" >"$BENCH_TMP/$1.out" &
+	BENCH_PIDS+=("$!")
+	printf -v "$1" %s "$!"
+	exec {w}>"$BENCH_TMP/$1.in" {r}<"$BENCH_TMP/$1.out"
+	printf -v "${1}_W" %s "$w"
+	printf -v "${1}_R" %s "$r"
+	read -r _ <&"$r"
+}

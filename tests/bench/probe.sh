@@ -14,30 +14,18 @@ B=build
 SWACK=${SWACK:-$B/swack}   # another build's, to compare
 N=${BENCH_CALLS:-20000}
 ROUNDS=${BENCH_ROUNDS:-7}
-[[ $(id -u) -eq 0 ]] || { echo "probe.sh: run as root (it attaches BPF programs)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-coproc TARGET { exec "$B/fixtures/qemu-system-bench"; }
-target=$TARGET_PID
-pids+=("$target")
-read -r _ <&"${TARGET[0]}"
+bench_setup probe.sh
+bench_target TARGET
+target=$TARGET
 
 # calls: one "run N" of the target; sets SET and PEND (CPU ns a call) and
 # SET_W and PEND_W (elapsed ns a call) of migrate_set_state and of the
 # pending-size query.
 calls() {
 	local fn cpu wall
-	echo "run $N" >&"${TARGET[1]}"
+	echo "run $N" >&"$TARGET_W"
 	for _ in 1 2; do
-		read -r fn cpu wall <&"${TARGET[0]}"
+		read -r fn cpu wall <&"$TARGET_R"
 		if [[ $fn == migrate_set_state ]]; then
 			SET=$cpu SET_W=$wall
 		else
@@ -50,9 +38,9 @@ calls() {
 # events (the probed code's first page faults, swack's reaction to a
 # migration starting) stays out of the figures.
 warm_up() {
-	echo "run 10" >&"${TARGET[1]}"
-	read -r _ <&"${TARGET[0]}"
-	read -r _ <&"${TARGET[0]}"
+	echo "run 10" >&"$TARGET_W"
+	read -r _ <&"$TARGET_R"
+	read -r _ <&"$TARGET_R"
 	sleep 0.3
 }
 
@@ -68,16 +56,16 @@ wait_for() {
 
 MULTI=""
 swack_round() {
-	"$SWACK" trace -p "$target" >/dev/null 2>"$tmp/trace.err" &
+	"$SWACK" trace -p "$target" >/dev/null 2>"$BENCH_TMP/trace.err" &
 	local sw=$!
-	pids+=("$sw")
-	wait_for "$tmp/trace.err" 'watched in' "swack trace -p $target"
-	grep -q 'multi-uprobe links' "$tmp/trace.err" && MULTI=-m
+	BENCH_PIDS+=("$sw")
+	wait_for "$BENCH_TMP/trace.err" 'watched in' "swack trace -p $target"
+	grep -q 'multi-uprobe links' "$BENCH_TMP/trace.err" && MULTI=-m
 	warm_up
 	calls
 	kill -INT "$sw"
 	wait "$sw" || true
-	grep -h 'events lost' "$tmp/trace.err" >&2 || true
+	grep -h 'events lost' "$BENCH_TMP/trace.err" >&2 || true
 }
 
 # The baseline: empty uprobes in links of the kind swack used, entry on
@@ -85,14 +73,14 @@ swack_round() {
 # both ends of it).
 empty_round() {
 	local e1 e2
-	exec 7> >(exec "$B/bench/empty_uprobe" "$target" migrate_set_state $MULTI >"$tmp/e1" 2>&1)
+	exec 7> >(exec "$B/bench/empty_uprobe" "$target" migrate_set_state $MULTI >"$BENCH_TMP/e1" 2>&1)
 	e1=$!
 	exec 8> >(exec "$B/bench/empty_uprobe" "$target" qemu_savevm_state_pending -r $MULTI \
-		>"$tmp/e2" 2>&1)
+		>"$BENCH_TMP/e2" 2>&1)
 	e2=$!
-	pids+=("$e1" "$e2")
-	wait_for "$tmp/e1" attached "the empty uprobe on migrate_set_state"
-	wait_for "$tmp/e2" attached "the empty uprobes on qemu_savevm_state_pending"
+	BENCH_PIDS+=("$e1" "$e2")
+	wait_for "$BENCH_TMP/e1" attached "the empty uprobe on migrate_set_state"
+	wait_for "$BENCH_TMP/e2" attached "the empty uprobes on qemu_savevm_state_pending"
 	warm_up
 	calls
 	exec 7>&- 8>&-

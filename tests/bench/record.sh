@@ -13,14 +13,9 @@ B=build
 RATE=${BENCH_STORM_RATE:-1200000}
 SECS=${BENCH_STORM_SECONDS:-10}
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-coproc TARGET { exec "$B/fixtures/qemu-system-bench"; }
-target=$TARGET_PID
-pids+=("$target")
-read -r _ <&"${TARGET[0]}"
+bench_setup record.sh
+bench_target TARGET
+target=$TARGET
 
 # storm RATE SECONDS [PIN]: one swack record under a storm; sets S (the storm's
 # JSON line), ENDED (how the recording ended), CPU (the recorder's CPU
@@ -33,13 +28,13 @@ storm() {
 	: >"$err"
 	/usr/bin/time -f "%U %S" -o "$B/bench-storm.cpu" "${pin[@]}" "${niced[@]}" "$B/swack" \
 		record -f -o "$out" -p "$target" 2>"$err" &
-	pids+=("$!")
+	BENCH_PIDS+=("$!")
 	for _ in $(seq 100); do grep -q 'watched in' "$err" && break; sleep 0.1; done
 	rec=$(pgrep -n -f "^$B/swack record -f -o $out")
 	S=$("${pin[@]}" "$B/bench/storm" "$rec" "$target" "$1" "$2")
 	sleep 0.5
 	kill -INT "$rec"
-	wait "${pids[-1]}" || true
+	wait "${BENCH_PIDS[-1]}" || true
 	ENDED=$("$B/swack" report --json "$out" | jq -r '.recordings[0].ended')
 	CPU=$(awk '{ print $1 + $2 }' "$B/bench-storm.cpu")
 	echo "  storm $(jq -c . <<<"$S"); recording: $ENDED; recorder CPU $CPU s"
@@ -88,7 +83,7 @@ for v in $SWACK_QEMU_VERSIONS; do
 	out=$B/bench-qemu$v.data err=$B/bench-qemu$v.err
 	"$B/swack" record -f -o "$out" -p "$src" -p "$dst" --until-done -d 240 2>"$err" &
 	rec=$!
-	pids+=("$rec")
+	BENCH_PIDS+=("$rec")
 	wait_attached "$err" 2 || true
 	qemu_migrate a b "$port"
 	st=$(qemu_wait_migration a 240)

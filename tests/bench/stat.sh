@@ -17,7 +17,7 @@ B=build
 VMS=${BENCH_STAT_VMS:-50}
 RUNS=${BENCH_STAT_RUNS:-5}
 WINDOW=${BENCH_STAT_WINDOW:-10}
-[[ $(id -u) -eq 0 ]] || { echo "stat.sh: run as root" >&2; exit 1; }
+bench_root stat.sh
 
 D=$(mktemp -d)
 sims=()

@@ -10,20 +10,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "swack.h"
+#include "ring.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 struct storm {
 	__u32 n;          /* events to fire */
@@ -33,8 +22,6 @@ struct storm {
 	__u64 failed;     /* refused by a full buffer, over all runs */
 	__u64 tx;         /* stream bytes "sent" */
 };
-
-#define WAKE_BYTES (256 << 10)
 
 static void fill(struct swack_event *e, struct storm *s)
 {
@@ -92,23 +79,16 @@ static void fill(struct swack_event *e, struct storm *s)
 static long one(__u64 index, void *ctx)
 {
 	struct storm *s = ctx;
-	struct swack_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u32 zero = 0;
-	__u64 *cnt;
+	struct swack_event *e = ring_reserve();
 
 	s->seq++;
 	if (!e) {
-		cnt = bpf_map_lookup_elem(&lost, &zero);
-		if (cnt)
-			(*cnt)++;
 		s->failed++;
 		return 0;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
 	fill(e, s);
 	s->made++;
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ?
-			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	ring_submit_batched(e);
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # make bench's shared helpers: figures go to one table, a row each, in the
 # tab-separated file $BENCH_ROWS: figure, unit, swack, baseline, ratio, goal,
-# met (yes, no, or "-" for a figure stated without a goal); tests/bench/table.sh
-# prints it and writes it as JSON.
+# met (yes, no, "noise" where timing cannot tell, or "-" for a figure stated
+# without a goal); tests/bench/table.sh prints it and writes it as JSON.
 : "${BENCH_ROWS:=/dev/null}"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "") }'; }

@@ -5,15 +5,15 @@ set -euo pipefail
 rows=$1 json=$2
 cd "$(dirname "$0")/../.."
 
-printf '\n%-74s %14s %14s %8s %14s %4s\n' figure swack baseline ratio goal met
-printf '%.0s-' $(seq 133)
+printf '\n%-74s %14s %14s %8s %14s %5s\n' figure swack baseline ratio goal met
+printf '%.0s-' $(seq 134)
 echo
 awk -F'\t' '$1 != "note" {
 	unit = $2 == "" ? "" : " " $2
 	sw = $3 == "" ? "-" : $3 unit
 	bl = $4 == "" ? "-" : $4 unit
 	rt = $5 == "" ? "-" : $5 "x"
-	printf "%-74s %14s %14s %8s %14s %4s\n", $1, sw, bl, rt, $6 == "" ? "-" : $6, $7
+	printf "%-74s %14s %14s %8s %14s %5s\n", $1, sw, bl, rt, $6 == "" ? "-" : $6, $7
 }' "$rows"
 awk -F'\t' '$1 == "note" { print "  " $2 }' "$rows"
 

@@ -17,6 +17,7 @@ PKGS=(
 	qemu-system-x86 socat busybox-static cpio linux-image-amd64 jq
 	iproute2 procps tmux xz-utils binutils libfuse3-dev fuse3 babeltrace2 libncurses-dev libmicrohttpd-dev prometheus libclang-rt-14-dev curl chromium
 	lintian dpkg-dev man-db
+	strace time python3 util-linux-extra   # record.sh's fsync count; make bench: /usr/bin/time, fincore; the Python helpers
 )
 BPO_PKGS=(libbpf-dev bpftool)
 declare -A BPO_MIN=([libbpf-dev]=1:1.4 [bpftool]=7.5)

@@ -222,6 +222,7 @@ static void say_armed(struct attacher *a, __u64 attach_ns)
 int arm_sync(struct attacher *a, char *err, size_t errlen)
 {
 	struct arm *m = &a->arm;
+	struct link_set *sets[] = { &m->links };
 	__u64 t0;
 
 	if (!needed(a))
@@ -237,6 +238,8 @@ int arm_sync(struct attacher *a, char *err, size_t errlen)
 
 		if (ret) {
 			bpf_link__destroy(l);
+			/* None half-armed: the next try attaches every program again. */
+			link_sets_destroy(sets, 1);
 			snprintf(err, errlen, "cannot attach kernel program %s: %s",
 				 bpf_program__name(m->progs[i]), strerror(-ret));
 			return ret;
